@@ -1,0 +1,288 @@
+/**
+ * Backend selection: one call picks the fastest TensorFlow.js backend available, says what it
+ * picked and why, and never silently falls back when the user named a backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { argError, DlvmError } from './errors.js';
+import { dlvmKernelNames, registerDlvmKernels } from './kernels/register.js';
+import { withNodeWasmThreads } from './wasm_threads.js';
+
+/** Backend names as tfjs registers them. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
+
+/**
+ * What to ask `initBackend` for: `'auto'` (the default) picks the fastest available;
+ * `'tensorflow'` is libtensorflow through tfjs-node-gpu, else tfjs-node; `'tensorflow-gpu'`
+ * requires tfjs-node-gpu; `'tensorflow-cpu'` requires tfjs-node.
+ */
+export type BackendPreference = 'auto' | BackendName | 'tensorflow-gpu' | 'tensorflow-cpu';
+
+const PREFERENCES: readonly BackendPreference[] = [
+  'auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu', 'webgl', 'webgpu',
+];
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * wasm only: XNNPACK threads. Default: `DLVM_WASM_THREADS`, else the number of cores (at most
+   * 4). Takes effect when the wasm backend is first initialised in a process.
+   */
+  threads?: number;
+}
+
+/** What {@link initBackend} picked, and why. */
+export interface BackendInfo {
+  /** The active tfjs backend (`tf.getBackend()`). */
+  name: BackendName;
+  /** What was asked for. */
+  requested: BackendPreference;
+  /** Where the request came from. */
+  source: 'argument' | 'DLVM_BACKEND' | 'default';
+  /** The npm package that provides the backend. */
+  package: string;
+  /** wasm: XNNPACK threads in use. */
+  threads?: number;
+  /** tensorflow: true when tfjs-node-gpu (CUDA) was loaded. */
+  gpu?: boolean;
+  /** Kernels dlvm provides on this backend (`kernel@backend`). */
+  dlvmKernels: string[];
+  /** Why other backends were skipped, and anything else worth knowing. */
+  notes: string[];
+}
+
+const NODE_GPU = '@tensorflow/tfjs-node-gpu';
+const NODE_CPU = '@tensorflow/tfjs-node';
+
+const INSTALL_HINT: Record<string, string> = {
+  [NODE_GPU]:
+    `npm install ${NODE_GPU}@4.22 (Linux x86-64 with an NVIDIA GPU, CUDA 11.2 and cuDNN 8.1; ` +
+    'its install script downloads libtensorflow 2.9.1 with GPU support, so it needs network ' +
+    'access beyond the npm registry, or TFJS_NODE_BASE_URI pointing at a mirror)',
+  [NODE_CPU]:
+    `npm install ${NODE_CPU}@4.22 (its install script downloads libtensorflow 2.9.1, so it needs ` +
+    'network access beyond the npm registry, or TFJS_NODE_BASE_URI pointing at a mirror)',
+  webgl: "npm install @tensorflow/tfjs-backend-webgl@4.22 and import '@tensorflow/tfjs-backend-webgl' before initBackend (browsers only)",
+  webgpu: "npm install @tensorflow/tfjs-backend-webgpu@4.22 and import '@tensorflow/tfjs-backend-webgpu' before initBackend (browsers with WebGPU)",
+};
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && process.versions?.node != null;
+}
+
+function envVar(name: string): string | undefined {
+  return isNode() ? process.env[name] : undefined;
+}
+
+/** True when `spec` resolves from where dlvm is installed (Node only). */
+async function resolvable(spec: string): Promise<boolean> {
+  const { createRequire } = await import('node:module');
+  try {
+    createRequire(import.meta.url).resolve(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads an optional package by name; null when it is not installed, throws when it is broken. */
+async function importOptional(spec: string): Promise<unknown | null> {
+  if (!(await resolvable(spec))) return null;
+  try {
+    return await import(/* @vite-ignore */ spec);
+  } catch (err) {
+    throw new DlvmError(
+      `initBackend: ${spec} is installed but failed to load: ${(err as Error).message ?? String(err)}` +
+        (spec === NODE_GPU ? ' (tfjs-node-gpu needs CUDA 11.2 and cuDNN 8.1 libraries on the library path)' : ''),
+    );
+  }
+}
+
+let wasmThreadsNote: string | null = null;
+
+/** Initialises wasm, with threads under Node when more than one is asked for. */
+async function initWasm(threads: number, notes: string[]): Promise<boolean> {
+  if (tf.engine().registry['wasm'] != null) {
+    // Already initialised in this process: thread count is fixed.
+    if (wasmThreadsNote) notes.push(wasmThreadsNote);
+    return tf.setBackend('wasm');
+  }
+  setThreadsCount(threads);
+  if (isNode() && threads > 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    try {
+      const ok = await withNodeWasmThreads(
+        threads,
+        () => tf.setBackend('wasm'),
+        () => (tf.engine().registry['wasm'] as unknown as { wasm?: object } | undefined)?.wasm,
+      );
+      if (ok) return true;
+    } catch (err) {
+      wasmThreadsNote = `wasm threads unavailable (${(err as Error).message}); running one thread`;
+      notes.push(wasmThreadsNote);
+    }
+    // Fall back to the single-threaded build (a failed init leaves the factory registered).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setThreadsCount(1);
+  }
+  return tf.setBackend('wasm');
+}
+
+async function defaultThreads(): Promise<number> {
+  const fromEnv = envVar('DLVM_WASM_THREADS');
+  if (fromEnv != null && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1) {
+      throw argError('initBackend', 'DLVM_WASM_THREADS', 'a positive integer', fromEnv);
+    }
+    return n;
+  }
+  if (!isNode()) return navigator?.hardwareConcurrency ? Math.min(4, navigator.hardwareConcurrency) : 1;
+  const os = await import('node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(4, cores));
+}
+
+type Attempt = () => Promise<Omit<BackendInfo, 'requested' | 'source' | 'dlvmKernels' | 'notes'> | null>;
+
+/**
+ * Selects and initialises the TensorFlow.js backend.
+ *
+ * Order with `'auto'` (or `DLVM_BACKEND` unset): in Node, `tensorflow` (tfjs-node-gpu, then
+ * tfjs-node) > `wasm` > `cpu`; in a browser, `webgpu` > `webgl` > `wasm` > `cpu` (webgpu and
+ * webgl count as available when their packages have been imported). A named backend that cannot
+ * be used is an error saying how to install it, never a silent fallback.
+ *
+ * @param preference what to use; default `process.env.DLVM_BACKEND`, else `'auto'`.
+ * @returns what was picked, with notes on what was skipped.
+ * @example
+ * ```ts
+ * const info = await initBackend();          // e.g. { name: 'wasm', threads: 2, ... }
+ * console.log(describeBackend(info));
+ * ```
+ */
+export async function initBackend(
+  preference?: BackendPreference,
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  let source: BackendInfo['source'] = 'argument';
+  let requested = preference;
+  if (requested === undefined) {
+    const fromEnv = envVar('DLVM_BACKEND');
+    if (fromEnv) {
+      requested = fromEnv as BackendPreference;
+      source = 'DLVM_BACKEND';
+    } else {
+      requested = 'auto';
+      source = 'default';
+    }
+  }
+  if (!PREFERENCES.includes(requested)) {
+    throw argError(
+      'initBackend',
+      source === 'DLVM_BACKEND' ? 'DLVM_BACKEND' : 'preference',
+      `one of ${PREFERENCES.map((p) => `'${p}'`).join(', ')}`,
+      requested,
+    );
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw argError('initBackend', 'options.threads', 'a positive integer', options.threads);
+  }
+  registerDlvmKernels();
+  const notes: string[] = [];
+  const node = isNode();
+
+  const tensorflow = (spec: string): Attempt => async () => {
+    if (!node) return null;
+    const mod = await importOptional(spec);
+    if (mod == null) {
+      notes.push(`${spec} is not installed`);
+      return null;
+    }
+    if (!(await tf.setBackend('tensorflow'))) {
+      throw new DlvmError(`initBackend: ${spec} loaded but the 'tensorflow' backend failed to initialise.`);
+    }
+    return { name: 'tensorflow', package: spec, gpu: spec === NODE_GPU };
+  };
+  const wasm: Attempt = async () => {
+    const threads = options.threads ?? (await defaultThreads());
+    if (!(await initWasm(threads, notes))) return null;
+    return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount() };
+  };
+  const cpu: Attempt = async () =>
+    (await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null;
+  const browserBackend = (name: 'webgl' | 'webgpu'): Attempt => async () => {
+    if (tf.findBackendFactory(name) == null) {
+      notes.push(`${name} is not registered (import @tensorflow/tfjs-backend-${name})`);
+      return null;
+    }
+    const ok = await tf.setBackend(name).catch(() => false);
+    if (!ok) notes.push(`${name} is registered but failed to initialise`);
+    return ok ? { name, package: `@tensorflow/tfjs-backend-${name}` } : null;
+  };
+
+  const plans: Record<BackendPreference, Attempt[]> = {
+    auto: node
+      ? [tensorflow(NODE_GPU), tensorflow(NODE_CPU), wasm, cpu]
+      : [browserBackend('webgpu'), browserBackend('webgl'), wasm, cpu],
+    tensorflow: [tensorflow(NODE_GPU), tensorflow(NODE_CPU)],
+    'tensorflow-gpu': [tensorflow(NODE_GPU)],
+    'tensorflow-cpu': [tensorflow(NODE_CPU)],
+    wasm: [wasm],
+    cpu: [cpu],
+    webgl: [browserBackend('webgl')],
+    webgpu: [browserBackend('webgpu')],
+  };
+
+  for (const attempt of plans[requested]) {
+    const picked = await attempt();
+    if (picked) {
+      await tf.ready();
+      if (picked.name === 'cpu') {
+        // The cpu backend prints a banner recommending tfjs-node on first use; dlvm reports the
+        // backend it picked (and why) itself.
+        (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+        if (node && requested === 'auto') notes.push('cpu is the slowest backend; wasm failed to initialise');
+      }
+      return {
+        ...picked,
+        requested,
+        source,
+        dlvmKernels: dlvmKernelNames().filter((k) => k.endsWith(`@${picked.name}`)),
+        notes,
+      };
+    }
+  }
+  throw unavailableError(requested, node, notes);
+}
+
+function unavailableError(requested: BackendPreference, node: boolean, notes: string[]): DlvmError {
+  const why = notes.length ? ` (${notes.join('; ')})` : '';
+  if (requested.startsWith('tensorflow')) {
+    if (!node) {
+      return new DlvmError(`initBackend: the '${requested}' backend runs only in Node.js, not in a browser.`);
+    }
+    const specs = requested === 'tensorflow-cpu' ? [NODE_CPU] : requested === 'tensorflow-gpu' ? [NODE_GPU] : [NODE_GPU, NODE_CPU];
+    return new DlvmError(
+      `initBackend: backend '${requested}' is not available${why}. Install it with: ` +
+        specs.map((s) => INSTALL_HINT[s]).join('; or ') +
+        ". Or choose another backend: initBackend('wasm') or DLVM_BACKEND=wasm.",
+    );
+  }
+  if (requested === 'webgl' || requested === 'webgpu') {
+    return new DlvmError(`initBackend: backend '${requested}' is not available${why}. ${INSTALL_HINT[requested]}.`);
+  }
+  return new DlvmError(`initBackend: backend '${requested}' could not be initialised${why}.`);
+}
+
+/** One line for logs: `wasm (2 threads; dlvm kernels: 5) via @tensorflow/tfjs-backend-wasm`. */
+export function describeBackend(info: BackendInfo): string {
+  const parts: string[] = [];
+  if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
+  if (info.gpu !== undefined) parts.push(info.gpu ? 'GPU' : 'CPU');
+  if (info.dlvmKernels.length) parts.push(`dlvm kernels: ${info.dlvmKernels.length}`);
+  const detail = parts.length ? ` (${parts.join('; ')})` : '';
+  const notes = info.notes.length ? `; notes: ${info.notes.join('; ')}` : '';
+  return `${info.name}${detail} via ${info.package}, requested '${info.requested}' (${info.source})${notes}`;
+}

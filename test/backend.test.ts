@@ -1,0 +1,85 @@
+/**
+ * initBackend: picks the fastest available backend, reports it, and never falls back silently
+ * when a backend was named.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeBackend, initBackend } from '../src/index.js';
+import { BACKENDS } from './helpers/backends.js';
+
+const tensorflowInstalled = BACKENDS.includes('tensorflow');
+
+describe('initBackend', () => {
+  const savedEnv = { ...process.env };
+  afterEach(() => {
+    process.env = { ...savedEnv };
+  });
+
+  it('picks the best available backend in Node and says why it skipped others', async () => {
+    delete process.env.DLVM_BACKEND;
+    const info = await initBackend();
+    expect(info.requested).toBe('auto');
+    expect(info.source).toBe('default');
+    expect(tf.getBackend()).toBe(info.name);
+    if (tensorflowInstalled) {
+      expect(info.name).toBe('tensorflow');
+    } else {
+      expect(info.name).toBe('wasm');
+      expect(info.package).toBe('@tensorflow/tfjs-backend-wasm');
+      expect(info.notes.join(' ')).toMatch(/@tensorflow\/tfjs-node-gpu is not installed/);
+      expect(info.notes.join(' ')).toMatch(/@tensorflow\/tfjs-node is not installed/);
+      expect(info.dlvmKernels).toEqual(expect.arrayContaining(['BatchMatMul@wasm', 'Conv2DBackpropFilter@wasm']));
+      expect(describeBackend(info)).toMatch(/^wasm \(\d+ threads?; dlvm kernels: \d+\) via @tensorflow\/tfjs-backend-wasm/);
+    }
+  });
+
+  it('runs wasm with more than one thread in Node when the machine has several cores', async () => {
+    const os = await import('node:os');
+    const info = await initBackend('wasm');
+    const cores = Math.min(4, os.availableParallelism());
+    // Threads are fixed when wasm first starts in a process; the default is the core count (max 4).
+    expect(info.threads).toBe(cores);
+    // And the threaded backend computes correctly.
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.matMul(x, x, false, true);
+    expect(Array.from(y.dataSync())).toEqual([5, 11, 11, 25]);
+    tf.dispose([x, y]);
+  });
+
+  it('honours DLVM_BACKEND and reports it as the source', async () => {
+    process.env.DLVM_BACKEND = 'cpu';
+    const info = await initBackend();
+    expect(info).toMatchObject({ name: 'cpu', requested: 'cpu', source: 'DLVM_BACKEND' });
+    expect(tf.getBackend()).toBe('cpu');
+    const explicit = await initBackend('wasm');
+    expect(explicit).toMatchObject({ name: 'wasm', source: 'argument' });
+  });
+
+  it.skipIf(tensorflowInstalled)('a named tensorflow backend that is absent is an error with install steps, not a fallback', async () => {
+    await initBackend('cpu');
+    await expect(initBackend('tensorflow-gpu')).rejects.toThrow(
+      /initBackend: backend 'tensorflow-gpu' is not available.*@tensorflow\/tfjs-node-gpu@4\.22.*CUDA 11\.2 and cuDNN 8\.1/,
+    );
+    await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node-gpu.*or.*npm install @tensorflow\/tfjs-node@4\.22/);
+    await expect(initBackend('tensorflow-cpu')).rejects.toThrow(/npm install @tensorflow\/tfjs-node@4\.22/);
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('browser-only backends named in Node are errors saying what to import', async () => {
+    await expect(initBackend('webgl')).rejects.toThrow(/backend 'webgl' is not available.*@tensorflow\/tfjs-backend-webgl/);
+    await expect(initBackend('webgpu')).rejects.toThrow(/backend 'webgpu' is not available.*@tensorflow\/tfjs-backend-webgpu/);
+  });
+
+  it('rejects bad arguments with the function, argument, expectation and value', async () => {
+    await expect(initBackend('gpu' as never)).rejects.toThrow(
+      /initBackend: argument 'preference' must be one of 'auto', 'tensorflow'.*but got "gpu"/,
+    );
+    process.env.DLVM_BACKEND = 'tpu';
+    await expect(initBackend()).rejects.toThrow(/initBackend: argument 'DLVM_BACKEND' must be one of .* but got "tpu"/);
+    delete process.env.DLVM_BACKEND;
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(
+      /initBackend: argument 'options.threads' must be a positive integer, but got 0/,
+    );
+    await expect(initBackend('wasm', { threads: 1.5 })).rejects.toThrow(/options.threads/);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Test helpers: the backends present on this machine, seeded data, closeness and leak checks.
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { initBackend, registerDlvmKernels, restoreStockKernels, type BackendName } from '../../src/index.js';
+
+function installed(spec: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Backends every suite runs on: cpu and wasm always, tensorflow where tfjs-node is installed. */
+export const BACKENDS: BackendName[] =
+  installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node')
+    ? ['cpu', 'wasm', 'tensorflow']
+    : ['cpu', 'wasm'];
+
+/** Switches to `name` through dlvm's own entry point. */
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend(name);
+}
+
+/** Runs `fn` on the cpu backend with tfjs's stock kernels (the reference implementation). */
+export async function onStockCpu<T>(fn: () => T): Promise<T> {
+  const previous = tf.getBackend();
+  restoreStockKernels();
+  try {
+    await tf.setBackend('cpu');
+    quietCpu();
+    return fn();
+  } finally {
+    registerDlvmKernels();
+    await tf.setBackend(previous);
+  }
+}
+
+/** The cpu backend prints a 'use tfjs-node' banner on first use; tests know which backend they use. */
+function quietCpu(): void {
+  const cpu = tf.engine().registry['cpu'] as unknown as { firstUse?: boolean } | undefined;
+  if (cpu) cpu.firstUse = false;
+}
+
+/** Mulberry32: a small seeded PRNG, so inputs are identical on every backend and run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard-normal values from a seeded PRNG (Box-Muller). */
+export function randn(size: number, seed: number): Float32Array {
+  const u = rng(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const r = Math.sqrt(-2 * Math.log(1 - u()));
+    out[i] = r * Math.cos(2 * Math.PI * u());
+  }
+  return out;
+}
+
+/** Seeded integer in [lo, hi]. */
+export function randint(u: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(u() * (hi - lo + 1));
+}
+
+/**
+ * Asserts |a - b| <= atol + rtol * |b| elementwise, with a message naming the worst element.
+ */
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { rtol = 1e-5, atol = 1e-6, label = '' }: { rtol?: number; atol?: number; label?: string } = {},
+): void {
+  expect(actual.length, `${label}: length`).toBe(expected.length);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const b = expected[i]!;
+    const excess = Math.abs(a - b) - (atol + rtol * Math.abs(b));
+    if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(
+      `${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
+    );
+  }
+}
+
+/** Asserts that `fn` leaves the live tensor count unchanged. */
+export async function expectNoLeak(fn: () => unknown | Promise<unknown>): Promise<void> {
+  const before = tf.memory().numTensors;
+  await fn();
+  expect(tf.memory().numTensors).toBe(before);
+}

@@ -1,0 +1,218 @@
+/**
+ * dlvm's replacement kernels agree with tfjs's stock cpu kernels (an independent implementation)
+ * on random shapes, transposes, strides and paddings, on every backend they are installed for.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dlvmKernelNames } from '../src/index.js';
+import { SPLIT_BATCH_MIN_MACS } from '../src/kernels/matmul.js';
+import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randint, randn, rng, useBackend } from './helpers/backends.js';
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface ConvCase {
+  n: number; h: number; w: number; ci: number; co: number; fh: number; fw: number;
+  stride: [number, number]; pad: Pad;
+}
+
+/** Random conv configurations, including odd sizes, unequal strides and explicit padding. */
+function convCases(count: number, seed: number): ConvCase[] {
+  const u = rng(seed);
+  const cases: ConvCase[] = [
+    // The conv VAE's layers (scaled down in batch): 28x28x1 -> 14x14x32 -> 7x7x64, 3x3 stride 2 same.
+    { n: 3, h: 28, w: 28, ci: 1, co: 8, fh: 3, fw: 3, stride: [2, 2], pad: 'same' },
+    { n: 3, h: 14, w: 14, ci: 8, co: 16, fh: 3, fw: 3, stride: [2, 2], pad: 'same' },
+    // Rows left over by a valid stride (negative bottom padding in the filter gradient).
+    { n: 2, h: 10, w: 9, ci: 3, co: 4, fh: 3, fw: 2, stride: [2, 3], pad: 'valid' },
+    // Explicit padding larger than the filter (negative padding in the input gradient).
+    { n: 2, h: 6, w: 7, ci: 2, co: 3, fh: 2, fw: 3, stride: [1, 2], pad: [[0, 0], [3, 1], [1, 4], [0, 0]] },
+  ];
+  for (let i = 0; i < count; i++) {
+    const fh = randint(u, 1, 5);
+    const fw = randint(u, 1, 5);
+    const pad: Pad = u() < 0.5 ? 'same' : 'valid';
+    cases.push({
+      n: randint(u, 1, 4),
+      h: randint(u, fh, 12),
+      w: randint(u, fw, 12),
+      ci: randint(u, 1, 6),
+      co: randint(u, 1, 6),
+      fh,
+      fw,
+      stride: [randint(u, 1, 3), randint(u, 1, 3)],
+      pad,
+    });
+  }
+  return cases;
+}
+
+function convGrads(c: ConvCase, seed: number): { dx: Float32Array; dw: Float32Array; y: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(randn(c.n * c.h * c.w * c.ci, seed), [c.n, c.h, c.w, c.ci]);
+    const w = tf.tensor4d(randn(c.fh * c.fw * c.ci * c.co, seed + 1), [c.fh, c.fw, c.ci, c.co]);
+    const f = (xx: tf.Tensor4D, ww: tf.Tensor4D) => tf.conv2d(xx, ww, c.stride, c.pad);
+    const y = f(x, w);
+    const dy = tf.tensor(randn(y.size, seed + 2), y.shape);
+    const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => f(xx as tf.Tensor4D, ww as tf.Tensor4D))([x, w], dy);
+    return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array, y: y.dataSync() as Float32Array };
+  });
+}
+
+function convTranspose(c: ConvCase, seed: number): Float32Array {
+  return tf.tidy(() => {
+    // conv2dTranspose's forward pass is Conv2DBackpropInput.
+    const probe = tf.conv2d(tf.zeros([c.n, c.h, c.w, c.ci]) as tf.Tensor4D, tf.zeros([c.fh, c.fw, c.ci, c.co]) as tf.Tensor4D, c.stride, c.pad);
+    const dy = tf.tensor4d(randn(probe.size, seed), probe.shape as [number, number, number, number]);
+    const w = tf.tensor4d(randn(c.fh * c.fw * c.ci * c.co, seed + 1), [c.fh, c.fw, c.ci, c.co]);
+    return tf.conv2dTranspose(dy, w, [c.n, c.h, c.w, c.ci], c.stride, c.pad).dataSync() as Float32Array;
+  });
+}
+
+describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', (backend) => {
+  let before = 0;
+  beforeAll(async () => {
+    await useBackend(backend);
+    before = tf.memory().numTensors;
+  });
+  afterAll(() => {
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('are installed for this backend', () => {
+    const names = dlvmKernelNames();
+    expect(names).toContain(`Conv2DBackpropFilter@${backend}`);
+    expect(names).toContain(`Conv2DBackpropInput@${backend}`);
+    if (backend === 'wasm') {
+      expect(names).toEqual(
+        expect.arrayContaining(['BatchMatMul@wasm', '_FusedMatMul@wasm', 'UnsortedSegmentSum@wasm']),
+      );
+    }
+  });
+
+  it('matMul agrees with stock cpu for every transpose combination and batch shape', async () => {
+    const u = rng(11);
+    const shapes: Array<{ batchA: number[]; batchB: number[]; m: number; k: number; n: number }> = [
+      { batchA: [], batchB: [], m: 33, k: 17, n: 29 },
+      { batchA: [], batchB: [], m: 128, k: 70, n: 65 },
+      { batchA: [3], batchB: [3], m: 40, k: 50, n: 45 }, // large enough to split per batch entry
+      { batchA: [2, 3], batchB: [1], m: 48, k: 40, n: 36 }, // broadcast b
+      { batchA: [1, 4], batchB: [4, 1], m: 41, k: 42, n: 43 }, // outer broadcast [4, 4]: stock path
+      { batchA: [5], batchB: [5], m: 3, k: 4, n: 5 }, // tiny: stock path
+    ];
+    expect(40 * 50 * 45).toBeGreaterThanOrEqual(SPLIT_BATCH_MIN_MACS);
+    for (let r = 0; r < 4; r++) {
+      shapes.push({ batchA: [], batchB: [], m: randint(u, 1, 90), k: randint(u, 1, 90), n: randint(u, 1, 90) });
+    }
+    let seed = 100;
+    for (const s of shapes) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          seed += 3;
+          const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
+          const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
+          const aVals = randn(aShape.reduce((p, q) => p * q, 1), seed);
+          const bVals = randn(bShape.reduce((p, q) => p * q, 1), seed + 1);
+          const run = () =>
+            tf.tidy(() => {
+              const out = tf.matMul(tf.tensor(aVals, aShape), tf.tensor(bVals, bShape), transposeA, transposeB);
+              return { shape: out.shape, values: out.dataSync() as Float32Array };
+            });
+          const expected = await onStockCpu(run);
+          let actual!: ReturnType<typeof run>;
+          await expectNoLeak(() => {
+            actual = run();
+          });
+          const label = `${JSON.stringify(s)} tA=${transposeA} tB=${transposeB}`;
+          expect(actual.shape, label).toEqual(expected.shape);
+          expectClose(actual.values, expected.values, { rtol: 1e-4, atol: 1e-4, label });
+        }
+      }
+    }
+  });
+
+  it('fused matMul (bias + activation) and its gradients agree with stock cpu', async () => {
+    for (const activation of ['linear', 'relu', 'elu'] as const) {
+      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const m = 37, k = 45, n = 23;
+        const aShape = transposeA ? [k, m] : [m, k];
+        const bShape = transposeB ? [n, k] : [k, n];
+        const aVals = randn(m * k, 7);
+        const bVals = randn(k * n, 8);
+        const biasVals = randn(n, 9);
+        const dyVals = randn(m * n, 10);
+        const run = () =>
+          tf.tidy(() => {
+            const a = tf.tensor2d(aVals, aShape as [number, number]);
+            const b = tf.tensor2d(bVals, bShape as [number, number]);
+            const bias = tf.tensor1d(biasVals);
+            const f = (aa: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
+              tf.fused.matMul({ a: aa as tf.Tensor2D, b: bb as tf.Tensor2D, transposeA, transposeB, bias: cc, activation });
+            const y = f(a, b, bias);
+            const grads = tf.grads(f)([a, b, bias], tf.tensor2d(dyVals, [m, n]));
+            return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+          });
+        const expected = await onStockCpu(run);
+        let actual: Float32Array[] = [];
+        await expectNoLeak(() => {
+          actual = run();
+        });
+        ['y', 'da', 'db', 'dbias'].forEach((name, i) =>
+          expectClose(actual[i]!, expected[i]!, { rtol: 1e-4, atol: 1e-4, label: `${activation} tA=${transposeA} tB=${transposeB} ${name}` }),
+        );
+      }
+    }
+  });
+
+  it('conv2d input and filter gradients agree with stock cpu on random configurations', async () => {
+    let seed = 1000;
+    for (const c of convCases(14, 21)) {
+      seed += 5;
+      const expected = await onStockCpu(() => convGrads(c, seed));
+      let actual!: ReturnType<typeof convGrads>;
+      await expectNoLeak(() => {
+        actual = convGrads(c, seed);
+      });
+      const label = JSON.stringify(c);
+      expectClose(actual.y, expected.y, { rtol: 1e-4, atol: 1e-4, label: `${label} y` });
+      expectClose(actual.dx, expected.dx, { rtol: 1e-4, atol: 1e-4, label: `${label} dx` });
+      expectClose(actual.dw, expected.dw, { rtol: 1e-4, atol: 2e-4, label: `${label} dw` });
+    }
+  });
+
+  it('conv2dTranspose (Conv2DBackpropInput forward) agrees with stock cpu', async () => {
+    let seed = 5000;
+    for (const c of convCases(6, 99)) {
+      seed += 5;
+      const expected = await onStockCpu(() => convTranspose(c, seed));
+      let actual!: Float32Array;
+      await expectNoLeak(() => {
+        actual = convTranspose(c, seed);
+      });
+      expectClose(actual, expected, { rtol: 1e-4, atol: 1e-4, label: JSON.stringify(c) });
+    }
+  });
+
+  it('gather has a gradient (UnsortedSegmentSum) that agrees with stock cpu', async () => {
+    const table = randn(10 * 6, 3);
+    const run = () =>
+      tf.tidy(() => {
+        const params = tf.tensor2d(table, [10, 6]);
+        const idx = tf.tensor1d([3, 0, 3, 9, 7, 3, 1], 'int32');
+        const g = tf.grad((p: tf.Tensor) => tf.gather(p, idx).square().sum())(params);
+        const idx2 = tf.tensor2d([[1, 2], [2, 5]], [2, 2], 'int32');
+        const g2 = tf.grad((p: tf.Tensor) => tf.gather(p, idx2, 1).mul(2).sum())(params);
+        const seg = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4, 5], 'int32'), tf.tensor1d([0, 2, 0, 7, 1], 'int32'), 3);
+        return [g.dataSync(), g2.dataSync(), seg.dataSync()] as ArrayLike<number>[];
+      });
+    const expected = await onStockCpu(run);
+    let actual: ArrayLike<number>[] = [];
+    await expectNoLeak(() => {
+      actual = run();
+    });
+    expectClose(actual[0]!, expected[0]!, { label: 'gather axis 0' });
+    expectClose(actual[1]!, expected[1]!, { label: 'gather axis 1' });
+    // Segment id 7 is out of range and dropped, as in TensorFlow.
+    expect(Array.from(actual[2]!)).toEqual([4, 5, 2]);
+    expect(Array.from(expected[2]!)).toEqual([4, 5, 2]);
+  });
+});
