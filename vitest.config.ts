@@ -1,9 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Tests import the sources; examples and benchmarks say 'dlvm' as users do.
+    alias: { dlvm: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+  },
   test: {
     include: ['test/**/*.test.ts'],
-    // tfjs keeps global engine state; one file per worker process keeps backends apart.
+    // tfjs keeps global engine state; one process per test file keeps backends apart.
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -202,10 +202,10 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         const idx2 = tf.tensor2d([[1, 2], [2, 5]], [2, 2], 'int32');
         const g2 = tf.grad((p: tf.Tensor) => tf.gather(p, idx2, 1).mul(2).sum())(params);
         const seg = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4, 5], 'int32'), tf.tensor1d([0, 2, 0, 7, 1], 'int32'), 3);
-        return [g.dataSync(), g2.dataSync(), seg.dataSync()] as ArrayLike<number>[];
+        return [Array.from(g.dataSync()), Array.from(g2.dataSync()), Array.from(seg.dataSync())];
       });
     const expected = await onStockCpu(run);
-    let actual: ArrayLike<number>[] = [];
+    let actual: number[][] = [];
     await expectNoLeak(() => {
       actual = run();
     });
