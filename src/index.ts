@@ -16,4 +16,6 @@ export { initBackend, describeBackend } from './backend.js';
 export type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './backend.js';
 export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
 export { DlvmError } from './errors.js';
+export { parseIdx, readIdx, isGzip } from './data/idx.js';
+export type { IdxArray } from './data/idx.js';
 export { VERSION } from './version.js';
