@@ -1,0 +1,75 @@
+/**
+ * The built package works as users install it: `npm pack`, unpacked into a fresh project whose
+ * dependencies are this checkout's, then loaded with both `import` and `require` in a separate
+ * Node process (no vitest transforms), which trains nothing but must take a gradient on wasm.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..');
+const pkgVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+let project = '';
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'dlvm-pack-'));
+  // prepack builds dist/ with tsup.
+  const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
+  const modules = join(project, 'node_modules');
+  mkdirSync(join(modules, 'dlvm'), { recursive: true });
+  execFileSync('tar', ['-xzf', join(project, tgz), '-C', join(modules, 'dlvm'), '--strip-components=1']);
+  // dlvm's dependencies resolve from the project's node_modules, as after `npm install dlvm`.
+  mkdirSync(join(modules, '@tensorflow'));
+  for (const pkg of readdirSync(join(root, 'node_modules', '@tensorflow'))) {
+    symlinkSync(join(root, 'node_modules', '@tensorflow', pkg), join(modules, '@tensorflow', pkg));
+  }
+  for (const pkg of ['pngjs', 'seedrandom', 'long']) {
+    try {
+      symlinkSync(join(root, 'node_modules', pkg), join(modules, pkg));
+    } catch {
+      // not a dependency of this version
+    }
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+}, 180_000);
+
+const script = (loader: string) => `
+${loader}
+(async () => {
+  const info = await dlvm.initBackend('wasm');
+  const x = tf.tensor1d([1, 2, 3]);
+  const g = tf.grad((v) => v.square().sum())(x);
+  console.log(JSON.stringify({ version: dlvm.VERSION, backend: info.name, threads: info.threads, grad: Array.from(g.dataSync()) }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+describe('the packed package', () => {
+  it('contains dist, types, README, CHANGELOG and LICENSE only', () => {
+    const files = execFileSync('tar', ['-tzf', join(project, readdirSync(project).find((f) => f.endsWith('.tgz'))!)], {
+      encoding: 'utf8',
+    });
+    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']) {
+      expect(files).toContain(`package/${f}`);
+    }
+    expect(files).not.toMatch(/package\/(src|test|bench)\//);
+  });
+
+  it.each([
+    ['ESM import', 'm.mjs', "import * as dlvm from 'dlvm'; import * as tf from '@tensorflow/tfjs-core';"],
+    ['CommonJS require', 'c.cjs', "const dlvm = require('dlvm'); const tf = require('@tensorflow/tfjs-core');"],
+  ])('works with %s in plain Node', (_name, file, loader) => {
+    writeFileSync(join(project, file), script(loader));
+    const out = execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6] });
+    expect(result.threads).toBeGreaterThanOrEqual(1);
+  });
+});
