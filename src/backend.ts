@@ -52,8 +52,8 @@ export interface BackendInfo {
   notes: string[];
 }
 
-const NODE_GPU = '@tensorflow/tfjs-node-gpu';
-const NODE_CPU = '@tensorflow/tfjs-node';
+const NODE_GPU = '@tensorflow/tfjs-node-gpu' as const;
+const NODE_CPU = '@tensorflow/tfjs-node' as const;
 
 const INSTALL_HINT: Record<string, string> = {
   [NODE_GPU]:
@@ -144,6 +144,28 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(4, cores));
 }
 
+/** What initBackend tries, in order: packages for tensorflow, backend names otherwise. */
+export type Candidate = typeof NODE_GPU | typeof NODE_CPU | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
+
+/**
+ * The order in which {@link initBackend} tries backends for a preference, in Node or a browser.
+ * Named backends have one candidate (two for `'tensorflow'`): no fallback.
+ */
+export function candidateOrder(preference: BackendPreference, node: boolean): Candidate[] {
+  switch (preference) {
+    case 'auto':
+      return node ? [NODE_GPU, NODE_CPU, 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+    case 'tensorflow':
+      return [NODE_GPU, NODE_CPU];
+    case 'tensorflow-gpu':
+      return [NODE_GPU];
+    case 'tensorflow-cpu':
+      return [NODE_CPU];
+    default:
+      return [preference];
+  }
+}
+
 type Attempt = () => Promise<Omit<BackendInfo, 'requested' | 'source' | 'dlvmKernels' | 'notes'> | null>;
 
 /**
@@ -222,21 +244,17 @@ export async function initBackend(
     return ok ? { name, package: `@tensorflow/tfjs-backend-${name}` } : null;
   };
 
-  const plans: Record<BackendPreference, Attempt[]> = {
-    auto: node
-      ? [tensorflow(NODE_GPU), tensorflow(NODE_CPU), wasm, cpu]
-      : [browserBackend('webgpu'), browserBackend('webgl'), wasm, cpu],
-    tensorflow: [tensorflow(NODE_GPU), tensorflow(NODE_CPU)],
-    'tensorflow-gpu': [tensorflow(NODE_GPU)],
-    'tensorflow-cpu': [tensorflow(NODE_CPU)],
-    wasm: [wasm],
-    cpu: [cpu],
-    webgl: [browserBackend('webgl')],
-    webgpu: [browserBackend('webgpu')],
+  const attempts: Record<Candidate, Attempt> = {
+    [NODE_GPU]: tensorflow(NODE_GPU),
+    [NODE_CPU]: tensorflow(NODE_CPU),
+    wasm,
+    cpu,
+    webgl: browserBackend('webgl'),
+    webgpu: browserBackend('webgpu'),
   };
 
-  for (const attempt of plans[requested]) {
-    const picked = await attempt();
+  for (const candidate of candidateOrder(requested, node)) {
+    const picked = await attempts[candidate]();
     if (picked) {
       await tf.ready();
       if (picked.name === 'cpu') {

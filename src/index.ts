@@ -12,8 +12,8 @@ import { registerDlvmKernels } from './kernels/register.js';
 
 registerDlvmKernels();
 
-export { initBackend, describeBackend } from './backend.js';
-export type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './backend.js';
+export { initBackend, describeBackend, candidateOrder } from './backend.js';
+export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend.js';
 export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
 export { DlvmError } from './errors.js';
 export { parseIdx, readIdx, isGzip } from './data/idx.js';

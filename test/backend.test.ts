@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend } from '../src/index.js';
+import { candidateOrder } from '../src/backend.js';
 import { BACKENDS } from './helpers/backends.js';
 
 const tensorflowInstalled = BACKENDS.includes('tensorflow');
@@ -68,6 +69,14 @@ describe('initBackend', () => {
   it('browser-only backends named in Node are errors saying what to import', async () => {
     await expect(initBackend('webgl')).rejects.toThrow(/backend 'webgl' is not available.*@tensorflow\/tfjs-backend-webgl/);
     await expect(initBackend('webgpu')).rejects.toThrow(/backend 'webgpu' is not available.*@tensorflow\/tfjs-backend-webgpu/);
+  });
+
+  it('tries backends in the documented order, and only the named one when one is named', () => {
+    expect(candidateOrder('auto', true)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'wasm', 'cpu']);
+    expect(candidateOrder('auto', false)).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+    expect(candidateOrder('tensorflow', true)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+    expect(candidateOrder('tensorflow-gpu', true)).toEqual(['@tensorflow/tfjs-node-gpu']);
+    for (const name of ['wasm', 'cpu', 'webgl', 'webgpu'] as const) expect(candidateOrder(name, false)).toEqual([name]);
   });
 
   it('rejects bad arguments with the function, argument, expectation and value', async () => {
