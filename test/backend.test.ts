@@ -56,8 +56,14 @@ describe('initBackend', () => {
     expect(explicit).toMatchObject({ name: 'wasm', source: 'argument' });
   });
 
-  it.skipIf(tensorflowInstalled)('a named tensorflow backend that is absent is an error with install steps, not a fallback', async () => {
+  it('a named tensorflow backend is used when installed, else an error with install steps (no fallback)', async () => {
     await initBackend('cpu');
+    if (tensorflowInstalled) {
+      const info = await initBackend('tensorflow');
+      expect(info.name).toBe('tensorflow');
+      expect(tf.getBackend()).toBe('tensorflow');
+      return;
+    }
     await expect(initBackend('tensorflow-gpu')).rejects.toThrow(
       /initBackend: backend 'tensorflow-gpu' is not available.*@tensorflow\/tfjs-node-gpu@4\.22.*CUDA 11\.2 and cuDNN 8\.1/,
     );
