@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseIdx, readIdx } from '../src/index.js';
+import { isGzip, parseIdx, readIdx } from '../src/index.js';
 
 const MNIST = join(__dirname, '..', '..', 'shared', 'data', 'mnist');
 
@@ -25,6 +25,9 @@ describe('IDX', () => {
   });
 
   it('reads plain and gzipped files from disk', async () => {
+    expect(isGzip(gzipSync(new Uint8Array([1])))).toBe(true);
+    expect(isGzip(new Uint8Array([0, 0, 8, 1]))).toBe(false);
+    expect(isGzip(new Uint8Array([0x1f]))).toBe(false);
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-idx-'));
     const bytes = idx([3], [7, 8, 9]);
     writeFileSync(join(dir, 'a.idx'), bytes);

@@ -7,7 +7,7 @@
  * padding tfjs computes for 'same' (total max((out - 1) * s + f - in, 0), the smaller half on
  * top/left) is the same as TensorFlow's, so handing it over explicitly is always equivalent.
  */
-import { backend_util, Conv2D, FusedConv2D, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { runConfig } from './kernel_util.js';
 
 type ConvAttrs = {
@@ -18,7 +18,8 @@ type ConvAttrs = {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
 
-function wrap(stock: KernelConfig): KernelConfig {
+/** Wraps a stock wasm `Conv2D` or `FusedConv2D` config (same attrs and inputs x, filter). */
+export function makeWasmSamePaddingConv(stock: KernelConfig): KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo => {
     const a = attrs as unknown as ConvAttrs;
     const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
@@ -34,10 +35,3 @@ function wrap(stock: KernelConfig): KernelConfig {
   };
   return { ...stock, kernelFunc: kernelFunc as KernelFunc };
 }
-
-/** Wraps the stock wasm `Conv2D` config. */
-export const makeWasmConv2D = wrap;
-/** Wraps the stock wasm `FusedConv2D` config. */
-export const makeWasmFusedConv2D = wrap;
-
-export const CONV_SAME_KERNEL_NAMES = [Conv2D, FusedConv2D] as const;

@@ -11,8 +11,6 @@
  * batch-1 products written straight into the output buffer.
  */
 import {
-  BatchMatMul,
-  _FusedMatMul,
   broadcast_util,
   type KernelBackend,
   type KernelConfig,
@@ -135,4 +133,3 @@ export function makeWasmFusedMatMul(stock: KernelConfig): KernelConfig {
   return { ...stock, kernelFunc: kernelFunc as KernelFunc };
 }
 
-export const MATMUL_KERNEL_NAMES = [BatchMatMul, _FusedMatMul] as const;

@@ -25,7 +25,7 @@ import {
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
-import { makeWasmConv2D, makeWasmFusedConv2D } from './conv2d_same.js';
+import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
 
@@ -60,8 +60,8 @@ export function registerDlvmKernels(): string[] {
   if (stockFused) replace(makeWasmFusedMatMul(stockFused), stockFused);
   const stockConv = getKernel(Conv2D, 'wasm');
   const stockFusedConv = getKernel(FusedConv2D, 'wasm');
-  if (stockConv) replace(makeWasmConv2D(stockConv), stockConv);
-  if (stockFusedConv) replace(makeWasmFusedConv2D(stockFusedConv), stockFusedConv);
+  if (stockConv) replace(makeWasmSamePaddingConv(stockConv), stockConv);
+  if (stockFusedConv) replace(makeWasmSamePaddingConv(stockFusedConv), stockFusedConv);
   for (const backendName of ['wasm', 'cpu']) {
     const stockInput = getKernel(Conv2DBackpropInput, backendName);
     const stockFilter = getKernel(Conv2DBackpropFilter, backendName);
