@@ -18,4 +18,6 @@ export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './ker
 export { DlvmError } from './errors.js';
 export { parseIdx, readIdx, isGzip } from './data/idx.js';
 export type { IdxArray } from './data/idx.js';
+export * from './distributions/index.js';
+export { manualSeed } from './random.js';
 export { VERSION } from './version.js';

@@ -215,4 +215,14 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
     expect(Array.from(actual[2]!)).toEqual([4, 5, 2]);
     expect(Array.from(expected[2]!)).toEqual([4, 5, 2]);
   });
+
+  it('log1p is exact for small arguments (float64 Math.log1p as reference)', () => {
+    const xs = [1e-10, -1e-8, 1e-7, 3e-6, -2e-4, 0.01, 0.5, -0.9, 3, 1e6, 0, -1];
+    let got: number[] = [];
+    expectNoLeak(() => {
+      got = tf.tidy(() => Array.from(tf.log1p(tf.tensor1d(xs)).dataSync()));
+    });
+    // Within one float32 rounding of the double-precision answer.
+    expectClose(got, xs.map(Math.log1p), { rtol: 1.2e-7, atol: 0, label: 'log1p' });
+  });
 });

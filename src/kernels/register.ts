@@ -8,6 +8,7 @@
  * | Conv2DBackpropInput, Conv2DBackpropFilter | wasm, cpu | missing (wasm) or very slow; done as forward convolutions |
  * | UnsortedSegmentSum | wasm | missing, so `gather` had no gradient |
  * | Conv2D, FusedConv2D | wasm | 'same' padding with stride > filter size gave zeros |
+ * | Log1p | wasm | computed log(1 + x), losing small x (log1p(1e-7) was 19% off) |
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -21,12 +22,14 @@ import {
   getKernel,
   registerKernel,
   unregisterKernel,
+  Log1p,
   UnsortedSegmentSum,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
 import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
+import { wasmLog1pConfig } from './log1p.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
 
 /** A kernel dlvm replaces or adds: which, on which backend, and the stock config it displaced. */
@@ -71,6 +74,7 @@ export function registerDlvmKernels(): string[] {
   }
   const stockSegment = getKernel(UnsortedSegmentSum, 'wasm');
   replace(wasmUnsortedSegmentSumConfig, stockSegment);
+  replace(wasmLog1pConfig, getKernel(Log1p, 'wasm'));
   return dlvmKernelNames();
 }
 

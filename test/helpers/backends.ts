@@ -88,6 +88,8 @@ export function expectClose(
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!;
     const b = expected[i]!;
+    // NaN matches NaN and an infinity matches itself exactly.
+    if (Number.isNaN(b) ? Number.isNaN(a) : !Number.isFinite(b) && a === b) continue;
     const excess = Math.abs(a - b) - (atol + rtol * Math.abs(b));
     if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
       worst = i;

@@ -1,0 +1,94 @@
+/**
+ * The Bernoulli distribution, torch.distributions.Bernoulli.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { nextSeed } from '../random.js';
+import { boolean, real, unitInterval, type Constraint } from './constraints.js';
+import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
+import { registerKL } from './kl.js';
+import { probsOrLogits, probsToLogits, type ProbsOrLogits } from './util.js';
+
+/**
+ * Bernoulli({ probs } | { logits }): P(x = 1) = probs = sigmoid(logits). Both `probs` and
+ * `logits` are available whichever was given; computations use logits (finite for any logit).
+ *
+ * @example
+ * const px = new Bernoulli({ logits: decoderOutput }); // [B, 784]
+ * const ll = px.logProb(x);                             // [B, 784]
+ */
+export class Bernoulli extends Distribution {
+  /** P(x = 1), batch shape. */
+  readonly probs: tf.Tensor;
+  /** log(probs / (1 - probs)), batch shape. */
+  readonly logits: tf.Tensor;
+
+  constructor(params: ProbsOrLogits, options: DistributionOptions = {}) {
+    const { kind, value } = probsOrLogits('Bernoulli', params);
+    const p = prepareParams('Bernoulli', { [kind]: value } as Record<'probs' | 'logits', unknown>);
+    super(p.batchShape, [], options);
+    const given = p.values[kind];
+    if (kind === 'probs') {
+      this.probs = given;
+      this.logits = this.own(probsToLogits(given, true));
+    } else {
+      this.logits = given;
+      this.probs = this.own(tf.sigmoid(given));
+    }
+    this.init(p.created, { [kind]: given });
+    this.given = kind;
+  }
+
+  /** Which parameter the user gave ('probs' or 'logits'). */
+  private readonly given: 'probs' | 'logits';
+
+  get argConstraints(): Record<string, Constraint> {
+    return { probs: unitInterval, logits: real };
+  }
+  get support(): Constraint {
+    return boolean;
+  }
+
+  expand(batchShape: number[]): Bernoulli {
+    return this.expandWith(batchShape, (b) =>
+      this.given === 'probs'
+        ? new Bernoulli({ probs: b(this.probs) }, this.options())
+        : new Bernoulli({ logits: b(this.logits) }, this.options()),
+    );
+  }
+
+  protected override _sample(sampleShape: number[]): tf.Tensor {
+    const u = tf.randomUniform([...sampleShape, ...this.batchShape], 0, 1, 'float32', nextSeed());
+    return tf.cast(tf.less(u, this.probs), 'float32');
+  }
+  protected override _logProb(x: tf.Tensor): tf.Tensor {
+    // x * l - softplus(l): the negated binary cross-entropy with logits, finite for any l.
+    return tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits));
+  }
+  protected override _entropy(): tf.Tensor {
+    // softplus(l) - p * l
+    return tf.sub(tf.softplus(this.logits), tf.mul(this.probs, this.logits));
+  }
+  protected override _mean(): tf.Tensor {
+    return tf.clone(this.probs);
+  }
+  protected override _mode(): tf.Tensor {
+    // 1 where probs > 1/2, 0 where below, NaN at exactly 1/2 (as torch).
+    const mode = tf.cast(tf.greaterEqual(this.probs, 0.5), 'float32');
+    return tf.where(tf.equal(this.probs, 0.5), tf.fill(this.batchShape, NaN), mode);
+  }
+  protected override _variance(): tf.Tensor {
+    return tf.mul(this.probs, tf.sub(1, this.probs));
+  }
+}
+
+// KL = p log(p/q) + (1-p) log((1-p)/(1-q)); log p = -softplus(-l) and log(1-p) = -softplus(l)
+// keep every term finite for finite logits. Where q puts zero mass on an outcome p can take,
+// the KL is infinite; where p's own mass is zero its term is 0 (as torch).
+registerKL(Bernoulli, Bernoulli, (p, q) => {
+  let t1 = tf.mul(p.probs, tf.sub(tf.softplus(tf.neg(q.logits)), tf.softplus(tf.neg(p.logits))));
+  t1 = tf.where(tf.equal(p.probs, 0), tf.zerosLike(t1), tf.where(tf.equal(q.probs, 0), tf.fill(t1.shape, Infinity), t1));
+  const p0 = tf.sub(1, p.probs);
+  let t2 = tf.mul(p0, tf.sub(tf.softplus(q.logits), tf.softplus(p.logits)));
+  t2 = tf.where(tf.equal(p.probs, 1), tf.zerosLike(t2), tf.where(tf.equal(q.probs, 1), tf.fill(t2.shape, Infinity), t2));
+  return tf.add(t1, t2);
+});

@@ -1,0 +1,419 @@
+/**
+ * The base class of every dlvm distribution (torch.distributions.Distribution).
+ *
+ * Public methods validate and convert their input, then call a protected method that computes
+ * (`logProb` -> `_logProb`, `sample` -> `_sample`, ...). Subclasses declare their parameters'
+ * constraints in `argConstraints` and their values' constraint in `support`; the base class
+ * checks both, so no family hand-codes validation.
+ *
+ * Shapes: `sample(sampleShape)` returns `[...sampleShape, ...batchShape, ...eventShape]`;
+ * `logProb(value)` returns the value's shape without the event dimensions (broadcast against
+ * `batchShape`).
+ *
+ * Memory: a distribution never disposes tensors it was given. Tensors it makes itself (from
+ * arrays, broadcasts, probabilities from logits) are freed by `dispose()`, or by an enclosing
+ * `tf.tidy`. Every method returns a new tensor that the caller owns.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DlvmError, argError } from '../errors.js';
+import type { Constraint } from './constraints.js';
+import { broadcastShapes, checkSampleShape, stopGradient, toFloat, type TensorInput } from './util.js';
+
+/** The trailing options object every distribution constructor takes. */
+export interface DistributionOptions {
+  /** Check parameters and values (default: the global default, initially true, as in torch). */
+  validateArgs?: boolean;
+}
+
+let defaultValidateArgs = true;
+
+/**
+ * Turns argument validation on or off for distributions created afterwards without an explicit
+ * `validateArgs` (torch's `Distribution.set_default_validate_args`). Validation reads values back
+ * from the backend; switch it off in hot training loops once the code is known to be right.
+ */
+export function setDefaultValidateArgs(value: boolean): void {
+  if (typeof value !== 'boolean') throw argError('setDefaultValidateArgs', 'value', 'a boolean', value);
+  defaultValidateArgs = value;
+}
+
+/** The current global default for `validateArgs`. */
+export function getDefaultValidateArgs(): boolean {
+  return defaultValidateArgs;
+}
+
+/** Converted parameters, ready for a constructor's `super(...)`. */
+export interface PreparedParams<K extends string> {
+  values: Record<K, tf.Tensor>;
+  created: tf.Tensor[];
+  batchShape: number[];
+}
+
+/**
+ * Converts parameters to float32 tensors and broadcasts their batch parts to one batch shape
+ * (torch's `broadcast_all`). `eventRanks[name]` is the number of rightmost dimensions of that
+ * parameter that are not batch dimensions (1 for logits of a Categorical, 2 for a scale_tril).
+ */
+export function prepareParams<K extends string>(
+  fn: string,
+  params: Record<K, unknown>,
+  eventRanks: Partial<Record<K, number>> = {},
+): PreparedParams<K> {
+  const created: tf.Tensor[] = [];
+  const converted = {} as Record<K, tf.Tensor>;
+  try {
+    for (const name of Object.keys(params) as K[]) {
+      const { tensor, created: made } = toFloat(fn, name, params[name]);
+      if (made) created.push(tensor);
+      const rank = eventRanks[name] ?? 0;
+      if (tensor.rank < rank) {
+        throw argError(fn, name, `a tensor of rank >= ${rank}`, tensor);
+      }
+      converted[name] = tensor;
+    }
+    const names = Object.keys(converted) as K[];
+    const batchShape = broadcastShapes(
+      fn,
+      names.map((n) => [n, converted[n].shape.slice(0, converted[n].rank - (eventRanks[n] ?? 0))]),
+    );
+    for (const n of names) {
+      const t = converted[n];
+      const full = [...batchShape, ...t.shape.slice(t.rank - (eventRanks[n] ?? 0))];
+      if (!tf.util.arraysEqual(full, t.shape)) {
+        converted[n] = tf.broadcastTo(t, full);
+        created.push(converted[n]);
+      }
+    }
+    return { values: converted, created, batchShape };
+  } catch (e) {
+    tf.dispose(created);
+    throw e;
+  }
+}
+
+/** Lists up to `limit` entries of `value` where `ok` is false, for error messages. */
+function invalidEntries(value: tf.Tensor, ok: tf.Tensor, eventDim: number, limit = 4): string {
+  return tf.tidy(() => {
+    const eventShape = value.shape.slice(value.rank - eventDim);
+    const full = [...ok.shape, ...eventShape];
+    const v = tf.broadcastTo(value, full).reshape([Math.max(1, ok.size), -1]);
+    const okData = ok.dataSync();
+    const rows = v.arraySync() as number[][];
+    const bad: string[] = [];
+    for (let i = 0; i < okData.length && bad.length < limit; i++) {
+      if (!okData[i]) bad.push(eventDim === 0 ? String(rows[i]![0]) : `[${rows[i]!.join(', ')}]`);
+    }
+    return `${bad.join(', ')}${bad.length === limit ? ', ...' : ''}`;
+  });
+}
+
+/** Throws when `constraint` fails anywhere on `value`; the message lists offending entries. */
+export function checkConstraint(
+  fn: string,
+  arg: string,
+  value: tf.Tensor,
+  constraint: Constraint,
+  expectation: string,
+): void {
+  const failed = tf.tidy(() => {
+    const ok = constraint.check(value);
+    if (tf.all(ok).dataSync()[0]) return '';
+    return `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}, but found invalid values ${invalidEntries(value, ok, constraint.eventDim)}.`;
+  });
+  if (failed !== '') throw new DlvmError(failed as string);
+}
+
+/** Base class of all distributions; see the module documentation. */
+export abstract class Distribution {
+  /** Shape of independent, possibly non-identical draws: the leading dims of parameters. */
+  readonly batchShape: number[];
+  /** Shape of a single draw. */
+  readonly eventShape: number[];
+  /** Whether parameters and values are checked. */
+  readonly validateArgs: boolean;
+  private readonly owned: tf.Tensor[] = [];
+  private isDisposedFlag = false;
+
+  protected constructor(batchShape: number[], eventShape: number[], options: DistributionOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw argError(this.constructor.name, 'options', 'an object such as { validateArgs: false }', options);
+    }
+    this.batchShape = [...batchShape];
+    this.eventShape = [...eventShape];
+    this.validateArgs = options.validateArgs ?? defaultValidateArgs;
+  }
+
+  /** Constraints of the parameters, by name (torch's `arg_constraints`). */
+  abstract get argConstraints(): Readonly<Record<string, Constraint>>;
+
+  /** The set of values with positive density or mass. */
+  abstract get support(): Constraint;
+
+  /** True when `rsample` gives samples that carry gradients to the parameters. */
+  get hasRsample(): boolean {
+    return false;
+  }
+
+  /** Options for a derived distribution (expand): the same validation setting. */
+  protected options(): DistributionOptions {
+    return { validateArgs: this.validateArgs };
+  }
+
+  /** Name used in messages: the class name (`Normal`, ...). */
+  get name(): string {
+    return this.constructor.name;
+  }
+
+  /**
+   * Takes ownership of tensors this distribution made and validates the parameters against
+   * `argConstraints`. Subclass constructors call it once their fields are set; on failure the
+   * owned tensors are freed before the error propagates.
+   */
+  protected init(created: tf.Tensor[], params: Record<string, tf.Tensor>): void {
+    this.owned.push(...created);
+    if (!this.validateArgs) return;
+    try {
+      const constraints = this.argConstraints;
+      for (const [key, value] of Object.entries(params)) {
+        const c = constraints[key];
+        if (c) checkConstraint(this.name, key, value, c, `satisfy the constraint ${c.name}`);
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** Registers further tensors made by the subclass (derived parameters) for `dispose()`. */
+  protected own<T extends tf.Tensor>(t: T): T {
+    this.owned.push(t);
+    return t;
+  }
+
+  /** Frees the tensors this distribution made. Tensors given to it are not touched. */
+  dispose(): void {
+    tf.dispose(this.owned);
+    this.owned.length = 0;
+    this.isDisposedFlag = true;
+  }
+
+  /** True after `dispose()`. */
+  get isDisposed(): boolean {
+    return this.isDisposedFlag;
+  }
+
+  /**
+   * Draws without gradients. Returns `[...sampleShape, ...batchShape, ...eventShape]`.
+   */
+  sample(sampleShape: number[] = []): tf.Tensor {
+    const shape = this.start('sample', sampleShape);
+    return tf.tidy(() => stopGradient(this._sample(shape)));
+  }
+
+  /**
+   * Reparameterised draws: gradients flow to the parameters. Returns
+   * `[...sampleShape, ...batchShape, ...eventShape]`. Throws when `hasRsample` is false.
+   */
+  rsample(sampleShape: number[] = []): tf.Tensor {
+    const shape = this.start('rsample', sampleShape);
+    if (!this.hasRsample) throw new DlvmError(this.noRsampleMessage());
+    return tf.tidy(() => this._rsample(shape));
+  }
+
+  /** Log density or log mass of `value`. Returns `[...sampleShape, ...batchShape]`. */
+  logProb(value: TensorInput): tf.Tensor {
+    this.assertLive('logProb');
+    return tf.tidy(() => this._logProb(this.checkValue('logProb', value)));
+  }
+
+  /** Cumulative distribution function. Returns the (broadcast) shape of `value`. */
+  cdf(value: TensorInput): tf.Tensor {
+    this.assertLive('cdf');
+    return tf.tidy(() => this._cdf(this.checkValue('cdf', value)));
+  }
+
+  /** Inverse CDF of probabilities in [0, 1]. Returns the (broadcast) shape of `value`. */
+  icdf(value: TensorInput): tf.Tensor {
+    this.assertLive('icdf');
+    return tf.tidy(() => {
+      const { tensor } = toFloat(`${this.name}.icdf`, 'value', value);
+      if (this.validateArgs) {
+        const unit: Constraint = {
+          name: 'Interval(lower_bound=0, upper_bound=1)',
+          eventDim: 0,
+          isDiscrete: false,
+          check: (v) => tf.logicalAnd(tf.greaterEqual(v, 0), tf.lessEqual(v, 1)),
+        };
+        checkConstraint(`${this.name}.icdf`, 'value', tensor, unit, `be a probability in ${unit.name}`);
+      }
+      return this._icdf(tensor);
+    });
+  }
+
+  /** Entropy in nats. Returns `batchShape`. */
+  entropy(): tf.Tensor {
+    this.assertLive('entropy');
+    return tf.tidy(() => this._entropy());
+  }
+
+  /** Mean, `[...batchShape, ...eventShape]`. */
+  get mean(): tf.Tensor {
+    this.assertLive('mean');
+    return tf.tidy(() => this._mean());
+  }
+
+  /** Mode, `[...batchShape, ...eventShape]`. */
+  get mode(): tf.Tensor {
+    this.assertLive('mode');
+    return tf.tidy(() => this._mode());
+  }
+
+  /** Variance, `[...batchShape, ...eventShape]`. */
+  get variance(): tf.Tensor {
+    this.assertLive('variance');
+    return tf.tidy(() => this._variance());
+  }
+
+  /** Standard deviation, `[...batchShape, ...eventShape]`. */
+  get stddev(): tf.Tensor {
+    this.assertLive('stddev');
+    return tf.tidy(() => tf.sqrt(this._variance()));
+  }
+
+  /**
+   * A new distribution whose parameters are broadcast to `batchShape` (torch's `expand`). The
+   * new distribution owns its broadcast parameters; this one is unchanged.
+   */
+  abstract expand(batchShape: number[]): Distribution;
+
+
+  /**
+   * Shared body of `expand`: checks `batchShape` against this batch shape (torch's rules: the
+   * new shape is right-aligned and each existing dimension is 1 or equal), then calls `build`
+   * with a function that broadcasts a parameter (with `eventRank` non-batch rightmost dims) to the
+   * new batch shape. The built distribution owns those broadcasts.
+   */
+  protected expandWith<D extends Distribution>(
+    batchShape: unknown,
+    build: (broadcast: (t: tf.Tensor, eventRank?: number) => tf.Tensor) => D,
+  ): D {
+    const fn = `${this.name}.expand`;
+    this.assertLive('expand');
+    const shape = checkSampleShape(fn, batchShape);
+    const own = this.batchShape;
+    const fits =
+      shape.length >= own.length &&
+      own.every((d, i) => d === 1 || d === shape[shape.length - own.length + i]);
+    if (!fits) {
+      throw argError(fn, 'batchShape', `a shape that [${own.join(', ')}] (the batch shape) broadcasts to`, shape);
+    }
+    const made: tf.Tensor[] = [];
+    const broadcast = (t: tf.Tensor, eventRank = 0): tf.Tensor => {
+      const out = tf.broadcastTo(t, [...shape, ...t.shape.slice(t.rank - eventRank)]);
+      made.push(out);
+      return out;
+    };
+    try {
+      const d = build(broadcast);
+      d.owned.push(...made);
+      return d;
+    } catch (e) {
+      tf.dispose(made);
+      throw e;
+    }
+  }
+
+  /** `Normal(loc: [2, 3], scale: [2, 3])`. */
+  toString(): string {
+    const parts = Object.keys(this.argConstraints)
+      .map((k) => [k, (this as unknown as Record<string, unknown>)[k]] as const)
+      .filter(([, v]) => v instanceof tf.Tensor)
+      .map(([k, v]) => `${k}: [${(v as tf.Tensor).shape.join(', ')}]`);
+    return `${this.name}(${parts.join(', ')})`;
+  }
+
+  // ---- computing side, implemented by subclasses -------------------------------------------
+
+  /** Draws; the default uses `_rsample` (its gradient is stopped by `sample`). */
+  protected _sample(sampleShape: number[]): tf.Tensor {
+    if (this.hasRsample) return this._rsample(sampleShape);
+    throw this.notDefined('sample');
+  }
+  protected _rsample(_sampleShape: number[]): tf.Tensor {
+    throw new DlvmError(this.noRsampleMessage());
+  }
+  protected _logProb(_value: tf.Tensor): tf.Tensor {
+    throw this.notDefined('logProb');
+  }
+  protected _cdf(_value: tf.Tensor): tf.Tensor {
+    throw this.notDefined('cdf');
+  }
+  protected _icdf(_value: tf.Tensor): tf.Tensor {
+    throw this.notDefined('icdf');
+  }
+  protected _entropy(): tf.Tensor {
+    throw this.notDefined('entropy');
+  }
+  protected _mean(): tf.Tensor {
+    throw this.notDefined('mean');
+  }
+  protected _mode(): tf.Tensor {
+    throw this.notDefined('mode');
+  }
+  protected _variance(): tf.Tensor {
+    throw this.notDefined('variance');
+  }
+
+  /** The error for a method this family does not define (torch raises NotImplementedError). */
+  protected notDefined(method: string): DlvmError {
+    return new DlvmError(
+      `${this.name}.${method}: not defined for ${this.name} (torch.distributions raises NotImplementedError here too).`,
+    );
+  }
+
+  /** Message for `rsample` on a family without reparameterised sampling. */
+  protected noRsampleMessage(): string {
+    return `${this.name}.rsample: ${this.name} has no reparameterised sampler (hasRsample is false), so samples cannot carry gradients. Use sample() for draws without gradients; for discrete latents use a relaxed distribution (RelaxedBernoulli, RelaxedOneHotCategorical).`;
+  }
+
+  /** Shared start of the sampling methods: liveness and the sample shape. */
+  private start(method: string, sampleShape: unknown): number[] {
+    this.assertLive(method);
+    return checkSampleShape(`${this.name}.${method}`, sampleShape);
+  }
+
+  /** Throws when the distribution was disposed. */
+  protected assertLive(method: string): void {
+    if (this.isDisposedFlag) {
+      throw new DlvmError(`${this.name}.${method}: this distribution was disposed; create a new one.`);
+    }
+  }
+
+  /**
+   * Converts a value and, when validating, checks its event shape, that it broadcasts against
+   * `[...batchShape, ...eventShape]`, and that it lies in the support (torch's `_validate_sample`).
+   * Call inside `tf.tidy`.
+   */
+  protected checkValue(method: string, value: TensorInput): tf.Tensor {
+    const fn = `${this.name}.${method}`;
+    const { tensor } = toFloat(fn, 'value', value);
+    if (!this.validateArgs) return tensor;
+    const ev = this.eventShape;
+    const tail = tensor.shape.slice(tensor.rank - ev.length);
+    if (tensor.rank < ev.length || !tf.util.arraysEqual(tail, ev)) {
+      throw argError(fn, 'value', `a tensor whose rightmost dimensions are the event shape [${ev.join(', ')}]`, tensor);
+    }
+    const expected = [...this.batchShape, ...ev];
+    try {
+      broadcastShapes(fn, [
+        ['value', tensor.shape],
+        ['batchShape + eventShape', expected],
+      ]);
+    } catch {
+      throw argError(fn, 'value', `broadcastable with [${expected.join(', ')}] (batchShape + eventShape)`, tensor);
+    }
+    const support = this.support;
+    checkConstraint(fn, 'value', tensor, support, `be within the support ${support.name} of ${this.name}`);
+    return tensor;
+  }
+}

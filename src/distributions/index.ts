@@ -1,0 +1,41 @@
+/**
+ * Probability distributions that mirror torch.distributions, and the KL registry.
+ *
+ * @packageDocumentation
+ */
+export * as constraints from './constraints.js';
+export type { Constraint } from './constraints.js';
+export { Distribution, setDefaultValidateArgs, getDefaultValidateArgs } from './distribution.js';
+export type { DistributionOptions } from './distribution.js';
+export type { TensorInput, ProbsOrLogits } from './util.js';
+export { klDivergence, registerKL, monteCarloKL } from './kl.js';
+export type { KLFunction, DistributionClass } from './kl.js';
+export { Normal } from './normal.js';
+export { Laplace } from './laplace.js';
+export { Uniform } from './uniform.js';
+export { Exponential } from './exponential.js';
+export { Gamma } from './gamma.js';
+export { Beta } from './beta.js';
+export { Dirichlet } from './dirichlet.js';
+export { ContinuousBernoulli } from './continuous_bernoulli.js';
+export { Bernoulli } from './bernoulli.js';
+export { Poisson } from './poisson.js';
+export { Categorical } from './categorical.js';
+export { OneHotCategorical } from './one_hot_categorical.js';
+export { MultivariateNormal } from './multivariate_normal.js';
+export type { MvnMatrix } from './multivariate_normal.js';
+export { LowRankMultivariateNormal } from './lowrank_multivariate_normal.js';
+export { Independent } from './independent.js';
+export { MixtureSameFamily } from './mixture_same_family.js';
+export {
+  Transform,
+  ExpTransform,
+  SigmoidTransform,
+  TanhTransform,
+  SoftplusTransform,
+  AffineTransform,
+} from './transforms.js';
+export { TransformedDistribution } from './transformed_distribution.js';
+export { LogNormal } from './log_normal.js';
+export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
+export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';

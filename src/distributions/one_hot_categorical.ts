@@ -1,0 +1,73 @@
+/**
+ * The one-hot categorical distribution, torch.distributions.OneHotCategorical.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Categorical } from './categorical.js';
+import { oneHot, realVector, simplex, type Constraint } from './constraints.js';
+import { Distribution, type DistributionOptions } from './distribution.js';
+import { klDivergence, registerKL } from './kl.js';
+import type { ProbsOrLogits } from './util.js';
+
+/**
+ * OneHotCategorical({ probs } | { logits }): a Categorical whose values are one-hot float32
+ * vectors of length K (event shape [K]).
+ *
+ * @example
+ * const y = new OneHotCategorical({ logits }); // logits [B, 10]: batch [B], event [10]
+ * y.sample();                                  // [B, 10], one 1 per row
+ */
+export class OneHotCategorical extends Distribution {
+  /** The underlying Categorical (owned). */
+  readonly categorical: Categorical;
+
+  constructor(params: ProbsOrLogits, options: DistributionOptions = {}) {
+    const categorical = new Categorical(params, options);
+    super(categorical.batchShape, [categorical.numEvents], options);
+    this.categorical = categorical;
+  }
+
+  /** Normalised probabilities, `[...batchShape, K]`. */
+  get probs(): tf.Tensor {
+    return this.categorical.probs;
+  }
+  /** Normalised log-probabilities, `[...batchShape, K]`. */
+  get logits(): tf.Tensor {
+    return this.categorical.logits;
+  }
+  get argConstraints(): Record<string, Constraint> {
+    return { probs: simplex, logits: realVector };
+  }
+  get support(): Constraint {
+    return oneHot;
+  }
+
+  expand(batchShape: number[]): OneHotCategorical {
+    return this.expandWith(batchShape, (b) => new OneHotCategorical({ logits: b(this.logits, 1) }, this.options()));
+  }
+
+  override dispose(): void {
+    this.categorical.dispose();
+    super.dispose();
+  }
+
+  protected override _sample(sampleShape: number[]): tf.Tensor {
+    return tf.oneHot(this.categorical.sample(sampleShape), this.categorical.numEvents);
+  }
+  protected override _logProb(x: tf.Tensor): tf.Tensor {
+    return this.categorical.logProb(tf.argMax(x, -1));
+  }
+  protected override _entropy(): tf.Tensor {
+    return this.categorical.entropy();
+  }
+  protected override _mean(): tf.Tensor {
+    return tf.clone(this.probs);
+  }
+  protected override _mode(): tf.Tensor {
+    return tf.oneHot(tf.argMax(this.probs, -1), this.categorical.numEvents);
+  }
+  protected override _variance(): tf.Tensor {
+    return tf.mul(this.probs, tf.sub(1, this.probs));
+  }
+}
+
+registerKL(OneHotCategorical, OneHotCategorical, (p, q) => klDivergence(p.categorical, q.categorical));

@@ -1,0 +1,151 @@
+/**
+ * Helpers shared by the distributions: converting parameters, shapes, probabilities and logits.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { argError, DlvmError } from '../errors.js';
+
+/** A parameter or value: a tensor, or anything `tf.tensor` accepts (numbers, nested arrays). */
+export type TensorInput = tf.Tensor | tf.TensorLike;
+
+/** Smallest float32 step above 1 (torch's `finfo(float32).eps`), used to clamp probabilities. */
+export const EPS = 1.1920928955078125e-7;
+
+/** True for values `tf.tensor` accepts. */
+function isTensorLike(x: unknown): x is tf.TensorLike {
+  if (typeof x === 'number' || typeof x === 'boolean') return true;
+  if (ArrayBuffer.isView(x)) return true;
+  if (Array.isArray(x)) return x.every(isTensorLike);
+  return false;
+}
+
+/**
+ * Converts `value` to a float32 tensor. Returns the tensor and whether it was created here (the
+ * caller then owns it). Rejects anything else with an error naming `fn` and `arg`.
+ */
+export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.Tensor; created: boolean } {
+  if (value instanceof tf.Tensor) {
+    if (value.isDisposed) throw argError(fn, arg, 'a live Tensor', 'a disposed Tensor');
+    if (value.dtype === 'float32') return { tensor: value, created: false };
+    if (value.dtype === 'string' || value.dtype === 'complex64') {
+      throw argError(fn, arg, 'a numeric Tensor', `a ${value.dtype} Tensor`);
+    }
+    return { tensor: tf.cast(value, 'float32'), created: true };
+  }
+  if (!isTensorLike(value)) throw argError(fn, arg, 'a Tensor or TensorLike (number or nested array)', value);
+  try {
+    return { tensor: tf.tensor(value as tf.TensorLike, undefined, 'float32'), created: true };
+  } catch (e) {
+    throw argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
+  }
+}
+
+/**
+ * Broadcasts shapes right-aligned, as torch and numpy do. `named` pairs each shape with the
+ * argument it came from, for the error message.
+ */
+export function broadcastShapes(fn: string, named: Array<[string, number[]]>): number[] {
+  const rank = Math.max(0, ...named.map(([, s]) => s.length));
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    let dim = 1;
+    for (const [, s] of named) {
+      const d = s[s.length - rank + i] ?? 1;
+      if (d === 1) continue;
+      if (dim !== 1 && d !== dim) {
+        const list = named.map(([n, sh]) => `${n} [${sh.join(', ')}]`).join(', ');
+        throw new DlvmError(`${fn}: arguments must have broadcastable shapes, but got ${list}.`);
+      }
+      dim = d;
+    }
+    out.push(dim);
+  }
+  return out;
+}
+
+/** `[...sampleShape, ...batchShape, ...eventShape]`: the shape of `sample(sampleShape)`. */
+export function extendedShape(sampleShape: number[], batchShape: number[], eventShape: number[]): number[] {
+  return [...sampleShape, ...batchShape, ...eventShape];
+}
+
+/** Checks a sample shape: an array of nonnegative integers. Returns a copy. */
+export function checkSampleShape(fn: string, sampleShape: unknown): number[] {
+  if (!Array.isArray(sampleShape) || !sampleShape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw argError(fn, 'sampleShape', 'an array of nonnegative integers such as [] or [16]', sampleShape);
+  }
+  return [...(sampleShape as number[])];
+}
+
+/** Sums the `n` rightmost dimensions of `x`. */
+export function sumRightmost(x: tf.Tensor, n: number): tf.Tensor {
+  if (n <= 0) return x;
+  return tf.sum(x, Array.from({ length: n }, (_, i) => x.rank - 1 - i));
+}
+
+/** The identity with a zero gradient (tfjs has no `stopGradient`); used by `sample()`. */
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/** Clamps probabilities to [eps, 1 - eps] so their logs stay finite. */
+export function clampProbs(p: tf.Tensor): tf.Tensor {
+  return tf.clipByValue(p, EPS, 1 - EPS);
+}
+
+/**
+ * Logits from probabilities: log(p) - log1p(-p) for binary variables, log(p) for categorical
+ * ones (the caller normalises), on clamped probabilities.
+ */
+export function probsToLogits(p: tf.Tensor, binary: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const c = clampProbs(p);
+    return binary ? tf.sub(tf.log(c), tf.log1p(tf.neg(c))) : tf.log(c);
+  });
+}
+
+/** Normalised categorical logits: logits - logSumExp(logits) over the last axis. */
+export function normalizeLogits(logits: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(logits, tf.logSumExp(logits, -1, true)));
+}
+
+/** Uniform samples in the open interval (eps, 1 - eps), safe for log(u) and log1p(-u). */
+export function uniformOpen(shape: number[], seed: number | undefined): tf.Tensor {
+  return tf.tidy(() => tf.clipByValue(tf.randomUniform(shape, 0, 1, 'float32', seed), EPS, 1 - EPS));
+}
+
+/** A tensor of NaN with the given shape (torch returns NaN for undefined moments). */
+export function nanTensor(shape: number[]): tf.Tensor {
+  return tf.fill(shape, NaN);
+}
+
+/** Inserts a size-1 axis at `axis` (negative counts from the end of the new shape). */
+export function unsqueeze(x: tf.Tensor, axis: number): tf.Tensor {
+  return tf.expandDims(x, axis < 0 ? x.rank + 1 + axis : axis);
+}
+
+/** The `{ probs } | { logits }` argument of the discrete families. */
+export type ProbsOrLogits = { probs: TensorInput; logits?: undefined } | { logits: TensorInput; probs?: undefined };
+
+/** Reads a `{ probs } | { logits }` argument, requiring exactly one of the two. */
+export function probsOrLogits(fn: string, arg: unknown): { kind: 'probs' | 'logits'; value: TensorInput } {
+  const obj = arg as { probs?: TensorInput; logits?: TensorInput } | null;
+  const hasProbs = obj !== null && typeof obj === 'object' && obj.probs !== undefined;
+  const hasLogits = obj !== null && typeof obj === 'object' && obj.logits !== undefined;
+  if (hasProbs === hasLogits || obj instanceof tf.Tensor || Array.isArray(obj)) {
+    throw argError(fn, 'params', 'an object with exactly one of { probs } or { logits }', arg);
+  }
+  return hasProbs ? { kind: 'probs', value: obj!.probs! } : { kind: 'logits', value: obj!.logits! };
+}
+
+/** KL = +inf with the broadcast batch shape of p and q (q cannot explain p's support). */
+export function infiniteKL(p: { batchShape: number[] }, q: { batchShape: number[] }): tf.Tensor {
+  return tf.fill(broadcastShapes('klDivergence', [['p', p.batchShape], ['q', q.batchShape]]), Infinity);
+}
+
+/** x log x with 0 log 0 = 0. */
+export function xLogX(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.where(tf.equal(x, 0), tf.zerosLike(x), tf.mul(x, tf.log(tf.where(tf.equal(x, 0), tf.onesLike(x), x)))));
+}
+
+/** The Euler-Mascheroni constant. */
+export const EULER_GAMMA = 0.5772156649015329;

@@ -1,0 +1,58 @@
+/**
+ * Seeded randomness for dlvm.
+ *
+ * tfjs random ops take an optional integer seed per call and otherwise draw from an unseeded
+ * generator. `manualSeed(s)` (torch's `torch.manual_seed`) makes every later dlvm sampler
+ * reproducible: each call takes the next seed of a stream derived from `s`. Samplers written in
+ * JavaScript (Gamma, Poisson) draw from {@link uniformSource}, which follows the same seed.
+ */
+import { argError } from './errors.js';
+
+let state: number | null = null;
+
+/** Mulberry32 step: returns a 32-bit unsigned integer and advances `state`. */
+function nextUint32(): number {
+  state = ((state ?? 0) + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
+/**
+ * Seeds every dlvm sampler, as `torch.manual_seed` does. Pass `null` to return to unseeded draws.
+ *
+ * @example
+ * manualSeed(0);
+ * const a = new Normal(0, 1).sample([3]);
+ * manualSeed(0);
+ * const b = new Normal(0, 1).sample([3]); // same values as a
+ */
+export function manualSeed(seed: number | null): void {
+  if (seed === null) {
+    state = null;
+    return;
+  }
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw argError('manualSeed', 'seed', 'an integer or null', seed);
+  }
+  state = seed >>> 0;
+}
+
+/** The seed for the next tfjs random op: undefined (unseeded) unless `manualSeed` was called. */
+export function nextSeed(): number | undefined {
+  return state === null ? undefined : nextUint32();
+}
+
+/** A source of uniform numbers in [0, 1) for samplers written in JavaScript. */
+export function uniformSource(): () => number {
+  if (state === null) return Math.random;
+  let local = nextUint32();
+  return () => {
+    local = (local + 0x6d2b79f5) >>> 0;
+    let t = local;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Every family against torch.distributions 1.13 (fixture values computed in float64 from the same
+ * float32 parameters). Default tolerance: 1e-5 relative plus 1e-5 absolute (values near zero); the
+ * per-case overrides below say why float32 needs more.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { klDivergence, setDefaultValidateArgs } from '../src/index.js';
+import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
+import { build, fixtures, flat, tensorOf, type FixtureCase, type Nested } from './helpers/fixtures.js';
+
+const DEFAULT = { rtol: 1e-5, atol: 1e-5 };
+
+/**
+ * Looser tolerances, each with its reason (keyed by case name, then method).
+ */
+const LOOSER: Record<string, Record<string, { rtol: number; atol: number }>> = {
+  // logProb = -z^2/2 - log(scale) - log(2 pi)/2 with z up to 2e3 / 1e-3 = 2e6: float32 keeps
+  // 7 digits of z^2 ~ 4e12.
+  'Normal extreme scales': { logProb: { rtol: 1e-5, atol: 1e-3 }, cdf: { rtol: 1e-5, atol: 1e-6 } },
+  // lgamma of concentrations up to 500: lgamma(500) ~ 2600, float32 absolute error ~3e-4.
+  'Gamma extreme': { logProb: { rtol: 2e-5, atol: 1e-3 }, entropy: { rtol: 2e-5, atol: 1e-3 } },
+  'Beta extreme': { logProb: { rtol: 2e-5, atol: 2e-3 }, entropy: { rtol: 2e-5, atol: 2e-3 } },
+  // lgamma(k + 1) for counts near 200 (~ 860) in float32.
+  'Poisson random': { logProb: { rtol: 1e-5, atol: 2e-4 } },
+};
+
+function tolerance(c: FixtureCase, method: string): { rtol: number; atol: number } {
+  return LOOSER[c.name]?.[method] ?? DEFAULT;
+}
+
+/**
+ * The reference for one method: torch's value, or the case's independent `exact` value where
+ * torch is approximate (ContinuousBernoulli at |logits| > 36 and near probs = 1/2; see the note
+ * in the fixture and docs/distributions.md).
+ */
+function ref(c: FixtureCase, key: 'logProb' | 'entropy' | 'mean' | 'mode' | 'variance' | 'cdf' | 'icdf') {
+  return (c.exact as Record<string, Nested> | undefined)?.[key] ?? c[key];
+}
+
+/** Reads a tensor and frees it. */
+function take(t: tf.Tensor): number[] {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
+
+describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it.each(fixtures.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const before = tf.memory().numTensors;
+    const d = build(c.spec);
+    expect(d.batchShape).toEqual(c.batchShape);
+    expect(d.eventShape).toEqual(c.eventShape);
+    const value = tensorOf(c.value);
+    const lp = d.logProb(value);
+    expect(lp.shape).toEqual(value.shape.slice(0, value.rank - c.eventShape.length));
+    expectClose(take(lp), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: `${c.name} logProb` });
+    for (const key of ['entropy', 'mean', 'mode', 'variance'] as const) {
+      const expected = ref(c, key);
+      if (expected === undefined) continue;
+      const got = key === 'entropy' ? d.entropy() : d[key];
+      expectClose(take(got), flat(expected), { ...tolerance(c, key), label: `${c.name} ${key}` });
+    }
+    if (c.cdf !== undefined) {
+      expectClose(take(d.cdf(value)), flat(ref(c, 'cdf')!), { ...tolerance(c, 'cdf'), label: `${c.name} cdf` });
+    }
+    if (c.icdf !== undefined) {
+      const p = tensorOf(c.icdfValue!);
+      expectClose(take(d.icdf(p)), flat(ref(c, 'icdf')!), { ...tolerance(c, 'icdf'), label: `${c.name} icdf` });
+      p.dispose();
+    }
+    value.dispose();
+    d.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(fixtures.kl.map((k) => [`${k.p.family} || ${k.q.family}`, k] as const))('KL(%s)', (_name, k) => {
+    const before = tf.memory().numTensors;
+    const p = build(k.p);
+    const q = build(k.q);
+    const kl = klDivergence(p, q);
+    expectClose(take(kl), flat(k.kl), { ...DEFAULT, label: `KL(${k.p.family} || ${k.q.family})` });
+    p.dispose();
+    q.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('validation switch', () => {
+  afterAll(() => setDefaultValidateArgs(true));
+  it('the fixtures pass with validation off as well', async () => {
+    await useBackend('cpu');
+    setDefaultValidateArgs(false);
+    for (const c of fixtures.cases) {
+      const d = build(c.spec);
+      expect(d.validateArgs).toBe(false);
+      const value = tensorOf(c.value);
+      expectClose(take(d.logProb(value)), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: c.name });
+      value.dispose();
+      d.dispose();
+    }
+  });
+});
