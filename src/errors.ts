@@ -10,8 +10,14 @@ export class DlvmError extends Error {
   override name = 'DlvmError';
 }
 
+/** A description already written in words (printed as is, without quotes). */
+export class Described {
+  constructor(readonly text: string) {}
+}
+
 /** Short, printable description of any value for error messages. */
 export function describeValue(value: unknown): string {
+  if (value instanceof Described) return value.text;
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,16 +1,19 @@
 /**
  * dlvm: deep latent variable models on TensorFlow.js.
  *
- * Importing this module registers tfjs chained ops (`x.add(y)`) and dlvm's replacement kernels
- * for the wasm and cpu backends (see `docs/backends.md`).
+ * Importing this module registers tfjs chained ops (`x.add(y)`), dlvm's replacement kernels
+ * for the wasm and cpu backends, zero gradients for comparison ops (see `docs/backends.md`) and
+ * the distributions' KL pairs.
  *
  * @packageDocumentation
  */
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { registerZeroGradients } from './kernels/gradients.js';
 import { registerDlvmKernels } from './kernels/register.js';
 
 registerDlvmKernels();
+registerZeroGradients();
 
 export { initBackend, describeBackend, candidateOrder } from './backend.js';
 export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend.js';

@@ -3,7 +3,7 @@
  * torch.distributions.LowRankMultivariateNormal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError } from '../errors.js';
+import { argError, Described } from '../errors.js';
 import { cholesky, diagPart, solveLowerTriangular } from '../math/linalg.js';
 import { nextSeed } from '../random.js';
 import { independent, positive, real, realVector, type Constraint } from './constraints.js';
@@ -40,7 +40,7 @@ export class LowRankMultivariateNormal extends Distribution {
         'LowRankMultivariateNormal',
         'covFactor',
         `shape [..., ${d}, R] with covDiag [..., ${d}] to match loc [..., ${d}]`,
-        `covFactor [${w.shape.join(', ')}] and covDiag [${dg.shape.join(', ')}]`,
+        new Described(`covFactor [${w.shape.join(', ')}] and covDiag [${dg.shape.join(', ')}]`),
       );
     }
     super(p.batchShape, [d], options);

@@ -3,7 +3,7 @@
  * (which torch lacks, pytorch#39178).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, DlvmError } from '../errors.js';
+import { argError, Described, DlvmError } from '../errors.js';
 import { Categorical } from './categorical.js';
 import type { Constraint } from './constraints.js';
 import { Distribution, type DistributionOptions } from './distribution.js';
@@ -56,7 +56,7 @@ export class MixtureSameFamily extends Distribution {
         'MixtureSameFamily',
         'component',
         `a distribution with batch shape [${[...mixture.batchShape, k].join(', ')}] (the mixture's batch shape, then its ${k} categories)`,
-        `batch shape [${cb.join(', ')}]`,
+        new Described(`batch shape [${cb.join(', ')}]`),
       );
     }
     super(mixture.batchShape, component.eventShape, options);

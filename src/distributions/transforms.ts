@@ -91,7 +91,9 @@ export class TanhTransform extends Transform {
     return interval(-1, 1);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tanh(x);
+    // tanh rounds to +-1 in float32 for |x| > 9; keep samples inside (-1, 1) so their log
+    // density stays finite (SigmoidTransform clamps the same way, as torch's does).
+    return tf.clipByValue(tf.tanh(x), -1 + EPS, 1 - EPS);
   }
   inverse(y: tf.Tensor): tf.Tensor {
     // atanh(y) = (log1p(y) - log1p(-y)) / 2; +-inf at y = +-1 (log density NaN there, as torch).

@@ -10,12 +10,24 @@ export type TensorInput = tf.Tensor | tf.TensorLike;
 /** Smallest float32 step above 1 (torch's `finfo(float32).eps`), used to clamp probabilities. */
 export const EPS = 1.1920928955078125e-7;
 
-/** True for values `tf.tensor` accepts. */
+/** The shape of a rectangular nested array of numbers, or null if it is not one. */
+function nestedShape(x: unknown): number[] | null {
+  if (typeof x === 'number' || typeof x === 'boolean') return [];
+  if (ArrayBuffer.isView(x)) return [(x as unknown as ArrayLike<number>).length];
+  if (!Array.isArray(x)) return null;
+  if (x.length === 0) return [0];
+  const first = nestedShape(x[0]);
+  if (first === null) return null;
+  for (let i = 1; i < x.length; i++) {
+    const s = nestedShape(x[i]);
+    if (s === null || !tf.util.arraysEqual(s, first)) return null;
+  }
+  return [x.length, ...first];
+}
+
+/** True for values `tf.tensor` accepts: numbers and rectangular nested arrays of them. */
 function isTensorLike(x: unknown): x is tf.TensorLike {
-  if (typeof x === 'number' || typeof x === 'boolean') return true;
-  if (ArrayBuffer.isView(x)) return true;
-  if (Array.isArray(x)) return x.every(isTensorLike);
-  return false;
+  return nestedShape(x) !== null;
 }
 
 /**
@@ -30,6 +42,9 @@ export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.T
       throw argError(fn, arg, 'a numeric Tensor', `a ${value.dtype} Tensor`);
     }
     return { tensor: tf.cast(value, 'float32'), created: true };
+  }
+  if (Array.isArray(value) && !isTensorLike(value)) {
+    throw argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
   }
   if (!isTensorLike(value)) throw argError(fn, arg, 'a Tensor or TensorLike (number or nested array)', value);
   try {

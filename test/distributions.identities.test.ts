@@ -1,0 +1,308 @@
+/**
+ * Identities every distribution must satisfy, independent of any reference implementation:
+ * shapes, sample moments, KL(p, p) = 0, analytic KL = Monte Carlo KL, mixture and Independent
+ * log-probabilities as formulas, rsample gradients = derivatives of closed-form expectations,
+ * no tensor leaks. Fixed seeds; each tolerance is stated where it is used.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  Beta,
+  Categorical,
+  ContinuousBernoulli,
+  Dirichlet,
+  Distribution,
+  Exponential,
+  Gamma,
+  Independent,
+  Laplace,
+  LowRankMultivariateNormal,
+  manualSeed,
+  MixtureSameFamily,
+  monteCarloKL,
+  MultivariateNormal,
+  Normal,
+  Uniform,
+  klDivergence,
+} from '../src/index.js';
+import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
+import { build, fixtures, flat } from './helpers/fixtures.js';
+
+const take = (t: tf.Tensor): number[] => {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+};
+
+/** Cases whose sample moments are checked (finite mean and variance, light enough tails). */
+const MOMENT_CASES = fixtures.cases.filter(
+  (c) =>
+    c.mean !== undefined &&
+    c.variance !== undefined &&
+    flat(c.mean).every(Number.isFinite) &&
+    !/extreme|LogNormal|Poisson random|Transformed/.test(c.name),
+);
+
+describe.each(BACKENDS)('distribution identities on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it.each(fixtures.cases.map((c) => [c.name, c] as const))('shapes and no leaks: %s', async (_n, c) => {
+    await expectNoLeak(() => {
+      const d = build(c.spec);
+      const full = [...d.batchShape, ...d.eventShape];
+      const s0 = d.sample();
+      const s = d.sample([4, 2]);
+      expect(s0.shape).toEqual(full);
+      expect(s.shape).toEqual([4, 2, ...full]);
+      const lp = d.logProb(s);
+      expect(lp.shape).toEqual([4, 2, ...d.batchShape]);
+      expect(take(lp).every((v) => !Number.isNaN(v))).toBe(true);
+      if (d.hasRsample) expect(take(d.rsample([3])).length).toBe(3 * full.reduce((a, b) => a * b, 1));
+      else expect(() => d.rsample()).toThrow(/no reparameterised sampler/);
+      const e = d.expand([5, ...d.batchShape]);
+      expect(e.batchShape).toEqual([5, ...d.batchShape]);
+      expect(e.eventShape).toEqual(d.eventShape);
+      const le = e.logProb(s0);
+      expect(le.shape).toEqual([5, ...d.batchShape]);
+      // Every copy in the expanded batch gives the original log-probability.
+      const lp0 = take(d.logProb(s0));
+      expectClose(take(le), Array.from({ length: 5 }, () => lp0).flat(), { rtol: 1e-6, atol: 1e-6, label: 'expand' });
+      e.dispose();
+      tf.dispose([s0, s]);
+      d.dispose();
+    });
+  });
+
+  it.each(MOMENT_CASES.map((c) => [c.name, c] as const))('sample moments: %s', (_n, c) => {
+    // 20000 draws: means within 6 standard errors, variances within 6 standard errors of the
+    // sample variance, sqrt((m4 - v^2) / n) with m4 the sample's fourth central moment (+1e-4).
+    manualSeed(1234);
+    const n = 20000;
+    const d = build(c.spec);
+    const x = d.sample([n]);
+    const m = take(tf.mean(x, 0));
+    const v = take(tf.moments(x, 0).variance);
+    const m4 = take(tf.mean(tf.pow(tf.sub(x, tf.mean(x, 0)), 4), 0));
+    const mean = flat(c.mean!);
+    const variance = flat(c.variance!);
+    for (let i = 0; i < mean.length; i++) {
+      const se = Math.sqrt(variance[i]! / n);
+      expect(Math.abs(m[i]! - mean[i]!), `${c.name} mean[${i}]`).toBeLessThanOrEqual(6 * se + 1e-4);
+      const seVar = Math.sqrt(Math.max(m4[i]! - v[i]! ** 2, 0) / n);
+      expect(Math.abs(v[i]! - variance[i]!), `${c.name} variance[${i}]`).toBeLessThanOrEqual(6 * seVar + 1e-4);
+    }
+    x.dispose();
+    d.dispose();
+    manualSeed(null);
+  });
+
+  it.each(fixtures.kl.map((k, i) => [`${i} ${k.p.family} || ${k.q.family}`, k] as const))(
+    'KL(p, p) = 0, and analytic KL = Monte Carlo KL: %s',
+    (_n, k) => {
+      manualSeed(99);
+      const p = build(k.p);
+      const q = build(k.q);
+      const self = take(klDivergence(p, p));
+      expectClose(self, self.map(() => 0), { rtol: 0, atol: 2e-5, label: 'KL(p, p)' });
+      const analytic = take(klDivergence(p, q));
+      expect(analytic.every((v) => v >= -1e-5)).toBe(true);
+      if (analytic.every(Number.isFinite) && p.batchShape.length > 0) {
+        // log p(x) - log q(x) for 20000 draws of p: within 6 standard errors (+2e-3).
+        const n = 20000;
+        const x = p.sample([n]);
+        const r = tf.sub(p.logProb(x), q.logProb(x));
+        const { mean, variance } = tf.moments(r, 0);
+        const m = take(mean);
+        const se = take(variance).map((s) => Math.sqrt(s / n));
+        analytic.forEach((a, i) => expect(Math.abs(m[i]! - a), `KL[${i}]`).toBeLessThanOrEqual(6 * se[i]! + 2e-3));
+        const est = take(monteCarloKL(p, q, n));
+        analytic.forEach((a, i) => expect(Math.abs(est[i]! - a), `monteCarloKL[${i}]`).toBeLessThanOrEqual(6 * se[i]! + 2e-3));
+        tf.dispose([x, r]);
+      }
+      p.dispose();
+      q.dispose();
+      manualSeed(null);
+    },
+  );
+
+  it('MixtureSameFamily.logProb = log sum_k pi_k p_k(x), computed in float64', () => {
+    const logits = [0.3, -1.2, 0.8];
+    const loc = [-2, 0.5, 3];
+    const scale = [0.7, 1.5, 0.4];
+    const xs = [-3, -1, 0, 0.7, 2.9, 6];
+    const mix = new MixtureSameFamily(new Categorical({ logits }), new Normal(loc, scale));
+    const got = take(mix.logProb(xs));
+    const z = logits.reduce((s, l) => s + Math.exp(l), 0);
+    const expected = xs.map((x) =>
+      Math.log(
+        logits.reduce((s, l, k) => {
+          const d = (x - loc[k]!) / scale[k]!;
+          return s + (Math.exp(l) / z) * Math.exp(-0.5 * d * d) / (scale[k]! * Math.sqrt(2 * Math.PI));
+        }, 0),
+      ),
+    );
+    expectClose(got, expected, { rtol: 1e-5, atol: 1e-5, label: 'mixture logProb' });
+    mix.dispose();
+  });
+
+  it('Independent.logProb sums the reinterpreted rightmost dimensions', () => {
+    const base = new Normal(tf.tensor3d([[[0, 1], [2, 3]], [[-1, 0.5], [0, 0]]]), 1.5);
+    const x = tf.tensor3d([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]]);
+    const lpBase = take(base.logProb(x));
+    const one = new Independent(base.expand([2, 2, 2]), 1);
+    const two = new Independent(base.expand([2, 2, 2]), 2);
+    expect(one.batchShape).toEqual([2, 2]);
+    expect(two.eventShape).toEqual([2, 2]);
+    expectClose(take(one.logProb(x)), [0, 2, 4, 6].map((i) => lpBase[i]! + lpBase[i + 1]!), { label: 'n = 1' });
+    expectClose(take(two.logProb(x)), [0, 4].map((i) => lpBase.slice(i, i + 4).reduce((a, b) => a + b)), {
+      label: 'n = 2',
+    });
+    tf.dispose(x);
+    [base, one, two].forEach((d) => d.dispose());
+  });
+});
+
+/**
+ * Gradient of E[f(z)] through rsample (mean over n draws) against the derivative of its
+ * closed form. Tolerance: 5% relative plus `atol`.
+ */
+function checkGradient(
+  label: string,
+  params: tf.Tensor[],
+  make: (...p: tf.Tensor[]) => Distribution,
+  f: (z: tf.Tensor) => tf.Tensor,
+  expected: number[][],
+  { n = 40000, atol = 0.02 }: { n?: number; atol?: number } = {},
+): void {
+  manualSeed(7);
+  const grads = tf.tidy(() =>
+    tf.grads((...p: tf.Tensor[]) => tf.mean(f(make(...p).rsample([n])), 0).sum())(params).map((g) => Array.from(g.dataSync())),
+  );
+  grads.forEach((g, i) => expectClose(g, expected[i]!, { rtol: 0.05, atol, label: `${label} d/dparam${i}` }));
+  manualSeed(null);
+}
+
+describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  const sq = (z: tf.Tensor) => tf.square(z);
+  const id = (z: tf.Tensor) => z;
+
+  it('Normal: d/d(mu, sigma) E[z^2] = (2 mu, 2 sigma)', () => {
+    checkGradient('Normal', [tf.tensor1d([0.5, -1]), tf.tensor1d([1, 0.3])], (m, s) => new Normal(m!, s!), sq, [
+      [1, -2],
+      [2, 0.6],
+    ]);
+  });
+  it('Laplace: d/d(mu, b) E[z^2] = (2 mu, 4 b)', () => {
+    checkGradient('Laplace', [tf.tensor1d([0.5]), tf.tensor1d([0.8])], (m, b) => new Laplace(m!, b!), sq, [[1], [3.2]]);
+  });
+  it('Uniform: d/d(low, high) E[z] = (1/2, 1/2)', () => {
+    checkGradient('Uniform', [tf.tensor1d([0]), tf.tensor1d([2])], (l, h) => new Uniform(l!, h!), id, [[0.5], [0.5]]);
+  });
+  it('Exponential: d/d rate E[z] = -1 / rate^2', () => {
+    checkGradient('Exponential', [tf.tensor1d([2])], (r) => new Exponential(r!), id, [[-0.25]], { atol: 0.005 });
+  });
+  it('Gamma (implicit reparameterisation): d/d(a, b) E[z] = (1/b, -a/b^2)', () => {
+    checkGradient('Gamma', [tf.tensor1d([0.5, 3]), tf.tensor1d([2, 1])], (a, b) => new Gamma(a!, b!), id, [
+      [0.5, 1],
+      [-0.125, -3],
+    ], { n: 20000 });
+  });
+  it('Beta: d/d(a, b) E[z] = (b, -a) / (a + b)^2', () => {
+    checkGradient('Beta', [tf.tensor1d([2]), tf.tensor1d([3])], (a, b) => new Beta(a!, b!), id, [[3 / 25], [-2 / 25]], {
+      n: 20000,
+      atol: 0.005,
+    });
+  });
+  it('Dirichlet: d/d alpha E[z_0] = (A - a_0, -a_0, -a_0) / A^2', () => {
+    const a = [1.5, 2, 0.5];
+    const A = 4;
+    checkGradient('Dirichlet', [tf.tensor1d(a)], (c) => new Dirichlet(c!), (z) => tf.slice(z, [0, 0], [-1, 1]), [
+      [(A - a[0]!) / A ** 2, -a[0]! / A ** 2, -a[0]! / A ** 2],
+    ], { n: 20000, atol: 0.005 });
+  });
+  it('ContinuousBernoulli: d/d lambda E[z] = Var[z] (exponential family)', () => {
+    const lam = [-3, 0.4, 2];
+    const v = take(new ContinuousBernoulli({ logits: lam }).variance);
+    checkGradient('ContinuousBernoulli', [tf.tensor1d(lam)], (l) => new ContinuousBernoulli({ logits: l! }), id, [v], {
+      atol: 0.003,
+    });
+  });
+  it('MultivariateNormal: d/dL E[|z|^2] = 2 L, d/d mu = 2 mu', () => {
+    const L = [
+      [1, 0],
+      [0.5, 0.8],
+    ];
+    checkGradient('MVN', [tf.tensor1d([0.3, -0.2]), tf.tensor2d(L)], (m, l) => new MultivariateNormal(m!, { scaleTril: l! }), (z) => tf.sum(tf.square(z), -1), [
+      [0.6, -0.4],
+      [2, 0, 1, 1.6],
+    ]);
+  });
+  it('LowRankMultivariateNormal: d/dW E[|z|^2] = 2 W, d/dd = 1', () => {
+    const W = [[0.5], [-1]];
+    checkGradient('LowRankMVN', [tf.tensor2d(W), tf.tensor1d([0.3, 0.6])], (w, d) => new LowRankMultivariateNormal([0, 0], w!, d!), (z) => tf.sum(tf.square(z), -1), [
+      [1, -2],
+      [1, 1],
+    ]);
+  });
+
+  it('MixtureSameFamily of Normals (beyond torch): gradients reach logits, locs and scales', () => {
+    // E[z^2] = sum_k pi_k g_k with g_k = mu_k^2 + s_k^2:
+    // d/dmu_k = 2 pi_k mu_k, d/ds_k = 2 pi_k s_k, d/dlogit_k = pi_k (g_k - sum_j pi_j g_j).
+    const logits = [0.2, -0.5, 1];
+    const mu = [-1.5, 0.5, 2];
+    const s = [0.5, 1, 0.7];
+    const e = logits.map(Math.exp);
+    const pi = e.map((v) => v / e.reduce((a, b) => a + b));
+    const g = mu.map((m, k) => m * m + s[k]! ** 2);
+    const eg = pi.reduce((acc, p, k) => acc + p * g[k]!, 0);
+    checkGradient(
+      'MixtureSameFamily',
+      [tf.tensor1d(logits), tf.tensor1d(mu), tf.tensor1d(s)],
+      (l, m, sc) => new MixtureSameFamily(new Categorical({ logits: l! }), new Normal(m!, sc!)),
+      sq,
+      [pi.map((p, k) => p * (g[k]! - eg)), pi.map((p, k) => 2 * p * mu[k]!), pi.map((p, k) => 2 * p * s[k]!)],
+      { n: 60000, atol: 0.03 },
+    );
+  });
+
+  it('MixtureSameFamily of Independent Normals in 2-D: gradient of E[z1 z2 + z1^2]', () => {
+    // E = sum_k pi_k (m_k1 m_k2 + m_k1^2 + s_k1^2)
+    const logits = [0.5, -0.3];
+    const m = [
+      [1, -1],
+      [-0.5, 2],
+    ];
+    const sd = [
+      [0.6, 0.9],
+      [1.1, 0.4],
+    ];
+    const e = logits.map(Math.exp);
+    const pi = e.map((v) => v / (e[0]! + e[1]!));
+    const h = m.map((mk, k) => mk[0]! * mk[1]! + mk[0]! ** 2 + sd[k]![0]! ** 2);
+    const eh = pi[0]! * h[0]! + pi[1]! * h[1]!;
+    const dm = m.map((mk, k) => [pi[k]! * (mk[1]! + 2 * mk[0]!), pi[k]! * mk[0]!]).flat();
+    const ds = sd.map((sk, k) => [2 * pi[k]! * sk[0]!, 0]).flat();
+    checkGradient(
+      'MixtureSameFamily 2-D',
+      [tf.tensor1d(logits), tf.tensor2d(m), tf.tensor2d(sd)],
+      (l, mm, ss) => new MixtureSameFamily(new Categorical({ logits: l! }), new Independent(new Normal(mm!, ss!), 1)),
+      (z) => {
+        const z1 = tf.slice(z, [0, 0], [-1, 1]);
+        const z2 = tf.slice(z, [0, 1], [-1, 1]);
+        return tf.add(tf.mul(z1, z2), tf.square(z1));
+      },
+      [pi.map((p, k) => p * (h[k]! - eh)), dm, ds],
+      { n: 60000, atol: 0.03 },
+    );
+  });
+
+  it('sample() carries no gradient', () => {
+    const g = tf.tidy(() => Array.from(tf.grad((m: tf.Tensor) => tf.sum(new Normal(m, 1).sample([5])))(tf.tensor1d([1, 2])).dataSync()));
+    expect(g).toEqual([0, 0]);
+  });
+});

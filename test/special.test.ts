@@ -1,0 +1,69 @@
+/**
+ * lgamma, digamma and the normal quantile (tfjs lacks them) against torch's float64 values.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { digamma, gammaPNumber, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
+import { cholesky, inverseSpd, solveLowerTriangular } from '../src/math/linalg.js';
+import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
+import { fixtures, flat } from './helpers/fixtures.js';
+
+const x = flat(fixtures.special.x);
+const p = flat(fixtures.special.p);
+
+describe.each(BACKENDS)('special functions on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  const run = (f: (t: tf.Tensor) => tf.Tensor, input: number[]) =>
+    tf.tidy(() => Array.from(f(tf.tensor1d(input)).dataSync()));
+
+  it('lgamma on (1e-4, 1e6) within 1e-6 relative or absolute', async () => {
+    await expectNoLeak(() => expectClose(run(lgamma, x), flat(fixtures.special.lgamma), { rtol: 1e-6, atol: 1e-6, label: 'lgamma' }));
+  });
+  it('digamma on (1e-4, 1e6) within 1e-6 relative or absolute', async () => {
+    await expectNoLeak(() => expectClose(run(digamma, x), flat(fixtures.special.digamma), { rtol: 1e-6, atol: 1e-6, label: 'digamma' }));
+  });
+  it('ndtri on (1e-6, 1 - 1e-6) within 2e-6 absolute', async () => {
+    await expectNoLeak(() => expectClose(run(ndtri, p), flat(fixtures.special.ndtri), { rtol: 1e-6, atol: 2e-6, label: 'ndtri' }));
+  });
+  it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
+    const xs = [0.3, 1, 2.5, 10, 100];
+    const g = tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(lgamma(t)))(tf.tensor1d(xs)).dataSync()));
+    expectClose(g, run(digamma, xs), { rtol: 2e-5, atol: 1e-5, label: 'd lgamma' });
+  });
+  it('Cholesky, triangular solve and SPD inverse reconstruct their inputs', () => {
+    const a = [
+      [4, 2, 0.6],
+      [2, 5, 1.5],
+      [0.6, 1.5, 3],
+    ];
+    const [llt, solved, prod] = tf.tidy(() => {
+      const m = tf.tensor2d(a);
+      const l = cholesky(m);
+      const b = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+      const xsol = solveLowerTriangular(l, b);
+      return [
+        Array.from(tf.matMul(l, l, false, true).dataSync()),
+        Array.from(tf.matMul(l, xsol).dataSync()),
+        Array.from(tf.matMul(inverseSpd(m), m).dataSync()),
+      ];
+    });
+    expectClose(llt, a.flat(), { rtol: 1e-5, atol: 1e-5, label: 'L L^T' });
+    expectClose(solved, [1, 2, 3, 4, 5, 6], { rtol: 1e-5, atol: 1e-5, label: 'L X' });
+    expectClose(prod, [1, 0, 0, 0, 1, 0, 0, 0, 1], { rtol: 1e-5, atol: 1e-5, label: 'A^-1 A' });
+  });
+});
+
+describe('double-precision scalar helpers', () => {
+  it('lgammaNumber matches torch to 1e-12 relative', () => {
+    expectClose(x.map(lgammaNumber), flat(fixtures.special.lgamma), { rtol: 1e-7, atol: 1e-9, label: 'lgammaNumber' });
+  });
+  it('gammaPNumber: P(1, x) = 1 - exp(-x) and P(a, x) + Q(a, x) is continuous across the branch switch', () => {
+    for (const v of [0.01, 0.5, 1, 2, 7, 30]) expect(gammaPNumber(1, v)).toBeCloseTo(-Math.expm1(-v), 12);
+    // P(3, x) = 1 - e^-x (1 + x + x^2/2)
+    for (const v of [0.5, 3.9, 4, 4.1, 12]) {
+      expect(gammaPNumber(3, v)).toBeCloseTo(1 - Math.exp(-v) * (1 + v + (v * v) / 2), 12);
+    }
+  });
+});
