@@ -65,6 +65,12 @@ describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
       const got = key === 'entropy' ? d.entropy() : d[key];
       expectClose(take(got), flat(expected), { ...tolerance(c, key), label: `${c.name} ${key}` });
     }
+    const variance = ref(c, 'variance');
+    if (variance !== undefined) {
+      const sd = flat(variance).map(Math.sqrt);
+      expectClose(take(d.stddev), sd, { ...tolerance(c, 'variance'), label: `${c.name} stddev` });
+    }
+    expect(d.toString()).toMatch(new RegExp(`^${d.name}\\(`));
     if (c.cdf !== undefined) {
       expectClose(take(d.cdf(value)), flat(ref(c, 'cdf')!), { ...tolerance(c, 'cdf'), label: `${c.name} cdf` });
     }

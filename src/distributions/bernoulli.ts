@@ -77,7 +77,10 @@ export class Bernoulli extends Distribution {
     return tf.where(tf.equal(this.probs, 0.5), tf.fill(this.batchShape, NaN), mode);
   }
   protected override _variance(): tf.Tensor {
-    return tf.mul(this.probs, tf.sub(1, this.probs));
+    // From logits: sigmoid(l) sigmoid(-l) keeps the tiny variance of extreme logits, where
+    // 1 - p rounds to 0 in float32; from probs: p (1 - p) exactly (0 at p = 0 or 1).
+    if (this.given === 'probs') return tf.mul(this.probs, tf.sub(1, this.probs));
+    return tf.mul(tf.sigmoid(this.logits), tf.sigmoid(tf.neg(this.logits)));
   }
 }
 

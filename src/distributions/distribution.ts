@@ -325,11 +325,15 @@ export abstract class Distribution {
 
   /** `Normal(loc: [2, 3], scale: [2, 3])`. */
   toString(): string {
-    const parts = Object.keys(this.argConstraints)
-      .map((k) => [k, (this as unknown as Record<string, unknown>)[k]] as const)
-      .filter(([, v]) => v instanceof tf.Tensor)
-      .map(([k, v]) => `${k}: [${(v as tf.Tensor).shape.join(', ')}]`);
-    return `${this.name}(${parts.join(', ')})`;
+    if (this.isDisposedFlag) return `${this.name}(disposed)`;
+    // Some parameters are getters that compute a tensor (covarianceMatrix); tidy frees those.
+    return tf.tidy(() => {
+      const parts = Object.keys(this.argConstraints)
+        .map((k) => [k, (this as unknown as Record<string, unknown>)[k]] as const)
+        .filter(([, v]) => v instanceof tf.Tensor)
+        .map(([k, v]) => `${k}: [${(v as tf.Tensor).shape.join(', ')}]`);
+      return `${this.name}(${parts.join(', ')})`;
+    });
   }
 
   // ---- computing side, implemented by subclasses -------------------------------------------
