@@ -47,7 +47,11 @@ ${loader}
   const info = await dlvm.initBackend('wasm');
   const x = tf.tensor1d([1, 2, 3]);
   const g = tf.grad((v) => v.square().sum())(x);
-  console.log(JSON.stringify({ version: dlvm.VERSION, backend: info.name, threads: info.threads, grad: Array.from(g.dataSync()) }));
+  // The KL pairs register at import time (sideEffects): they must survive bundling.
+  const kl = dlvm.klDivergence(new dlvm.Normal(0, 1), new dlvm.Normal(1, 1)).dataSync()[0];
+  // Gradients through a branching special function need dlvm's zero gradients for comparisons.
+  const dg = tf.grad((a) => new dlvm.Gamma(a, 1).logProb(0.5))(tf.scalar(0.7)).dataSync()[0];
+  console.log(JSON.stringify({ version: dlvm.VERSION, backend: info.name, threads: info.threads, grad: Array.from(g.dataSync()), kl, gammaGradFinite: Number.isFinite(dg) }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -69,7 +73,7 @@ describe('the packed package', () => {
     writeFileSync(join(project, file), script(loader));
     const out = execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
     const result = JSON.parse(out.trim().split('\n').pop()!);
-    expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6] });
+    expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6], kl: 0.5, gammaGradFinite: true });
     expect(result.threads).toBeGreaterThanOrEqual(1);
   });
 });
