@@ -10,13 +10,27 @@ import { argError } from './errors.js';
 
 let state: number | null = null;
 
-/** Mulberry32 step: returns a 32-bit unsigned integer and advances `state`. */
-function nextUint32(): number {
-  state = ((state ?? 0) + 0x6d2b79f5) >>> 0;
-  let t = state;
+/** One Mulberry32 output for the 32-bit state `s` (already advanced). */
+function mix(s: number): number {
+  let t = s;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return (t ^ (t >>> 14)) >>> 0;
+}
+
+/** Mulberry32, a small seeded PRNG: a function returning uniform numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let local = seed >>> 0;
+  return () => {
+    local = (local + 0x6d2b79f5) >>> 0;
+    return mix(local) / 4294967296;
+  };
+}
+
+/** Advances the global stream and returns a 32-bit unsigned integer. */
+function nextUint32(): number {
+  state = ((state ?? 0) + 0x6d2b79f5) >>> 0;
+  return mix(state);
 }
 
 /**
@@ -47,12 +61,5 @@ export function nextSeed(): number | undefined {
 /** A source of uniform numbers in [0, 1) for samplers written in JavaScript. */
 export function uniformSource(): () => number {
   if (state === null) return Math.random;
-  let local = nextUint32();
-  return () => {
-    local = (local + 0x6d2b79f5) >>> 0;
-    let t = local;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(nextUint32());
 }

@@ -6,7 +6,7 @@ import { nextSeed } from '../random.js';
 import { boolean, real, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
-import { probsOrLogits, probsToLogits, type ProbsOrLogits } from './util.js';
+import { binaryParams, probsOrLogits, type ProbsOrLogits } from './util.js';
 
 /**
  * Bernoulli({ probs } | { logits }): P(x = 1) = probs = sigmoid(logits). Both `probs` and
@@ -27,15 +27,11 @@ export class Bernoulli extends Distribution {
     const p = prepareParams('Bernoulli', { [kind]: value } as Record<'probs' | 'logits', unknown>);
     super(p.batchShape, [], options);
     const given = p.values[kind];
-    if (kind === 'probs') {
-      this.probs = given;
-      this.logits = this.own(probsToLogits(given, true));
-    } else {
-      this.logits = given;
-      this.probs = this.own(tf.sigmoid(given));
-    }
-    this.init(p.created, { [kind]: given });
+    const pl = binaryParams(kind, given, false);
+    this.probs = pl.probs;
+    this.logits = pl.logits;
     this.given = kind;
+    this.init([...p.created, ...pl.made], { [kind]: given });
   }
 
   /** Which parameter the user gave ('probs' or 'logits'). */

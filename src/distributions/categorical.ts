@@ -6,7 +6,7 @@ import { nextSeed } from '../random.js';
 import { integerInterval, realVector, simplex, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
-import { nanTensor, normalizeLogits, probsOrLogits, probsToLogits, type ProbsOrLogits, uniformOpen } from './util.js';
+import { categoricalParams, nanTensor, probsOrLogits, type ProbsOrLogits, uniformOpen } from './util.js';
 
 /**
  * Categorical({ probs } | { logits }) over {0, ..., K - 1}, where K is the size of the last
@@ -36,14 +36,10 @@ export class Categorical extends Distribution {
     super(p.batchShape, [], options);
     this.numEvents = given.shape[given.rank - 1]!;
     this.given = kind;
-    if (kind === 'probs') {
-      this.probs = this.own(tf.tidy(() => tf.div(given, tf.sum(given, -1, true))));
-      this.logits = this.own(probsToLogits(this.probs, false));
-    } else {
-      this.logits = this.own(normalizeLogits(given));
-      this.probs = this.own(tf.softmax(this.logits));
-    }
-    this.init(p.created, { [kind]: given });
+    const pl = categoricalParams(kind, given);
+    this.probs = pl.probs;
+    this.logits = pl.logits;
+    this.init([...p.created, ...pl.made], { [kind]: given });
   }
 
   get argConstraints(): Record<string, Constraint> {

@@ -13,7 +13,7 @@ import { Gamma } from './gamma.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { clampProbs, infiniteKL, probsOrLogits, probsToLogits, type ProbsOrLogits } from './util.js';
+import { binaryParams, infiniteKL, probsOrLogits, type ProbsOrLogits } from './util.js';
 
 /**
  * ContinuousBernoulli({ probs } | { logits }) on [0, 1]: density C(probs) probs^x (1-probs)^(1-x),
@@ -38,15 +38,11 @@ export class ContinuousBernoulli extends Distribution {
     const p = prepareParams('ContinuousBernoulli', { [kind]: value } as Record<'probs' | 'logits', unknown>);
     super(p.batchShape, [], options);
     const given = p.values[kind];
+    const pl = binaryParams(kind, given, true);
+    this.probs = pl.probs;
+    this.logits = pl.logits;
     this.given = kind;
-    if (kind === 'probs') {
-      this.probs = given;
-      this.logits = this.own(probsToLogits(given, true));
-    } else {
-      this.logits = given;
-      this.probs = this.own(tf.tidy(() => clampProbs(tf.sigmoid(given))));
-    }
-    this.init(p.created, { [kind]: given });
+    this.init([...p.created, ...pl.made], { [kind]: given });
   }
 
   get argConstraints(): Record<string, Constraint> {

@@ -8,7 +8,7 @@ import { positive, real, unitInterval, type Constraint } from './constraints.js'
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { SigmoidTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
-import { clampProbs, probsOrLogits, probsToLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
+import { binaryParams, probsOrLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
 
 /**
  * LogitRelaxedBernoulli(temperature, { probs } | { logits }) on the reals: the logit of a
@@ -31,15 +31,11 @@ export class LogitRelaxedBernoulli extends Distribution {
     super(p.batchShape, [], options);
     this.temperature = t.values.temperature;
     const given = p.values[kind];
+    const pl = binaryParams(kind, given, true);
+    this.probs = pl.probs;
+    this.logits = pl.logits;
     this.given = kind;
-    if (kind === 'probs') {
-      this.probs = given;
-      this.logits = this.own(probsToLogits(given, true));
-    } else {
-      this.logits = given;
-      this.probs = this.own(tf.tidy(() => clampProbs(tf.sigmoid(given))));
-    }
-    this.init([...p.created, ...t.created], { [kind]: given, temperature: this.temperature });
+    this.init([...p.created, ...t.created, ...pl.made], { [kind]: given, temperature: this.temperature });
   }
 
   get argConstraints(): Record<string, Constraint> {

@@ -9,7 +9,7 @@ import { positive, realVector, simplex, type Constraint } from './constraints.js
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { ExpTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
-import { normalizeLogits, probsOrLogits, probsToLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
+import { categoricalParams, probsOrLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
 
 /**
  * ExpRelaxedCategorical(temperature, { probs } | { logits }): the log of a Concrete variable
@@ -31,14 +31,10 @@ export class ExpRelaxedCategorical extends Distribution {
     const given = p.values[kind];
     super(p.batchShape, [given.shape[given.rank - 1]!], options);
     this.temperature = t.values.temperature;
-    if (kind === 'probs') {
-      this.probs = this.own(tf.tidy(() => tf.div(given, tf.sum(given, -1, true))));
-      this.logits = this.own(probsToLogits(this.probs, false));
-    } else {
-      this.logits = this.own(normalizeLogits(given));
-      this.probs = this.own(tf.softmax(this.logits));
-    }
-    this.init([...p.created, ...t.created], { [kind]: given, temperature: this.temperature });
+    const pl = categoricalParams(kind, given);
+    this.probs = pl.probs;
+    this.logits = pl.logits;
+    this.init([...p.created, ...t.created, ...pl.made], { [kind]: given, temperature: this.temperature });
   }
 
   get argConstraints(): Record<string, Constraint> {

@@ -164,3 +164,39 @@ export function xLogX(x: tf.Tensor): tf.Tensor {
 
 /** The Euler-Mascheroni constant. */
 export const EULER_GAMMA = 0.5772156649015329;
+
+/** Both parameterisations of a discrete distribution, and the tensors made to get them. */
+export interface ProbsAndLogits {
+  probs: tf.Tensor;
+  logits: tf.Tensor;
+  /** Tensors created here (the derived parameter), for the distribution to own. */
+  made: tf.Tensor[];
+}
+
+/**
+ * probs and logits of binary variables from the one the user gave. `clamp` keeps probs from
+ * logits inside [eps, 1 - eps] (torch does for ContinuousBernoulli and the relaxed families).
+ */
+export function binaryParams(kind: 'probs' | 'logits', given: tf.Tensor, clamp: boolean): ProbsAndLogits {
+  if (kind === 'probs') {
+    const logits = probsToLogits(given, true);
+    return { probs: given, logits, made: [logits] };
+  }
+  const probs = tf.tidy(() => (clamp ? clampProbs(tf.sigmoid(given)) : tf.sigmoid(given)));
+  return { probs, logits: given, made: [probs] };
+}
+
+/**
+ * Normalised probs and logits over the last axis of categorical parameters: probs divided by
+ * their sum, logits minus their logSumExp.
+ */
+export function categoricalParams(kind: 'probs' | 'logits', given: tf.Tensor): ProbsAndLogits {
+  if (kind === 'probs') {
+    const probs = tf.tidy(() => tf.div(given, tf.sum(given, -1, true)));
+    const logits = probsToLogits(probs, false);
+    return { probs, logits, made: [probs, logits] };
+  }
+  const logits = normalizeLogits(given);
+  const probs = tf.softmax(logits);
+  return { probs, logits, made: [probs, logits] };
+}

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { initBackend, registerDlvmKernels, restoreStockKernels, type BackendName } from '../../src/index.js';
+import { mulberry32 } from '../../src/random.js';
 
 function installed(spec: string): boolean {
   try {
@@ -46,16 +47,9 @@ function quietCpu(): void {
   if (cpu) cpu.firstUse = false;
 }
 
-/** Mulberry32: a small seeded PRNG, so inputs are identical on every backend and run. */
+/** A seeded PRNG (dlvm's Mulberry32), so inputs are identical on every backend and run. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** Standard-normal values from a seeded PRNG (Box-Muller). */
