@@ -102,6 +102,7 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
     'KL(p, p) = 0, and analytic KL = Monte Carlo KL: %s',
     (_n, k) => {
       manualSeed(99);
+      const before = tf.memory().numTensors;
       const p = build(k.p);
       const q = build(k.q);
       const self = take(klDivergence(p, p));
@@ -111,18 +112,21 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
       if (analytic.every(Number.isFinite) && p.batchShape.length > 0) {
         // log p(x) - log q(x) for 20000 draws of p: within 6 standard errors (+2e-3).
         const n = 20000;
-        const x = p.sample([n]);
-        const r = tf.sub(p.logProb(x), q.logProb(x));
-        const { mean, variance } = tf.moments(r, 0);
-        const m = take(mean);
-        const se = take(variance).map((s) => Math.sqrt(s / n));
+        const [mean, variance] = tf.tidy(() => {
+          const x = p.sample([n]);
+          const mo = tf.moments(tf.sub(p.logProb(x), q.logProb(x)), 0);
+          return [mo.mean, mo.variance];
+        });
+        const m = take(mean!);
+        const se = take(variance!).map((s) => Math.sqrt(s / n));
         analytic.forEach((a, i) => expect(Math.abs(m[i]! - a), `KL[${i}]`).toBeLessThanOrEqual(6 * se[i]! + 2e-3));
         const est = take(monteCarloKL(p, q, n));
         analytic.forEach((a, i) => expect(Math.abs(est[i]! - a), `monteCarloKL[${i}]`).toBeLessThanOrEqual(6 * se[i]! + 2e-3));
-        tf.dispose([x, r]);
       }
       p.dispose();
       q.dispose();
+      // klDivergence, monteCarloKL, sample and logProb leave nothing behind.
+      expect(tf.memory().numTensors).toBe(before);
       manualSeed(null);
     },
   );
