@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Browser tests need Chromium and run with `npm run test:browser` (vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     // tfjs keeps global engine state; one process per test file keeps backends apart.
     pool: 'forks',
     testTimeout: 120_000,

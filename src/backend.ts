@@ -126,7 +126,32 @@ async function initWasm(threads: number, notes: string[]): Promise<boolean> {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     setThreadsCount(1);
   }
+  if (!isNode() && threads > 1) {
+    if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
+      wasmThreadsNote =
+        'wasm threads need a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); running one thread';
+      notes.push(wasmThreadsNote);
+    } else {
+      return withBrowserCores(2 * threads, () => tf.setBackend('wasm'));
+    }
+  }
   return tf.setBackend('wasm');
+}
+
+/**
+ * The wasm module sizes its thread pool from the reported core count (half of it, as under Node,
+ * where wasm_threads.ts reports more cores during init); report `cores` while `init` runs so the
+ * pool can hold the threads asked for.
+ */
+async function withBrowserCores<T>(cores: number, init: () => Promise<T>): Promise<T> {
+  const nav = globalThis.navigator as Navigator | undefined;
+  if (!nav) return init();
+  Object.defineProperty(nav, 'hardwareConcurrency', { configurable: true, get: () => cores });
+  try {
+    return await init();
+  } finally {
+    delete (nav as unknown as Record<string, unknown>)['hardwareConcurrency'];
+  }
 }
 
 async function defaultThreads(): Promise<number> {
