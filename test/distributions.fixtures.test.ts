@@ -89,7 +89,11 @@ describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
     const p = build(k.p);
     const q = build(k.q);
     const kl = klDivergence(p, q);
-    expectClose(take(kl), flat(k.kl), { ...DEFAULT, label: `KL(${k.p.family} || ${k.q.family})` });
+    // `exact` replaces torch's value where torch rounds (see the fixture's note). With extreme
+    // parameters the closed forms add terms of size ~lgamma(200) = 857 that cancel to ~0.3, which
+    // float32 resolves to ~3e-4 absolute.
+    const tol = k.note?.startsWith('extreme') ? { rtol: 1e-5, atol: 5e-4 } : DEFAULT;
+    expectClose(take(kl), flat(k.exact ?? k.kl), { ...tol, label: `KL(${k.p.family} || ${k.q.family})` });
     p.dispose();
     q.dispose();
     expect(tf.memory().numTensors).toBe(before);

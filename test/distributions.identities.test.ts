@@ -109,7 +109,10 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
       expectClose(self, self.map(() => 0), { rtol: 0, atol: 2e-5, label: 'KL(p, p)' });
       const analytic = take(klDivergence(p, q));
       expect(analytic.every((v) => v >= -1e-5)).toBe(true);
-      if (analytic.every(Number.isFinite) && p.batchShape.length > 0) {
+      // Monte Carlo needs finite log-ratios on p's draws: not for the extreme-parameter pairs, whose
+      // draws round to the edge of the support in float32 (Beta(0.1, 0.2) gives exact 0s and 1s).
+      const extreme = k.note?.startsWith('extreme') ?? false;
+      if (!extreme && analytic.every(Number.isFinite) && p.batchShape.length > 0) {
         // log p(x) - log q(x) for 20000 draws of p: within 6 standard errors (+2e-3).
         const n = 20000;
         const [mean, variance] = tf.tidy(() => {

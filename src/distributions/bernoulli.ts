@@ -40,6 +40,18 @@ export class Bernoulli extends Distribution {
   get argConstraints(): Record<string, Constraint> {
     return { probs: unitInterval, logits: real };
   }
+
+  /**
+   * Where `outcome` has no mass by construction: probs given as exactly 1 - outcome, or logits
+   * of -inf (outcome 1) / +inf (outcome 0). Boolean, batch shape.
+   */
+  massless(outcome: 0 | 1): tf.Tensor {
+    return tf.tidy(() =>
+      this.given === 'probs'
+        ? tf.equal(this.probs, 1 - outcome)
+        : tf.equal(this.logits, outcome === 1 ? -Infinity : Infinity),
+    );
+  }
   get support(): Constraint {
     return boolean;
   }
@@ -81,13 +93,13 @@ export class Bernoulli extends Distribution {
 }
 
 // KL = p log(p/q) + (1-p) log((1-p)/(1-q)); log p = -softplus(-l) and log(1-p) = -softplus(l)
-// keep every term finite for finite logits. Where q puts zero mass on an outcome p can take,
-// the KL is infinite; where p's own mass is zero its term is 0 (as torch).
+// keep every term finite for finite logits. An outcome has zero mass only when it was given so
+// (probs exactly 0 or 1, or infinite logits), not when sigmoid rounds to 0 or 1: then a q without
+// mass where p has some gives +inf, and p's own zero-mass terms are 0 (as torch).
 registerKL(Bernoulli, Bernoulli, (p, q) => {
   let t1 = tf.mul(p.probs, tf.sub(tf.softplus(tf.neg(q.logits)), tf.softplus(tf.neg(p.logits))));
-  t1 = tf.where(tf.equal(p.probs, 0), tf.zerosLike(t1), tf.where(tf.equal(q.probs, 0), tf.fill(t1.shape, Infinity), t1));
-  const p0 = tf.sub(1, p.probs);
-  let t2 = tf.mul(p0, tf.sub(tf.softplus(q.logits), tf.softplus(p.logits)));
-  t2 = tf.where(tf.equal(p.probs, 1), tf.zerosLike(t2), tf.where(tf.equal(q.probs, 1), tf.fill(t2.shape, Infinity), t2));
+  t1 = tf.where(p.massless(1), tf.zerosLike(t1), tf.where(q.massless(1), tf.fill(t1.shape, Infinity), t1));
+  let t2 = tf.mul(tf.sub(1, p.probs), tf.sub(tf.softplus(q.logits), tf.softplus(p.logits)));
+  t2 = tf.where(p.massless(0), tf.zerosLike(t2), tf.where(q.massless(0), tf.fill(t2.shape, Infinity), t2));
   return tf.add(t1, t2);
 });

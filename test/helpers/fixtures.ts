@@ -36,7 +36,7 @@ export interface FixtureCase {
 export interface Fixtures {
   torch: string;
   cases: FixtureCase[];
-  kl: Array<{ p: Spec; q: Spec; kl: Nested }>;
+  kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
   special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri', Nested>;
 }
 
