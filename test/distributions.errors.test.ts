@@ -22,6 +22,11 @@ import {
   setDefaultValidateArgs,
   Uniform,
   getDefaultValidateArgs,
+  TransformedDistribution,
+  ExpTransform,
+  AffineTransform,
+  LogNormal,
+  RelaxedBernoulli,
 } from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 
@@ -65,6 +70,13 @@ const cases: Array<[string, () => unknown, RegExp]> = [
   ['registerKL with a non-class', () => registerKL((() => 0) as never, Normal, () => tf.scalar(0)), /registerKL: argument 'P' must be a Distribution class/],
   ['setDefaultValidateArgs with a string', () => setDefaultValidateArgs('no' as never), /setDefaultValidateArgs: argument 'value' must be a boolean, but got "no"/],
   ['manualSeed with a fraction', () => manualSeed(1.5), /manualSeed: argument 'seed' must be an integer or null, but got 1\.5/],
+  ['a transform that is not a Transform', () => new TransformedDistribution(new Normal(0, 1), [{}] as never), /TransformedDistribution: argument 'transforms' must be a Transform or an array of Transforms/],
+  ['a base that is not a distribution', () => new TransformedDistribution({} as never, new ExpTransform()), /TransformedDistribution: argument 'base' must be a Distribution, but got an object/],
+  ['AffineTransform with a negative eventDim', () => new AffineTransform(0, 1, -1), /AffineTransform: argument 'eventDim' must be a nonnegative integer, but got -1/],
+  ['AffineTransform event dims beyond the base', () => new TransformedDistribution(new Normal(0, 1), new AffineTransform(0, 1, 1)), /TransformedDistribution: argument 'base' must be a distribution with at least 1 dimensions/],
+  ['LogNormal with a negative scale', () => new LogNormal(0, -1), /Normal: argument 'scale' .*GreaterThan\(lower_bound=0\)/],
+  ['RelaxedBernoulli with a zero temperature', () => new RelaxedBernoulli(0, { logits: [0, 1] }), /LogitRelaxedBernoulli: argument 'temperature' .*GreaterThan\(lower_bound=0\)/],
+  ['LogNormal value at 0', () => new LogNormal(0, 1).logProb(-1), /LogNormal\.logProb: argument 'value' .*within the support GreaterThan\(lower_bound=0\) of LogNormal/],
   ['options that are not an object', () => new Normal(0, 1, 5 as never), /Normal: argument 'options' must be an object/],
 ];
 

@@ -368,10 +368,10 @@ export abstract class Distribution {
     throw this.notDefined('variance');
   }
 
-  /** The error for a method this family does not define (torch raises NotImplementedError). */
+  /** The error for a method this family does not define (torch does not define it either). */
   protected notDefined(method: string): DlvmError {
     return new DlvmError(
-      `${this.name}.${method}: not defined for ${this.name} (torch.distributions raises NotImplementedError here too).`,
+      `${this.name}.${method}: not defined for ${this.name} (torch.distributions does not define it either).`,
     );
   }
 
