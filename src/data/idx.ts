@@ -70,20 +70,6 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
  */
 export async function readIdx(path: string): Promise<IdxArray> {
   if (typeof path !== 'string' || path === '') throw argError('readIdx', 'path', 'a non-empty string', path);
-  const { readFile } = await import('node:fs/promises');
-  let raw: Uint8Array;
-  try {
-    raw = await readFile(path);
-  } catch (err) {
-    throw new DlvmError(`readIdx: cannot read ${path}: ${(err as Error).message}`);
-  }
-  if (isGzip(raw)) {
-    const { gunzipSync } = await import('node:zlib');
-    try {
-      raw = gunzipSync(raw);
-    } catch (err) {
-      throw new DlvmError(`readIdx: ${path} is a corrupt or truncated gzip file: ${(err as Error).message}`);
-    }
-  }
-  return parseIdx(raw, path);
+  const { readMaybeGzip } = await import('./files.js');
+  return parseIdx(await readMaybeGzip('readIdx', path), path);
 }

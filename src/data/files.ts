@@ -1,0 +1,189 @@
+/**
+ * Finding, reading and downloading data files (Node only; every Node module is imported lazily
+ * so that browser bundles of dlvm leave it out).
+ */
+import { DlvmError } from '../errors.js';
+import { isGzip } from './idx.js';
+
+/** A file a dataset needs: its name and the SHA-256 of its uncompressed bytes. */
+export interface DataFile {
+  /** File name without `.gz`, e.g. `train-images-idx3-ubyte`. */
+  name: string;
+  /** SHA-256 (hex) of the uncompressed content, so gzipped and plain copies both verify. */
+  sha256: string;
+  /** The file's name on the mirrors (default `name.gz`). */
+  remote?: string;
+}
+
+/** Options shared by the dataset loaders. */
+export interface FetchOptions {
+  /** A folder holding the files (plain or `.gz`); searched first. */
+  path?: string;
+  /** Where downloads go and are found again. Default `$DLVM_CACHE`, else `$XDG_CACHE_HOME/dlvm`, else `~/.cache/dlvm`. */
+  cacheDir?: string;
+  /** Download missing files when no folder has them (default true). */
+  download?: boolean;
+  /** Base URLs to download from, tried in order (default: the dataset's public mirrors). */
+  mirrors?: string[];
+  /** Show a progress bar on stderr while downloading (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/** Reads a file, gunzipping it when it starts with the gzip magic number. */
+export async function readMaybeGzip(fn: string, path: string): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  let raw: Uint8Array;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    throw new DlvmError(`${fn}: cannot read ${path}: ${(err as Error).message}`);
+  }
+  return gunzipIfNeeded(fn, path, raw);
+}
+
+async function gunzipIfNeeded(fn: string, path: string, raw: Uint8Array): Promise<Uint8Array> {
+  if (!isGzip(raw)) return raw;
+  const { gunzipSync } = await import('node:zlib');
+  try {
+    return gunzipSync(raw);
+  } catch (err) {
+    throw new DlvmError(`${fn}: ${path} is a corrupt or truncated gzip file: ${(err as Error).message}`);
+  }
+}
+
+/** SHA-256 of bytes, hex. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The default cache folder: `$DLVM_CACHE`, `$XDG_CACHE_HOME/dlvm` or `~/.cache/dlvm`. */
+export async function defaultCacheDir(): Promise<string> {
+  const env = typeof process !== 'undefined' ? process.env : {};
+  if (env['DLVM_CACHE']) return env['DLVM_CACHE'];
+  const path = await import('node:path');
+  if (env['XDG_CACHE_HOME']) return path.join(env['XDG_CACHE_HOME'], 'dlvm');
+  const os = await import('node:os');
+  return path.join(os.homedir(), '.cache', 'dlvm');
+}
+
+/** `dir/name` or `dir/name.gz`, whichever exists (plain first), or null. */
+async function existing(dir: string, name: string): Promise<string | null> {
+  const { access } = await import('node:fs/promises');
+  const path = await import('node:path');
+  for (const candidate of [path.join(dir, name), path.join(dir, `${name}.gz`)]) {
+    try {
+      await access(candidate);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/**
+ * Finds every file of `files` in the first folder of `folders` that holds all of them; otherwise
+ * downloads them into `cacheDir` (verifying checksums). Returns the paths, in order.
+ */
+export async function locateFiles(
+  fn: string,
+  dataset: string,
+  files: DataFile[],
+  folders: string[],
+  cacheDir: string,
+  options: FetchOptions & { mirrors: string[] },
+): Promise<string[]> {
+  const searched = [...folders, cacheDir];
+  for (const dir of searched) {
+    const found = await Promise.all(files.map((f) => existing(dir, f.name)));
+    if (found.every((p): p is string => p !== null)) return found;
+  }
+  const where = searched.map((d) => `  ${d}`).join('\n');
+  const names = files.map((f) => `${f.name}(.gz)`).join(', ');
+  if (options.download === false) {
+    throw new DlvmError(
+      `${fn}: the ${dataset} files (${names}) are not in any of these folders:\n${where}\nPut them in one of them (or pass { path }), or allow { download: true }.`,
+    );
+  }
+  const path = await import('node:path');
+  const out: string[] = [];
+  for (const f of files) {
+    const have = await existing(cacheDir, f.name);
+    if (have) {
+      out.push(have);
+      continue;
+    }
+    const errors: string[] = [];
+    let done: string | null = null;
+    for (const mirror of options.mirrors) {
+      const remote = f.remote ?? `${f.name}.gz`;
+      const url = `${mirror.replace(/\/?$/, '/')}${remote}`;
+      const dest = path.join(cacheDir, remote);
+      try {
+        await downloadVerified(fn, url, dest, f, options.progress);
+        done = dest;
+        break;
+      } catch (err) {
+        errors.push(`${url}: ${(err as Error).message}`);
+      }
+    }
+    if (!done) {
+      throw new DlvmError(
+        `${fn}: cannot find or download ${f.name} for ${dataset}.\nSearched:\n${where}\nDownload attempts:\n${errors.map((e) => `  ${e}`).join('\n')}\n` +
+          `Offline? Put ${names} (plain or gzipped) into one of the folders above, or pass { path: folder }.`,
+      );
+    }
+    out.push(done);
+  }
+  return out;
+}
+
+/**
+ * Downloads `url` into `dest` (atomically: a temporary file renamed at the end), with a progress
+ * bar when asked, and checks the SHA-256 of its uncompressed content against `file.sha256`.
+ */
+async function downloadVerified(fn: string, url: string, dest: string, file: DataFile, progress?: boolean): Promise<void> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  const show = progress ?? Boolean(process.stderr.isTTY);
+  let bar: { start(total: number, value: number): void; update(value: number): void; stop(): void } | null = null;
+  if (show) {
+    const { SingleBar, Presets } = await import('cli-progress');
+    // noTTYOutput: when asked for explicitly, show it in logs too (cli-progress stays silent otherwise).
+    bar = new SingleBar(
+      { format: `${file.name} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 1000 },
+      Presets.shades_classic,
+    );
+    bar.start(total || 1, 0);
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      chunks.push(chunk);
+      received += chunk.length;
+      bar?.update(received);
+    }
+  } finally {
+    bar?.stop();
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.length;
+  }
+  const content = await gunzipIfNeeded(fn, url, bytes);
+  const digest = await sha256Hex(content);
+  if (digest !== file.sha256) {
+    throw new Error(`checksum mismatch: SHA-256 of the content is ${digest}, expected ${file.sha256}`);
+  }
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  const tmp = `${dest}.${process.pid}.part`;
+  await fs.writeFile(tmp, bytes);
+  await fs.rename(tmp, dest);
+}
