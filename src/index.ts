@@ -20,6 +20,7 @@ export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBacken
 export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
 export { DlvmError } from './errors.js';
 export * from './data/index.js';
+export * from './evaluation/index.js';
 export * from './distributions/index.js';
 export { manualSeed } from './random.js';
 export { VERSION } from './version.js';

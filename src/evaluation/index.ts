@@ -1,0 +1,16 @@
+/**
+ * Evaluation of latent variable models.
+ *
+ * @packageDocumentation
+ */
+export type { LatentVariableModel } from './model.js';
+export {
+  evaluateElbo,
+  iwaeLogLikelihood,
+  bitsPerDim,
+  reconstructionMse,
+  classificationAccuracy,
+  activeUnits,
+  klPerDimension,
+} from './metrics.js';
+export type { EvalData, EvalOptions, ElboResult } from './metrics.js';

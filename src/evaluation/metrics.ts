@@ -1,0 +1,326 @@
+/**
+ * Dataset-level evaluation of latent variable models: ELBO and its parts, the IWAE-k estimate of
+ * log p(x), bits per dimension, reconstruction error, classification accuracy, active units and
+ * KL per latent dimension.
+ *
+ * Every function works batch by batch (memory bounded by one batch and, for IWAE, one chunk of
+ * importance samples), reads results back per batch, and leaves no tensors behind. With a `seed`
+ * the Monte Carlo parts are reproducible on a given backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { argError, DlvmError } from '../errors.js';
+import { ArrayDataset, type Binarize } from '../data/dataset.js';
+import { Distribution } from '../distributions/distribution.js';
+import { Independent } from '../distributions/independent.js';
+import { klDivergence, monteCarloKL } from '../distributions/kl.js';
+import { manualSeed } from '../random.js';
+import type { LatentVariableModel } from './model.js';
+
+/** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
+export type EvalData = ArrayDataset | tf.Tensor;
+
+/** Options shared by the evaluation functions. */
+export interface EvalOptions {
+  /** Examples per batch (default 500). */
+  batchSize?: number;
+  /** How to binarise dataset images (default 'none'; see ArrayDataset). */
+  binarize?: Binarize;
+  /** Seed for binarize 'static'. */
+  binarizeSeed?: number;
+  /** Seeds dlvm's samplers for the evaluation (restored to unseeded afterwards). */
+  seed?: number;
+}
+
+/** Dataset means of the ELBO and its parts, in nats per example. */
+export interface ElboResult {
+  /** E_q[log p(x|z)] - KL(q(z|x) || p(z)), the evidence lower bound. */
+  elbo: number;
+  /** E_q[-log p(x|z)], the reconstruction term as a loss (positive). */
+  reconstruction: number;
+  /** KL(q(z|x) || p(z)). */
+  kl: number;
+  /** -elbo, the negative ELBO (NELBO). */
+  loss: number;
+  /** Whether the KL was computed in closed form (else Monte Carlo). */
+  klAnalytic: boolean;
+  /** Number of examples. */
+  n: number;
+}
+
+function checkModel(fn: string, model: unknown): LatentVariableModel {
+  const m = model as LatentVariableModel | null;
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    typeof m.encoder?.posterior === 'function' &&
+    typeof m.decoder?.likelihood === 'function' &&
+    typeof m.prior?.distribution === 'function';
+  if (!ok) {
+    throw argError(fn, 'model', 'a model with encoder.posterior(x), decoder.likelihood(z) and prior.distribution()', model);
+  }
+  return m;
+}
+
+/** Iterates over the data in batches of tensors (each freed after `visit`). */
+function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (x: tf.Tensor, labels: Int32Array | null) => void): number {
+  const batchSize = options.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  if (data instanceof ArrayDataset) {
+    for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize, binarizeSeed: options.binarizeSeed })) {
+      visit(b.x, data.labels ? b.indices.map((i) => data.labels![i]!) : null);
+    }
+    return data.length;
+  }
+  if (!(data instanceof tf.Tensor) || data.rank < 1) {
+    throw argError(fn, 'data', 'an ArrayDataset or a tensor [N, ...itemShape]', data);
+  }
+  const n = data.shape[0]!;
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const x = tf.slice(data, [start, ...data.shape.slice(1).map(() => 0)], [size, ...data.shape.slice(1)]);
+    try {
+      visit(x, null);
+    } finally {
+      x.dispose();
+    }
+  }
+  return n;
+}
+
+/** Runs `body` with dlvm's samplers seeded, when a seed is given. */
+function seeded<T>(seed: number | undefined, body: () => T): T {
+  if (seed === undefined) return body();
+  manualSeed(seed);
+  try {
+    return body();
+  } finally {
+    manualSeed(null);
+  }
+}
+
+/** Per-example KL(q || p) [B]: closed form from the registry, else a Monte Carlo estimate. */
+function klPerExample(q: Distribution, p: Distribution, samples: number): { kl: tf.Tensor; analytic: boolean } {
+  try {
+    return { kl: klDivergence(q, p), analytic: true };
+  } catch (e) {
+    if (!(e instanceof DlvmError) || !/no closed form/.test(e.message)) throw e;
+    return { kl: monteCarloKL(q, p, samples), analytic: false };
+  }
+}
+
+/**
+ * The ELBO over a dataset, with its reconstruction and KL parts (means per example, in nats).
+ * One posterior sample per example for the reconstruction term (`samples` to use more); the KL
+ * in closed form when the registry has the pair, else by Monte Carlo (`klAnalytic` says which).
+ *
+ * @example
+ * const { elbo, reconstruction, kl } = await evaluateElbo(model, test, { binarize: 'dynamic', seed: 0 });
+ */
+export function evaluateElbo(model: LatentVariableModel, data: EvalData, options: EvalOptions & { samples?: number } = {}): ElboResult {
+  const fn = 'evaluateElbo';
+  const m = checkModel(fn, model);
+  const samples = options.samples ?? 1;
+  if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', samples);
+  let rec = 0;
+  let kl = 0;
+  let analytic = true;
+  const n = seeded(options.seed, () =>
+    forEachBatch(fn, data, options, (x) => {
+      const [r, k] = tf.tidy(() => {
+        const q = m.encoder.posterior(x); // batch [B], event [M]
+        const prior = m.prior.distribution();
+        const z = q.sample([samples]); // [S, B, M]
+        const b = x.shape[0]!;
+        const flat = tf.reshape(z, [samples * b, ...z.shape.slice(2)]);
+        const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [samples, ...x.shape]), [samples * b, ...x.shape.slice(1)]);
+        const logLik = m.decoder.likelihood(flat).logProb(xs); // [S * B]
+        const klRes = klPerExample(q, prior, Math.max(samples, 16));
+        analytic = analytic && klRes.analytic;
+        return [tf.neg(tf.sum(logLik)).div(samples), tf.sum(klRes.kl)];
+      });
+      rec += r!.dataSync()[0]!;
+      kl += k!.dataSync()[0]!;
+      tf.dispose([r!, k!]);
+    }),
+  );
+  const reconstruction = rec / n;
+  const klMean = kl / n;
+  return { elbo: -(reconstruction + klMean), reconstruction, kl: klMean, loss: reconstruction + klMean, klAnalytic: analytic, n };
+}
+
+/**
+ * The IWAE-k estimate of log p(x) (Burda et al. 2016), averaged over the data:
+ * log (1/k) sum_i p(x, z_i) / q(z_i|x) with z_i ~ q(z|x). It is a lower bound that rises with k
+ * toward log p(x). The k samples are drawn in chunks of `chunk` (default 100) and combined with a
+ * running log-sum-exp, so memory stays bounded for k in the thousands.
+ *
+ * @returns the mean estimate in nats per example (the NLL is its negative).
+ */
+export function iwaeLogLikelihood(
+  model: LatentVariableModel,
+  data: EvalData,
+  options: EvalOptions & { k: number; chunk?: number },
+): number {
+  const fn = 'iwaeLogLikelihood';
+  const m = checkModel(fn, model);
+  if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { k: 1000 }', options);
+  const { k } = options;
+  const chunk = Math.min(options.chunk ?? 100, k);
+  if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.k', 'a positive integer', k);
+  if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
+  let total = 0;
+  const n = seeded(options.seed, () =>
+    forEachBatch(fn, data, { batchSize: 100, ...options }, (x) => {
+      const b = x.shape[0]!;
+      // Running log-sum-exp per example over chunks: max and sum of exp(w - max).
+      let runMax = new Float64Array(b).fill(-Infinity);
+      let runSum = new Float64Array(b);
+      for (let done = 0; done < k; done += chunk) {
+        const c = Math.min(chunk, k - done);
+        const logW = tf.tidy(() => {
+          const q = m.encoder.posterior(x);
+          const z = q.sample([c]); // [c, B, M]
+          const flat = tf.reshape(z, [c * b, ...z.shape.slice(2)]);
+          const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [c, ...x.shape]), [c * b, ...x.shape.slice(1)]);
+          const logLik = tf.reshape(m.decoder.likelihood(flat).logProb(xs), [c, b]);
+          const logPrior = m.prior.distribution().logProb(z); // [c, B]
+          const logQ = q.logProb(z); // [c, B]
+          return tf.sub(tf.add(logLik, logPrior), logQ);
+        });
+        const w = logW.dataSync();
+        logW.dispose();
+        const nextMax = runMax.slice();
+        for (let i = 0; i < c; i++) for (let j = 0; j < b; j++) nextMax[j] = Math.max(nextMax[j]!, w[i * b + j]!);
+        const nextSum = new Float64Array(b);
+        for (let j = 0; j < b; j++) {
+          nextSum[j] = runSum[j]! === 0 ? 0 : runSum[j]! * Math.exp(runMax[j]! - nextMax[j]!);
+        }
+        for (let i = 0; i < c; i++) for (let j = 0; j < b; j++) nextSum[j]! += Math.exp(w[i * b + j]! - nextMax[j]!);
+        runMax = nextMax;
+        runSum = nextSum;
+      }
+      for (let j = 0; j < b; j++) total += runMax[j]! + Math.log(runSum[j]!) - Math.log(k);
+    }),
+  );
+  return total / n;
+}
+
+/**
+ * Bits per dimension of a negative log-likelihood in nats per example: nll / (D ln 2), with D the
+ * number of dimensions of one example (784 for MNIST).
+ */
+export function bitsPerDim(nllNats: number, dims: number): number {
+  if (typeof nllNats !== 'number' || !Number.isFinite(nllNats)) throw argError('bitsPerDim', 'nllNats', 'a finite number', nllNats);
+  if (!Number.isInteger(dims) || dims < 1) throw argError('bitsPerDim', 'dims', 'a positive integer', dims);
+  return nllNats / (dims * Math.LN2);
+}
+
+/**
+ * Mean squared reconstruction error per value: x against the mean of p(x|z) at z = the posterior
+ * mean (deterministic, as the PML report's Table 1).
+ */
+export function reconstructionMse(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): number {
+  const fn = 'reconstructionMse';
+  const m = checkModel(fn, model);
+  let sum = 0;
+  let count = 0;
+  forEachBatch(fn, data, options, (x) => {
+    const s = tf.tidy(() => {
+      const z = m.encoder.posterior(x).mean;
+      const xhat = m.decoder.likelihood(z).mean;
+      return tf.sum(tf.squaredDifference(tf.reshape(xhat, x.shape), x));
+    });
+    sum += s.dataSync()[0]!;
+    s.dispose();
+    count += x.size;
+  });
+  return sum / count;
+}
+
+/**
+ * Classification accuracy of `classify` (x -> class probabilities or logits `[B, C]`, or a
+ * Categorical) on a labelled dataset.
+ */
+export function classificationAccuracy(
+  classify: (x: tf.Tensor) => tf.Tensor | Distribution,
+  data: ArrayDataset,
+  options: EvalOptions = {},
+): number {
+  const fn = 'classificationAccuracy';
+  if (typeof classify !== 'function') throw argError(fn, 'classify', 'a function x -> logits, probabilities or a Categorical', classify);
+  if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
+  let correct = 0;
+  forEachBatch(fn, data, options, (x, labels) => {
+    const pred = tf.tidy(() => {
+      const out = classify(x);
+      const scores = out instanceof Distribution ? (out as unknown as { logits: tf.Tensor }).logits : out;
+      if (!(scores instanceof tf.Tensor) || scores.rank !== 2) {
+        throw new DlvmError(`${fn}: classify must return [B, C] scores or a Categorical, but returned ${String(scores)}.`);
+      }
+      return tf.argMax(scores, -1);
+    });
+    const p = pred.dataSync();
+    pred.dispose();
+    labels!.forEach((l, i) => {
+      if (p[i] === l) correct++;
+    });
+  });
+  return correct / data.length;
+}
+
+/**
+ * Active units (Burda et al. 2016): a latent dimension is active when the variance over the data
+ * of its posterior mean, Cov_x(E_q[z]), exceeds `threshold` (default 0.01).
+ *
+ * @returns the count and the variance of each dimension.
+ */
+export function activeUnits(
+  model: LatentVariableModel,
+  data: EvalData,
+  options: EvalOptions & { threshold?: number } = {},
+): { count: number; variances: number[] } {
+  const fn = 'activeUnits';
+  const m = checkModel(fn, model);
+  const threshold = options.threshold ?? 0.01;
+  let sum: Float64Array | null = null;
+  let sumSq: Float64Array | null = null;
+  const n = forEachBatch(fn, data, options, (x) => {
+    const mu = tf.tidy(() => m.encoder.posterior(x).mean); // [B, M]
+    const v = mu.dataSync();
+    const dim = mu.shape[mu.rank - 1]!;
+    mu.dispose();
+    sum ??= new Float64Array(dim);
+    sumSq ??= new Float64Array(dim);
+    for (let i = 0; i < v.length; i++) {
+      sum[i % dim]! += v[i]!;
+      sumSq[i % dim]! += v[i]! * v[i]!;
+    }
+  });
+  const variances = Array.from(sum!, (s, d) => sumSq![d]! / n - (s / n) ** 2);
+  return { count: variances.filter((v) => v > threshold).length, variances };
+}
+
+/**
+ * Mean KL(q(z_d|x) || p(z_d)) per latent dimension d, for factorised posteriors and priors
+ * (`Independent` over one dimension, e.g. diagonal Gaussians). The sum over d is the ELBO's KL.
+ */
+export function klPerDimension(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): number[] {
+  const fn = 'klPerDimension';
+  const m = checkModel(fn, model);
+  let sum: Float64Array | null = null;
+  const n = forEachBatch(fn, data, options, (x) => {
+    const kl = tf.tidy(() => {
+      const q = m.encoder.posterior(x);
+      const p = m.prior.distribution();
+      if (!(q instanceof Independent) || !(p instanceof Independent) || q.reinterpretedBatchNdims !== 1 || p.reinterpretedBatchNdims !== 1) {
+        throw new DlvmError(`${fn}: needs factorised posterior and prior (Independent over one dimension), got ${q.toString()} and ${p.toString()}.`);
+      }
+      return tf.sum(klDivergence(q.base, p.base), 0); // [M]
+    });
+    const v = kl.dataSync();
+    kl.dispose();
+    sum ??= new Float64Array(v.length);
+    v.forEach((a, i) => (sum![i]! += a));
+  });
+  return Array.from(sum!, (s) => s / n);
+}
