@@ -21,6 +21,7 @@ export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './ker
 export { DlvmError } from './errors.js';
 export * from './data/index.js';
 export * from './evaluation/index.js';
+export * from './pictures/index.js';
 export * from './distributions/index.js';
 export { manualSeed } from './random.js';
 export { VERSION } from './version.js';

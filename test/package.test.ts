@@ -4,6 +4,7 @@
  * Node process (no vitest transforms), which trains nothing but must take a gradient on wasm.
  */
 import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,17 +27,11 @@ beforeAll(() => {
   const modules = join(project, 'node_modules');
   mkdirSync(join(modules, 'dlvm'), { recursive: true });
   execFileSync('tar', ['-xzf', join(project, tgz), '-C', join(modules, 'dlvm'), '--strip-components=1']);
-  // dlvm's dependencies resolve from the project's node_modules, as after `npm install dlvm`.
-  mkdirSync(join(modules, '@tensorflow'));
-  for (const pkg of readdirSync(join(root, 'node_modules', '@tensorflow'))) {
-    symlinkSync(join(root, 'node_modules', '@tensorflow', pkg), join(modules, '@tensorflow', pkg));
-  }
-  for (const pkg of ['pngjs', 'seedrandom', 'long']) {
-    try {
-      symlinkSync(join(root, 'node_modules', pkg), join(modules, pkg));
-    } catch {
-      // not a dependency of this version
-    }
+  // dlvm's dependencies (and theirs, hoisted) resolve from the project's node_modules, as after
+  // `npm install dlvm`: link every package of this checkout's node_modules.
+  for (const entry of readdirSync(join(root, 'node_modules'))) {
+    if (entry === '.bin' || entry.startsWith('.') || entry === 'dlvm') continue;
+    symlinkSync(join(root, 'node_modules', entry), join(modules, entry));
   }
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
 }, 180_000);
@@ -51,7 +46,9 @@ ${loader}
   const kl = dlvm.klDivergence(new dlvm.Normal(0, 1), new dlvm.Normal(1, 1)).dataSync()[0];
   // Gradients through a branching special function need dlvm's zero gradients for comparisons.
   const dg = tf.grad((a) => new dlvm.Gamma(a, 1).logProb(0.5))(tf.scalar(0.7)).dataSync()[0];
-  console.log(JSON.stringify({ version: dlvm.VERSION, backend: info.name, threads: info.threads, grad: Array.from(g.dataSync()), kl, gammaGradFinite: Number.isFinite(dg) }));
+  // Charts load vega, vega-lite (ESM only) and resvg lazily: also from the CommonJS build.
+  const png = await dlvm.scatterChart([{ x: 0, y: 0 }, { x: 1, y: 1 }], { title: 'packed' });
+  console.log(JSON.stringify({ version: dlvm.VERSION, backend: info.name, threads: info.threads, grad: Array.from(g.dataSync()), kl, gammaGradFinite: Number.isFinite(dg), chartBytes: png.length }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -66,6 +63,19 @@ describe('the packed package', () => {
     expect(files).not.toMatch(/package\/(src|test|bench)\//);
   });
 
+  it('imports only its declared dependencies, peer dependencies and Node built-ins', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+    for (const file of ['index.js', 'index.cjs']) {
+      const code = readFileSync(join(project, 'node_modules', 'dlvm', 'dist', file), 'utf8');
+      const specs = [...code.matchAll(/(?:from\s+|import\(\s*|require\(\s*)["']([^"'.][^"']*)["']/g)].map((m) => m[1]!);
+      const packages = new Set(specs.map((sp) => (sp.startsWith('@') ? sp.split('/').slice(0, 2).join('/') : sp.split('/')[0]!)));
+      const undeclared = [...packages].filter((p) => !builtinModules.includes(p.replace(/^node:/, '')) && !declared.has(p));
+      expect(undeclared, file).toEqual([]);
+      expect(packages.size).toBeGreaterThan(3);
+    }
+  });
+
   it.each([
     ['ESM import', 'm.mjs', "import * as dlvm from 'dlvm'; import * as tf from '@tensorflow/tfjs-core';"],
     ['CommonJS require', 'c.cjs', "const dlvm = require('dlvm'); const tf = require('@tensorflow/tfjs-core');"],
@@ -75,5 +85,6 @@ describe('the packed package', () => {
     const result = JSON.parse(out.trim().split('\n').pop()!);
     expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6], kl: 0.5, gammaGradFinite: true });
     expect(result.threads).toBeGreaterThanOrEqual(1);
+    expect(result.chartBytes).toBeGreaterThan(1000);
   });
 });

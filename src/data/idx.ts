@@ -5,6 +5,7 @@
  * d big-endian int32 sizes, then the data in row-major order.
  */
 import { argError, DlvmError } from '../errors.js';
+import { readMaybeGzip } from './files.js';
 
 /** A decoded IDX array: its dimensions and its unsigned-byte data (row-major). */
 export interface IdxArray {
@@ -70,6 +71,5 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
  */
 export async function readIdx(path: string): Promise<IdxArray> {
   if (typeof path !== 'string' || path === '') throw argError('readIdx', 'path', 'a non-empty string', path);
-  const { readMaybeGzip } = await import('./files.js');
   return parseIdx(await readMaybeGzip('readIdx', path), path);
 }

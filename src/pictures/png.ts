@@ -1,0 +1,105 @@
+/**
+ * Pixel pictures: grids of images encoded as PNG (pngjs), and writing files atomically.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { argError } from '../errors.js';
+
+/** An RGBA raster. */
+export interface Raster {
+  width: number;
+  height: number;
+  /** RGBA bytes, row-major, 4 per pixel. */
+  data: Uint8Array;
+}
+
+/** Options of {@link imageGrid}. */
+export interface GridOptions {
+  /** Images per row (default: ceil(sqrt(n))). */
+  cols?: number;
+  /** Pixels between images (default 2). */
+  pad?: number;
+  /** Shape of one image [H, W] (or [H, W, 3]) when the input is flat [N, D]. Default: a square. */
+  imageShape?: number[];
+  /** Dark ink on white, as printed digits (default true); false: white on black. */
+  invert?: boolean;
+  /** Integer upscaling of every pixel (default 1). */
+  scale?: number;
+}
+
+/** [H, W] or [H, W, C] of one image, from a tensor shape and an optional hint. */
+function imageShapeOf(fn: string, shape: number[], hint?: number[]): [number, number, number] {
+  const item = shape.slice(1);
+  const size = item.reduce((a, b) => a * b, 1);
+  const s = hint ?? (item.length >= 2 ? item : [Math.round(Math.sqrt(size)), Math.round(Math.sqrt(size))]);
+  const [h, w, c = 1] = s as [number, number, number?];
+  if (h * w * c !== size || (c !== 1 && c !== 3)) {
+    throw argError(fn, 'imageShape', `[H, W] or [H, W, 3] with H * W * C = ${size}`, hint ?? item);
+  }
+  return [h, w, c];
+}
+
+/**
+ * Lays out images `[N, H, W]`, `[N, H, W, 3]` or `[N, D]` with values in [0, 1] (clipped) as a grid.
+ * Row k holds images k*cols .. k*cols + cols - 1.
+ */
+export function imageGrid(images: tf.Tensor, options: GridOptions = {}): Raster {
+  const fn = 'imageGrid';
+  if (!(images instanceof tf.Tensor) || images.rank < 2) throw argError(fn, 'images', 'a tensor [N, H, W], [N, H, W, 3] or [N, D]', images);
+  const n = images.shape[0]!;
+  const [h, w, c] = imageShapeOf(fn, images.shape, options.imageShape);
+  const cols = options.cols ?? Math.ceil(Math.sqrt(n));
+  if (!Number.isInteger(cols) || cols < 1) throw argError(fn, 'options.cols', 'a positive integer', options.cols);
+  const pad = options.pad ?? 2;
+  const scale = options.scale ?? 1;
+  const invert = options.invert ?? true;
+  const rows = Math.ceil(n / cols);
+  const width = (cols * (w + pad) + pad) * scale;
+  const height = (rows * (h + pad) + pad) * scale;
+  const data = new Uint8Array(width * height * 4).fill(invert ? 255 : 0);
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  const v = images.dataSync();
+  for (let k = 0; k < n; k++) {
+    const ox = pad + (k % cols) * (w + pad);
+    const oy = pad + Math.floor(k / cols) * (h + pad);
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        for (let ch = 0; ch < 3; ch++) {
+          const val = Math.min(1, Math.max(0, v[((k * h + i) * w + j) * c + (c === 3 ? ch : 0)]!));
+          const g = Math.round(255 * (invert ? 1 - val : val));
+          for (let dy = 0; dy < scale; dy++) {
+            for (let dx = 0; dx < scale; dx++) {
+              data[(((oy + i) * scale + dy) * width + (ox + j) * scale + dx) * 4 + ch] = g;
+            }
+          }
+        }
+      }
+    }
+  }
+  return { width, height, data };
+}
+
+/** Encodes a raster as PNG bytes. */
+export async function encodePng(raster: Raster): Promise<Uint8Array> {
+  const { PNG } = await import('pngjs');
+  const png = new PNG({ width: raster.width, height: raster.height });
+  png.data = Buffer.from(raster.data.buffer, raster.data.byteOffset, raster.data.byteLength);
+  return new Uint8Array(PNG.sync.write(png));
+}
+
+/** Decodes PNG bytes (for tests and tools). */
+export async function decodePng(bytes: Uint8Array): Promise<Raster> {
+  const { PNG } = await import('pngjs');
+  const png = PNG.sync.read(Buffer.from(bytes));
+  return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+}
+
+/** Writes bytes to `path` atomically (a temporary file renamed), creating folders. Node only. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw argError('writeFileAtomic', 'path', 'a file path', path);
+  const fs = await import('node:fs/promises');
+  const p = await import('node:path');
+  await fs.mkdir(p.dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.part`;
+  await fs.writeFile(tmp, bytes);
+  await fs.rename(tmp, path);
+}
