@@ -8,7 +8,7 @@ export type { Constraint } from './constraints.js';
 export { Distribution, setDefaultValidateArgs, getDefaultValidateArgs } from './distribution.js';
 export type { DistributionOptions } from './distribution.js';
 export type { TensorInput, ProbsOrLogits } from './util.js';
-export { klDivergence, registerKL, monteCarloKL } from './kl.js';
+export { klDivergence, registerKL, monteCarloKL, hasClosedFormKL } from './kl.js';
 export type { KLFunction, DistributionClass } from './kl.js';
 export { Normal } from './normal.js';
 export { Laplace } from './laplace.js';

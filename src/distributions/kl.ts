@@ -95,6 +95,13 @@ function dispatch(P: DistributionClass, Q: DistributionClass): KLFunction | null
   return result;
 }
 
+/** Whether the registry has a closed form for KL(p || q) (for the classes of p and q). */
+export function hasClosedFormKL(p: Distribution, q: Distribution): boolean {
+  if (!(p instanceof Distribution)) throw argError('hasClosedFormKL', 'p', 'a Distribution', p);
+  if (!(q instanceof Distribution)) throw argError('hasClosedFormKL', 'q', 'a Distribution', q);
+  return dispatch(p.constructor as DistributionClass, q.constructor as DistributionClass) !== null;
+}
+
 /**
  * KL(p || q) in closed form, from the registry. Returns a tensor of the broadcast batch shape of
  * p and q. Throws when no pair is registered; {@link monteCarloKL} estimates it instead.
