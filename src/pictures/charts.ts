@@ -32,6 +32,11 @@ const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
 /** The categorical palette (Vega's tableau10); tests look for these colours. */
 export const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
+/** A title above side-by-side panels, centred and clear of the panels' own titles. */
+function panelTitle(title: string | undefined): Record<string, unknown> | undefined {
+  return title === undefined ? undefined : { text: title, anchor: 'middle', offset: 14, fontSize: 15 };
+}
+
 /** Renders a Vega-Lite spec to PNG bytes. */
 export async function renderVegaLite(spec: Record<string, unknown>, zoom = 2): Promise<Uint8Array> {
   const vl = await import('vega-lite');
@@ -84,7 +89,7 @@ export async function scatterChart(points: ScatterPoint[], text: ChartText = {})
   const spec =
     panels.length === 1
       ? { title: text.title, data, ...layer(panels[0]!) }
-      : { title: text.title, data, hconcat: panels.map(layer), resolve: { scale: { x: 'independent', y: 'independent' } } };
+      : { title: panelTitle(text.title), data, hconcat: panels.map(layer), resolve: { scale: { x: 'independent', y: 'independent' } } };
   return renderVegaLite(spec, text.zoom);
 }
 
@@ -119,6 +124,6 @@ export async function lineChart(points: LinePoint[], text: ChartText = {}): Prom
   const spec =
     panels.length === 1
       ? { title: text.title, data, ...layer(panels[0]!) }
-      : { title: text.title, data, hconcat: panels.map(layer), resolve: { scale: { y: 'independent' } } };
+      : { title: panelTitle(text.title), data, hconcat: panels.map(layer), resolve: { scale: { y: 'independent' } } };
   return renderVegaLite(spec, text.zoom);
 }
