@@ -63,3 +63,14 @@ export function uniformSource(): () => number {
   if (state === null) return Math.random;
   return mulberry32(nextUint32());
 }
+
+/** Runs `body` with dlvm's samplers seeded by `seed` (when given), then unseeds them. */
+export function withSeed<T>(seed: number | undefined, body: () => T): T {
+  if (seed === undefined) return body();
+  manualSeed(seed);
+  try {
+    return body();
+  } finally {
+    manualSeed(null);
+  }
+}

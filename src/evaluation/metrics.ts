@@ -13,8 +13,8 @@ import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
-import { manualSeed } from '../random.js';
-import type { LatentVariableModel } from './model.js';
+import { withSeed } from '../random.js';
+import { checkModel, type LatentVariableModel } from './model.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
 export type EvalData = ArrayDataset | tf.Tensor;
@@ -47,20 +47,6 @@ export interface ElboResult {
   n: number;
 }
 
-function checkModel(fn: string, model: unknown): LatentVariableModel {
-  const m = model as LatentVariableModel | null;
-  const ok =
-    m !== null &&
-    typeof m === 'object' &&
-    typeof m.encoder?.posterior === 'function' &&
-    typeof m.decoder?.likelihood === 'function' &&
-    typeof m.prior?.distribution === 'function';
-  if (!ok) {
-    throw argError(fn, 'model', 'a model with encoder.posterior(x), decoder.likelihood(z) and prior.distribution()', model);
-  }
-  return m;
-}
-
 /** Iterates over the data in batches of tensors (each freed after `visit`). */
 function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (x: tf.Tensor, labels: Int32Array | null) => void): number {
   const batchSize = options.batchSize ?? 500;
@@ -85,17 +71,6 @@ function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (
     }
   }
   return n;
-}
-
-/** Runs `body` with dlvm's samplers seeded, when a seed is given. */
-function seeded<T>(seed: number | undefined, body: () => T): T {
-  if (seed === undefined) return body();
-  manualSeed(seed);
-  try {
-    return body();
-  } finally {
-    manualSeed(null);
-  }
 }
 
 /** Per-example KL(q || p) [B]: closed form from the registry, else a Monte Carlo estimate. */
@@ -124,7 +99,7 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
   let rec = 0;
   let kl = 0;
   let analytic = true;
-  const n = seeded(options.seed, () =>
+  const n = withSeed(options.seed, () =>
     forEachBatch(fn, data, options, (x) => {
       const [r, k] = tf.tidy(() => {
         const q = m.encoder.posterior(x); // batch [B], event [M]
@@ -169,7 +144,7 @@ export function iwaeLogLikelihood(
   if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.k', 'a positive integer', k);
   if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
   let total = 0;
-  const n = seeded(options.seed, () =>
+  const n = withSeed(options.seed, () =>
     forEachBatch(fn, data, { batchSize: 100, ...options }, (x) => {
       const b = x.shape[0]!;
       // Running log-sum-exp per example over chunks: max and sum of exp(w - max).

@@ -4,6 +4,7 @@
  * works.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import { argError } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
 
 /**
@@ -17,4 +18,19 @@ export interface LatentVariableModel {
   encoder: { posterior(x: tf.Tensor): Distribution };
   decoder: { likelihood(z: tf.Tensor): Distribution };
   prior: { distribution(): Distribution };
+}
+
+/** Checks that `model` has the three members; returns it typed. Errors name `fn`. */
+export function checkModel(fn: string, model: unknown): LatentVariableModel {
+  const m = model as LatentVariableModel | null;
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    typeof m.encoder?.posterior === 'function' &&
+    typeof m.decoder?.likelihood === 'function' &&
+    typeof m.prior?.distribution === 'function';
+  if (!ok) {
+    throw argError(fn, 'model', 'a model with encoder.posterior(x), decoder.likelihood(z) and prior.distribution()', model);
+  }
+  return m;
 }

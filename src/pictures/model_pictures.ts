@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { argError, DlvmError } from '../errors.js';
-import type { LatentVariableModel } from '../evaluation/model.js';
-import { manualSeed } from '../random.js';
+import { checkModel, type LatentVariableModel } from '../evaluation/model.js';
+import { withSeed } from '../random.js';
 import { lineChart, scatterChart, type ChartText, type LinePoint, type ScatterPoint } from './charts.js';
 import { encodePng, imageGrid, writeFileAtomic, type GridOptions } from './png.js';
 
@@ -20,24 +20,6 @@ export interface PictureFile {
 async function finish(bytes: Uint8Array, file?: string): Promise<Uint8Array> {
   if (file !== undefined) await writeFileAtomic(file, bytes);
   return bytes;
-}
-
-function checkModel(fn: string, model: unknown): LatentVariableModel {
-  const m = model as LatentVariableModel | null;
-  if (!m || typeof m.decoder?.likelihood !== 'function' || typeof m.prior?.distribution !== 'function' || typeof m.encoder?.posterior !== 'function') {
-    throw argError(fn, 'model', 'a model with encoder.posterior(x), decoder.likelihood(z) and prior.distribution()', model);
-  }
-  return m;
-}
-
-function withSeed<T>(seed: number | undefined, body: () => T): T {
-  if (seed === undefined) return body();
-  manualSeed(seed);
-  try {
-    return body();
-  } finally {
-    manualSeed(null);
-  }
 }
 
 /**
