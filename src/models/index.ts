@@ -5,7 +5,11 @@
  */
 export { mlp } from './networks.js';
 export type { MlpOptions } from './networks.js';
-export { GaussianPrior, GaussianEncoder, BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './blocks.js';
-export type { Prior } from './blocks.js';
-export { VAE } from './vae.js';
+export { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
+export type { Prior, MixturePriorOptions } from './priors.js';
+export { GaussianEncoder } from './encoders.js';
+export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
+export { VAE, BetaVAE, GMVAE, IWAE } from './vae.js';
+export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
+export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
 export type { Encoder, Decoder, ElboParts, VaeMlpOptions } from './vae.js';

@@ -4,9 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
-import { hasClosedFormKL, klDivergence } from '../distributions/kl.js';
 import type { Distribution } from '../distributions/distribution.js';
-import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, GaussianEncoder, GaussianPrior, type Prior } from './blocks.js';
+import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
+import { GaussianEncoder } from './encoders.js';
+import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
 import { mlp, type MlpOptions } from './networks.js';
 
 /** An encoder: x -> q(z|x). */
@@ -20,24 +22,28 @@ export interface Decoder {
   readonly trainableVariables: tf.Variable[];
 }
 
-/** The ELBO's parts per example, and the loss to minimise. */
-export interface ElboParts {
-  /** Mean negative ELBO over the batch (a scalar): what training minimises. */
-  loss: tf.Scalar;
-  /** ELBO per example [B]. */
-  elbo: tf.Tensor;
-  /** -E_q[log p(x|z)] per example [B] (one sample). */
-  reconstruction: tf.Tensor;
-  /** KL(q(z|x) || p(z)) per example [B]. */
-  kl: tf.Tensor;
-}
+/** The ELBO's parts per example, and the loss to minimise (see objectives.ts). */
+export type ElboParts = ObjectiveParts;
 
-const warned = new Set<string>();
-function warnMonteCarlo(q: Distribution, p: Distribution): void {
-  const key = `${q.name}|${p.name}`;
-  if (warned.has(key)) return;
-  warned.add(key);
-  console.warn(`VAE: no closed form for KL(${q.toString()} || ${p.toString()}); using the one-sample Monte Carlo estimate log q(z|x) - log p(z).`);
+const PLAIN_ELBO = new ELBO();
+
+/** Builds the prior a preset asks for. */
+function makePrior(
+  fn: string,
+  spec: VaeMlpOptions['prior'],
+  latentDim: number,
+  encoder: GaussianEncoder,
+  itemShape: number[],
+): Prior {
+  if (spec === undefined || spec === 'gaussian') return new GaussianPrior(latentDim);
+  if (spec === 'learnable') return new LearnableGaussianPrior(latentDim);
+  if (typeof spec === 'object' && spec !== null && 'mixture' in spec) {
+    return new MixtureOfGaussiansPrior(latentDim, { components: spec.mixture, learnWeights: spec.learnWeights });
+  }
+  if (typeof spec === 'object' && spec !== null && 'vamp' in spec) {
+    return new VampPrior(latentDim, encoder, { count: spec.vamp, itemShape });
+  }
+  throw argError(fn, 'options.prior', "'gaussian', 'learnable', { mixture: k } or { vamp: K }", spec);
 }
 
 /** Options of {@link VAE.mlp}. */
@@ -54,6 +60,13 @@ export interface VaeMlpOptions {
   activation?: MlpOptions['activation'];
   /** Standard deviation of the Gaussian likelihood (default 1). */
   scale?: number;
+  /**
+   * The prior: 'gaussian' (N(0, I), default), 'learnable' (learned mean and scales),
+   * `{ mixture: k, learnWeights? }` (GMVAE) or `{ vamp: K }` (VampPrior with K pseudo-inputs).
+   */
+  prior?: 'gaussian' | 'learnable' | { mixture: number; learnWeights?: boolean } | { vamp: number };
+  /** The training objective (default the ELBO). */
+  objective?: Objective;
 }
 
 /**
@@ -68,7 +81,10 @@ export class VAE {
   readonly encoder: Encoder;
   readonly decoder: Decoder;
 
-  constructor({ prior, encoder, decoder }: { prior: Prior; encoder: Encoder; decoder: Decoder }) {
+  /** What `loss` optimises. */
+  readonly objective: Objective;
+
+  constructor({ prior, encoder, decoder, objective }: { prior: Prior; encoder: Encoder; decoder: Decoder; objective?: Objective }) {
     for (const [k, v, m] of [
       ['prior', prior, 'distribution'],
       ['encoder', encoder, 'posterior'],
@@ -76,9 +92,13 @@ export class VAE {
     ] as const) {
       if (!v || typeof (v as unknown as Record<string, unknown>)[m] !== 'function') throw argError('VAE', k, `an object with ${m}()`, v);
     }
+    if (objective !== undefined && typeof (objective as Objective)?.parts !== 'function') {
+      throw argError('VAE', 'objective', 'an Objective (ELBO, IWAEBound, ...)', objective);
+    }
     this.prior = prior;
     this.encoder = encoder;
     this.decoder = decoder;
+    this.objective = objective ?? new ELBO();
   }
 
   /** The MLP VAE of the DTU 02460 course (and CS236 with activation 'elu'). */
@@ -104,7 +124,7 @@ export class VAE {
             : (() => {
                 throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
               })();
-    return new VAE({ prior: new GaussianPrior(latentDim), encoder, decoder });
+    return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
   }
 
   /** Every trainable variable (encoder, decoder, prior). */
@@ -112,28 +132,20 @@ export class VAE {
     return [...this.encoder.trainableVariables, ...this.decoder.trainableVariables, ...this.prior.trainableVariables];
   }
 
-  /**
-   * The ELBO and its parts for a batch x [B, ...]: one reparameterised sample z ~ q(z|x), the KL
-   * from the registry (Monte Carlo with the same sample when no closed form exists).
-   */
+  /** The ELBO (beta = 1, one sample) and its parts for a batch x [B, ...]. */
   elboParts(x: tf.Tensor): ElboParts {
-    return tf.tidy(() => {
-      const q = this.encoder.posterior(x); // q(z|x), event [M]
-      const z = q.rsample(); // [B, M]
-      const reconstruction = tf.neg(this.decoder.likelihood(z).logProb(x)); // [B]
-      const p = this.prior.distribution();
-      // The registry's closed form; without one (a mixture prior), log q(z|x) - log p(z) at the
-      // same sample, an unbiased one-sample estimate (said once on the console).
-      let kl: tf.Tensor;
-      if (hasClosedFormKL(q, p)) {
-        kl = klDivergence(q, p);
-      } else {
-        warnMonteCarlo(q, p);
-        kl = tf.sub(q.logProb(z), p.logProb(z));
-      }
-      const elbo = tf.neg(tf.add(reconstruction, kl));
-      return { loss: tf.neg(tf.mean(elbo)) as tf.Scalar, elbo, reconstruction, kl };
-    });
+    return PLAIN_ELBO.parts(this, x);
+  }
+
+  /** The objective's parts for a batch at training step `step` (`parts.loss` is what to minimise). */
+  loss(x: tf.Tensor, step = 0): ObjectiveParts {
+    return this.objective.parts(this, x, step);
+  }
+
+  /** Frees the networks' and the prior's variables. */
+  dispose(): void {
+    for (const part of [this.encoder, this.decoder] as unknown as Array<{ net?: { dispose(): unknown } }>) part.net?.dispose();
+    this.prior.dispose();
   }
 
   /** ELBO per example [B]. */
@@ -166,3 +178,27 @@ export class VAE {
   }
 }
 
+
+/** beta-VAE (Higgins et al. 2017): the ELBO with the KL weighted by beta (constant or scheduled). */
+export class BetaVAE extends VAE {
+  /** `VAE.mlp` trained on the beta-ELBO. */
+  static override mlp(options: VaeMlpOptions & { beta: BetaSchedule; weightDecay?: number }): BetaVAE {
+    return new BetaVAE(VAE.mlp({ ...options, objective: new ELBO({ beta: options.beta, weightDecay: options.weightDecay }) }));
+  }
+}
+
+/** GMVAE: a VAE whose prior is a mixture of Gaussians (CS236 HW2; DTU 02460 exercise 1.6). */
+export class GMVAE extends VAE {
+  /** `VAE.mlp` with `MixtureOfGaussiansPrior(latentDim, { components, learnWeights })`. */
+  static override mlp(options: VaeMlpOptions & { components: number; learnWeights?: boolean }): GMVAE {
+    return new GMVAE(VAE.mlp({ ...options, prior: { mixture: options.components, learnWeights: options.learnWeights } }));
+  }
+}
+
+/** IWAE (Burda et al. 2016): the VAE trained on the k-sample importance-weighted bound. */
+export class IWAE extends VAE {
+  /** `VAE.mlp` trained on `IWAEBound(k)`. */
+  static override mlp(options: VaeMlpOptions & { k: number }): IWAE {
+    return new IWAE(VAE.mlp({ ...options, objective: new IWAEBound(options.k) }));
+  }
+}

@@ -2,7 +2,7 @@
  * Charts with axes, legends and titles: Vega-Lite specifications rendered to SVG by Vega and to
  * PNG by resvg. All three load lazily, on the first chart.
  */
-import { argError } from '../errors.js';
+import { argError, DlvmError } from '../errors.js';
 
 /** One point of a scatter chart. */
 export interface ScatterPoint {
@@ -41,7 +41,10 @@ function panelTitle(title: string | undefined): Record<string, unknown> | undefi
 export async function renderVegaLite(spec: Record<string, unknown>, zoom = 2): Promise<Uint8Array> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
-  const { Resvg } = await import('@resvg/resvg-js');
+  const { Resvg } = (await import('@resvg/resvg-js')) as Partial<typeof import('@resvg/resvg-js')>;
+  if (typeof Resvg !== 'function') {
+    throw new DlvmError('renderVegaLite: charts are rendered to PNG in Node (resvg); in a browser, render the Vega-Lite specification with vega-embed.');
+  }
   const compiled = vl.compile({
     ...spec,
     config: {

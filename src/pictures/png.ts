@@ -2,7 +2,7 @@
  * Pixel pictures: grids of images encoded as PNG (pngjs), and writing files atomically.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError } from '../errors.js';
+import { argError, DlvmError } from '../errors.js';
 
 /** An RGBA raster. */
 export interface Raster {
@@ -78,17 +78,26 @@ export function imageGrid(images: tf.Tensor, options: GridOptions = {}): Raster 
   return { width, height, data };
 }
 
-/** Encodes a raster as PNG bytes. */
+/** pngjs, which needs Node (package.json's browser field maps it to an empty module). */
+async function pngjs(fn: string): Promise<typeof import('pngjs')['PNG']> {
+  const mod = (await import('pngjs')) as Partial<typeof import('pngjs')>;
+  if (typeof mod.PNG !== 'function') {
+    throw new DlvmError(`${fn}: PNG files are made in Node (pngjs); in a browser, draw imageGrid's raster on a canvas (new ImageData(raster.data, raster.width)).`);
+  }
+  return mod.PNG;
+}
+
+/** Encodes a raster as PNG bytes (Node). */
 export async function encodePng(raster: Raster): Promise<Uint8Array> {
-  const { PNG } = await import('pngjs');
+  const PNG = await pngjs('encodePng');
   const png = new PNG({ width: raster.width, height: raster.height });
   png.data = Buffer.from(raster.data.buffer, raster.data.byteOffset, raster.data.byteLength);
   return new Uint8Array(PNG.sync.write(png));
 }
 
-/** Decodes PNG bytes (for tests and tools). */
+/** Decodes PNG bytes (for tests and tools; Node). */
 export async function decodePng(bytes: Uint8Array): Promise<Raster> {
-  const { PNG } = await import('pngjs');
+  const PNG = await pngjs('decodePng');
   const png = PNG.sync.read(Buffer.from(bytes));
   return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
 }

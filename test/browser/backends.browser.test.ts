@@ -98,6 +98,8 @@ interface PageResult {
   kl: number;
   grad: number[];
   log1p: number;
+  rasterSize: number[];
+  pngError: string;
 }
 
 async function run(page: string, preference?: string): Promise<PageResult> {
@@ -143,6 +145,9 @@ describe('dlvm in headless Chromium', () => {
     expectNumbers(r);
     // dlvm's Log1p kernel is in place in the browser too (stock wasm gives 1.19e-7).
     expect(Math.abs(r.log1p - 1e-7)).toBeLessThan(1e-13);
+    // Node-only pieces are left out of browser bundles and say so when called.
+    expect(r.rasterSize).toEqual([2 * 4 + 2, 2 * 4 + 2]);
+    expect(r.pngError).toMatch(/encodePng: PNG files are made in Node \(pngjs\); in a browser, draw imageGrid's raster on a canvas/);
   });
 
   it('picks webgl when @tensorflow/tfjs-backend-webgl is imported, and computes the same numbers', async () => {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { candidateOrder, describeBackend, initBackend, klDivergence, manualSeed, Normal, Independent } from '../../src/index.js';
+import { candidateOrder, describeBackend, encodePng, imageGrid, initBackend, klDivergence, manualSeed, Normal, Independent } from '../../src/index.js';
 
 declare global {
   interface Window {
@@ -44,6 +44,9 @@ async function runDlvm(preference?: string): Promise<unknown> {
   const kl = klDivergence(q, p).dataSync()[0];
   const grad = tf.grad((mu: tf.Tensor) => tf.sum(new Normal(mu, 1).rsample([4])))(tf.tensor1d([0, 1])).dataSync();
   const log1p = tf.log1p(tf.scalar(1e-7)).dataSync()[0];
+  // Image grids work anywhere; PNG encoding is Node-only and says so.
+  const raster = imageGrid(tf.ones([4, 2, 2]), { cols: 2 });
+  const pngError = await encodePng(raster).then(() => 'no error', (e: Error) => e.message);
   return {
     name: info.name,
     threads: info.threads,
@@ -55,5 +58,7 @@ async function runDlvm(preference?: string): Promise<unknown> {
     grad: Array.from(grad),
     log1p,
     hardwareConcurrency: navigator.hardwareConcurrency,
+    rasterSize: [raster.width, raster.height],
+    pngError,
   };
 }

@@ -1,0 +1,177 @@
+/**
+ * Priors p(z): fixed and learnable Gaussians, a mixture of Gaussians (GMVAE), and the VampPrior.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { argError } from '../errors.js';
+import { Categorical } from '../distributions/categorical.js';
+import type { Distribution } from '../distributions/distribution.js';
+import { Independent } from '../distributions/independent.js';
+import { MixtureSameFamily } from '../distributions/mixture_same_family.js';
+import { Normal } from '../distributions/normal.js';
+import { mulberry32 } from '../random.js';
+
+/** A prior p(z) over latent vectors of size `latentDim`. */
+export interface Prior {
+  readonly latentDim: number;
+  /** p(z): batch [], event [latentDim]. */
+  distribution(): Distribution;
+  /** Trainable variables (none for a fixed prior). */
+  readonly trainableVariables: tf.Variable[];
+  /** Frees the prior's tensors. */
+  dispose(): void;
+}
+
+function checkLatentDim(fn: string, latentDim: unknown): number {
+  if (!Number.isInteger(latentDim) || (latentDim as number) < 1) throw argError(fn, 'latentDim', 'a positive integer', latentDim);
+  return latentDim as number;
+}
+
+/** Standard-normal values from a seeded stream (variable initialisation). */
+function randnArray(n: number, seed: number, scale: number): Float32Array {
+  const u = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
+}
+
+/** The standard Gaussian prior N(0, I), fixed. */
+export class GaussianPrior implements Prior {
+  readonly latentDim: number;
+  readonly trainableVariables: tf.Variable[] = [];
+  private readonly zeros: tf.Tensor;
+
+  constructor(latentDim: number) {
+    this.latentDim = checkLatentDim('GaussianPrior', latentDim);
+    this.zeros = tf.keep(tf.zeros([latentDim]));
+  }
+  /** N(0, I) as `Independent(Normal(0, 1), 1)`, event [latentDim]. */
+  distribution(): Distribution {
+    return new Independent(new Normal(this.zeros, 1, { validateArgs: false }), 1);
+  }
+  dispose(): void {
+    this.zeros.dispose();
+  }
+}
+
+/** N(mu, diag(sigma^2)) with learnable mu and sigma = softplus(rho) (initially N(0, I)). */
+export class LearnableGaussianPrior implements Prior {
+  readonly latentDim: number;
+  readonly mean: tf.Variable;
+  /** Unconstrained scale parameter: sigma = softplus(rho). */
+  readonly rho: tf.Variable;
+
+  constructor(latentDim: number) {
+    this.latentDim = checkLatentDim('LearnableGaussianPrior', latentDim);
+    this.mean = tf.variable(tf.zeros([latentDim]), true, undefined, 'float32');
+    // softplus(rho) = 1 at rho = log(e - 1).
+    this.rho = tf.variable(tf.fill([latentDim], Math.log(Math.E - 1)), true, undefined, 'float32');
+  }
+  get trainableVariables(): tf.Variable[] {
+    return [this.mean, this.rho];
+  }
+  distribution(): Distribution {
+    return new Independent(new Normal(this.mean, tf.softplus(this.rho), { validateArgs: false }), 1);
+  }
+  dispose(): void {
+    tf.dispose([this.mean, this.rho]);
+  }
+}
+
+/** Options of {@link MixtureOfGaussiansPrior}. */
+export interface MixturePriorOptions {
+  /** Number of components k. */
+  components: number;
+  /** Learn the mixture weights (DTU 02460 exercise 1.6); default false: uniform, as CS236. */
+  learnWeights?: boolean;
+  /** Standard deviation of the initial component means (default 1). */
+  initSpread?: number;
+  /** Seed of the initial means (default 0). */
+  seed?: number;
+}
+
+/**
+ * The GMVAE prior: a mixture of k Gaussians with diagonal covariances,
+ * p(z) = sum_j pi_j N(z; mu_j, diag(sigma_j^2)), with learnable means and scales
+ * (sigma = softplus(rho)) and fixed uniform or learnable weights.
+ */
+export class MixtureOfGaussiansPrior implements Prior {
+  readonly latentDim: number;
+  readonly components: number;
+  readonly means: tf.Variable;
+  readonly rho: tf.Variable;
+  readonly logits: tf.Variable;
+  private readonly learnWeights: boolean;
+
+  constructor(latentDim: number, options: MixturePriorOptions) {
+    const fn = 'MixtureOfGaussiansPrior';
+    this.latentDim = checkLatentDim(fn, latentDim);
+    if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { components: 10 }', options);
+    const k = options.components;
+    if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.components', 'a positive integer', k);
+    this.components = k;
+    this.learnWeights = options.learnWeights ?? false;
+    this.means = tf.variable(tf.tensor2d(randnArray(k * latentDim, options.seed ?? 0, options.initSpread ?? 1), [k, latentDim]), true);
+    this.rho = tf.variable(tf.fill([k, latentDim], Math.log(Math.E - 1)), true);
+    this.logits = tf.variable(tf.zeros([k]), this.learnWeights);
+  }
+  get trainableVariables(): tf.Variable[] {
+    return this.learnWeights ? [this.means, this.rho, this.logits] : [this.means, this.rho];
+  }
+  /** MixtureSameFamily(Categorical(logits), Independent(Normal(means, scales), 1)), event [M]. */
+  distribution(): Distribution {
+    return new MixtureSameFamily(
+      new Categorical({ logits: this.logits }, { validateArgs: false }),
+      new Independent(new Normal(this.means, tf.softplus(this.rho), { validateArgs: false }), 1),
+    );
+  }
+  dispose(): void {
+    tf.dispose([this.means, this.rho, this.logits]);
+  }
+}
+
+/**
+ * The VampPrior (Tomczak & Welling 2018): p(z) = (1/K) sum_k q(z | u_k), the encoder's posterior
+ * at K learnable pseudo-inputs u_k (initialised near 0.5 with small noise, or from data).
+ */
+export class VampPrior implements Prior {
+  readonly latentDim: number;
+  readonly pseudoInputs: tf.Variable;
+  private readonly encoder: { posterior(x: tf.Tensor): Distribution };
+
+  /**
+   * @param encoder the model's encoder (shared, so the prior moves with it).
+   * @param pseudoInputs K initial pseudo-inputs `[K, ...itemShape]`, or `{ count, itemShape }` to
+   *   start at 0.5 + 0.01 N(0, 1).
+   */
+  constructor(
+    latentDim: number,
+    encoder: { posterior(x: tf.Tensor): Distribution },
+    pseudoInputs: tf.Tensor | { count: number; itemShape: number[]; seed?: number },
+  ) {
+    const fn = 'VampPrior';
+    this.latentDim = checkLatentDim(fn, latentDim);
+    if (!encoder || typeof encoder.posterior !== 'function') throw argError(fn, 'encoder', 'an encoder with posterior(x)', encoder);
+    this.encoder = encoder;
+    if (pseudoInputs instanceof tf.Tensor) {
+      this.pseudoInputs = tf.variable(tf.cast(pseudoInputs, 'float32'), true);
+    } else {
+      const { count, itemShape } = pseudoInputs ?? ({} as never);
+      if (!Number.isInteger(count) || count < 1 || !Array.isArray(itemShape)) {
+        throw argError(fn, 'pseudoInputs', 'a tensor [K, ...itemShape] or { count, itemShape }', pseudoInputs);
+      }
+      const size = itemShape.reduce((a, b) => a * b, 1);
+      const init = randnArray(count * size, pseudoInputs.seed ?? 0, 0.01).map((v) => v + 0.5);
+      this.pseudoInputs = tf.variable(tf.tensor(init, [count, ...itemShape]), true);
+    }
+  }
+  get trainableVariables(): tf.Variable[] {
+    return [this.pseudoInputs];
+  }
+  /** Uniform mixture of the posteriors at the pseudo-inputs, event [M]. */
+  distribution(): Distribution {
+    const k = this.pseudoInputs.shape[0]!;
+    const components = this.encoder.posterior(this.pseudoInputs); // batch [K], event [M]
+    return new MixtureSameFamily(new Categorical({ logits: tf.zeros([k]) }, { validateArgs: false }), components);
+  }
+  dispose(): void {
+    this.pseudoInputs.dispose();
+  }
+}
