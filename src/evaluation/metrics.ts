@@ -14,7 +14,7 @@ import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { withSeed } from '../random.js';
-import { checkModel, type LatentVariableModel } from './model.js';
+import { asEvent, checkModel, type LatentVariableModel } from './model.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
 export type EvalData = ArrayDataset | tf.Tensor;
@@ -108,7 +108,8 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
         const b = x.shape[0]!;
         const flat = tf.reshape(z, [samples * b, ...z.shape.slice(2)]);
         const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [samples, ...x.shape]), [samples * b, ...x.shape.slice(1)]);
-        const logLik = m.decoder.likelihood(flat).logProb(xs); // [S * B]
+        const lik = m.decoder.likelihood(flat);
+        const logLik = lik.logProb(asEvent(xs, lik)); // [S * B]
         const klRes = klPerExample(q, prior, Math.max(samples, 16));
         analytic = analytic && klRes.analytic;
         return [tf.neg(tf.sum(logLik)).div(samples), tf.sum(klRes.kl)];
@@ -157,7 +158,8 @@ export function iwaeLogLikelihood(
           const z = q.sample([c]); // [c, B, M]
           const flat = tf.reshape(z, [c * b, ...z.shape.slice(2)]);
           const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [c, ...x.shape]), [c * b, ...x.shape.slice(1)]);
-          const logLik = tf.reshape(m.decoder.likelihood(flat).logProb(xs), [c, b]);
+          const lik = m.decoder.likelihood(flat);
+          const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [c, b]);
           const logPrior = m.prior.distribution().logProb(z); // [c, B]
           const logQ = q.logProb(z); // [c, B]
           return tf.sub(tf.add(logLik, logPrior), logQ);

@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
+export { asEvent } from '../models/objectives.js';
 import type { Distribution } from '../distributions/distribution.js';
 
 /**

@@ -60,6 +60,12 @@ export function cyclical({ period, rampFraction = 0.5, max = 1 }: { period: numb
   };
 }
 
+/** x reshaped to [B, ...eventShape of p(x|z)], so flat [B, D] data meets an image decoder. */
+export function asEvent(x: tf.Tensor, likelihood: Distribution): tf.Tensor {
+  const want = [x.shape[0]!, ...likelihood.eventShape];
+  return tf.util.arraysEqual(x.shape, want) || likelihood.eventShape.length === 0 ? x : tf.reshape(x, want);
+}
+
 const warned = new Set<string>();
 
 /** KL per example: the registry's closed form, else log q(z) - log p(z) at the sample z (said once). */
@@ -112,7 +118,8 @@ export class ELBO implements Objective {
     const out = tf.tidy(() => {
       const q = model.encoder.posterior(x); // q(z|x), event [M]
       const z = q.rsample(); // [B, M]
-      const reconstruction = tf.neg(model.decoder.likelihood(z).logProb(x)); // [B]
+      const lik = model.decoder.likelihood(z); // p(x|z), event = the data's item shape
+      const reconstruction = tf.neg(lik.logProb(asEvent(x, lik))); // [B]
       const k = klTerm(q, model.prior.distribution(), z);
       analytic = k.analytic;
       const elbo = tf.neg(tf.add(reconstruction, k.kl));
@@ -147,7 +154,8 @@ export class IWAEBound implements Objective {
       const z = q.rsample([this.k]); // [k, B, M]
       const flat = tf.reshape(z, [this.k * b, ...z.shape.slice(2)]);
       const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [this.k, ...x.shape]), [this.k * b, ...x.shape.slice(1)]);
-      const logLik = tf.reshape(model.decoder.likelihood(flat).logProb(xs), [this.k, b]);
+      const lik = model.decoder.likelihood(flat);
+      const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [this.k, b]);
       const logRatio = tf.sub(q.logProb(z), model.prior.distribution().logProb(z)); // [k, B]: log q - log p
       const logW = tf.sub(logLik, logRatio);
       const bound = tf.sub(tf.logSumExp(logW, 0), Math.log(this.k)); // [B]
