@@ -3,6 +3,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argError } from '../errors.js';
+import { nextSeed } from '../random.js';
 
 /** Options of {@link mlp}. */
 export interface MlpOptions {
@@ -16,6 +17,12 @@ export interface MlpOptions {
   activation?: 'relu' | 'elu' | 'tanh' | 'sigmoid' | 'selu' | 'softplus';
   /** Layer name prefix. */
   name?: string;
+  /**
+   * Seed of the weight initialisation (Glorot uniform, as tfjs-layers' default). Default: the
+   * next seed of dlvm's `manualSeed` stream, so `manualSeed(s)` makes models reproducible; random
+   * when dlvm is unseeded.
+   */
+  seed?: number;
 }
 
 /**
@@ -38,12 +45,22 @@ export function mlp(options: MlpOptions): tfl.Sequential {
     throw argError(fn, 'options.hidden', 'an array of positive integers such as [512, 512]', hidden);
   }
   const activation = options.activation ?? 'relu';
+  const seed = options.seed ?? nextSeed();
+  if (seed !== undefined && !Number.isInteger(seed)) throw argError(fn, 'options.seed', 'an integer', seed);
+  const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) });
   const layers: tfl.layers.Layer[] = [];
   hidden.forEach((units, i) =>
-    layers.push(tfl.layers.dense({ units, activation, ...(i === 0 ? { inputShape: [inputDim] } : {}), name: options.name ? `${options.name}_dense${i}` : undefined })),
+    layers.push(
+      tfl.layers.dense({ units, activation, ...init(i), ...(i === 0 ? { inputShape: [inputDim] } : {}), name: options.name ? `${options.name}_dense${i}` : undefined }),
+    ),
   );
   layers.push(
-    tfl.layers.dense({ units: outputDim, ...(hidden.length === 0 ? { inputShape: [inputDim] } : {}), name: options.name ? `${options.name}_out` : undefined }),
+    tfl.layers.dense({
+      units: outputDim,
+      ...init(hidden.length),
+      ...(hidden.length === 0 ? { inputShape: [inputDim] } : {}),
+      name: options.name ? `${options.name}_out` : undefined,
+    }),
   );
   return tfl.sequential({ layers, name: options.name });
 }
