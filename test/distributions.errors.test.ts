@@ -47,6 +47,7 @@ const cases: Array<[string, () => unknown, RegExp]> = [
   ['Bernoulli value 0.3', () => new Bernoulli({ probs: 0.5 }).logProb([0.3, 1]), /Bernoulli\.logProb: argument 'value' \(Tensor of shape \[2\]\) must be within the support Boolean\(\) of Bernoulli, but found invalid values 0\.3/],
   ['Categorical class out of range', () => new Categorical({ logits: [0, 0, 0] }).logProb(3), /Categorical\.logProb: .*IntegerInterval\(lower_bound=0, upper_bound=2\).*3/],
   ['Categorical negative probs', () => new Categorical({ probs: [0.5, -0.1, 0.6] }), /Categorical: argument 'probs' .*Simplex\(\)/],
+  ['grey pixels for an Independent Bernoulli: the offending values, not whole images', () => new Independent(new Bernoulli({ logits: tf.zeros([2, 28, 28]) }), 2).logProb(tf.fill([2, 28, 28], 0.5)), /Independent\.logProb: argument 'value' \(Tensor of shape \[2, 28, 28\]\) must be within the support IndependentConstraint\(Boolean\(\), 2\) of Independent, but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\.$/],
   ['Dirichlet value off the simplex', () => new Dirichlet([1, 2]).logProb([0.5, 0.6]), /Dirichlet\.logProb: .*Simplex\(\).*\[0\.5, 0\.6/],
   ['Uniform low >= high', () => new Uniform([0, 2], [1, 1]), /Uniform: argument 'high' .*GreaterThan\(lower_bound=low\).*1/],
   ['Uniform value outside', () => new Uniform(0, 1).logProb(1), /HalfOpenInterval\(lower_bound=low, upper_bound=high\)/],

@@ -18,6 +18,8 @@ export interface Constraint {
   readonly isDiscrete: boolean;
   /** Elementwise (per event) membership: boolean, shape `value.shape.slice(0, rank - eventDim)`. */
   check(value: tf.Tensor): tf.Tensor;
+  /** For `independent(base, n)`: the elementwise constraint it reinterprets (for error messages). */
+  readonly base?: Constraint;
 }
 
 function make(
@@ -96,6 +98,7 @@ export function integerInterval(lower: number, upper: number): Constraint {
 export function independent(base: Constraint, n: number): Constraint {
   if (n === 0) return base;
   return {
+    base,
     name: `IndependentConstraint(${base.name}, ${n})`,
     eventDim: base.eventDim + n,
     isDiscrete: base.isDiscrete,

@@ -101,7 +101,10 @@ function invalidEntries(value: tf.Tensor, ok: tf.Tensor, eventDim: number, limit
     const rows = v.arraySync() as number[][];
     const bad: string[] = [];
     for (let i = 0; i < okData.length && bad.length < limit; i++) {
-      if (!okData[i]) bad.push(eventDim === 0 ? String(rows[i]![0]) : `[${rows[i]!.join(', ')}]`);
+      if (!okData[i]) {
+        const row = rows[i]!;
+        bad.push(eventDim === 0 ? String(row[0]) : `[${row.slice(0, 8).join(', ')}${row.length > 8 ? ', ...' : ''}]`);
+      }
     }
     return `${bad.join(', ')}${bad.length === limit ? ', ...' : ''}`;
   });
@@ -118,7 +121,9 @@ export function checkConstraint(
   const failed = tf.tidy(() => {
     const ok = constraint.check(value);
     if (tf.all(ok).dataSync()[0]) return '';
-    return `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}, but found invalid values ${invalidEntries(value, ok, constraint.eventDim)}.`;
+    // For independent(base, n), list the offending scalars rather than whole events.
+    const shown = constraint.base ? invalidEntries(value, constraint.base.check(value), constraint.base.eventDim) : invalidEntries(value, ok, constraint.eventDim);
+    return `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}, but found invalid values ${shown}.`;
   });
   if (failed !== '') throw new DlvmError(failed as string);
 }

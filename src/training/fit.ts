@@ -1,0 +1,217 @@
+/**
+ * `fit`: the training loop for dlvm models, with a progress bar, history, callbacks, validation,
+ * a NaN guard and clean stopping.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ArrayDataset, type Binarize } from '../data/dataset.js';
+import { argError } from '../errors.js';
+import { evaluateElbo } from '../evaluation/metrics.js';
+import type { ObjectiveParts } from '../models/objectives.js';
+import type { Distribution } from '../distributions/distribution.js';
+
+/** What `fit` needs from a model (dlvm's VAE and its variants). */
+export interface TrainableModel {
+  encoder: { posterior(x: tf.Tensor): Distribution };
+  decoder: { likelihood(z: tf.Tensor): Distribution };
+  prior: { distribution(): Distribution };
+  readonly trainableVariables: tf.Variable[];
+  loss(x: tf.Tensor, step?: number): ObjectiveParts;
+}
+
+/** One row of the training history. */
+export interface HistoryRecord {
+  /** Optimiser steps done when the record was made. */
+  step: number;
+  epoch: number;
+  split: 'train' | 'validation';
+  /** Means per example over the logged window (train) or the validation set. */
+  loss: number;
+  elbo: number;
+  reconstruction: number;
+  kl: number;
+}
+
+/** Hooks into the loop; all optional. */
+export interface Callbacks {
+  onEpochBegin?(epoch: number): void;
+  onEpochEnd?(epoch: number, records: HistoryRecord[]): void;
+  onStepBegin?(step: number): void;
+  onStepEnd?(step: number, loss: number): void;
+}
+
+/** Options of {@link fit}. */
+export interface FitOptions {
+  epochs: number;
+  batchSize?: number;
+  /** An optimizer (default Adam with `learningRate`). */
+  optimizer?: tf.Optimizer;
+  learningRate?: number;
+  /** How batches are binarised (see ArrayDataset; default 'none'). */
+  binarize?: Binarize;
+  /** Evaluated (ELBO and parts) after every epoch. */
+  validationData?: ArrayDataset;
+  /** Record the training means every `logEvery` steps (default 50). */
+  logEvery?: number;
+  /** Seed of the batch order (epoch e uses seed + e). */
+  seed?: number;
+  callbacks?: Callbacks;
+  /** Aborting stops after the current step; `fit` returns normally with `stopReason: 'aborted'`. */
+  signal?: AbortSignal;
+  /** Progress bar on stderr (default: when stderr is a terminal); otherwise one log line per epoch. */
+  progress?: boolean;
+  /** Where plain log lines go (default console.log). */
+  log?: (line: string) => void;
+  /** Keep an in-memory copy of the weights every this many steps, for the NaN guard (default 100). */
+  snapshotEvery?: number;
+}
+
+/** What {@link fit} returns. */
+export interface FitResult {
+  history: HistoryRecord[];
+  /** Steps done. */
+  steps: number;
+  /** Why training ended. */
+  stopReason: 'completed' | 'aborted' | 'non-finite loss';
+  /** A sentence for people, e.g. what the NaN guard did. */
+  message: string;
+  /** Seconds of training. */
+  seconds: number;
+}
+
+/** Copies of the variables' values. */
+function snapshot(vars: tf.Variable[]): tf.Tensor[] {
+  return vars.map((v) => tf.keep(tf.clone(v)));
+}
+
+/**
+ * Trains `model` on `data` by minimising `model.loss(x, step).loss` with Adam (or `optimizer`).
+ * Keeps the tensor count flat across steps. A non-finite loss stops training and restores the
+ * weights of the last snapshot (taken every `snapshotEvery` steps); an aborted `signal` stops after
+ * the current step.
+ *
+ * @example
+ * const { history } = await fit(vae, train, { epochs: 10, batchSize: 128, binarize: 'dynamic', validationData: test });
+ */
+export async function fit(model: TrainableModel, data: ArrayDataset, options: FitOptions): Promise<FitResult> {
+  const fn = 'fit';
+  if (!model || typeof model.loss !== 'function' || !Array.isArray(model.trainableVariables)) {
+    throw argError(fn, 'model', 'a model with loss(x, step) and trainableVariables (a VAE)', model);
+  }
+  if (!(data instanceof ArrayDataset)) throw argError(fn, 'data', 'an ArrayDataset', data);
+  if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { epochs: 10 }', options);
+  const { epochs } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw argError(fn, 'options.epochs', 'a positive integer', epochs);
+  const batchSize = options.batchSize ?? 128;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  if (options.validationData !== undefined && !(options.validationData instanceof ArrayDataset)) {
+    throw argError(fn, 'options.validationData', 'an ArrayDataset', options.validationData);
+  }
+  const logEvery = options.logEvery ?? 50;
+  const snapshotEvery = options.snapshotEvery ?? 100;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const optimizer = options.optimizer ?? tf.train.adam(options.learningRate ?? 1e-3);
+  const vars = model.trainableVariables;
+  const perEpoch = data.numBatches({ batchSize });
+  const total = perEpoch * epochs;
+  const history: HistoryRecord[] = [];
+  const showBar = options.progress ?? Boolean(typeof process !== 'undefined' && process.stderr?.isTTY);
+  let bar: { start(t: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | null = null;
+  if (showBar) {
+    const { SingleBar, Presets } = await import('cli-progress');
+    bar = new SingleBar(
+      {
+        format: 'epoch {epoch} [{bar}] {percentage}% | loss {loss} | ELBO {elbo} | rec {rec} | KL {kl} | {rate} samples/s | ETA {eta_formatted}',
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
+    bar.start(total, 0, { epoch: 1, loss: '-', elbo: '-', rec: '-', kl: '-', rate: '-' });
+  }
+
+  let saved = snapshot(vars);
+  let step = 0;
+  let stopReason: FitResult['stopReason'] = 'completed';
+  let message = '';
+  const t0 = performance.now();
+  const window = { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 };
+  try {
+    outer: for (let epoch = 1; epoch <= epochs; epoch++) {
+      options.callbacks?.onEpochBegin?.(epoch);
+      const records: HistoryRecord[] = [];
+      for (const { x } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
+        if (options.signal?.aborted) {
+          stopReason = 'aborted';
+          message = `training aborted after ${step} steps (epoch ${epoch}).`;
+          break outer;
+        }
+        options.callbacks?.onStepBegin?.(step);
+        const values = tf.tidy(() => {
+          let out: number[] = [];
+          const cost = optimizer.minimize(() => {
+            const p = model.loss(x, step);
+            out = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
+            return p.loss;
+          }, true, vars);
+          return [cost!.dataSync()[0]!, ...out];
+        });
+        const [loss, elbo, rec, kl] = values as [number, number, number, number];
+        if (![loss, elbo, rec, kl].every(Number.isFinite)) {
+          vars.forEach((v, i) => v.assign(saved[i]!));
+          stopReason = 'non-finite loss';
+          message =
+            `training stopped at step ${step} (epoch ${epoch}): the loss became ${loss} (ELBO ${elbo}, KL ${kl}). ` +
+            `The weights were restored from step ${step - (step % snapshotEvery)}. Try a smaller learning rate.`;
+          break outer;
+        }
+        step++;
+        Object.assign(window, { n: window.n + 1, loss: window.loss + loss, elbo: window.elbo + elbo, rec: window.rec + rec, kl: window.kl + kl });
+        if (step % logEvery === 0 || step === total) {
+          const r: HistoryRecord = { step, epoch, split: 'train', loss: window.loss / window.n, elbo: window.elbo / window.n, reconstruction: window.rec / window.n, kl: window.kl / window.n };
+          history.push(r);
+          records.push(r);
+          Object.assign(window, { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 });
+        }
+        if (step % snapshotEvery === 0) {
+          tf.dispose(saved);
+          saved = snapshot(vars);
+        }
+        options.callbacks?.onStepEnd?.(step, loss);
+        bar?.update(step, {
+          epoch,
+          loss: loss.toFixed(2),
+          elbo: elbo.toFixed(2),
+          rec: rec.toFixed(2),
+          kl: kl.toFixed(2),
+          rate: ((step * batchSize) / ((performance.now() - t0) / 1000)).toFixed(0),
+        });
+      }
+      if (options.validationData) {
+        const v = evaluateElbo(model, options.validationData, { binarize: options.binarize === 'dynamic' ? 'dynamic' : options.binarize });
+        const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl };
+        history.push(r);
+        records.push(r);
+      }
+      if (!bar) {
+        const train = records.filter((r) => r.split === 'train').at(-1);
+        const valid = records.find((r) => r.split === 'validation');
+        const secs = (performance.now() - t0) / 1000;
+        log(
+          `epoch ${epoch}/${epochs}: step ${step}` +
+            (train ? `, train ELBO ${train.elbo.toFixed(2)} (rec ${train.reconstruction.toFixed(2)}, KL ${train.kl.toFixed(2)})` : '') +
+            (valid ? `, validation ELBO ${valid.elbo.toFixed(2)}` : '') +
+            `, ${((step * batchSize) / secs).toFixed(0)} samples/s`,
+        );
+      }
+      options.callbacks?.onEpochEnd?.(epoch, records);
+    }
+  } finally {
+    bar?.stop();
+    tf.dispose(saved);
+    if (!options.optimizer) optimizer.dispose();
+  }
+  if (stopReason === 'completed') message = `trained ${step} steps (${epochs} epochs).`;
+  if (stopReason !== 'completed') log(message);
+  return { history, steps: step, stopReason, message, seconds: (performance.now() - t0) / 1000 };
+}
+

@@ -1,0 +1,121 @@
+/**
+ * fit: history, callbacks, validation, flat tensor count, the NaN guard and aborting.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fit, loadMnist, manualSeed, VAE, type ArrayDataset, type TrainableModel } from '../src/index.js';
+import { useBackend } from './helpers/backends.js';
+
+let train: ArrayDataset;
+let valid: ArrayDataset;
+beforeAll(async () => {
+  await useBackend('wasm');
+  const test = await loadMnist({ split: 'test', download: false });
+  train = test.subset(Array.from({ length: 600 }, (_, i) => i), 'train600');
+  valid = test.subset(Array.from({ length: 200 }, (_, i) => 1000 + i), 'valid200');
+});
+
+describe('fit', () => {
+  it('trains, records history and validation, calls back, logs lines, keeps the tensor count flat', async () => {
+    manualSeed(2);
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 4, hidden: [64] });
+    const calls: string[] = [];
+    const counts: number[] = [];
+    const lines: string[] = [];
+    const result = await fit(vae, train, {
+      epochs: 3,
+      batchSize: 50,
+      learningRate: 3e-3,
+      binarize: 'threshold',
+      validationData: valid,
+      logEvery: 6,
+      seed: 0,
+      progress: false,
+      log: (l) => lines.push(l),
+      callbacks: {
+        onEpochBegin: (e) => calls.push(`begin ${e}`),
+        onEpochEnd: (e, r) => calls.push(`end ${e} ${r.length}`),
+        onStepEnd: (s) => {
+          if (s > 2) counts.push(tf.memory().numTensors);
+        },
+      },
+    });
+    expect(result.stopReason).toBe('completed');
+    expect(result.steps).toBe(36);
+    expect(calls).toEqual(['begin 1', 'end 1 3', 'begin 2', 'end 2 3', 'begin 3', 'end 3 3']);
+    const trainRecs = result.history.filter((r) => r.split === 'train');
+    const validRecs = result.history.filter((r) => r.split === 'validation');
+    expect(trainRecs.map((r) => r.step)).toEqual([6, 12, 18, 24, 30, 36]);
+    expect(validRecs.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(trainRecs.at(-1)!.elbo - trainRecs[0]!.elbo).toBeGreaterThan(50);
+    expect(validRecs[2]!.elbo).toBeGreaterThan(validRecs[0]!.elbo);
+    expect(trainRecs[0]!.loss).toBeCloseTo(-trainRecs[0]!.elbo, 3);
+    expect(new Set(counts).size).toBe(1);
+    expect(lines.length).toBe(3);
+    expect(lines[2]).toMatch(/^epoch 3\/3: step 36, train ELBO -\d+\.\d\d \(rec \d+\.\d\d, KL \d+\.\d\d\), validation ELBO -\d+\.\d\d, \d+ samples\/s$/);
+    vae.dispose();
+  });
+
+  it('stops on a non-finite loss and restores the last good weights', async () => {
+    manualSeed(3);
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
+    let atFive: number[][] = [];
+    // The same model whose loss turns NaN at step 7.
+    const faulty: TrainableModel = {
+      encoder: vae.encoder,
+      decoder: vae.decoder,
+      prior: vae.prior,
+      trainableVariables: vae.trainableVariables,
+      loss: (x, step = 0) => {
+        const p = vae.loss(x, step);
+        return step === 7 ? { ...p, loss: tf.mul(p.loss, NaN) as tf.Scalar } : p;
+      },
+    };
+    const lines: string[] = [];
+    const result = await fit(faulty, train, {
+      epochs: 1,
+      batchSize: 50,
+      snapshotEvery: 5,
+      binarize: 'threshold',
+      progress: false,
+      log: (l) => lines.push(l),
+      callbacks: {
+        onStepEnd: (s) => {
+          if (s === 5) atFive = vae.trainableVariables.map((v) => Array.from(v.dataSync()));
+        },
+      },
+    });
+    expect(result.stopReason).toBe('non-finite loss');
+    expect(result.steps).toBe(7);
+    expect(result.message).toMatch(/training stopped at step 7 \(epoch 1\): the loss became NaN .* The weights were restored from step 5\. Try a smaller learning rate\./);
+    expect(lines.at(-1)).toBe(result.message);
+    expect(vae.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(atFive);
+    vae.dispose();
+  });
+
+  it('an aborted signal stops after the current step', async () => {
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
+    const controller = new AbortController();
+    const result = await fit(vae, train, {
+      epochs: 5,
+      batchSize: 50,
+      binarize: 'threshold',
+      progress: false,
+      log: () => undefined,
+      signal: controller.signal,
+      callbacks: { onStepEnd: (s) => s === 3 && controller.abort() },
+    });
+    expect(result.stopReason).toBe('aborted');
+    expect(result.steps).toBe(3);
+    expect(result.message).toBe('training aborted after 3 steps (epoch 1).');
+    vae.dispose();
+  });
+
+  it('rejects bad arguments', async () => {
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [4] });
+    await expect(fit({} as never, train, { epochs: 1 })).rejects.toThrow(/fit: argument 'model' must be a model with loss\(x, step\) and trainableVariables/);
+    await expect(fit(vae, tf.zeros([2]) as never, { epochs: 1 })).rejects.toThrow(/fit: argument 'data' must be an ArrayDataset/);
+    await expect(fit(vae, train, { epochs: 0 })).rejects.toThrow(/fit: argument 'options\.epochs' must be a positive integer, but got 0/);
+    vae.dispose();
+  });
+});
