@@ -11,6 +11,13 @@ import { Independent } from '../distributions/independent.js';
 import { Normal } from '../distributions/normal.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 
+/** A decoder's description in a saved model. */
+export interface DecoderConfig {
+  type: 'BernoulliDecoder' | 'ContinuousBernoulliDecoder' | 'GaussianDecoder';
+  itemShape: number[];
+  scale?: number;
+}
+
 /** Shared part of the decoders: a network and the shape of one example. */
 export abstract class Decoder {
   readonly net: tfl.LayersModel;
@@ -28,6 +35,8 @@ export abstract class Decoder {
   }
   /** p(x|z): batch [B], event itemShape. */
   abstract likelihood(z: tf.Tensor): Distribution;
+  /** What `loadModel` needs besides the network (JSON). */
+  abstract config(): DecoderConfig;
   get trainableVariables(): tf.Variable[] {
     return variablesOf(this.net);
   }
@@ -41,6 +50,9 @@ export class BernoulliDecoder extends Decoder {
   likelihood(z: tf.Tensor): Distribution {
     return new Independent(new Bernoulli({ logits: this.params(z) }, { validateArgs: false }), this.itemShape.length);
   }
+  config(): DecoderConfig {
+    return { type: 'BernoulliDecoder', itemShape: this.itemShape };
+  }
 }
 
 /** p(x|z) = ContinuousBernoulli(logits = net(z)) per pixel, for data in [0, 1]. */
@@ -50,6 +62,9 @@ export class ContinuousBernoulliDecoder extends Decoder {
   }
   likelihood(z: tf.Tensor): Distribution {
     return new Independent(new ContinuousBernoulli({ logits: this.params(z) }, { validateArgs: false }), this.itemShape.length);
+  }
+  config(): DecoderConfig {
+    return { type: 'ContinuousBernoulliDecoder', itemShape: this.itemShape };
   }
 }
 
@@ -63,5 +78,8 @@ export class GaussianDecoder extends Decoder {
   }
   likelihood(z: tf.Tensor): Distribution {
     return new Independent(new Normal(this.params(z), this.scale, { validateArgs: false }), this.itemShape.length);
+  }
+  config(): DecoderConfig {
+    return { type: 'GaussianDecoder', itemShape: this.itemShape, scale: this.scale };
   }
 }

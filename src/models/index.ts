@@ -13,3 +13,7 @@ export { VAE, BetaVAE, GMVAE, IWAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
 export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
 export type { Encoder, Decoder, ElboParts, VaeMlpOptions } from './vae.js';
+export { saveModel, loadModel } from './persistence.js';
+export type { SavedModel } from './persistence.js';
+export type { PriorConfig } from './priors.js';
+export type { DecoderConfig } from './decoders.js';

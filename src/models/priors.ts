@@ -19,7 +19,18 @@ export interface Prior {
   readonly trainableVariables: tf.Variable[];
   /** Frees the prior's tensors. */
   dispose(): void;
+  /** What `loadModel` needs to rebuild the prior (JSON). */
+  config(): PriorConfig;
+  /** The prior's variables by name (saved with the model). */
+  state(): Record<string, tf.Variable>;
 }
+
+/** A prior's description in a saved model. */
+export type PriorConfig =
+  | { type: 'GaussianPrior'; latentDim: number }
+  | { type: 'LearnableGaussianPrior'; latentDim: number }
+  | { type: 'MixtureOfGaussiansPrior'; latentDim: number; components: number; learnWeights: boolean }
+  | { type: 'VampPrior'; latentDim: number; count: number; itemShape: number[] };
 
 function checkLatentDim(fn: string, latentDim: unknown): number {
   if (!Number.isInteger(latentDim) || (latentDim as number) < 1) throw argError(fn, 'latentDim', 'a positive integer', latentDim);
@@ -49,6 +60,12 @@ export class GaussianPrior implements Prior {
   dispose(): void {
     this.zeros.dispose();
   }
+  config(): PriorConfig {
+    return { type: 'GaussianPrior', latentDim: this.latentDim };
+  }
+  state(): Record<string, tf.Variable> {
+    return {};
+  }
 }
 
 /** N(mu, diag(sigma^2)) with learnable mu and sigma = softplus(rho) (initially N(0, I)). */
@@ -72,6 +89,12 @@ export class LearnableGaussianPrior implements Prior {
   }
   dispose(): void {
     tf.dispose([this.mean, this.rho]);
+  }
+  config(): PriorConfig {
+    return { type: 'LearnableGaussianPrior', latentDim: this.latentDim };
+  }
+  state(): Record<string, tf.Variable> {
+    return { mean: this.mean, rho: this.rho };
   }
 }
 
@@ -125,6 +148,12 @@ export class MixtureOfGaussiansPrior implements Prior {
   dispose(): void {
     tf.dispose([this.means, this.rho, this.logits]);
   }
+  config(): PriorConfig {
+    return { type: 'MixtureOfGaussiansPrior', latentDim: this.latentDim, components: this.components, learnWeights: this.learnWeights };
+  }
+  state(): Record<string, tf.Variable> {
+    return { means: this.means, rho: this.rho, logits: this.logits };
+  }
 }
 
 /**
@@ -173,5 +202,11 @@ export class VampPrior implements Prior {
   }
   dispose(): void {
     this.pseudoInputs.dispose();
+  }
+  config(): PriorConfig {
+    return { type: 'VampPrior', latentDim: this.latentDim, count: this.pseudoInputs.shape[0]!, itemShape: this.pseudoInputs.shape.slice(1) };
+  }
+  state(): Record<string, tf.Variable> {
+    return { pseudoInputs: this.pseudoInputs };
   }
 }

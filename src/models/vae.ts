@@ -7,6 +7,7 @@ import { argError } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
+import { saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
 import { mlp, type MlpOptions } from './networks.js';
@@ -140,6 +141,11 @@ export class VAE {
   /** The objective's parts for a batch at training step `step` (`parts.loss` is what to minimise). */
   loss(x: tf.Tensor, step = 0): ObjectiveParts {
     return this.objective.parts(this, x, step);
+  }
+
+  /** Saves the model into `dir` (see `saveModel`; Node). */
+  async save(dir: string): Promise<void> {
+    return saveModel(this, dir);
   }
 
   /** Frees the networks' and the prior's variables. */

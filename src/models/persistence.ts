@@ -1,0 +1,215 @@
+/**
+ * Saving and loading models: a `model.json` describing the model and the prior's variables,
+ * plus each network in tfjs's own layers format (`encoder/model.json` + `weights.bin`, the same
+ * for the decoder), which `tf.loadLayersModel` and browsers can load too. Every file is written
+ * to a temporary name and renamed, so an interrupted save never leaves a half-written file under
+ * the real name. Node only.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { argError, DlvmError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+import { VERSION } from '../version.js';
+import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
+import { GaussianEncoder } from './encoders.js';
+import { ELBO, IWAEBound, type Objective } from './objectives.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior, type PriorConfig } from './priors.js';
+import { BetaVAE, GMVAE, IWAE, VAE } from './vae.js';
+
+/** The `model.json` of a saved dlvm model. */
+export interface SavedModel {
+  format: 'dlvm-model';
+  formatVersion: 1;
+  dlvmVersion: string;
+  class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE';
+  encoder: { type: 'GaussianEncoder'; path: string };
+  decoder: DecoderConfig & { path: string };
+  prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
+  objective: { type: 'elbo'; beta: number | 'schedule'; weightDecay: number } | { type: 'iwae'; k: number };
+}
+
+/** The model classes by name (a function: vae.ts and this module import each other). */
+const classes = () => ({ VAE, BetaVAE, GMVAE, IWAE }) as const;
+
+function className(model: VAE): SavedModel['class'] {
+  if (model instanceof BetaVAE) return 'BetaVAE';
+  if (model instanceof GMVAE) return 'GMVAE';
+  if (model instanceof IWAE) return 'IWAE';
+  return 'VAE';
+}
+
+function objectiveConfig(o: Objective): SavedModel['objective'] {
+  if (o instanceof IWAEBound) return { type: 'iwae', k: o.k };
+  if (o instanceof ELBO) return { type: 'elbo', beta: typeof o.beta === 'number' ? o.beta : 'schedule', weightDecay: o.weightDecay };
+  throw new DlvmError(`saveModel: cannot save the objective ${o.name}; only ELBO and IWAEBound are supported.`);
+}
+
+/** Writes a layers model in tfjs's format (model.json + weights.bin) into `dir`. */
+async function saveNet(net: tfl.LayersModel, dir: string): Promise<void> {
+  const path = await import('node:path');
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        generatedBy: `dlvm ${VERSION} (TensorFlow.js ${tf.version_core})`,
+        convertedBy: null,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
+      await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+/** Bytes of a weight spec's data. */
+function specBytes(spec: tf.io.WeightsManifestEntry): number {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  return size * (spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : 1);
+}
+
+async function readFileOrFail(fn: string, file: string): Promise<Uint8Array> {
+  const fs = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await fs.readFile(file));
+  } catch (e) {
+    throw new DlvmError(`${fn}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function readJson<T>(fn: string, file: string): Promise<T> {
+  const text = new TextDecoder().decode(await readFileOrFail(fn, file));
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new DlvmError(`${fn}: ${file} is not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
+  }
+}
+
+/** Loads a layers model saved by saveNet, checking the weight file against its manifest. */
+async function loadNet(fn: string, dir: string): Promise<tfl.LayersModel> {
+  const path = await import('node:path');
+  const modelFile = path.join(dir, 'model.json');
+  const json = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(fn, modelFile);
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new DlvmError(`${fn}: ${modelFile} is not a tfjs layers model (no modelTopology / weightsManifest).`);
+  }
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const weightsFile = path.join(dir, 'weights.bin');
+  const bytes = await readFileOrFail(fn, weightsFile);
+  const expected = specs.reduce((s, w) => s + specBytes(w), 0);
+  if (bytes.byteLength !== expected) {
+    throw new DlvmError(`${fn}: ${weightsFile} has ${bytes.byteLength} bytes, but ${modelFile} describes ${expected} (truncated or from another model).`);
+  }
+  const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data }));
+}
+
+/**
+ * Saves a VAE (or BetaVAE, GMVAE, IWAE) built from dlvm's blocks into `dir` (created if needed).
+ *
+ * @example
+ * await saveModel(vae, 'runs/vae/model');
+ * const again = await loadModel('runs/vae/model');
+ */
+export async function saveModel(model: VAE, dir: string): Promise<void> {
+  const fn = 'saveModel';
+  if (!(model instanceof VAE)) throw argError(fn, 'model', 'a VAE (or BetaVAE, GMVAE, IWAE)', model);
+  if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
+  const { encoder, decoder, prior } = model;
+  if (!(encoder instanceof GaussianEncoder)) throw new DlvmError(`${fn}: only GaussianEncoder encoders can be saved, got ${String(encoder)}.`);
+  const dec = decoder as unknown as { net?: tfl.LayersModel; config?: () => DecoderConfig };
+  if (!dec.net || typeof dec.config !== 'function') throw new DlvmError(`${fn}: only dlvm's decoders can be saved.`);
+  if (typeof (prior as Prior).config !== 'function') throw new DlvmError(`${fn}: only dlvm's priors can be saved.`);
+  const path = await import('node:path');
+  const state = Object.entries(prior.state());
+  const priorBytes = new Uint8Array(state.reduce((s, [, v]) => s + v.size * 4, 0));
+  let offset = 0;
+  for (const [, v] of state) {
+    const data = v.dataSync() as Float32Array;
+    priorBytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+    offset += data.byteLength;
+  }
+  const saved: SavedModel = {
+    format: 'dlvm-model',
+    formatVersion: 1,
+    dlvmVersion: VERSION,
+    class: className(model),
+    encoder: { type: 'GaussianEncoder', path: 'encoder' },
+    decoder: { ...dec.config(), path: 'decoder' },
+    prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
+    objective: objectiveConfig(model.objective),
+  };
+  await saveNet(encoder.net, path.join(dir, 'encoder'));
+  await saveNet(dec.net, path.join(dir, 'decoder'));
+  await writeFileAtomic(path.join(dir, 'prior.bin'), priorBytes);
+  // model.json last: a folder with a model.json is complete.
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
+}
+
+/** Loads a model saved by {@link saveModel}; errors name the missing, truncated or mismatched file. */
+export async function loadModel(dir: string): Promise<VAE> {
+  const fn = 'loadModel';
+  if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
+  const path = await import('node:path');
+  const file = path.join(dir, 'model.json');
+  const cfg = await readJson<SavedModel>(fn, file);
+  if (cfg.format !== 'dlvm-model' || cfg.formatVersion !== 1) {
+    throw new DlvmError(`${fn}: ${file} is not a dlvm model (format ${JSON.stringify(cfg.format)}, version ${JSON.stringify(cfg.formatVersion)}).`);
+  }
+  const Class = classes()[cfg.class];
+  if (!Class) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}.`);
+  const encoder = new GaussianEncoder(await loadNet(fn, path.join(dir, cfg.encoder.path)));
+  const decNet = await loadNet(fn, path.join(dir, cfg.decoder.path));
+  const d = cfg.decoder;
+  const decoder =
+    d.type === 'BernoulliDecoder'
+      ? new BernoulliDecoder(decNet, d.itemShape)
+      : d.type === 'ContinuousBernoulliDecoder'
+        ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
+        : d.type === 'GaussianDecoder'
+          ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale })
+          : (() => {
+              throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
+            })();
+  const p = cfg.prior;
+  const prior: Prior =
+    p.type === 'GaussianPrior'
+      ? new GaussianPrior(p.latentDim)
+      : p.type === 'LearnableGaussianPrior'
+        ? new LearnableGaussianPrior(p.latentDim)
+        : p.type === 'MixtureOfGaussiansPrior'
+          ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
+          : p.type === 'VampPrior'
+            ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
+            : (() => {
+                throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
+              })();
+  const bytes = await readFileOrFail(fn, path.join(dir, p.path));
+  const state = prior.state();
+  const expected = p.variables.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (bytes.byteLength !== expected) {
+    throw new DlvmError(`${fn}: ${path.join(dir, p.path)} has ${bytes.byteLength} bytes, expected ${expected} for the prior's variables (truncated?).`);
+  }
+  let offset = 0;
+  for (const v of p.variables) {
+    const target = state[v.name];
+    if (!target || !tf.util.arraysEqual(target.shape, v.shape)) {
+      throw new DlvmError(`${fn}: ${file} lists prior variable ${v.name} [${v.shape.join(', ')}], which ${p.type} does not have with that shape.`);
+    }
+    const size = v.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4));
+    target.assign(tf.tensor(values, v.shape));
+    offset += size * 4;
+  }
+  const o = cfg.objective;
+  let objective: Objective;
+  if (o.type === 'iwae') objective = new IWAEBound(o.k);
+  else {
+    if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
+    objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
+  }
+  return new Class({ prior, encoder, decoder, objective });
+}

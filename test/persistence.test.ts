@@ -1,0 +1,96 @@
+/**
+ * save -> load gives identical outputs; the networks are in tfjs's own layers format; missing,
+ * truncated and mismatched files give errors naming them.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GMVAE, IWAE, IWAEBound, loadModel, manualSeed, VAE, type SavedModel } from '../src/index.js';
+import { useBackend } from './helpers/backends.js';
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'dlvm-model-'));
+
+/** Posterior means, decoder means and prior log-densities on fixed inputs. */
+function outputs(model: VAE, x: tf.Tensor): number[][] {
+  return tf.tidy(() => {
+    const q = model.encoder.posterior(x);
+    const z = q.mean;
+    return [
+      Array.from(z.dataSync()),
+      Array.from(q.stddev.dataSync()),
+      Array.from(model.decoder.likelihood(z).mean.dataSync()),
+      Array.from(model.prior.distribution().logProb(z).dataSync()),
+    ];
+  });
+}
+
+describe('save and load', () => {
+  it.each([
+    ['VAE (Gaussian prior, Bernoulli decoder)', () => VAE.mlp({ inputShape: [4, 4], latentDim: 3, hidden: [8] })],
+    ['GMVAE with learned weights', () => GMVAE.mlp({ inputShape: [4, 4], latentDim: 3, hidden: [8], components: 4, learnWeights: true })],
+    ['VAE with a VampPrior and a Gaussian decoder', () => VAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], prior: { vamp: 5 }, likelihood: 'gaussian', scale: 0.3 })],
+    ['IWAE with a learnable prior', () => IWAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], k: 7, prior: 'learnable' })],
+  ])('%s: identical outputs after save -> load', async (_name, make) => {
+    manualSeed(5);
+    const model = make();
+    // Move the prior away from its initial values so that loading must restore them.
+    for (const v of model.prior.trainableVariables) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 1)));
+    const x = tf.tensor3d(Array.from({ length: 3 * 16 }, (_, i) => (i * 7) % 5 > 1 ? 1 : 0), [3, 4, 4]);
+    const dir = fresh();
+    await model.save(dir);
+    const loaded = await loadModel(dir);
+    expect(loaded.constructor).toBe(model.constructor);
+    expect(loaded.objective.constructor).toBe(model.objective.constructor);
+    if (model.objective instanceof IWAEBound) expect((loaded.objective as IWAEBound).k).toBe(7);
+    expect(outputs(loaded, x)).toEqual(outputs(model, x));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
+    model.dispose();
+    loaded.dispose();
+    x.dispose();
+  });
+
+  it('writes the networks in tfjs layers format, loadable by tf.loadLayersModel', async () => {
+    const model = VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] });
+    const dir = fresh();
+    await model.save(dir);
+    const json = JSON.parse(readFileSync(join(dir, 'decoder', 'model.json'), 'utf8'));
+    expect(json.format).toBe('layers-model');
+    expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
+    const saved = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as SavedModel;
+    expect(saved).toMatchObject({ format: 'dlvm-model', formatVersion: 1, class: 'VAE', decoder: { type: 'BernoulliDecoder', itemShape: [4] }, prior: { type: 'GaussianPrior', latentDim: 2 } });
+    model.dispose();
+  });
+
+  it('names the missing, corrupt, truncated or mismatched file', async () => {
+    const model = GMVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], components: 2 });
+    const dir = fresh();
+    await model.save(dir);
+    const copy = (edit: (d: string) => void) => {
+      const d = fresh();
+      for (const f of ['model.json', 'prior.bin']) writeFileSync(join(d, f), readFileSync(join(dir, f)));
+      for (const net of ['encoder', 'decoder']) {
+        for (const f of ['model.json', 'weights.bin']) {
+          const src = join(dir, net, f);
+          const dst = join(d, net, f);
+          mkdirSync(join(d, net), { recursive: true });
+          writeFileSync(dst, readFileSync(src));
+        }
+      }
+      edit(d);
+      return d;
+    };
+    await expect(loadModel(join(dir, 'nope'))).rejects.toThrow(/loadModel: cannot read .*nope\/model\.json/);
+    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "dlvm-mo')))).rejects.toThrow(/loadModel: .*model\.json is not valid JSON \(truncated or corrupt\?\)/);
+    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "other"}')))).rejects.toThrow(/loadModel: .*model\.json is not a dlvm model/);
+    await expect(loadModel(copy((d) => truncateSync(join(d, 'decoder', 'weights.bin'), 10)))).rejects.toThrow(/loadModel: .*decoder\/weights\.bin has 10 bytes, but .*decoder\/model\.json describes \d+ \(truncated or from another model\)/);
+    await expect(loadModel(copy((d) => truncateSync(join(d, 'prior.bin'), 4)))).rejects.toThrow(/loadModel: .*prior\.bin has 4 bytes, expected \d+ for the prior's variables/);
+    await expect(loadModel(copy((d) => rmSync(join(d, 'encoder', 'weights.bin'))))).rejects.toThrow(/loadModel: cannot read .*encoder\/weights\.bin/);
+    model.dispose();
+  });
+});
