@@ -3,7 +3,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fit, loadMnist, manualSeed, VAE, type ArrayDataset, type TrainableModel } from '../src/index.js';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fit, loadModel, loadMnist, manualSeed, VAE, type ArrayDataset, type TrainableModel } from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 
 let train: ArrayDataset;
@@ -116,6 +119,48 @@ describe('fit', () => {
     await expect(fit({} as never, train, { epochs: 1 })).rejects.toThrow(/fit: argument 'model' must be a model with loss\(x, step\) and trainableVariables/);
     await expect(fit(vae, tf.zeros([2]) as never, { epochs: 1 })).rejects.toThrow(/fit: argument 'data' must be an ArrayDataset/);
     await expect(fit(vae, train, { epochs: 0 })).rejects.toThrow(/fit: argument 'options\.epochs' must be a positive integer, but got 0/);
+    vae.dispose();
+  });
+
+  it('checkpoints every epoch and the best one; resume continues the history, steps and weights', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-ckpt-'));
+    const common = { batchSize: 100, binarize: 'threshold' as const, validationData: valid, logEvery: 3, seed: 0, progress: false, log: () => undefined, checkpointDir: dir };
+    manualSeed(4);
+    const first = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
+    const a = await fit(first, train, { ...common, epochs: 2 });
+    expect(a.steps).toBe(12);
+    for (const f of ['last/training.json', 'last/optimizer.bin', 'last/model/model.json', 'best/model/model.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+    // A fresh process would build a new model: different initial weights, then resume.
+    manualSeed(99);
+    const second = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
+    const lines: string[] = [];
+    const b = await fit(second, train, { ...common, epochs: 2, resume: true, log: (l) => lines.push(l) });
+    expect(b.resumedFromEpoch).toBe(2);
+    expect(b.message).toBe('nothing to do: the checkpoint already has 2 of 2 epochs.');
+    expect(lines[0]).toMatch(/^resumed from .*last: 2 epochs, 12 steps done\.$/);
+    // Resumed weights are the checkpoint's.
+    const saved = await loadModel(join(dir, 'last', 'model'));
+    expect(second.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(saved.trainableVariables.map((v) => Array.from(v.dataSync())));
+    saved.dispose();
+    const c = await fit(second, train, { ...common, epochs: 4, resume: true });
+    expect(c.steps).toBe(24);
+    expect(c.history.filter((r) => r.split === 'validation').map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
+    expect(c.history.filter((r) => r.split === 'train').map((r) => r.step)).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);
+    [first, second].forEach((m) => m.dispose());
+  });
+
+  it('an abort with checkpointDir saves a checkpoint; a corrupt one is named on resume', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-ckpt-'));
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
+    const controller = new AbortController();
+    const r = await fit(vae, train, {
+      epochs: 3, batchSize: 100, binarize: 'threshold', progress: false, log: () => undefined, checkpointDir: dir, signal: controller.signal,
+      callbacks: { onStepEnd: (s) => s === 8 && controller.abort() },
+    });
+    expect(r.message).toMatch(/training aborted after 8 steps \(epoch 2\)\. Checkpoint saved in .*last\./);
+    writeFileSync(join(dir, 'last', 'training.json'), '{"epoch": ');
+    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(/fit \(resume\): .*last\/training\.json is not valid JSON/);
+    await expect(fit({ loss: () => undefined, trainableVariables: [] } as never, train, { epochs: 1, checkpointDir: dir })).rejects.toThrow(/fit: argument 'model' must be a dlvm VAE/);
     vae.dispose();
   });
 });

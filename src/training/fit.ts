@@ -7,6 +7,8 @@ import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { argError } from '../errors.js';
 import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
+import { VAE } from '../models/vae.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Distribution } from '../distributions/distribution.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
@@ -63,6 +65,14 @@ export interface FitOptions {
   log?: (line: string) => void;
   /** Keep an in-memory copy of the weights every this many steps, for the NaN guard (default 100). */
   snapshotEvery?: number;
+  /**
+   * Save a checkpoint after every epoch into `checkpointDir/last` (model, optimizer state,
+   * history), the best one by validation ELBO into `checkpointDir/best`, and one when aborted.
+   * Needs a dlvm VAE (saveModel's format). Node only.
+   */
+  checkpointDir?: string;
+  /** Continue from `checkpointDir/last` when it exists (weights, optimizer state, history, epoch). */
+  resume?: boolean;
 }
 
 /** What {@link fit} returns. */
@@ -72,6 +82,8 @@ export interface FitResult {
   steps: number;
   /** Why training ended. */
   stopReason: 'completed' | 'aborted' | 'non-finite loss';
+  /** The epoch training resumed after (0 when it started fresh). */
+  resumedFromEpoch: number;
   /** A sentence for people, e.g. what the NaN guard did. */
   message: string;
   /** Seconds of training. */
@@ -106,6 +118,13 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   if (options.validationData !== undefined && !(options.validationData instanceof ArrayDataset)) {
     throw argError(fn, 'options.validationData', 'an ArrayDataset', options.validationData);
   }
+  if (options.checkpointDir !== undefined && (typeof options.checkpointDir !== 'string' || options.checkpointDir === '')) {
+    throw argError(fn, 'options.checkpointDir', 'a folder path', options.checkpointDir);
+  }
+  if (options.checkpointDir !== undefined && !(model instanceof VAE)) {
+    throw argError(fn, 'model', 'a dlvm VAE (BetaVAE, GMVAE, IWAE) when options.checkpointDir is set', model);
+  }
+  if (options.resume && options.checkpointDir === undefined) throw argError(fn, 'options.resume', 'used with options.checkpointDir', options.resume);
   const logEvery = options.logEvery ?? 50;
   const snapshotEvery = options.snapshotEvery ?? 100;
   const log = options.log ?? ((line: string) => console.log(line));
@@ -129,20 +148,42 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     bar.start(total, 0, { epoch: 1, loss: '-', elbo: '-', rec: '-', kl: '-', rate: '-' });
   }
 
-  let saved = snapshot(vars);
+  const ckpt = options.checkpointDir;
+  const join = ckpt === undefined ? null : (await import('node:path')).join;
+  let startEpoch = 1;
   let step = 0;
+  let best: number | null = null;
+  if (ckpt !== undefined && options.resume && (await hasCheckpoint(join!(ckpt, 'last')))) {
+    const state = await loadCheckpoint(join!(ckpt, 'last'), model as VAE, optimizer);
+    startEpoch = state.epoch + 1;
+    step = state.step;
+    best = state.bestElbo;
+    history.push(...state.history);
+    log(`resumed from ${join!(ckpt, 'last')}: ${state.epoch} epochs, ${state.step} steps done.`);
+  }
+  const resumedFromEpoch = startEpoch - 1;
+  const checkpoint = async (epochsDone: number, which: 'last' | 'best') => {
+    if (ckpt === undefined) return;
+    await saveCheckpoint(join!(ckpt, which), model as VAE, optimizer, { epoch: epochsDone, step, history, bestElbo: best });
+  };
+  let saved = snapshot(vars);
   let stopReason: FitResult['stopReason'] = 'completed';
   let message = '';
   const t0 = performance.now();
   const window = { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 };
   try {
-    outer: for (let epoch = 1; epoch <= epochs; epoch++) {
+    outer: for (let epoch = startEpoch; epoch <= epochs; epoch++) {
       options.callbacks?.onEpochBegin?.(epoch);
       const records: HistoryRecord[] = [];
       for (const { x } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
         if (options.signal?.aborted) {
           stopReason = 'aborted';
           message = `training aborted after ${step} steps (epoch ${epoch}).`;
+          if (ckpt !== undefined) {
+            // The interrupted epoch is redone on resume; weights and optimizer state are kept.
+            await checkpoint(epoch - 1, 'last');
+            message += ` Checkpoint saved in ${join!(ckpt, 'last')}.`;
+          }
           break outer;
         }
         options.callbacks?.onStepBegin?.(step);
@@ -186,12 +227,19 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           rate: ((step * batchSize) / ((performance.now() - t0) / 1000)).toFixed(0),
         });
       }
+      let improved = false;
       if (options.validationData) {
-        const v = evaluateElbo(model, options.validationData, { binarize: options.binarize === 'dynamic' ? 'dynamic' : options.binarize });
+        const v = evaluateElbo(model, options.validationData, { binarize: options.binarize });
         const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl };
         history.push(r);
         records.push(r);
+        if (best === null || v.elbo > best) {
+          best = v.elbo;
+          improved = true;
+        }
       }
+      await checkpoint(epoch, 'last');
+      if (improved) await checkpoint(epoch, 'best');
       if (!bar) {
         const train = records.filter((r) => r.split === 'train').at(-1);
         const valid = records.find((r) => r.split === 'validation');
@@ -211,7 +259,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     if (!options.optimizer) optimizer.dispose();
   }
   if (stopReason === 'completed') message = `trained ${step} steps (${epochs} epochs).`;
+  if (stopReason === 'completed' && resumedFromEpoch >= epochs) message = `nothing to do: the checkpoint already has ${resumedFromEpoch} of ${epochs} epochs.`;
   if (stopReason !== 'completed') log(message);
-  return { history, steps: step, stopReason, message, seconds: (performance.now() - t0) / 1000 };
+  return { history, steps: step, stopReason, message, seconds: (performance.now() - t0) / 1000, resumedFromEpoch };
 }
 

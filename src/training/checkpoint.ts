@@ -1,0 +1,109 @@
+/**
+ * Training checkpoints: the model (saveModel's format), the optimizer's state and the training
+ * progress, so that `fit` can resume where it stopped. Node only.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DlvmError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+import { loadModel, saveModel } from '../models/persistence.js';
+import type { VAE } from '../models/vae.js';
+import type { HistoryRecord } from './fit.js';
+
+/** The progress saved with a checkpoint. */
+export interface TrainingState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimiser steps done. */
+  step: number;
+  history: HistoryRecord[];
+  /** Best validation ELBO so far (null without validation data). */
+  bestElbo: number | null;
+}
+
+interface OptimizerManifest {
+  weights: Array<{ name: string; shape: number[] }>;
+}
+
+/** Saves model, optimizer state and progress into `dir` (training.json written last). */
+export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Optimizer, state: TrainingState): Promise<void> {
+  const path = await import('node:path');
+  await saveModel(model, path.join(dir, 'model'));
+  const weights = await optimizer.getWeights();
+  const total = weights.reduce((s, w) => s + w.tensor.size, 0);
+  const bytes = new Float32Array(total);
+  let offset = 0;
+  for (const w of weights) {
+    bytes.set(w.tensor.dataSync() as Float32Array, offset);
+    offset += w.tensor.size;
+  }
+  const manifest: OptimizerManifest = { weights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
+  await writeFileAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(bytes.buffer));
+  await writeFileAtomic(path.join(dir, 'optimizer.json'), JSON.stringify(manifest));
+  await writeFileAtomic(path.join(dir, 'training.json'), JSON.stringify(state));
+}
+
+/** True when `dir` holds a complete checkpoint. */
+export async function hasCheckpoint(dir: string): Promise<boolean> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  try {
+    await fs.access(path.join(dir, 'training.json'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Restores a checkpoint into `model` (its variables must match in order and shape) and
+ * `optimizer`, and returns the saved progress.
+ */
+export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Optimizer): Promise<TrainingState> {
+  const fn = 'fit (resume)';
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const read = async (file: string) => {
+    try {
+      return await fs.readFile(path.join(dir, file));
+    } catch (e) {
+      throw new DlvmError(`${fn}: cannot read ${path.join(dir, file)}: ${(e as Error).message}`);
+    }
+  };
+  const parse = <T>(file: string, text: Buffer): T => {
+    try {
+      return JSON.parse(text.toString('utf8')) as T;
+    } catch (e) {
+      throw new DlvmError(`${fn}: ${path.join(dir, file)} is not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
+    }
+  };
+  const state = parse<TrainingState>('training.json', await read('training.json'));
+  const saved = await loadModel(path.join(dir, 'model'));
+  try {
+    const target = [...model.trainableVariables, ...Object.values(model.prior.state())];
+    const source = [...saved.trainableVariables, ...Object.values(saved.prior.state())];
+    const same = target.length === source.length && target.every((v, i) => tf.util.arraysEqual(v.shape, source[i]!.shape));
+    if (!same) {
+      throw new DlvmError(`${fn}: the checkpoint in ${dir} holds a different model (variables ${source.map((v) => `[${v.shape.join(', ')}]`).join(' ')}).`);
+    }
+    target.forEach((v, i) => v.assign(source[i]!));
+  } finally {
+    saved.dispose();
+  }
+  const manifest = parse<OptimizerManifest>('optimizer.json', await read('optimizer.json'));
+  const raw = await read('optimizer.bin');
+  const expected = manifest.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0) * 4;
+  if (raw.byteLength !== expected) {
+    throw new DlvmError(`${fn}: ${path.join(dir, 'optimizer.bin')} has ${raw.byteLength} bytes, expected ${expected} (truncated?).`);
+  }
+  const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  let offset = 0;
+  const weights = manifest.weights.map((w) => {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    const tensor = tf.tensor(values.subarray(offset, offset + size), w.shape);
+    offset += size;
+    return { name: w.name, tensor };
+  });
+  await optimizer.setWeights(weights);
+  tf.dispose(weights.map((w) => w.tensor));
+  return state;
+}
