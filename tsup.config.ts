@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
+const library = {
   entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
-  clean: true,
+  clean: false,
   target: 'es2022',
   platform: 'node',
   shims: true,
@@ -22,4 +22,21 @@ export default defineConfig({
   // inside dist/, which Node cannot load from tfjs-core's CommonJS entry. Bundled, they register
   // into tfjs's global registries (shared across copies by design), as tfjs-layers' own bundle does.
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
-});
+};
+
+export default defineConfig([
+  library as never,
+  {
+    // The `dlvm` command: imports the library through the package's own name, so one copy of
+    // dlvm (and of its kernel registrations) runs.
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'es2022',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    external: [...library.external, 'dlvm'],
+  },
+]);

@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // dist/ is built once here; package.test.ts and cli.test.ts use it.
+    globalSetup: ['test/helpers/build.ts'],
     // Browser tests need Chromium and run with `npm run test:browser` (vitest.browser.config.ts).
     exclude: ['test/browser/**', '**/node_modules/**'],
     // tfjs keeps global engine state; one process per test file keeps backends apart.

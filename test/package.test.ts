@@ -16,8 +16,9 @@ let project = '';
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), 'dlvm-pack-'));
-  // prepack builds dist/ with tsup.
-  const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
+  // dist/ is built by the global setup (test/helpers/build.ts); packing must not rebuild it while
+  // other test files use it.
+  const tgz = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', project], {
     cwd: root,
     encoding: 'utf8',
   })
@@ -57,7 +58,7 @@ describe('the packed package', () => {
     const files = execFileSync('tar', ['-tzf', join(project, readdirSync(project).find((f) => f.endsWith('.tgz'))!)], {
       encoding: 'utf8',
     });
-    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']) {
+    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/cli.js', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']) {
       expect(files).toContain(`package/${f}`);
     }
     expect(files).not.toMatch(/package\/(src|test|bench)\//);
@@ -86,5 +87,10 @@ describe('the packed package', () => {
     expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6], kl: 0.5, gammaGradFinite: true });
     expect(result.threads).toBeGreaterThanOrEqual(1);
     expect(result.chartBytes).toBeGreaterThan(1000);
+  });
+
+  it('runs the dlvm command from the installed package', () => {
+    const out = execFileSync(process.execPath, [join(project, 'node_modules', 'dlvm', 'dist', 'cli.js'), '--version'], { cwd: project, encoding: 'utf8' });
+    expect(out.trim()).toBe(pkgVersion);
   });
 });

@@ -184,8 +184,8 @@ export class ArrayDataset {
   /** A new dataset of the examples at `indices` (copied), with their labels and tags. */
   subset(indices: ArrayLike<number>, name = `${this.name}-subset`): ArrayDataset {
     const idx = Int32Array.from(indices as ArrayLike<number>);
-    const Ctor = this.raw.constructor as Uint8ArrayConstructor | Float32ArrayConstructor;
-    const values = new Ctor(idx.length * this.itemSize);
+    // (raw may be a Node Buffer, a Uint8Array subclass whose constructor is deprecated.)
+    const values = this.raw instanceof Float32Array ? new Float32Array(idx.length * this.itemSize) : new Uint8Array(idx.length * this.itemSize);
     for (let r = 0; r < idx.length; r++) {
       const i = idx[r]!;
       if (!(i >= 0 && i < this.length)) {

@@ -175,6 +175,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     outer: for (let epoch = startEpoch; epoch <= epochs; epoch++) {
       options.callbacks?.onEpochBegin?.(epoch);
       const records: HistoryRecord[] = [];
+      const epochSum = { n: 0, elbo: 0, rec: 0, kl: 0 };
       for (const { x } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
         if (options.signal?.aborted) {
           stopReason = 'aborted';
@@ -207,6 +208,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         }
         step++;
         Object.assign(window, { n: window.n + 1, loss: window.loss + loss, elbo: window.elbo + elbo, rec: window.rec + rec, kl: window.kl + kl });
+        Object.assign(epochSum, { n: epochSum.n + 1, elbo: epochSum.elbo + elbo, rec: epochSum.rec + rec, kl: epochSum.kl + kl });
         if (step % logEvery === 0 || step === total) {
           const r: HistoryRecord = { step, epoch, split: 'train', loss: window.loss / window.n, elbo: window.elbo / window.n, reconstruction: window.rec / window.n, kl: window.kl / window.n };
           history.push(r);
@@ -241,12 +243,12 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
       await checkpoint(epoch, 'last');
       if (improved) await checkpoint(epoch, 'best');
       if (!bar) {
-        const train = records.filter((r) => r.split === 'train').at(-1);
+        const n = epochSum.n;
         const valid = records.find((r) => r.split === 'validation');
         const secs = (performance.now() - t0) / 1000;
         log(
           `epoch ${epoch}/${epochs}: step ${step}` +
-            (train ? `, train ELBO ${train.elbo.toFixed(2)} (rec ${train.reconstruction.toFixed(2)}, KL ${train.kl.toFixed(2)})` : '') +
+            (n > 0 ? `, train ELBO ${(epochSum.elbo / n).toFixed(2)} (rec ${(epochSum.rec / n).toFixed(2)}, KL ${(epochSum.kl / n).toFixed(2)})` : '') +
             (valid ? `, validation ELBO ${valid.elbo.toFixed(2)}` : '') +
             `, ${((step * batchSize) / secs).toFixed(0)} samples/s`,
         );

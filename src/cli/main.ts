@@ -1,0 +1,288 @@
+/**
+ * The `dlvm` command line: train, sample, eval and plot, as the DTU `vae_bernoulli.py` script
+ * and more. Every command has --help; bad flags print an error and exit with status 1.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  activeUnits,
+  aggregatePosterior,
+  BetaVAE,
+  bitsPerDim,
+  describeBackend,
+  evaluateElbo,
+  fit,
+  GMVAE,
+  initBackend,
+  IWAE,
+  iwaeLogLikelihood,
+  latentManifold,
+  loadBinarizedMnist,
+  loadFashionMnist,
+  loadMnist,
+  loadModel,
+  manualSeed,
+  reconstructionGrid,
+  reconstructionMse,
+  sampleGrid,
+  toyDataset,
+  toyPanels,
+  trainingCurves,
+  VAE,
+  VERSION,
+  type ArrayDataset,
+  type Binarize,
+  type HistoryRecord,
+  type ToyName,
+} from 'dlvm';
+
+/** What `dlvm train` records in RUN/run.json, for the other commands. */
+interface RunInfo {
+  model: string;
+  dataset: string;
+  toy?: ToyName;
+  binarize: Binarize;
+  latentDim: number;
+  hidden: number[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  backend: string;
+  seconds: number;
+  steps: number;
+  stopReason: string;
+  dlvmVersion: string;
+  command: string;
+}
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}.`);
+  return n;
+};
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${JSON.stringify(v)}.`);
+  return n;
+};
+const sizes = (v: string) => {
+  const list = v.split(',').map(Number);
+  if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new InvalidArgumentError(`hidden sizes must be comma-separated positive integers such as 512,512, got ${JSON.stringify(v)}.`);
+  }
+  return list;
+};
+
+async function dataset(name: string, split: 'train' | 'test', opts: { data?: string; toy?: ToyName; limit?: number; seed?: number }): Promise<ArrayDataset> {
+  let ds: ArrayDataset;
+  if (name === 'mnist') ds = await loadMnist({ split, path: opts.data });
+  else if (name === 'fashion-mnist') ds = await loadFashionMnist({ split, path: opts.data });
+  else if (name === 'binarized-mnist') ds = await loadBinarizedMnist({ split, path: opts.data });
+  else ds = toyDataset(opts.toy ?? 'square', { n: split === 'train' ? 4000 : 1000, seed: (opts.seed ?? 0) + (split === 'train' ? 0 : 1) });
+  if (opts.limit !== undefined && opts.limit < ds.length) ds = ds.subset(Array.from({ length: opts.limit }, (_, i) => i), `${ds.name}`);
+  return ds;
+}
+
+function readRun(run: string): RunInfo {
+  try {
+    return JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunInfo;
+  } catch (e) {
+    throw new Error(`${join(run, 'run.json')} cannot be read (${(e as Error).message}); is ${run} a folder written by 'dlvm train'?`);
+  }
+}
+
+async function backend(name: string | undefined): Promise<string> {
+  const info = await initBackend(name as never);
+  console.error(`backend: ${describeBackend(info)}`);
+  return info.name;
+}
+
+const program = new Command();
+program.name('dlvm').description('Deep latent variable models on TensorFlow.js').version(VERSION).showHelpAfterError();
+
+program
+  .command('train')
+  .description('train a model and save it with its history and curves into --out')
+  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae']).default('vae'))
+  .addOption(new Option('--arch <name>', 'network architecture').choices(['mlp']).default('mlp'))
+  .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
+  .addOption(new Option('--toy <name>', 'toy 2-D set (with --dataset toy2d)').choices(['square', 'rings', 'moons', 'pinwheel']).default('square'))
+  .addOption(new Option('--binarize <mode>', 'binarisation of images').choices(['threshold', 'dynamic', 'static', 'none']))
+  .option('--latent-dim <n>', 'latent size M', int('--latent-dim'), 10)
+  .option('--hidden <sizes>', 'hidden layer sizes', sizes, [512, 512])
+  .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'elu', 'tanh', 'softplus']).default('relu'))
+  .option('--epochs <n>', 'epochs', int('--epochs'), 5)
+  .option('--batch-size <n>', 'batch size', int('--batch-size'), 128)
+  .option('--lr <rate>', 'Adam learning rate', positive('--lr'), 1e-3)
+  .option('--beta <b>', 'KL weight (betavae)', positive('--beta'), 1)
+  .option('--components <k>', 'mixture components (gmvae)', int('--components'), 10)
+  .option('-k, --k <k>', 'importance samples (iwae)', int('-k'), 5)
+  .option('--limit <n>', 'use the first n training images', int('--limit'))
+  .option('--data <dir>', 'folder with the dataset files')
+  .option('--seed <s>', 'seed', (v) => Number(v), 0)
+  .option('--resume', 'continue from the run\'s last checkpoint')
+  .option('--backend <name>', 'tensorflow, wasm or cpu (default: the fastest available)')
+  .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
+  .action(async (o) => {
+    const out = resolve(o.out as string);
+    mkdirSync(out, { recursive: true });
+    const backendName = await backend(o.backend);
+    manualSeed(o.seed);
+    const toy = o.dataset === 'toy2d';
+    const binarize: Binarize = o.binarize ?? (toy ? 'none' : o.dataset === 'binarized-mnist' ? 'none' : 'threshold');
+    const train = await dataset(o.dataset, 'train', { data: o.data, toy: o.toy, limit: o.limit, seed: o.seed });
+    const test = await dataset(o.dataset, 'test', { data: o.data, toy: o.toy, limit: o.limit === undefined ? undefined : Math.min(o.limit, 1000), seed: o.seed });
+    const base = {
+      inputShape: train.itemShape,
+      latentDim: o.latentDim as number,
+      hidden: o.hidden as number[],
+      activation: o.activation,
+      likelihood: toy ? ('gaussian' as const) : ('bernoulli' as const),
+      scale: toy ? 0.05 : undefined,
+    };
+    const model =
+      o.model === 'betavae'
+        ? BetaVAE.mlp({ ...base, beta: o.beta })
+        : o.model === 'gmvae'
+          ? GMVAE.mlp({ ...base, components: o.components })
+          : o.model === 'iwae'
+            ? IWAE.mlp({ ...base, k: o.k })
+            : VAE.mlp(base);
+    const controller = new AbortController();
+    process.once('SIGINT', () => {
+      console.error('interrupted: saving a checkpoint and stopping (press Ctrl-C again to quit at once)');
+      controller.abort();
+    });
+    const result = await fit(model, train, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.lr,
+      binarize,
+      validationData: test,
+      seed: o.seed,
+      checkpointDir: join(out, 'checkpoints'),
+      resume: Boolean(o.resume),
+      signal: controller.signal,
+    });
+    await model.save(join(out, 'model'));
+    writeFileSync(join(out, 'history.json'), JSON.stringify(result.history));
+    await trainingCurves(result.history, { file: join(out, 'curves.png') });
+    const info: RunInfo = {
+      model: o.model,
+      dataset: o.dataset,
+      ...(toy ? { toy: o.toy } : {}),
+      binarize,
+      latentDim: o.latentDim,
+      hidden: o.hidden,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      lr: o.lr,
+      backend: backendName,
+      seconds: result.seconds,
+      steps: result.steps,
+      stopReason: result.stopReason,
+      dlvmVersion: VERSION,
+      command: process.argv.slice(2).join(' '),
+    };
+    writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
+    const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
+    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}` : ''}. Saved ${join(out, 'model')}, history.json, curves.png.`);
+  });
+
+program
+  .command('sample')
+  .description('draw samples from a trained model into a PNG grid')
+  .requiredOption('--run <dir>', 'run folder written by dlvm train')
+  .option('--n <n>', 'number of samples', int('--n'), 64)
+  .option('--mean', 'decoder means E[x|z] instead of samples')
+  .option('--seed <s>', 'seed', (v) => Number(v), 0)
+  .option('--out <file>', 'PNG file (default RUN/samples.png)')
+  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .action(async (o) => {
+    await backend(o.backend);
+    const model = await loadModel(join(o.run, 'model'));
+    const file = resolve(o.out ?? join(o.run, 'samples.png'));
+    await sampleGrid(model, { n: o.n, mean: Boolean(o.mean), seed: o.seed, file });
+    console.log(`wrote ${file}`);
+  });
+
+program
+  .command('eval')
+  .description('test ELBO, reconstruction, KL, IWAE-k NLL, bits/dim, MSE and active units of a trained model')
+  .requiredOption('--run <dir>', 'run folder written by dlvm train')
+  .option('--iw <k>', 'importance samples for the IWAE-k log-likelihood', int('--iw'), 1000)
+  .option('--limit <n>', 'use the first n test examples', int('--limit'))
+  .option('--data <dir>', 'folder with the dataset files')
+  .option('--seed <s>', 'seed', (v) => Number(v), 0)
+  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .action(async (o) => {
+    await backend(o.backend);
+    const run = readRun(o.run);
+    const model = await loadModel(join(o.run, 'model'));
+    const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy, limit: o.limit });
+    const t0 = performance.now();
+    const opts = { binarize: run.binarize, seed: o.seed };
+    const e = evaluateElbo(model, test, opts);
+    const ll = iwaeLogLikelihood(model, test, { ...opts, k: o.iw });
+    const dims = test.itemSize;
+    const result = {
+      examples: test.length,
+      elbo: e.elbo,
+      reconstruction: e.reconstruction,
+      kl: e.kl,
+      klAnalytic: e.klAnalytic,
+      [`iwae${o.iw}`]: ll,
+      nll: -ll,
+      bitsPerDim: bitsPerDim(-ll, dims),
+      mse: reconstructionMse(model, test, opts),
+      activeUnits: activeUnits(model, test, opts).count,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
+    console.log(
+      `${test.length} test examples: ELBO ${e.elbo.toFixed(2)} (reconstruction ${e.reconstruction.toFixed(2)}, KL ${e.kl.toFixed(2)}), ` +
+        `IWAE-${o.iw} NLL ${(-ll).toFixed(2)} nats (${result.bitsPerDim.toFixed(4)} bits/dim), MSE ${result.mse.toFixed(4)}, active units ${result.activeUnits}; ${result.seconds.toFixed(0)} s`,
+    );
+  });
+
+program
+  .command('plot')
+  .description('draw a picture of a trained model: latent, manifold, reconstructions or curves')
+  .argument('<kind>', 'latent | manifold | reconstructions | curves | toy', (v) => {
+    if (!['latent', 'manifold', 'reconstructions', 'curves', 'toy'].includes(v)) {
+      throw new InvalidArgumentError(`must be latent, manifold, reconstructions, curves or toy, got ${JSON.stringify(v)}.`);
+    }
+    return v;
+  })
+  .requiredOption('--run <dir>', 'run folder written by dlvm train')
+  .option('--out <file>', 'PNG file (default RUN/<kind>.png)')
+  .option('--data <dir>', 'folder with the dataset files')
+  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .action(async (kind: string, o) => {
+    const file = resolve(o.out ?? join(o.run, `${kind}.png`));
+    const run = readRun(o.run);
+    if (kind === 'curves') {
+      const history = JSON.parse(readFileSync(join(o.run, 'history.json'), 'utf8')) as HistoryRecord[];
+      await trainingCurves(history, { file });
+    } else {
+      await backend(o.backend);
+      const model = await loadModel(join(o.run, 'model'));
+      const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy });
+      if (kind === 'latent') await aggregatePosterior(model, test, { n: 3000, binarize: run.binarize, file });
+      else if (kind === 'manifold') await latentManifold(model, { steps: 20, file });
+      else if (kind === 'toy') await toyPanels(model, test, { file });
+      else {
+        const x = test.tensor(Array.from({ length: 32 }, (_, i) => i), { binarize: run.binarize });
+        await reconstructionGrid(model, x, { cols: 16, file });
+        tf.dispose(x);
+      }
+    }
+    console.log(`wrote ${file}`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`dlvm: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

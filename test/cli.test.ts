@@ -1,0 +1,68 @@
+/**
+ * The `dlvm` command end to end on a small MNIST subset: train -> eval -> sample -> plot, --help,
+ * and bad flags (message and non-zero exit). Runs the built dist/cli.js in a separate process.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodePng } from '../src/index.js';
+
+const root = join(__dirname, '..');
+const cli = join(root, 'dist', 'cli.js');
+const run = mkdtempSync(join(tmpdir(), 'dlvm-cli-'));
+const dlvm = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, DLVM_BACKEND: 'wasm' } });
+
+beforeAll(() => {
+  // The command runs from dist/ (like an installed package), built by the global setup.
+  expect(existsSync(cli)).toBe(true);
+});
+
+describe('dlvm CLI', () => {
+  it('train, eval, sample and plot a small run', async () => {
+    const t = dlvm('train', '--limit', '600', '--epochs', '2', '--hidden', '64', '--latent-dim', '2', '--batch-size', '100', '--out', run);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/trained 12 steps \(2 epochs\)\. \d+ s; validation ELBO -\d+\.\d\d\. Saved /);
+    for (const f of ['run.json', 'history.json', 'curves.png', 'model/model.json', 'checkpoints/last/training.json']) expect(existsSync(join(run, f)), f).toBe(true);
+    const info = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+    expect(info).toMatchObject({ model: 'vae', dataset: 'mnist', binarize: 'threshold', latentDim: 2, hidden: [64], backend: 'wasm', steps: 12, stopReason: 'completed' });
+
+    const e = dlvm('eval', '--run', run, '--iw', '20', '--limit', '200');
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^200 test examples: ELBO -\d+\.\d\d \(reconstruction \d+\.\d\d, KL \d+\.\d\d\), IWAE-20 NLL \d+\.\d\d nats \(\d\.\d{4} bits\/dim\), MSE 0\.\d{4}, active units \d; \d+ s/);
+    const ev = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
+    expect(ev.nll).toBeLessThanOrEqual(-ev.elbo + 1); // IWAE-20 bound above the ELBO (+1 nat of Monte Carlo noise)
+
+    const s = dlvm('sample', '--run', run, '--n', '16', '--mean');
+    expect(s.status, s.stderr).toBe(0);
+    const png = await decodePng(new Uint8Array(readFileSync(join(run, 'samples.png'))));
+    expect([png.width, png.height]).toEqual([4 * 30 + 2, 4 * 30 + 2]);
+
+    for (const kind of ['latent', 'manifold', 'reconstructions', 'curves']) {
+      const p = dlvm('plot', kind, '--run', run);
+      expect(p.status, `${kind}: ${p.stderr}`).toBe(0);
+      expect(existsSync(join(run, `${kind}.png`))).toBe(true);
+    }
+  });
+
+  it('--help on every command; bad flags give a message and status 1', () => {
+    for (const cmd of ['train', 'sample', 'eval', 'plot']) {
+      const h = dlvm(cmd, '--help');
+      expect(h.status).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: dlvm ${cmd}`));
+    }
+    const bad = dlvm('train', '--model', 'foo', '--out', run);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae\./);
+    const zero = dlvm('train', '--epochs', '0', '--out', run);
+    expect(zero.status).toBe(1);
+    expect(zero.stderr).toMatch(/--epochs must be a positive integer, got "0"/);
+    const missing = dlvm('eval', '--run', join(run, 'nope'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/dlvm: .*nope\/run\.json cannot be read .*is .*nope a folder written by 'dlvm train'\?/);
+    const kind = dlvm('plot', 'histogram', '--run', run);
+    expect(kind.status).toBe(1);
+    expect(kind.stderr).toMatch(/must be latent, manifold, reconstructions, curves or toy, got "histogram"/);
+  });
+});
