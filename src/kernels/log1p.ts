@@ -22,6 +22,7 @@ function log1p({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
   return out;
 }
 
+/** The wasm `Log1p` kernel config (registered by registerDlvmKernels). */
 export const wasmLog1pConfig: KernelConfig = {
   kernelName: Log1p,
   backendName: 'wasm',

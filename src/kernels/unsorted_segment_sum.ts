@@ -52,6 +52,7 @@ function unsortedSegmentSum({ inputs, backend, attrs }: Parameters<KernelFunc>[0
   return out;
 }
 
+/** The wasm `UnsortedSegmentSum` kernel config (registered by registerDlvmKernels). */
 export const wasmUnsortedSegmentSumConfig: KernelConfig = {
   kernelName: UnsortedSegmentSum,
   backendName: 'wasm',
