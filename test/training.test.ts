@@ -114,6 +114,15 @@ describe('fit', () => {
     vae.dispose();
   });
 
+  it('maxSteps stops mid-epoch', async () => {
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
+    const r = await fit(vae, train, { epochs: 10, maxSteps: 8, batchSize: 100, binarize: 'threshold', progress: false, log: () => undefined });
+    expect(r.steps).toBe(8);
+    expect(r.message).toBe('trained 8 steps (maxSteps).');
+    await expect(fit(vae, train, { epochs: 1, maxSteps: 0 })).rejects.toThrow(/fit: argument 'options\.maxSteps' must be a positive integer, but got 0/);
+    vae.dispose();
+  });
+
   it('rejects bad arguments', async () => {
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [4] });
     await expect(fit({} as never, train, { epochs: 1 })).rejects.toThrow(/fit: argument 'model' must be a model with loss\(x, step\) and trainableVariables/);

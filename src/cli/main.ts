@@ -114,6 +114,7 @@ program
   .option('--hidden <sizes>', 'hidden layer sizes', sizes, [512, 512])
   .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'elu', 'tanh', 'softplus']).default('relu'))
   .option('--epochs <n>', 'epochs', int('--epochs'), 5)
+  .option('--steps <n>', 'stop after n optimiser steps (e.g. 20000 for CS236)', int('--steps'))
   .option('--batch-size <n>', 'batch size', int('--batch-size'), 128)
   .option('--lr <rate>', 'Adam learning rate', positive('--lr'), 1e-3)
   .option('--beta <b>', 'KL weight (betavae)', positive('--beta'), 1)
@@ -156,7 +157,8 @@ program
       controller.abort();
     });
     const result = await fit(model, train, {
-      epochs: o.epochs,
+      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / train.numBatches({ batchSize: o.batchSize }))),
+      maxSteps: o.steps,
       batchSize: o.batchSize,
       learningRate: o.lr,
       binarize,

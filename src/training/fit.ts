@@ -73,6 +73,8 @@ export interface FitOptions {
   checkpointDir?: string;
   /** Continue from `checkpointDir/last` when it exists (weights, optimizer state, history, epoch). */
   resume?: boolean;
+  /** Stop after this many optimiser steps in all (e.g. CS236's 20000 iterations), mid-epoch if need be. */
+  maxSteps?: number;
 }
 
 /** What {@link fit} returns. */
@@ -125,13 +127,17 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     throw argError(fn, 'model', 'a dlvm VAE (BetaVAE, GMVAE, IWAE) when options.checkpointDir is set', model);
   }
   if (options.resume && options.checkpointDir === undefined) throw argError(fn, 'options.resume', 'used with options.checkpointDir', options.resume);
+  if (options.maxSteps !== undefined && (!Number.isInteger(options.maxSteps) || options.maxSteps < 1)) {
+    throw argError(fn, 'options.maxSteps', 'a positive integer', options.maxSteps);
+  }
+  const maxSteps = options.maxSteps ?? Infinity;
   const logEvery = options.logEvery ?? 50;
   const snapshotEvery = options.snapshotEvery ?? 100;
   const log = options.log ?? ((line: string) => console.log(line));
   const optimizer = options.optimizer ?? tf.train.adam(options.learningRate ?? 1e-3);
   const vars = model.trainableVariables;
   const perEpoch = data.numBatches({ batchSize });
-  const total = perEpoch * epochs;
+  const total = Math.min(perEpoch * epochs, options.maxSteps ?? Infinity);
   const history: HistoryRecord[] = [];
   const showBar = options.progress ?? Boolean(typeof process !== 'undefined' && process.stderr?.isTTY);
   let bar: { start(t: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | null = null;
@@ -177,6 +183,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
       const records: HistoryRecord[] = [];
       const epochSum = { n: 0, elbo: 0, rec: 0, kl: 0 };
       for (const { x } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
+        if (step >= maxSteps) break;
         if (options.signal?.aborted) {
           stopReason = 'aborted';
           message = `training aborted after ${step} steps (epoch ${epoch}).`;
@@ -254,13 +261,14 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         );
       }
       options.callbacks?.onEpochEnd?.(epoch, records);
+      if (step >= maxSteps) break;
     }
   } finally {
     bar?.stop();
     tf.dispose(saved);
     if (!options.optimizer) optimizer.dispose();
   }
-  if (stopReason === 'completed') message = `trained ${step} steps (${epochs} epochs).`;
+  if (stopReason === 'completed') message = step >= maxSteps ? `trained ${step} steps (maxSteps).` : `trained ${step} steps (${epochs} epochs).`;
   if (stopReason === 'completed' && resumedFromEpoch >= epochs) message = `nothing to do: the checkpoint already has ${resumedFromEpoch} of ${epochs} epochs.`;
   if (stopReason !== 'completed') log(message);
   return { history, steps: step, stopReason, message, seconds: (performance.now() - t0) / 1000, resumedFromEpoch };
