@@ -1,6 +1,9 @@
 /**
  * Priors, objectives and the VAE variants: formulas checked by hand, schedules, training runs.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -19,6 +22,7 @@ import {
   MixtureOfGaussiansPrior,
   VAE,
   VampPrior,
+  loadModel,
 } from '../src/index.js';
 import { expectClose, useBackend } from './helpers/backends.js';
 
@@ -173,5 +177,37 @@ describe('reproducibility', () => {
     const other = VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] });
     expect(other.trainableVariables.map((v) => Array.from(v.dataSync()))).not.toEqual(a);
     other.dispose();
+  });
+});
+
+describe('convolutional VAE', () => {
+  it('VAE.conv: the PML network shapes, training improves the ELBO, save -> load keeps outputs', async () => {
+    await useBackend('wasm');
+    manualSeed(11);
+    const vae = VAE.conv({ inputShape: [28, 28], latentDim: 4 });
+    const enc = (vae.encoder as unknown as { net: { layers: Array<{ outputShape: unknown }> } }).net;
+    expect(enc.layers.map((l) => l.outputShape)).toEqual([[null, 14, 14, 16], [null, 7, 7, 32], [null, 1568], [null, 8]]);
+    const data = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 500 }, (_, i) => i));
+    const x = data.tensor(Array.from({ length: 100 }, (_, i) => i), { binarize: 'threshold' });
+    const score = () => take(tf.mean(vae.elbo(x)))[0]!;
+    const before = score();
+    const optimizer = tf.train.adam(3e-3);
+    for (let epoch = 0; epoch < 6; epoch++) {
+      for (const b of data.batches({ batchSize: 50, seed: epoch, binarize: 'threshold' })) {
+        tf.tidy(() => {
+          optimizer.minimize(() => vae.loss(b.x).loss, false, vae.trainableVariables);
+        });
+      }
+    }
+    expect(score() - before).toBeGreaterThan(200);
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-conv-'));
+    await vae.save(dir);
+    const loaded = await loadModel(dir);
+    const out = (m: VAE) => tf.tidy(() => Array.from(m.decoder.likelihood(m.encoder.posterior(x).mean).mean.dataSync()));
+    expect(out(loaded)).toEqual(out(vae));
+    expect(VAE.conv({ inputShape: [28, 28], latentDim: 2, channels: [8, 16], deep: true }).trainableVariables.length).toBe(2 * (2 + 2 + 1) + 2 * (1 + 2 + 2));
+    expect(() => VAE.conv({ inputShape: [30, 30], latentDim: 2 })).toThrow(/convEncoderNet: argument 'options\.imageShape' must be height and width divisible by 4/);
+    [vae, loaded].forEach((m) => m.dispose());
+    x.dispose();
   });
 });

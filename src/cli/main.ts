@@ -41,6 +41,7 @@ import {
 /** What `dlvm train` records in RUN/run.json, for the other commands. */
 interface RunInfo {
   model: string;
+  arch: string;
   dataset: string;
   toy?: ToyName;
   binarize: Binarize;
@@ -106,7 +107,8 @@ program
   .command('train')
   .description('train a model and save it with its history and curves into --out')
   .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae']).default('vae'))
-  .addOption(new Option('--arch <name>', 'network architecture').choices(['mlp']).default('mlp'))
+  .addOption(new Option('--arch <name>', 'networks: MLP, or the PML report\'s convolutional pair (--channels)').choices(['mlp', 'conv']).default('mlp'))
+  .option('--channels <sizes>', 'conv channels of the stride-2 layers', sizes, [16, 32])
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
   .addOption(new Option('--toy <name>', 'toy 2-D set (with --dataset toy2d)').choices(['square', 'rings', 'moons', 'pinwheel']).default('square'))
   .addOption(new Option('--binarize <mode>', 'binarisation of images').choices(['threshold', 'dynamic', 'static', 'none']))
@@ -143,14 +145,17 @@ program
       likelihood: toy ? ('gaussian' as const) : ('bernoulli' as const),
       scale: toy ? 0.05 : undefined,
     };
+    if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
+    const conv = o.arch === 'conv';
+    const arch = { ...base, channels: o.channels as number[] };
     const model =
       o.model === 'betavae'
-        ? BetaVAE.mlp({ ...base, beta: o.beta })
+        ? conv ? BetaVAE.conv({ ...arch, beta: o.beta }) : BetaVAE.mlp({ ...base, beta: o.beta })
         : o.model === 'gmvae'
-          ? GMVAE.mlp({ ...base, components: o.components })
+          ? conv ? GMVAE.conv({ ...arch, components: o.components }) : GMVAE.mlp({ ...base, components: o.components })
           : o.model === 'iwae'
-            ? IWAE.mlp({ ...base, k: o.k })
-            : VAE.mlp(base);
+            ? conv ? IWAE.conv({ ...arch, k: o.k }) : IWAE.mlp({ ...base, k: o.k })
+            : conv ? VAE.conv(arch) : VAE.mlp(base);
     const controller = new AbortController();
     process.once('SIGINT', () => {
       console.error('interrupted: saving a checkpoint and stopping (press Ctrl-C again to quit at once)');
@@ -173,6 +178,7 @@ program
     await trainingCurves(result.history, { file: join(out, 'curves.png') });
     const info: RunInfo = {
       model: o.model,
+      arch: o.arch,
       dataset: o.dataset,
       ...(toy ? { toy: o.toy } : {}),
       binarize,

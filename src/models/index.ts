@@ -3,8 +3,8 @@
  *
  * @packageDocumentation
  */
-export { mlp } from './networks.js';
-export type { MlpOptions } from './networks.js';
+export { mlp, convEncoderNet, convDecoderNet } from './networks.js';
+export type { MlpOptions, ConvOptions } from './networks.js';
 export { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
 export type { Prior, MixturePriorOptions } from './priors.js';
 export { GaussianEncoder } from './encoders.js';
@@ -12,7 +12,7 @@ export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from '.
 export { VAE, BetaVAE, GMVAE, IWAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
 export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
-export type { Encoder, Decoder, ElboParts, VaeMlpOptions } from './vae.js';
+export type { Encoder, Decoder, ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions } from './vae.js';
 export { saveModel, loadModel } from './persistence.js';
 export type { SavedModel } from './persistence.js';
 export type { PriorConfig } from './priors.js';

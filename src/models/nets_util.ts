@@ -13,10 +13,15 @@ export function checkNet(fn: string, net: unknown): tfl.LayersModel {
   return net as tfl.LayersModel;
 }
 
-/** Runs a layers model on x flattened to [B, D]. */
+/**
+ * Runs a layers model on x reshaped to the model's input shape: [B, D] for dense networks,
+ * [B, H, W, C] for convolutional ones (so [B, 28, 28] images meet a [28, 28, 1] input).
+ */
 export function run(net: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
-  const flat = x.rank === 2 ? x : tf.reshape(x, [x.shape[0]!, -1]);
-  return net.apply(flat) as tf.Tensor;
+  const want = net.inputs[0]?.shape.slice(1) as number[] | undefined;
+  const shaped = want && want.every((d) => typeof d === 'number') ? [x.shape[0]!, ...want] : [x.shape[0]!, -1];
+  const input = tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped);
+  return net.apply(input) as tf.Tensor;
 }
 
 /** The variables behind a layers model's trainable weights. */

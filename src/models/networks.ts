@@ -64,3 +64,83 @@ export function mlp(options: MlpOptions): tfl.Sequential {
   );
   return tfl.sequential({ layers, name: options.name });
 }
+
+/** Options of {@link convEncoderNet} and {@link convDecoderNet}. */
+export interface ConvOptions {
+  /** Image shape [H, W] or [H, W, C]; H and W divisible by 2^(number of strided layers). */
+  imageShape: number[];
+  /** Encoder outputs (2M for a Gaussian encoder) or decoder inputs (M). */
+  size: number;
+  /**
+   * Channels of the stride-2 3x3 convolutions, e.g. [16, 32] (the PML report) or [32, 64]; the
+   * decoder mirrors them with transposed convolutions.
+   */
+  channels?: number[];
+  /** Add a stride-1 3x3 convolution after each strided one (a deeper pair). Default false. */
+  deep?: boolean;
+  /** Hidden activation (default 'relu'). */
+  activation?: MlpOptions['activation'];
+  /** Seed of the weight initialisation (default: dlvm's manualSeed stream). */
+  seed?: number;
+}
+
+function convShape(fn: string, options: ConvOptions): { h: number; w: number; c: number; channels: number[] } {
+  if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
+  const [h, w, c = 1] = options.imageShape ?? [];
+  const channels = options.channels ?? [16, 32];
+  if (!Number.isInteger(h) || !Number.isInteger(w) || !Number.isInteger(c)) throw argError(fn, 'options.imageShape', '[H, W] or [H, W, C]', options.imageShape);
+  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((k) => Number.isInteger(k) && k > 0)) {
+    throw argError(fn, 'options.channels', 'an array of positive integers such as [16, 32]', channels);
+  }
+  const f = 2 ** channels.length;
+  if (h! % f !== 0 || w! % f !== 0) throw argError(fn, 'options.imageShape', `height and width divisible by ${f} (${channels.length} stride-2 layers)`, options.imageShape);
+  if (!Number.isInteger(options.size) || options.size < 1) throw argError(fn, 'options.size', 'a positive integer', options.size);
+  return { h: h!, w: w!, c, channels };
+}
+
+/**
+ * A convolutional encoder network: stride-2 3x3 convolutions with `channels` filters ('same'
+ * padding), then a dense layer with `size` outputs. Input [H, W, C].
+ *
+ * @example
+ * convEncoderNet({ imageShape: [28, 28], size: 2 * 10 }); // the PML report: 16 and 32 channels
+ */
+export function convEncoderNet(options: ConvOptions): tfl.Sequential {
+  const { h, w, c, channels } = convShape('convEncoderNet', options);
+  const activation = options.activation ?? 'relu';
+  const seed = options.seed ?? nextSeed();
+  const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) });
+  const layers: tfl.layers.Layer[] = [];
+  let k = 0;
+  channels.forEach((filters, i) => {
+    layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation, ...init(k++), ...(i === 0 ? { inputShape: [h, w, c] } : {}) }));
+    if (options.deep) layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 1, padding: 'same', activation, ...init(k++) }));
+  });
+  layers.push(tfl.layers.flatten());
+  layers.push(tfl.layers.dense({ units: options.size, ...init(k++) }));
+  return tfl.sequential({ layers });
+}
+
+/**
+ * The mirrored decoder network: a dense layer to [H / 2^n, W / 2^n, last channels], then stride-2
+ * 3x3 transposed convolutions back to [H, W, C] (the last one linear). Input [size].
+ */
+export function convDecoderNet(options: ConvOptions): tfl.Sequential {
+  const { h, w, c, channels } = convShape('convDecoderNet', options);
+  const activation = options.activation ?? 'relu';
+  const seed = options.seed ?? nextSeed();
+  const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) });
+  const f = 2 ** channels.length;
+  const reversed = [...channels].reverse();
+  const layers: tfl.layers.Layer[] = [];
+  let k = 0;
+  layers.push(tfl.layers.dense({ inputShape: [options.size], units: (h / f) * (w / f) * reversed[0]!, activation, ...init(k++) }));
+  layers.push(tfl.layers.reshape({ targetShape: [h / f, w / f, reversed[0]!] }));
+  reversed.forEach((filters, i) => {
+    if (options.deep) layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 1, padding: 'same', activation, ...init(k++) }));
+    const last = i === reversed.length - 1;
+    const out = last ? c : reversed[i + 1]!;
+    layers.push(tfl.layers.conv2dTranspose({ filters: out, kernelSize: 3, strides: 2, padding: 'same', ...(last ? {} : { activation }), ...init(k++) }));
+  });
+  return tfl.sequential({ layers });
+}

@@ -10,7 +10,8 @@ import { GaussianEncoder } from './encoders.js';
 import { saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
-import { mlp, type MlpOptions } from './networks.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
 
 /** An encoder: x -> q(z|x). */
 export interface Encoder {
@@ -47,14 +48,40 @@ function makePrior(
   throw argError(fn, 'options.prior', "'gaussian', 'learnable', { mixture: k } or { vamp: K }", spec);
 }
 
-/** Options of {@link VAE.mlp}. */
-export interface VaeMlpOptions {
+/** Checks what every preset shares. */
+function checkPresetOptions(fn: string, options: { inputShape: number[]; latentDim: number } | null): void {
+  if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
+  const { inputShape, latentDim } = options;
+  if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
+  }
+  if (!Number.isInteger(latentDim) || latentDim < 1) throw argError(fn, 'options.latentDim', 'a positive integer', latentDim);
+}
+
+/** A VAE from two networks and the preset's likelihood, prior and objective choices. */
+function assemble(fn: string, options: PresetOptions, encNet: tfl.LayersModel, decNet: tfl.LayersModel): VAE {
+  const { inputShape, latentDim } = options;
+  const encoder = new GaussianEncoder(encNet);
+  const likelihood = options.likelihood ?? 'bernoulli';
+  const decoder =
+    likelihood === 'bernoulli'
+      ? new BernoulliDecoder(decNet, inputShape)
+      : likelihood === 'continuous-bernoulli'
+        ? new ContinuousBernoulliDecoder(decNet, inputShape)
+        : likelihood === 'gaussian'
+          ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1 })
+          : (() => {
+              throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
+            })();
+  return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
+}
+
+/** Options every preset takes. */
+export interface PresetOptions {
   /** Shape of one example, e.g. [28, 28]. */
   inputShape: number[];
   /** Latent size M. */
   latentDim: number;
-  /** Hidden sizes of the encoder (mirrored in the decoder), e.g. [512, 512]. */
-  hidden: number[];
   /** 'bernoulli' (binary data), 'continuous-bernoulli' ([0, 1] data) or 'gaussian' (fixed scale). */
   likelihood?: 'bernoulli' | 'continuous-bernoulli' | 'gaussian';
   /** Hidden activation (default 'relu'). */
@@ -68,6 +95,20 @@ export interface VaeMlpOptions {
   prior?: 'gaussian' | 'learnable' | { mixture: number; learnWeights?: boolean } | { vamp: number };
   /** The training objective (default the ELBO). */
   objective?: Objective;
+}
+
+/** Options of {@link VAE.conv}. */
+export interface VaeConvOptions extends PresetOptions {
+  /** Channels of the stride-2 convolutions (default [16, 32]). */
+  channels?: number[];
+  /** Add a stride-1 convolution after each strided one. */
+  deep?: boolean;
+}
+
+/** Options of {@link VAE.mlp}. */
+export interface VaeMlpOptions extends PresetOptions {
+  /** Hidden sizes of the encoder (mirrored in the decoder), e.g. [512, 512]. */
+  hidden: number[];
 }
 
 /**
@@ -105,27 +146,28 @@ export class VAE {
   /** The MLP VAE of the DTU 02460 course (and CS236 with activation 'elu'). */
   static mlp(options: VaeMlpOptions): VAE {
     const fn = 'VAE.mlp';
-    if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
+    checkPresetOptions(fn, options);
     const { inputShape, latentDim, hidden } = options;
-    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
-    }
     const d = inputShape.reduce((a, b) => a * b, 1);
     const activation = options.activation ?? 'relu';
-    const encoder = new GaussianEncoder(mlp({ inputDim: d, hidden, outputDim: 2 * latentDim, activation }));
+    const encNet = mlp({ inputDim: d, hidden, outputDim: 2 * latentDim, activation });
     const decNet = mlp({ inputDim: latentDim, hidden: [...hidden].reverse(), outputDim: d, activation });
-    const likelihood = options.likelihood ?? 'bernoulli';
-    const decoder =
-      likelihood === 'bernoulli'
-        ? new BernoulliDecoder(decNet, inputShape)
-        : likelihood === 'continuous-bernoulli'
-          ? new ContinuousBernoulliDecoder(decNet, inputShape)
-          : likelihood === 'gaussian'
-            ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1 })
-            : (() => {
-                throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
-              })();
-    return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
+    return assemble(fn, options, encNet, decNet);
+  }
+
+  /**
+   * A convolutional VAE: stride-2 3x3 convolutions with `channels` filters (default [16, 32], the
+   * PML report's network), mirrored by transposed convolutions; `deep: true` adds a stride-1
+   * convolution after each. `inputShape` is [H, W] or [H, W, C].
+   */
+  static conv(options: VaeConvOptions): VAE {
+    const fn = 'VAE.conv';
+    checkPresetOptions(fn, options);
+    const { inputShape, latentDim } = options;
+    const common = { imageShape: inputShape, channels: options.channels, deep: options.deep, activation: options.activation };
+    const encNet = convEncoderNet({ ...common, size: 2 * latentDim });
+    const decNet = convDecoderNet({ ...common, size: latentDim });
+    return assemble(fn, options, encNet, decNet);
   }
 
   /** Every trainable variable (encoder, decoder, prior). */
@@ -191,6 +233,10 @@ export class BetaVAE extends VAE {
   static override mlp(options: VaeMlpOptions & { beta: BetaSchedule; weightDecay?: number }): BetaVAE {
     return new BetaVAE(VAE.mlp({ ...options, objective: new ELBO({ beta: options.beta, weightDecay: options.weightDecay }) }));
   }
+  /** `VAE.conv` trained on the beta-ELBO. */
+  static override conv(options: VaeConvOptions & { beta: BetaSchedule; weightDecay?: number }): BetaVAE {
+    return new BetaVAE(VAE.conv({ ...options, objective: new ELBO({ beta: options.beta, weightDecay: options.weightDecay }) }));
+  }
 }
 
 /** GMVAE: a VAE whose prior is a mixture of Gaussians (CS236 HW2; DTU 02460 exercise 1.6). */
@@ -199,6 +245,10 @@ export class GMVAE extends VAE {
   static override mlp(options: VaeMlpOptions & { components: number; learnWeights?: boolean }): GMVAE {
     return new GMVAE(VAE.mlp({ ...options, prior: { mixture: options.components, learnWeights: options.learnWeights } }));
   }
+  /** `VAE.conv` with the mixture-of-Gaussians prior. */
+  static override conv(options: VaeConvOptions & { components: number; learnWeights?: boolean }): GMVAE {
+    return new GMVAE(VAE.conv({ ...options, prior: { mixture: options.components, learnWeights: options.learnWeights } }));
+  }
 }
 
 /** IWAE (Burda et al. 2016): the VAE trained on the k-sample importance-weighted bound. */
@@ -206,5 +256,9 @@ export class IWAE extends VAE {
   /** `VAE.mlp` trained on `IWAEBound(k)`. */
   static override mlp(options: VaeMlpOptions & { k: number }): IWAE {
     return new IWAE(VAE.mlp({ ...options, objective: new IWAEBound(options.k) }));
+  }
+  /** `VAE.conv` trained on `IWAEBound(k)`. */
+  static override conv(options: VaeConvOptions & { k: number }): IWAE {
+    return new IWAE(VAE.conv({ ...options, objective: new IWAEBound(options.k) }));
   }
 }
