@@ -23,6 +23,7 @@ import {
   VAE,
   VampPrior,
   loadModel,
+  toyDataset,
 } from '../src/index.js';
 import { expectClose, useBackend } from './helpers/backends.js';
 
@@ -208,6 +209,40 @@ describe('convolutional VAE', () => {
     expect(VAE.conv({ inputShape: [28, 28], latentDim: 2, channels: [8, 16], deep: true }).trainableVariables.length).toBe(2 * (2 + 2 + 1) + 2 * (1 + 2 + 2));
     expect(() => VAE.conv({ inputShape: [30, 30], latentDim: 2 })).toThrow(/convEncoderNet: argument 'options\.imageShape' must be height and width divisible by 4/);
     [vae, loaded].forEach((m) => m.dispose());
+    x.dispose();
+  });
+});
+
+describe('Gaussian decoder variances (DTU 02460 exercise 1.7)', () => {
+  it('fixed, learned (shared or per value) and predicted scales: shapes, learning, save -> load', async () => {
+    await useBackend('cpu');
+    const square = toyDataset('square', { n: 400, seed: 2 });
+    const x = square.tensor();
+    const make = (variance: 'fixed' | 'learned-shared' | 'learned-per-value' | 'predicted') => {
+      manualSeed(6);
+      return VAE.mlp({ inputShape: [2], latentDim: 2, hidden: [16], likelihood: 'gaussian', scale: 1, variance });
+    };
+    const sd = (m: VAE) => tf.tidy(() => Array.from(m.decoder.likelihood(m.encoder.posterior(x).mean).stddev.dataSync()));
+    const fixed = make('fixed');
+    expect(sd(fixed).every((v) => v === 1)).toBe(true);
+    expect(fixed.trainableVariables.length).toBe(8);
+    for (const variance of ['learned-shared', 'learned-per-value', 'predicted'] as const) {
+      const m = make(variance);
+      expect(m.trainableVariables.length).toBe(variance === 'predicted' ? 8 : 9);
+      const optimizer = tf.train.adam(1e-2);
+      for (let i = 0; i < 150; i++) tf.tidy(() => optimizer.minimize(() => m.loss(x).loss, false, m.trainableVariables));
+      // Points of the unit square sit within ~0.3 of any fit; the learned scales fall well below 1.
+      const after = sd(m);
+      expect(Math.max(...after), variance).toBeLessThan(0.6);
+      if (variance === 'learned-shared') expect(new Set(after).size).toBe(1);
+      const dir = mkdtempSync(join(tmpdir(), 'dlvm-var-'));
+      await m.save(dir);
+      const loaded = await loadModel(dir);
+      expect(sd(loaded)).toEqual(after);
+      [m, loaded].forEach((v) => v.dispose());
+    }
+    expect(() => VAE.conv({ inputShape: [28, 28], latentDim: 2, likelihood: 'gaussian', variance: 'predicted' })).toThrow(/VAE\.conv: argument 'options\.variance'/);
+    fixed.dispose();
     x.dispose();
   });
 });

@@ -16,6 +16,7 @@ export interface DecoderConfig {
   type: 'BernoulliDecoder' | 'ContinuousBernoulliDecoder' | 'GaussianDecoder';
   itemShape: number[];
   scale?: number;
+  variance?: GaussianVariance;
 }
 
 /** Shared part of the decoders: a network and the shape of one example. */
@@ -39,6 +40,10 @@ export abstract class Decoder {
   abstract config(): DecoderConfig;
   get trainableVariables(): tf.Variable[] {
     return variablesOf(this.net);
+  }
+  /** Variables outside the network (saved with the model); none by default. */
+  state(): Record<string, tf.Variable> {
+    return {};
   }
 }
 
@@ -68,18 +73,61 @@ export class ContinuousBernoulliDecoder extends Decoder {
   }
 }
 
-/** p(x|z) = N(net(z), sigma^2) per value with a fixed standard deviation `scale`. */
+/** How a Gaussian decoder's standard deviation is set (DTU 02460 exercise 1.7). */
+export type GaussianVariance =
+  /** A fixed `scale`. */
+  | 'fixed'
+  /** One learned scale for every value. */
+  | 'learned-shared'
+  /** A learned scale per value (per pixel). */
+  | 'learned-per-value'
+  /** Predicted by the network: it outputs 2D values, means then raw scales (softplus + 1e-4). */
+  | 'predicted';
+
+const VARIANCES: GaussianVariance[] = ['fixed', 'learned-shared', 'learned-per-value', 'predicted'];
+
+/**
+ * p(x|z) = N(mean(z), sigma^2) per value, with sigma fixed (`scale`), learned (shared or per
+ * value, sigma = softplus(rho) starting at `scale`) or predicted by the network.
+ */
 export class GaussianDecoder extends Decoder {
+  /** The fixed scale, or the initial one of a learned scale. */
   readonly scale: number;
-  constructor(net: tfl.LayersModel, itemShape: number[], { scale = 1 }: { scale?: number } = {}) {
+  readonly variance: GaussianVariance;
+  /** Unconstrained learned scale (sigma = softplus(rho)), when `variance` is learned. */
+  readonly rho: tf.Variable | null;
+
+  constructor(net: tfl.LayersModel, itemShape: number[], { scale = 1, variance = 'fixed' }: { scale?: number; variance?: GaussianVariance } = {}) {
     super('GaussianDecoder', net, itemShape);
     if (!(scale > 0)) throw argError('GaussianDecoder', 'scale', 'a positive number', scale);
+    if (!VARIANCES.includes(variance)) throw argError('GaussianDecoder', 'variance', VARIANCES.map((v) => `'${v}'`).join(', '), variance);
     this.scale = scale;
+    this.variance = variance;
+    // softplus(rho) = scale at rho = log(exp(scale) - 1).
+    const rho0 = Math.log(Math.expm1(scale));
+    this.rho =
+      variance === 'learned-shared'
+        ? tf.variable(tf.scalar(rho0), true)
+        : variance === 'learned-per-value'
+          ? tf.variable(tf.fill(itemShape, rho0), true)
+          : null;
   }
   likelihood(z: tf.Tensor): Distribution {
-    return new Independent(new Normal(this.params(z), this.scale, { validateArgs: false }), this.itemShape.length);
+    if (this.variance === 'predicted') {
+      const out = tf.reshape(run(this.net, z), [z.shape[0]!, 2, ...this.itemShape]);
+      const [mean, raw] = tf.unstack(out, 1) as [tf.Tensor, tf.Tensor];
+      return new Independent(new Normal(mean, tf.add(tf.softplus(raw), 1e-4), { validateArgs: false }), this.itemShape.length);
+    }
+    const sigma = this.rho ? tf.softplus(this.rho) : this.scale;
+    return new Independent(new Normal(this.params(z), sigma, { validateArgs: false }), this.itemShape.length);
+  }
+  override get trainableVariables(): tf.Variable[] {
+    return this.rho ? [...variablesOf(this.net), this.rho] : variablesOf(this.net);
+  }
+  override state(): Record<string, tf.Variable> {
+    return this.rho ? { rho: this.rho } : {};
   }
   config(): DecoderConfig {
-    return { type: 'GaussianDecoder', itemShape: this.itemShape, scale: this.scale };
+    return { type: 'GaussianDecoder', itemShape: this.itemShape, scale: this.scale, variance: this.variance };
   }
 }

@@ -23,7 +23,7 @@ export interface SavedModel {
   dlvmVersion: string;
   class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE';
   encoder: { type: 'GaussianEncoder'; path: string };
-  decoder: DecoderConfig & { path: string };
+  decoder: DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string };
   prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
   objective: { type: 'elbo'; beta: number | 'schedule'; weightDecay: number } | { type: 'iwae'; k: number };
 }
@@ -62,6 +62,43 @@ async function saveNet(net: tfl.LayersModel, dir: string): Promise<void> {
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
+}
+
+/** float32 bytes of variables, in order. */
+function packVariables(vars: Array<[string, tf.Variable]>): Uint8Array {
+  const bytes = new Uint8Array(vars.reduce((s, [, v]) => s + v.size * 4, 0));
+  let offset = 0;
+  for (const [, v] of vars) {
+    const data = v.dataSync() as Float32Array;
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+    offset += data.byteLength;
+  }
+  return bytes;
+}
+
+/** Assigns float32 `bytes` (laid out as `specs`) to the named variables of `state`. */
+async function unpackVariables(
+  fn: string,
+  file: string,
+  owner: string,
+  specs: Array<{ name: string; shape: number[] }>,
+  state: Record<string, tf.Variable>,
+): Promise<void> {
+  const bytes = await readFileOrFail(fn, file);
+  const expected = specs.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (bytes.byteLength !== expected) {
+    throw new DlvmError(`${fn}: ${file} has ${bytes.byteLength} bytes, expected ${expected} for the ${owner}'s variables (truncated?).`);
+  }
+  let offset = 0;
+  for (const v of specs) {
+    const target = state[v.name];
+    if (!target || !tf.util.arraysEqual(target.shape, v.shape)) {
+      throw new DlvmError(`${fn}: the saved ${owner} has a variable ${v.name} [${v.shape.join(', ')}] that the rebuilt ${owner} does not have with that shape.`);
+    }
+    const size = v.shape.reduce((a, b) => a * b, 1);
+    target.assign(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4)), v.shape));
+    offset += size * 4;
+  }
 }
 
 /** Bytes of a weight spec's data. */
@@ -125,26 +162,21 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   if (typeof (prior as Prior).config !== 'function') throw new DlvmError(`${fn}: only dlvm's priors can be saved.`);
   const path = await import('node:path');
   const state = Object.entries(prior.state());
-  const priorBytes = new Uint8Array(state.reduce((s, [, v]) => s + v.size * 4, 0));
-  let offset = 0;
-  for (const [, v] of state) {
-    const data = v.dataSync() as Float32Array;
-    priorBytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
-    offset += data.byteLength;
-  }
+  const decState = Object.entries((decoder as unknown as { state?: () => Record<string, tf.Variable> }).state?.() ?? {});
   const saved: SavedModel = {
     format: 'dlvm-model',
     formatVersion: 1,
     dlvmVersion: VERSION,
     class: className(model),
     encoder: { type: 'GaussianEncoder', path: 'encoder' },
-    decoder: { ...dec.config(), path: 'decoder' },
+    decoder: { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' },
     prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
     objective: objectiveConfig(model.objective),
   };
   await saveNet(encoder.net, path.join(dir, 'encoder'));
   await saveNet(dec.net, path.join(dir, 'decoder'));
-  await writeFileAtomic(path.join(dir, 'prior.bin'), priorBytes);
+  await writeFileAtomic(path.join(dir, 'prior.bin'), packVariables(state));
+  await writeFileAtomic(path.join(dir, 'decoder-state.bin'), packVariables(decState));
   // model.json last: a folder with a model.json is complete.
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
 }
@@ -170,7 +202,7 @@ export async function loadModel(dir: string): Promise<VAE> {
       : d.type === 'ContinuousBernoulliDecoder'
         ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
         : d.type === 'GaussianDecoder'
-          ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale })
+          ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
           : (() => {
               throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
             })();
@@ -187,22 +219,9 @@ export async function loadModel(dir: string): Promise<VAE> {
             : (() => {
                 throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
               })();
-  const bytes = await readFileOrFail(fn, path.join(dir, p.path));
-  const state = prior.state();
-  const expected = p.variables.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (bytes.byteLength !== expected) {
-    throw new DlvmError(`${fn}: ${path.join(dir, p.path)} has ${bytes.byteLength} bytes, expected ${expected} for the prior's variables (truncated?).`);
-  }
-  let offset = 0;
-  for (const v of p.variables) {
-    const target = state[v.name];
-    if (!target || !tf.util.arraysEqual(target.shape, v.shape)) {
-      throw new DlvmError(`${fn}: ${file} lists prior variable ${v.name} [${v.shape.join(', ')}], which ${p.type} does not have with that shape.`);
-    }
-    const size = v.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4));
-    target.assign(tf.tensor(values, v.shape));
-    offset += size * 4;
+  await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, prior.state());
+  if (d.variables && d.variables.length > 0) {
+    await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as { state(): Record<string, tf.Variable> }).state());
   }
   const o = cfg.objective;
   let objective: Objective;

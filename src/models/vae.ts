@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
-import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
+import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
@@ -69,7 +69,7 @@ function assemble(fn: string, options: PresetOptions, encNet: tfl.LayersModel, d
       : likelihood === 'continuous-bernoulli'
         ? new ContinuousBernoulliDecoder(decNet, inputShape)
         : likelihood === 'gaussian'
-          ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1 })
+          ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1, variance: options.variance })
           : (() => {
               throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
             })();
@@ -86,8 +86,10 @@ export interface PresetOptions {
   likelihood?: 'bernoulli' | 'continuous-bernoulli' | 'gaussian';
   /** Hidden activation (default 'relu'). */
   activation?: MlpOptions['activation'];
-  /** Standard deviation of the Gaussian likelihood (default 1). */
+  /** Standard deviation of the Gaussian likelihood (default 1; the initial value when learned). */
   scale?: number;
+  /** Gaussian likelihood: 'fixed' (default), 'learned-shared', 'learned-per-value' or 'predicted' (MLP only). */
+  variance?: GaussianVariance;
   /**
    * The prior: 'gaussian' (N(0, I), default), 'learnable' (learned mean and scales),
    * `{ mixture: k, learnWeights? }` (GMVAE) or `{ vamp: K }` (VampPrior with K pseudo-inputs).
@@ -151,7 +153,9 @@ export class VAE {
     const d = inputShape.reduce((a, b) => a * b, 1);
     const activation = options.activation ?? 'relu';
     const encNet = mlp({ inputDim: d, hidden, outputDim: 2 * latentDim, activation });
-    const decNet = mlp({ inputDim: latentDim, hidden: [...hidden].reverse(), outputDim: d, activation });
+    // A predicted variance needs a mean and a raw scale per value.
+    const predicted = options.likelihood === 'gaussian' && options.variance === 'predicted';
+    const decNet = mlp({ inputDim: latentDim, hidden: [...hidden].reverse(), outputDim: predicted ? 2 * d : d, activation });
     return assemble(fn, options, encNet, decNet);
   }
 
@@ -164,6 +168,7 @@ export class VAE {
     const fn = 'VAE.conv';
     checkPresetOptions(fn, options);
     const { inputShape, latentDim } = options;
+    if (options.variance === 'predicted') throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs VAE.mlp)", options.variance);
     const common = { imageShape: inputShape, channels: options.channels, deep: options.deep, activation: options.activation };
     const encNet = convEncoderNet({ ...common, size: 2 * latentDim });
     const decNet = convDecoderNet({ ...common, size: latentDim });
