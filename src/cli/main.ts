@@ -42,6 +42,7 @@ import {
 interface RunInfo {
   model: string;
   arch: string;
+  activation: string;
   dataset: string;
   toy?: ToyName;
   binarize: Binarize;
@@ -179,12 +180,13 @@ program
     const info: RunInfo = {
       model: o.model,
       arch: o.arch,
+      activation: o.activation,
       dataset: o.dataset,
       ...(toy ? { toy: o.toy } : {}),
       binarize,
       latentDim: o.latentDim,
       hidden: o.hidden,
-      epochs: o.epochs,
+      epochs: Math.ceil(result.steps / train.numBatches({ batchSize: o.batchSize })),
       batchSize: o.batchSize,
       lr: o.lr,
       backend: backendName,
