@@ -230,7 +230,9 @@ describe('Gaussian decoder variances (DTU 02460 exercise 1.7)', () => {
       const m = make(variance);
       expect(m.trainableVariables.length).toBe(variance === 'predicted' ? 8 : 9);
       const optimizer = tf.train.adam(1e-2);
-      for (let i = 0; i < 150; i++) tf.tidy(() => optimizer.minimize(() => m.loss(x).loss, false, m.trainableVariables));
+      for (let i = 0; i < 150; i++) tf.tidy(() => {
+        optimizer.minimize(() => m.loss(x).loss, false, m.trainableVariables);
+      });
       // Points of the unit square sit within ~0.3 of any fit; the learned scales fall well below 1.
       const after = sd(m);
       expect(Math.max(...after), variance).toBeLessThan(0.6);
