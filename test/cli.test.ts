@@ -31,6 +31,7 @@ describe('dlvm CLI', () => {
     const e = dlvm('eval', '--run', run, '--iw', '20', '--limit', '200');
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/^200 test examples: ELBO -\d+\.\d\d \(reconstruction \d+\.\d\d, KL \d+\.\d\d\), IWAE-20 NLL \d+\.\d\d nats \(\d\.\d{4} bits\/dim\), MSE 0\.\d{4}, active units \d; \d+ s/);
+    expect(e.stderr).toMatch(/IWAE-20: 200\/200 examples, \d+ s/);
     const ev = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
     expect(ev.nll).toBeLessThanOrEqual(-ev.elbo + 1); // IWAE-20 bound above the ELBO (+1 nat of Monte Carlo noise)
 

@@ -165,6 +165,17 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     expect(Math.abs(perDim[0]! + perDim[1]! - kl / N)).toBeLessThan(1e-4);
   });
 
+  it('reports progress per batch', () => {
+    const seen: Array<[number, number]> = [];
+    tf.tidy(() => iwaeLogLikelihood(linearGaussian('full'), x, { k: 2, batchSize: 64, onProgress: (d, t) => seen.push([d, t]) }));
+    expect(seen).toEqual([
+      [64, 200],
+      [128, 200],
+      [192, 200],
+      [200, 200],
+    ]);
+  });
+
   it('reconstruction MSE and active units', () => {
     const model = linearGaussian('diagonal');
     const mse = tf.tidy(() => reconstructionMse(model, x, { batchSize: 64 }));

@@ -235,7 +235,14 @@ program
     const t0 = performance.now();
     const opts = { binarize: run.binarize, seed: o.seed };
     const e = evaluateElbo(model, test, opts);
-    const ll = iwaeLogLikelihood(model, test, { ...opts, k: o.iw });
+    // IWAE-k is the long part: a line on stderr every 10% with the time so far.
+    let next = 0.1;
+    const progress = (done: number, total: number) => {
+      if (done / total + 1e-9 < next) return;
+      next = Math.floor((done / total) * 10) / 10 + 0.1;
+      console.error(`IWAE-${o.iw}: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    };
+    const ll = iwaeLogLikelihood(model, test, { ...opts, k: o.iw, onProgress: progress });
     const dims = test.itemSize;
     const result = {
       examples: test.length,

@@ -29,6 +29,8 @@ export interface EvalOptions {
   binarizeSeed?: number;
   /** Seeds dlvm's samplers for the evaluation (restored to unseeded afterwards). */
   seed?: number;
+  /** Called after every batch with the examples done and the total (for progress lines). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Dataset means of the ELBO and its parts, in nats per example. */
@@ -51,9 +53,12 @@ export interface ElboResult {
 function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (x: tf.Tensor, labels: Int32Array | null) => void): number {
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  let done = 0;
   if (data instanceof ArrayDataset) {
     for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize, binarizeSeed: options.binarizeSeed })) {
       visit(b.x, data.labels ? b.indices.map((i) => data.labels![i]!) : null);
+      done += b.indices.length;
+      options.onProgress?.(done, data.length);
     }
     return data.length;
   }
@@ -69,6 +74,7 @@ function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (
     } finally {
       x.dispose();
     }
+    options.onProgress?.(start + size, n);
   }
   return n;
 }
