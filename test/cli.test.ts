@@ -47,6 +47,30 @@ describe('dlvm CLI', () => {
     }
   });
 
+  it('a conditional VAE (--model cvae): eval of log p(x|y), the style/content grid, GMVAE with learned weights recorded', async () => {
+    const cv = join(run, 'cvae');
+    const t = dlvm('train', '--model', 'cvae', '--limit', '300', '--epochs', '1', '--hidden', '32', '--latent-dim', '2', '--batch-size', '100', '--out', cv);
+    expect(t.status, t.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(cv, 'run.json'), 'utf8'))).toMatchObject({ model: 'cvae', modelOptions: { numClasses: 10 } });
+    const e = dlvm('eval', '--run', cv, '--iw', '5', '--limit', '100');
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^100 test examples: ELBO -\d+\.\d\d/);
+    const p = dlvm('plot', 'style-content', '--run', cv);
+    expect(p.status, p.stderr).toBe(0);
+    const png = await decodePng(new Uint8Array(readFileSync(join(cv, 'style-content.png'))));
+    expect([png.width, png.height]).toEqual([10 * 30 + 2, 10 * 30 + 2]);
+    const r = dlvm('plot', 'reconstructions', '--run', cv);
+    expect(r.status, r.stderr).toBe(0);
+    const wrong = dlvm('plot', 'style-content', '--run', run);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/plot style-content needs a conditional model \(dlvm train --model cvae\)/);
+    const gm = join(run, 'gmvae');
+    const g = dlvm('train', '--model', 'gmvae', '--components', '3', '--learn-weights', '--limit', '200', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', gm);
+    expect(g.status, g.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(gm, 'run.json'), 'utf8')).modelOptions).toEqual({ components: 3, learnWeights: true });
+    expect(JSON.parse(readFileSync(join(gm, 'model', 'model.json'), 'utf8')).prior).toMatchObject({ components: 3, learnWeights: true });
+  });
+
   it('--help on every command; bad flags give a message and status 1', () => {
     for (const cmd of ['train', 'sample', 'eval', 'plot']) {
       const h = dlvm(cmd, '--help');
@@ -55,7 +79,7 @@ describe('dlvm CLI', () => {
     }
     const bad = dlvm('train', '--model', 'foo', '--out', run);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae\./);
+    expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae, cvae\./);
     const zero = dlvm('train', '--epochs', '0', '--out', run);
     expect(zero.status).toBe(1);
     expect(zero.stderr).toMatch(/--epochs must be a positive integer, got "0"/);
@@ -64,6 +88,6 @@ describe('dlvm CLI', () => {
     expect(missing.stderr).toMatch(/dlvm: .*nope\/run\.json cannot be read .*is .*nope a folder written by 'dlvm train'\?/);
     const kind = dlvm('plot', 'histogram', '--run', run);
     expect(kind.status).toBe(1);
-    expect(kind.stderr).toMatch(/must be latent, manifold, reconstructions, curves or toy, got "histogram"/);
+    expect(kind.stderr).toMatch(/must be latent, manifold, reconstructions, curves, toy or style-content, got "histogram"/);
   });
 });

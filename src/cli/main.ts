@@ -11,6 +11,7 @@ import {
   aggregatePosterior,
   BetaVAE,
   bitsPerDim,
+  ConditionalVAE,
   describeBackend,
   evaluateElbo,
   fit,
@@ -27,6 +28,7 @@ import {
   reconstructionGrid,
   reconstructionMse,
   sampleGrid,
+  styleContentGrid,
   toyDataset,
   toyPanels,
   trainingCurves,
@@ -57,6 +59,8 @@ interface RunInfo {
   stopReason: string;
   dlvmVersion: string;
   command: string;
+  /** The model's own settings: beta (betavae), components and learnWeights (gmvae), k (iwae). */
+  modelOptions?: Record<string, number | boolean>;
 }
 
 const int = (name: string) => (v: string) => {
@@ -107,7 +111,7 @@ program.name('dlvm').description('Deep latent variable models on TensorFlow.js')
 program
   .command('train')
   .description('train a model and save it with its history and curves into --out')
-  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae']).default('vae'))
+  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae', 'cvae']).default('vae'))
   .addOption(new Option('--arch <name>', 'networks: MLP, or the PML report\'s convolutional pair (--channels)').choices(['mlp', 'conv']).default('mlp'))
   .option('--channels <sizes>', 'conv channels of the stride-2 layers', sizes, [16, 32])
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
@@ -122,6 +126,7 @@ program
   .option('--lr <rate>', 'Adam learning rate', positive('--lr'), 1e-3)
   .option('--beta <b>', 'KL weight (betavae)', positive('--beta'), 1)
   .option('--components <k>', 'mixture components (gmvae)', int('--components'), 10)
+  .option('--learn-weights', 'learn the mixture weights (gmvae; DTU 02460 exercise 1.6) instead of fixing them uniform (CS236)')
   .option('-k, --k <k>', 'importance samples (iwae)', int('-k'), 5)
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
@@ -149,11 +154,14 @@ program
     if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
     const conv = o.arch === 'conv';
     const arch = { ...base, channels: o.channels as number[] };
+    if (o.model === 'cvae' && train.labels === null) throw new Error(`--model cvae needs labelled data; ${o.dataset} has no labels.`);
     const model =
-      o.model === 'betavae'
+      o.model === 'cvae'
+        ? conv ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses }) : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
+        : o.model === 'betavae'
         ? conv ? BetaVAE.conv({ ...arch, beta: o.beta }) : BetaVAE.mlp({ ...base, beta: o.beta })
         : o.model === 'gmvae'
-          ? conv ? GMVAE.conv({ ...arch, components: o.components }) : GMVAE.mlp({ ...base, components: o.components })
+          ? conv ? GMVAE.conv({ ...arch, components: o.components, learnWeights: Boolean(o.learnWeights) }) : GMVAE.mlp({ ...base, components: o.components, learnWeights: Boolean(o.learnWeights) })
           : o.model === 'iwae'
             ? conv ? IWAE.conv({ ...arch, k: o.k }) : IWAE.mlp({ ...base, k: o.k })
             : conv ? VAE.conv(arch) : VAE.mlp(base);
@@ -195,6 +203,16 @@ program
       stopReason: result.stopReason,
       dlvmVersion: VERSION,
       command: process.argv.slice(2).join(' '),
+      modelOptions:
+        o.model === 'betavae'
+          ? { beta: o.beta }
+          : o.model === 'gmvae'
+            ? { components: o.components, learnWeights: Boolean(o.learnWeights) }
+            : o.model === 'iwae'
+              ? { k: o.k }
+              : o.model === 'cvae'
+                ? { numClasses: train.numClasses }
+                : {},
     };
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
@@ -267,9 +285,9 @@ program
 program
   .command('plot')
   .description('draw a picture of a trained model: latent, manifold, reconstructions or curves')
-  .argument('<kind>', 'latent | manifold | reconstructions | curves | toy', (v) => {
-    if (!['latent', 'manifold', 'reconstructions', 'curves', 'toy'].includes(v)) {
-      throw new InvalidArgumentError(`must be latent, manifold, reconstructions, curves or toy, got ${JSON.stringify(v)}.`);
+  .argument('<kind>', 'latent | manifold | reconstructions | curves | toy | style-content (cvae)', (v) => {
+    if (!['latent', 'manifold', 'reconstructions', 'curves', 'toy', 'style-content'].includes(v)) {
+      throw new InvalidArgumentError(`must be latent, manifold, reconstructions, curves, toy or style-content, got ${JSON.stringify(v)}.`);
     }
     return v;
   })
@@ -289,10 +307,15 @@ program
       const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy });
       if (kind === 'latent') await aggregatePosterior(model, test, { n: 3000, binarize: run.binarize, file });
       else if (kind === 'manifold') await latentManifold(model, { steps: 20, file });
+      else if (kind === 'style-content') {
+        if (!(model instanceof ConditionalVAE)) throw new Error(`plot style-content needs a conditional model (dlvm train --model cvae); ${o.run} holds a ${run.model}.`);
+        await styleContentGrid(model, { rows: 10, seed: 0, file });
+      }
       else if (kind === 'toy') await toyPanels(model, test, { file });
       else {
-        const x = test.tensor(Array.from({ length: 32 }, (_, i) => i), { binarize: run.binarize });
-        await reconstructionGrid(model, x, { cols: 16, file });
+        const idx = Array.from({ length: 32 }, (_, i) => i);
+        const x = test.tensor(idx, { binarize: run.binarize });
+        await reconstructionGrid(model, x, { cols: 16, file, ...(test.labels ? { y: idx.map((i) => test.labels![i]!) } : {}) });
         tf.dispose(x);
       }
     }

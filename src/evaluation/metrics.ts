@@ -14,7 +14,8 @@ import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { withSeed } from '../random.js';
-import { asEvent, checkModel, type LatentVariableModel } from './model.js';
+import { asEvent, checkModel, conditionOf, type LatentVariableModel } from './model.js';
+import { repeatBatch } from '../models/objectives.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
 export type EvalData = ArrayDataset | tf.Tensor;
@@ -106,15 +107,16 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
   let kl = 0;
   let analytic = true;
   const n = withSeed(options.seed, () =>
-    forEachBatch(fn, data, options, (x) => {
+    forEachBatch(fn, data, options, (x, labels) => {
       const [r, k] = tf.tidy(() => {
-        const q = m.encoder.posterior(x); // batch [B], event [M]
+        const y = conditionOf(fn, m, labels);
+        const q = m.encoder.posterior(x, y); // batch [B], event [M]
         const prior = m.prior.distribution();
         const z = q.sample([samples]); // [S, B, M]
         const b = x.shape[0]!;
         const flat = tf.reshape(z, [samples * b, ...z.shape.slice(2)]);
-        const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [samples, ...x.shape]), [samples * b, ...x.shape.slice(1)]);
-        const lik = m.decoder.likelihood(flat);
+        const xs = repeatBatch(x, samples);
+        const lik = m.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, samples));
         const logLik = lik.logProb(asEvent(xs, lik)); // [S * B]
         const klRes = klPerExample(q, prior, Math.max(samples, 16));
         analytic = analytic && klRes.analytic;
@@ -152,7 +154,7 @@ export function iwaeLogLikelihood(
   if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
   let total = 0;
   const n = withSeed(options.seed, () =>
-    forEachBatch(fn, data, { batchSize: 100, ...options }, (x) => {
+    forEachBatch(fn, data, { batchSize: 100, ...options }, (x, labels) => {
       const b = x.shape[0]!;
       // Running log-sum-exp per example over chunks: max and sum of exp(w - max).
       let runMax = new Float64Array(b).fill(-Infinity);
@@ -160,11 +162,12 @@ export function iwaeLogLikelihood(
       for (let done = 0; done < k; done += chunk) {
         const c = Math.min(chunk, k - done);
         const logW = tf.tidy(() => {
-          const q = m.encoder.posterior(x);
+          const y = conditionOf(fn, m, labels);
+          const q = m.encoder.posterior(x, y);
           const z = q.sample([c]); // [c, B, M]
           const flat = tf.reshape(z, [c * b, ...z.shape.slice(2)]);
-          const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [c, ...x.shape]), [c * b, ...x.shape.slice(1)]);
-          const lik = m.decoder.likelihood(flat);
+          const xs = repeatBatch(x, c);
+          const lik = m.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, c));
           const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [c, b]);
           const logPrior = m.prior.distribution().logProb(z); // [c, B]
           const logQ = q.logProb(z); // [c, B]
@@ -207,10 +210,11 @@ export function reconstructionMse(model: LatentVariableModel, data: EvalData, op
   const m = checkModel(fn, model);
   let sum = 0;
   let count = 0;
-  forEachBatch(fn, data, options, (x) => {
+  forEachBatch(fn, data, options, (x, labels) => {
     const s = tf.tidy(() => {
-      const z = m.encoder.posterior(x).mean;
-      const xhat = m.decoder.likelihood(z).mean;
+      const y = conditionOf(fn, m, labels);
+      const z = m.encoder.posterior(x, y).mean;
+      const xhat = m.decoder.likelihood(z, y).mean;
       return tf.sum(tf.squaredDifference(tf.reshape(xhat, x.shape), x));
     });
     sum += s.dataSync()[0]!;
@@ -267,8 +271,8 @@ export function activeUnits(
   const threshold = options.threshold ?? 0.01;
   let sum: Float64Array | null = null;
   let sumSq: Float64Array | null = null;
-  const n = forEachBatch(fn, data, options, (x) => {
-    const mu = tf.tidy(() => m.encoder.posterior(x).mean); // [B, M]
+  const n = forEachBatch(fn, data, options, (x, labels) => {
+    const mu = tf.tidy(() => m.encoder.posterior(x, conditionOf(fn, m, labels)).mean); // [B, M]
     const v = mu.dataSync();
     const dim = mu.shape[mu.rank - 1]!;
     mu.dispose();
@@ -291,9 +295,9 @@ export function klPerDimension(model: LatentVariableModel, data: EvalData, optio
   const fn = 'klPerDimension';
   const m = checkModel(fn, model);
   let sum: Float64Array | null = null;
-  const n = forEachBatch(fn, data, options, (x) => {
+  const n = forEachBatch(fn, data, options, (x, labels) => {
     const kl = tf.tidy(() => {
-      const q = m.encoder.posterior(x);
+      const q = m.encoder.posterior(x, conditionOf(fn, m, labels));
       const p = m.prior.distribution();
       if (!(q instanceof Independent) || !(p instanceof Independent) || q.reinterpretedBatchNdims !== 1 || p.reinterpretedBatchNdims !== 1) {
         throw new DlvmError(`${fn}: needs factorised posterior and prior (Independent over one dimension), got ${q.toString()} and ${p.toString()}.`);

@@ -4,7 +4,8 @@
  * works.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { argError } from '../errors.js';
+import * as tfc from '@tensorflow/tfjs-core';
+import { argError, DlvmError } from '../errors.js';
 export { asEvent } from '../models/objectives.js';
 import type { Distribution } from '../distributions/distribution.js';
 
@@ -16,9 +17,28 @@ import type { Distribution } from '../distributions/distribution.js';
  * prior has event [M] (batch [] or broadcastable).
  */
 export interface LatentVariableModel {
-  encoder: { posterior(x: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor): Distribution };
+  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
+  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
   prior: { distribution(): Distribution };
+  /**
+   * Set by conditional models (ConditionalVAE): the number of classes C. The evaluation functions
+   * then pass the dataset's labels, one-hot [B, C], to the encoder and the decoder, and the
+   * figures are of log p(x|y).
+   */
+  readonly numClasses?: number;
+}
+
+/**
+ * The condition of a batch for a conditional model (one-hot labels [B, C], inside the caller's
+ * tidy), or undefined for an unconditional one. Errors name `fn` when labels are missing.
+ */
+export function conditionOf(fn: string, model: LatentVariableModel, labels: ArrayLike<number> | null): tf.Tensor | undefined {
+  const c = model.numClasses;
+  if (c === undefined) return undefined;
+  if (labels === null) {
+    throw new DlvmError(`${fn}: the model is conditional (p(x|z, y) with ${c} classes) and needs labelled data, but the data has no labels.`);
+  }
+  return tfc.cast(tfc.oneHot(tfc.tensor1d(Array.from(labels), 'int32'), c), 'float32');
 }
 
 /** Checks that `model` has the three members; returns it typed. Errors name `fn`. */

@@ -9,7 +9,7 @@ import { ContinuousBernoulli } from '../distributions/continuous_bernoulli.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { Normal } from '../distributions/normal.js';
-import { checkNet, run, variablesOf } from './nets_util.js';
+import { checkNet, runWith, variablesOf } from './nets_util.js';
 
 /** A decoder's description in a saved model. */
 export interface DecoderConfig {
@@ -30,12 +30,15 @@ export abstract class Decoder {
     }
     this.itemShape = [...itemShape];
   }
-  /** The network's output for z [B, M], reshaped to [B, ...itemShape]. */
-  protected params(z: tf.Tensor): tf.Tensor {
-    return tf.reshape(run(this.net, z), [z.shape[0]!, ...this.itemShape]);
+  /** The network's output for z [B, M] (and a condition y [B, C]), reshaped to [B, ...itemShape]. */
+  protected params(z: tf.Tensor, y?: tf.Tensor): tf.Tensor {
+    return tf.reshape(runWith(this.net, z, y), [z.shape[0]!, ...this.itemShape]);
   }
-  /** p(x|z): batch [B], event itemShape. */
-  abstract likelihood(z: tf.Tensor): Distribution;
+  /**
+   * p(x|z): batch [B], event itemShape. The conditional form p(x|z, y) takes y [B, C] (one-hot
+   * labels), concatenated with z at the network's input.
+   */
+  abstract likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution;
   /** What `loadModel` needs besides the network (JSON). */
   abstract config(): DecoderConfig;
   get trainableVariables(): tf.Variable[] {
@@ -52,8 +55,8 @@ export class BernoulliDecoder extends Decoder {
   constructor(net: tfl.LayersModel, itemShape: number[]) {
     super('BernoulliDecoder', net, itemShape);
   }
-  likelihood(z: tf.Tensor): Distribution {
-    return new Independent(new Bernoulli({ logits: this.params(z) }, { validateArgs: false }), this.itemShape.length);
+  likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
+    return new Independent(new Bernoulli({ logits: this.params(z, y) }, { validateArgs: false }), this.itemShape.length);
   }
   config(): DecoderConfig {
     return { type: 'BernoulliDecoder', itemShape: this.itemShape };
@@ -65,8 +68,8 @@ export class ContinuousBernoulliDecoder extends Decoder {
   constructor(net: tfl.LayersModel, itemShape: number[]) {
     super('ContinuousBernoulliDecoder', net, itemShape);
   }
-  likelihood(z: tf.Tensor): Distribution {
-    return new Independent(new ContinuousBernoulli({ logits: this.params(z) }, { validateArgs: false }), this.itemShape.length);
+  likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
+    return new Independent(new ContinuousBernoulli({ logits: this.params(z, y) }, { validateArgs: false }), this.itemShape.length);
   }
   config(): DecoderConfig {
     return { type: 'ContinuousBernoulliDecoder', itemShape: this.itemShape };
@@ -112,14 +115,14 @@ export class GaussianDecoder extends Decoder {
           ? tf.variable(tf.fill(itemShape, rho0), true)
           : null;
   }
-  likelihood(z: tf.Tensor): Distribution {
+  likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
     if (this.variance === 'predicted') {
-      const out = tf.reshape(run(this.net, z), [z.shape[0]!, 2, ...this.itemShape]);
+      const out = tf.reshape(runWith(this.net, z, y), [z.shape[0]!, 2, ...this.itemShape]);
       const [mean, raw] = tf.unstack(out, 1) as [tf.Tensor, tf.Tensor];
       return new Independent(new Normal(mean, tf.add(tf.softplus(raw), 1e-4), { validateArgs: false }), this.itemShape.length);
     }
     const sigma = this.rho ? tf.softplus(this.rho) : this.scale;
-    return new Independent(new Normal(this.params(z), sigma, { validateArgs: false }), this.itemShape.length);
+    return new Independent(new Normal(this.params(z, y), sigma, { validateArgs: false }), this.itemShape.length);
   }
   override get trainableVariables(): tf.Variable[] {
     return this.rho ? [...variablesOf(this.net), this.rho] : variablesOf(this.net);

@@ -9,10 +9,10 @@ export { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPri
 export type { Prior, MixturePriorOptions } from './priors.js';
 export { GaussianEncoder } from './encoders.js';
 export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
-export { VAE, BetaVAE, GMVAE, IWAE } from './vae.js';
+export { VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
 export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
-export type { Encoder, Decoder, ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions } from './vae.js';
+export type { Encoder, Decoder, ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions, Labels, ConditionalMlpOptions, ConditionalConvOptions } from './vae.js';
 export { saveModel, loadModel } from './persistence.js';
 export type { SavedModel } from './persistence.js';
 export type { PriorConfig } from './priors.js';

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { argError } from '../errors.js';
+import { argError, DlvmError } from '../errors.js';
 
 /** Checks that `net` is a tfjs-layers model. */
 export function checkNet(fn: string, net: unknown): tfl.LayersModel {
@@ -22,6 +22,25 @@ export function run(net: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
   const shaped = want && want.every((d) => typeof d === 'number') ? [x.shape[0]!, ...want] : [x.shape[0]!, -1];
   const input = tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped);
   return net.apply(input) as tf.Tensor;
+}
+
+/**
+ * Runs a network on x and, for conditional models, a condition y ([B, C], e.g. one-hot labels):
+ * a network with two inputs gets [x, y]; a network with one input gets x flattened and
+ * concatenated with y ([B, D + C]).
+ */
+export function runWith(net: tfl.LayersModel, x: tf.Tensor, y?: tf.Tensor): tf.Tensor {
+  if (y === undefined) return run(net, x);
+  const b = x.shape[0]!;
+  if (y.rank !== 2 || y.shape[0] !== b) {
+    throw new DlvmError(`the condition y must be [B, C] with B = ${b} (one-hot labels), got [${y.shape.join(', ')}].`);
+  }
+  if (net.inputs.length === 2) {
+    const want = net.inputs[0]!.shape.slice(1) as number[];
+    const shaped = want.every((d) => typeof d === 'number') ? [b, ...want] : [b, -1];
+    return net.apply([tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped), y]) as tf.Tensor;
+  }
+  return run(net, tf.concat([tf.reshape(x, [b, -1]), y], 1));
 }
 
 /** The variables behind a layers model's trainable weights. */

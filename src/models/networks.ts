@@ -82,6 +82,18 @@ export interface ConvOptions {
   activation?: MlpOptions['activation'];
   /** Seed of the weight initialisation (default: dlvm's manualSeed stream). */
   seed?: number;
+  /**
+   * Size C of a condition y (e.g. 10 one-hot classes) for conditional models. The encoder then
+   * has two inputs, the image and y, joined after the convolutions; the decoder takes z and y
+   * concatenated ([size + C]). Default 0: unconditional.
+   */
+  conditionDim?: number;
+}
+
+function conditionDimOf(fn: string, options: ConvOptions): number {
+  const c = options.conditionDim ?? 0;
+  if (!Number.isInteger(c) || c < 0) throw argError(fn, 'options.conditionDim', 'a nonnegative integer', options.conditionDim);
+  return c;
 }
 
 function convShape(fn: string, options: ConvOptions): { h: number; w: number; c: number; channels: number[] } {
@@ -105,8 +117,9 @@ function convShape(fn: string, options: ConvOptions): { h: number; w: number; c:
  * @example
  * convEncoderNet({ imageShape: [28, 28], size: 2 * 10 }); // the PML report: 16 and 32 channels
  */
-export function convEncoderNet(options: ConvOptions): tfl.Sequential {
+export function convEncoderNet(options: ConvOptions): tfl.LayersModel {
   const { h, w, c, channels } = convShape('convEncoderNet', options);
+  const cond = conditionDimOf('convEncoderNet', options);
   const activation = options.activation ?? 'relu';
   const seed = options.seed ?? nextSeed();
   const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) });
@@ -117,16 +130,24 @@ export function convEncoderNet(options: ConvOptions): tfl.Sequential {
     if (options.deep) layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 1, padding: 'same', activation, ...init(k++) }));
   });
   layers.push(tfl.layers.flatten());
-  layers.push(tfl.layers.dense({ units: options.size, ...init(k++) }));
-  return tfl.sequential({ layers });
+  const out = tfl.layers.dense({ units: options.size, ...init(k++) });
+  if (cond === 0) return tfl.sequential({ layers: [...layers, out] });
+  // Conditional: image -> convolutions -> flatten, joined with y, then the dense output layer.
+  const image = tfl.input({ shape: [h, w, c] });
+  const y = tfl.input({ shape: [cond] });
+  const features = layers.reduce<tfl.SymbolicTensor>((t, layer) => layer.apply(t) as tfl.SymbolicTensor, image);
+  const joined = tfl.layers.concatenate().apply([features, y]) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: [image, y], outputs: out.apply(joined) as tfl.SymbolicTensor });
 }
 
 /**
  * The mirrored decoder network: a dense layer to [H / 2^n, W / 2^n, last channels], then stride-2
- * 3x3 transposed convolutions back to [H, W, C] (the last one linear). Input [size].
+ * 3x3 transposed convolutions back to [H, W, C] (the last one linear). Input [size] (or
+ * [size + conditionDim] for a conditional decoder: z and y concatenated).
  */
 export function convDecoderNet(options: ConvOptions): tfl.Sequential {
   const { h, w, c, channels } = convShape('convDecoderNet', options);
+  const cond = conditionDimOf('convDecoderNet', options);
   const activation = options.activation ?? 'relu';
   const seed = options.seed ?? nextSeed();
   const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) });
@@ -134,7 +155,7 @@ export function convDecoderNet(options: ConvOptions): tfl.Sequential {
   const reversed = [...channels].reverse();
   const layers: tfl.layers.Layer[] = [];
   let k = 0;
-  layers.push(tfl.layers.dense({ inputShape: [options.size], units: (h / f) * (w / f) * reversed[0]!, activation, ...init(k++) }));
+  layers.push(tfl.layers.dense({ inputShape: [options.size + cond], units: (h / f) * (w / f) * reversed[0]!, activation, ...init(k++) }));
   layers.push(tfl.layers.reshape({ targetShape: [h / f, w / f, reversed[0]!] }));
   reversed.forEach((filters, i) => {
     if (options.deep) layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 1, padding: 'same', activation, ...init(k++) }));

@@ -9,8 +9,8 @@ import { hasClosedFormKL, klDivergence } from '../distributions/kl.js';
 
 /** What an objective needs from a model. */
 export interface ObjectiveModel {
-  encoder: { posterior(x: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor): Distribution };
+  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
+  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
   prior: { distribution(): Distribution };
   readonly trainableVariables: tf.Variable[];
 }
@@ -34,8 +34,11 @@ export interface ObjectiveParts {
 /** A training objective. */
 export interface Objective {
   readonly name: string;
-  /** The objective on batch x at training step `step` (for schedules). */
-  parts(model: ObjectiveModel, x: tf.Tensor, step?: number): ObjectiveParts;
+  /**
+   * The objective on batch x at training step `step` (for schedules); conditional models pass
+   * their condition y [B, C] (one-hot labels) to the encoder and the decoder.
+   */
+  parts(model: ObjectiveModel, x: tf.Tensor, step?: number, y?: tf.Tensor): ObjectiveParts;
 }
 
 /** A KL weight: a constant or a function of the training step. */
@@ -64,6 +67,11 @@ export function cyclical({ period, rampFraction = 0.5, max = 1 }: { period: numb
 export function asEvent(x: tf.Tensor, likelihood: Distribution): tf.Tensor {
   const want = [x.shape[0]!, ...likelihood.eventShape];
   return tf.util.arraysEqual(x.shape, want) || likelihood.eventShape.length === 0 ? x : tf.reshape(x, want);
+}
+
+/** [B, ...] -> [k B, ...]: k copies of the batch, one after the other (matching z [k, B, M] flattened). */
+export function repeatBatch(x: tf.Tensor, k: number): tf.Tensor {
+  return tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [k, ...x.shape]), [k * x.shape[0]!, ...x.shape.slice(1)]);
 }
 
 const warned = new Set<string>();
@@ -112,13 +120,13 @@ export class ELBO implements Objective {
     return typeof this.beta === 'function' ? this.beta(step) : this.beta;
   }
 
-  parts(model: ObjectiveModel, x: tf.Tensor, step = 0): ObjectiveParts {
+  parts(model: ObjectiveModel, x: tf.Tensor, step = 0, y?: tf.Tensor): ObjectiveParts {
     const beta = this.betaAt(step);
     let analytic = true;
     const out = tf.tidy(() => {
-      const q = model.encoder.posterior(x); // q(z|x), event [M]
+      const q = model.encoder.posterior(x, y); // q(z|x) (or q(z|x, y)), event [M]
       const z = q.rsample(); // [B, M]
-      const lik = model.decoder.likelihood(z); // p(x|z), event = the data's item shape
+      const lik = model.decoder.likelihood(z, y); // p(x|z) (or p(x|z, y)), event = the data's item shape
       const reconstruction = tf.neg(lik.logProb(asEvent(x, lik))); // [B]
       const k = klTerm(q, model.prior.distribution(), z);
       analytic = k.analytic;
@@ -147,14 +155,14 @@ export class IWAEBound implements Objective {
     this.k = k;
   }
 
-  parts(model: ObjectiveModel, x: tf.Tensor): ObjectiveParts {
+  parts(model: ObjectiveModel, x: tf.Tensor, _step = 0, y?: tf.Tensor): ObjectiveParts {
     const out = tf.tidy(() => {
       const b = x.shape[0]!;
-      const q = model.encoder.posterior(x);
+      const q = model.encoder.posterior(x, y);
       const z = q.rsample([this.k]); // [k, B, M]
       const flat = tf.reshape(z, [this.k * b, ...z.shape.slice(2)]);
-      const xs = tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [this.k, ...x.shape]), [this.k * b, ...x.shape.slice(1)]);
-      const lik = model.decoder.likelihood(flat);
+      const xs = repeatBatch(x, this.k);
+      const lik = model.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, this.k));
       const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [this.k, b]);
       const logRatio = tf.sub(q.logProb(z), model.prior.distribution().logProb(z)); // [k, B]: log q - log p
       const logW = tf.sub(logLik, logRatio);

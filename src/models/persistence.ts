@@ -14,14 +14,16 @@ import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type Dec
 import { GaussianEncoder } from './encoders.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior, type PriorConfig } from './priors.js';
-import { BetaVAE, GMVAE, IWAE, VAE } from './vae.js';
+import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE } from './vae.js';
 
 /** The `model.json` of a saved dlvm model. */
 export interface SavedModel {
   format: 'dlvm-model';
   formatVersion: 1;
   dlvmVersion: string;
-  class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE';
+  class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE' | 'ConditionalVAE';
+  /** ConditionalVAE: the number of classes of y. */
+  numClasses?: number;
   encoder: { type: 'GaussianEncoder'; path: string };
   decoder: DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string };
   prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
@@ -29,9 +31,10 @@ export interface SavedModel {
 }
 
 /** The model classes by name (a function: vae.ts and this module import each other). */
-const classes = () => ({ VAE, BetaVAE, GMVAE, IWAE }) as const;
+const classes = () => ({ VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE }) as const;
 
 function className(model: VAE): SavedModel['class'] {
+  if (model instanceof ConditionalVAE) return 'ConditionalVAE';
   if (model instanceof BetaVAE) return 'BetaVAE';
   if (model instanceof GMVAE) return 'GMVAE';
   if (model instanceof IWAE) return 'IWAE';
@@ -145,7 +148,7 @@ async function loadNet(fn: string, dir: string): Promise<tfl.LayersModel> {
 }
 
 /**
- * Saves a VAE (or BetaVAE, GMVAE, IWAE) built from dlvm's blocks into `dir` (created if needed).
+ * Saves a VAE (or BetaVAE, GMVAE, IWAE, ConditionalVAE) built from dlvm's blocks into `dir` (created if needed).
  *
  * @example
  * await saveModel(vae, 'runs/vae/model');
@@ -168,6 +171,7 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
     formatVersion: 1,
     dlvmVersion: VERSION,
     class: className(model),
+    ...(model instanceof ConditionalVAE ? { numClasses: model.numClasses } : {}),
     encoder: { type: 'GaussianEncoder', path: 'encoder' },
     decoder: { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' },
     prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
@@ -230,5 +234,9 @@ export async function loadModel(dir: string): Promise<VAE> {
     if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
     objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
   }
-  return new Class({ prior, encoder, decoder, objective });
+  if (Class === ConditionalVAE) {
+    if (!Number.isInteger(cfg.numClasses)) throw new DlvmError(`${fn}: ${file} is a ConditionalVAE without a valid numClasses (${JSON.stringify(cfg.numClasses)}).`);
+    return new ConditionalVAE({ prior, encoder, decoder, objective, numClasses: cfg.numClasses! });
+  }
+  return new (Class as typeof VAE)({ prior, encoder, decoder, objective });
 }

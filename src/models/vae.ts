@@ -13,14 +13,14 @@ import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPri
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
 
-/** An encoder: x -> q(z|x). */
+/** An encoder: x -> q(z|x) (conditional models: (x, y) -> q(z|x, y), y one-hot [B, C]). */
 export interface Encoder {
-  posterior(x: tf.Tensor): Distribution;
+  posterior(x: tf.Tensor, y?: tf.Tensor): Distribution;
   readonly trainableVariables: tf.Variable[];
 }
-/** A decoder: z -> p(x|z). */
+/** A decoder: z -> p(x|z) (conditional models: (z, y) -> p(x|z, y)). */
 export interface Decoder {
-  likelihood(z: tf.Tensor): Distribution;
+  likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution;
   readonly trainableVariables: tf.Variable[];
 }
 
@@ -266,4 +266,169 @@ export class IWAE extends VAE {
   static override conv(options: VaeConvOptions & { k: number }): IWAE {
     return new IWAE(VAE.conv({ ...options, objective: new IWAEBound(options.k) }));
   }
+}
+
+/** Labels as a number, an array of class indices, an int32 tensor [B] or one-hot rows [B, C]. */
+export type Labels = number | number[] | Int32Array | tf.Tensor;
+
+/** Options of {@link ConditionalVAE.mlp}. */
+export interface ConditionalMlpOptions extends VaeMlpOptions {
+  /** Number of classes C of the condition y. */
+  numClasses: number;
+}
+/** Options of {@link ConditionalVAE.conv}. */
+export interface ConditionalConvOptions extends VaeConvOptions {
+  /** Number of classes C of the condition y. */
+  numClasses: number;
+}
+
+/**
+ * The conditional VAE (Sohn et al. 2015; CS236's FSVAE): p(x|y) = integral p(z) p(x|z, y) dz with
+ * y observed, and q(z|x, y). Its ELBO bounds log p(x|y):
+ * E_q[log p(x|z, y)] - KL(q(z|x, y) || p(z)). Holding z fixed and changing y changes the content
+ * (the class) but keeps the style (see `styleContentGrid`).
+ *
+ * Every method takes the labels y as class indices or one-hot rows; `fit` and the evaluation
+ * functions pass a labelled dataset's labels themselves.
+ *
+ * @example
+ * const cvae = ConditionalVAE.mlp({ inputShape: [28, 28], latentDim: 10, hidden: [512, 512], numClasses: 10 });
+ * const x = cvae.sample(10, { y: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], mean: true });
+ */
+export class ConditionalVAE extends VAE {
+  /** Number of classes C. */
+  readonly numClasses: number;
+
+  constructor(parts: { prior: Prior; encoder: Encoder; decoder: Decoder; objective?: Objective; numClasses: number }) {
+    super(parts);
+    if (!Number.isInteger(parts.numClasses) || parts.numClasses < 2) throw argError('ConditionalVAE', 'numClasses', 'an integer >= 2', parts.numClasses);
+    if (parts.prior instanceof VampPrior) throw argError('ConditionalVAE', 'prior', 'a prior that does not use the encoder (the VampPrior needs q(z|x) without y)', 'VampPrior');
+    this.numClasses = parts.numClasses;
+  }
+
+  /** An MLP conditional VAE: the encoder sees [x, y] (D + C inputs), the decoder [z, y] (M + C). */
+  static override mlp(options: ConditionalMlpOptions): ConditionalVAE {
+    const fn = 'ConditionalVAE.mlp';
+    checkPresetOptions(fn, options);
+    const c = checkClasses(fn, options.numClasses);
+    const { inputShape, latentDim, hidden } = options;
+    const d = inputShape.reduce((a, b) => a * b, 1);
+    const activation = options.activation ?? 'relu';
+    const predicted = options.likelihood === 'gaussian' && options.variance === 'predicted';
+    const encNet = mlp({ inputDim: d + c, hidden, outputDim: 2 * latentDim, activation });
+    const decNet = mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: predicted ? 2 * d : d, activation });
+    return ConditionalVAE.from(fn, assemble(fn, options, encNet, decNet), c);
+  }
+
+  /** A convolutional conditional VAE: y joins the encoder after its convolutions and z at the decoder's input. */
+  static override conv(options: ConditionalConvOptions): ConditionalVAE {
+    const fn = 'ConditionalVAE.conv';
+    checkPresetOptions(fn, options);
+    const c = checkClasses(fn, options.numClasses);
+    if (options.variance === 'predicted') throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs the MLP)", options.variance);
+    const common = { imageShape: options.inputShape, channels: options.channels, deep: options.deep, activation: options.activation, conditionDim: c };
+    const encNet = convEncoderNet({ ...common, size: 2 * options.latentDim });
+    const decNet = convDecoderNet({ ...common, size: options.latentDim });
+    return ConditionalVAE.from(fn, assemble(fn, options, encNet, decNet), c);
+  }
+
+  private static from(fn: string, vae: VAE, numClasses: number): ConditionalVAE {
+    if (vae.prior instanceof VampPrior) throw argError(fn, 'options.prior', "'gaussian', 'learnable' or { mixture: k } (not the VampPrior)", 'vamp');
+    return new ConditionalVAE({ prior: vae.prior, encoder: vae.encoder, decoder: vae.decoder, objective: vae.objective, numClasses });
+  }
+
+  /**
+   * One-hot rows [B, C] (float32) from labels; `b` is the batch size they must match (a single
+   * number is repeated). Errors name `fn`.
+   */
+  oneHot(fn: string, y: Labels | undefined, b: number): tf.Tensor {
+    if (y === undefined || y === null) throw argError(fn, 'y', `the labels of the batch (${b} class indices in 0..${this.numClasses - 1}, or one-hot rows)`, y);
+    if (y instanceof tf.Tensor) {
+      if (y.rank === 2 && y.shape[1] === this.numClasses && y.shape[0] === b) return y.dtype === 'float32' ? y : tf.cast(y, 'float32');
+      if (y.rank === 2 && y.shape[0] === b) throw argError(fn, 'y', `one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);
+      if (y.rank === 1 && y.shape[0] === b) {
+        const values = y.dataSync();
+        if (!values.every((v) => Number.isInteger(v) && v >= 0 && v < this.numClasses)) {
+          throw argError(fn, 'y', `class indices in 0..${this.numClasses - 1}`, Array.from(values.slice(0, 5)));
+        }
+        return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(y, 'int32'), this.numClasses), 'float32'));
+      }
+      throw argError(fn, 'y', `labels [${b}] or one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);
+    }
+    const list = typeof y === 'number' ? new Array<number>(b).fill(y) : Array.from(y);
+    if (list.length !== b || !list.every((v) => Number.isInteger(v) && v >= 0 && v < this.numClasses)) {
+      throw argError(fn, 'y', `${b} class indices in 0..${this.numClasses - 1}`, y);
+    }
+    return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(list, 'int32'), this.numClasses), 'float32'));
+  }
+
+  /** The ELBO of log p(x|y) (beta = 1, one sample) and its parts. */
+  override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
+    const c = this.oneHot('ConditionalVAE.elboParts', y, x.shape[0]!);
+    try {
+      return PLAIN_ELBO.parts(this, x, 0, c);
+    } finally {
+      if (c !== y) c.dispose();
+    }
+  }
+
+  /** The objective's parts for a labelled batch at training step `step`. */
+  override loss(x: tf.Tensor, step = 0, y?: Labels): ObjectiveParts {
+    const c = this.oneHot('ConditionalVAE.loss', y, x.shape[0]!);
+    try {
+      return this.objective.parts(this, x, step, c);
+    } finally {
+      if (c !== y) c.dispose();
+    }
+  }
+
+  /** ELBO of log p(x|y) per example [B]. */
+  override elbo(x: tf.Tensor, y?: Labels): tf.Tensor {
+    return tf.tidy(() => this.elboParts(x, y).elbo);
+  }
+
+  /** q(z|x, y). */
+  override encode(x: tf.Tensor, y?: Labels): Distribution {
+    const c = this.oneHot('ConditionalVAE.encode', y, x.shape[0]!);
+    try {
+      return this.encoder.posterior(x, c);
+    } finally {
+      if (c !== y) c.dispose();
+    }
+  }
+
+  /** p(x|z, y). */
+  override decode(z: tf.Tensor, y?: Labels): Distribution {
+    const c = this.oneHot('ConditionalVAE.decode', y, z.shape[0]!);
+    try {
+      return this.decoder.likelihood(z, c);
+    } finally {
+      if (c !== y) c.dispose();
+    }
+  }
+
+  /**
+   * n draws of x ~ p(x|z, y), z ~ p(z), for the labels `y` (a class for all, or n classes);
+   * with `mean: true` the decoder means. [n, ...itemShape].
+   */
+  override sample(n: number, { mean = false, y }: { mean?: boolean; y?: Labels } = {}): tf.Tensor {
+    if (!Number.isInteger(n) || n < 1) throw argError('ConditionalVAE.sample', 'n', 'a positive integer', n);
+    return tf.tidy(() => {
+      const p = this.decoder.likelihood(this.prior.distribution().sample([n]), this.oneHot('ConditionalVAE.sample', y, n));
+      return mean ? p.mean : p.sample();
+    });
+  }
+
+  /** Decoder means at the posterior means, both given y: [B, ...itemShape]. */
+  override reconstruct(x: tf.Tensor, y?: Labels): tf.Tensor {
+    return tf.tidy(() => {
+      const c = this.oneHot('ConditionalVAE.reconstruct', y, x.shape[0]!);
+      return this.decoder.likelihood(this.encoder.posterior(x, c).mean, c).mean;
+    });
+  }
+}
+
+function checkClasses(fn: string, c: unknown): number {
+  if (!Number.isInteger(c) || (c as number) < 2) throw argError(fn, 'options.numClasses', 'an integer >= 2', c);
+  return c as number;
 }

@@ -7,5 +7,5 @@ export { imageGrid, encodePng, decodePng, writeFileAtomic } from './png.js';
 export type { Raster, GridOptions } from './png.js';
 export { scatterChart, lineChart, renderVegaLite, PALETTE } from './charts.js';
 export type { ScatterPoint, LinePoint, ChartText } from './charts.js';
-export { sampleGrid, reconstructionGrid, latentManifold, aggregatePosterior, toyPanels, trainingCurves } from './model_pictures.js';
+export { sampleGrid, styleContentGrid, reconstructionGrid, latentManifold, aggregatePosterior, toyPanels, trainingCurves } from './model_pictures.js';
 export type { PictureFile, AggregatePosteriorOptions, CurveRecord } from './model_pictures.js';

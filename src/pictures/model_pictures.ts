@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { argError, DlvmError } from '../errors.js';
-import { checkModel, type LatentVariableModel } from '../evaluation/model.js';
+import { checkModel, conditionOf, type LatentVariableModel } from '../evaluation/model.js';
 import { withSeed } from '../random.js';
 import { lineChart, scatterChart, type ChartText, type LinePoint, type ScatterPoint } from './charts.js';
 import { encodePng, imageGrid, writeFileAtomic, type GridOptions } from './png.js';
@@ -22,30 +22,79 @@ async function finish(bytes: Uint8Array, file?: string): Promise<Uint8Array> {
   return bytes;
 }
 
+/** Class indices for a conditional model's pictures: `y` (one class or one per image), checked. */
+function labelsFor(fn: string, m: LatentVariableModel, y: number | ArrayLike<number> | undefined, n: number, fallback: (i: number) => number): number[] | null {
+  const c = m.numClasses;
+  if (c === undefined) return null;
+  const list = y === undefined ? Array.from({ length: n }, (_, i) => fallback(i)) : typeof y === 'number' ? new Array<number>(n).fill(y) : Array.from(y);
+  if (list.length !== n || !list.every((v) => Number.isInteger(v) && v >= 0 && v < c)) {
+    throw argError(fn, 'options.y', `one class in 0..${c - 1} or ${n} of them (the model is conditional)`, y);
+  }
+  return list;
+}
+
 /**
  * A grid of `n` samples from the model: z ~ p(z), then x ~ p(x|z), or the decoder mean E[x|z]
- * with `mean: true` (DTU 02460 exercise 1.7 compares the two).
+ * with `mean: true` (DTU 02460 exercise 1.7 compares the two). For a conditional model the
+ * labels are `y` (one class, or one per image); by default image i has class i mod C and the
+ * grid has C columns, one per class.
  *
  * @example
  * await sampleGrid(model, { n: 200, cols: 20, file: 'runs/vae/samples.png' }); // CS236's grid
  */
 export async function sampleGrid(
   model: LatentVariableModel,
-  options: GridOptions & PictureFile & { n?: number; mean?: boolean; seed?: number } = {},
+  options: GridOptions & PictureFile & { n?: number; mean?: boolean; seed?: number; y?: number | ArrayLike<number> } = {},
 ): Promise<Uint8Array> {
   const m = checkModel('sampleGrid', model);
   const n = options.n ?? 100;
   if (!Number.isInteger(n) || n < 1) throw argError('sampleGrid', 'options.n', 'a positive integer', n);
+  const labels = labelsFor('sampleGrid', m, options.y, n, (i) => i % m.numClasses!);
   const images = withSeed(options.seed, () =>
     tf.tidy(() => {
       const z = m.prior.distribution().sample([n]);
       const flat = tf.reshape(z, [n, -1]);
-      const lik = m.decoder.likelihood(flat);
+      const lik = m.decoder.likelihood(flat, conditionOf('sampleGrid', m, labels));
       return options.mean ? lik.mean : lik.sample();
     }),
   );
+  const cols = labels !== null && options.y === undefined ? m.numClasses! : Math.ceil(Math.sqrt(n));
   try {
-    return await finish(await encodePng(imageGrid(images, { cols: Math.ceil(Math.sqrt(n)), ...options })), options.file);
+    return await finish(await encodePng(imageGrid(images, { cols, ...options })), options.file);
+  } finally {
+    images.dispose();
+  }
+}
+
+/**
+ * Style and content (CS236's FSVAE figure) for a conditional model p(x|z, y): `rows` rows, each
+ * with one z ~ p(z) (the style) shared by its C columns, column j decoded with class j (the
+ * content). Decoder means by default (`mean: false` for samples).
+ *
+ * @example
+ * await styleContentGrid(cvae, { rows: 20, file: 'runs/cvae/style-content.png' });
+ */
+export async function styleContentGrid(
+  model: LatentVariableModel,
+  options: GridOptions & PictureFile & { rows?: number; mean?: boolean; seed?: number } = {},
+): Promise<Uint8Array> {
+  const fn = 'styleContentGrid';
+  const m = checkModel(fn, model);
+  const c = m.numClasses;
+  if (c === undefined) throw argError(fn, 'model', 'a conditional model (with numClasses, e.g. ConditionalVAE)', 'an unconditional model');
+  const rows = options.rows ?? 10;
+  if (!Number.isInteger(rows) || rows < 1) throw argError(fn, 'options.rows', 'a positive integer', rows);
+  const labels = Array.from({ length: rows * c }, (_, i) => i % c);
+  const images = withSeed(options.seed, () =>
+    tf.tidy(() => {
+      const z = tf.reshape(m.prior.distribution().sample([rows]), [rows, -1]); // one style per row
+      const zs = tf.reshape(tf.tile(tf.expandDims(z, 1), [1, c, 1]), [rows * c, -1]);
+      const lik = m.decoder.likelihood(zs, conditionOf(fn, m, labels));
+      return options.mean === false ? lik.sample() : lik.mean;
+    }),
+  );
+  try {
+    return await finish(await encodePng(imageGrid(images, { ...options, cols: c })), options.file);
   } finally {
     images.dispose();
   }
@@ -53,19 +102,23 @@ export async function sampleGrid(
 
 /**
  * Originals above their reconstructions (the decoder mean at the posterior mean), `cols` per
- * row pair (PML report figures 1-2). `x` is `[n, ...itemShape]`.
+ * row pair (PML report figures 1-2). `x` is `[n, ...itemShape]`; a conditional model needs the
+ * labels `y` of x.
  */
 export async function reconstructionGrid(
   model: LatentVariableModel,
   x: tf.Tensor,
-  options: GridOptions & PictureFile = {},
+  options: GridOptions & PictureFile & { y?: ArrayLike<number> } = {},
 ): Promise<Uint8Array> {
   const m = checkModel('reconstructionGrid', model);
   if (!(x instanceof tf.Tensor) || x.rank < 2) throw argError('reconstructionGrid', 'x', 'a tensor [n, ...itemShape]', x);
   const n = x.shape[0]!;
   const cols = options.cols ?? Math.min(n, 16);
+  if (m.numClasses !== undefined && options.y === undefined) throw argError('reconstructionGrid', 'options.y', `the ${n} labels of x (the model is conditional)`, undefined);
+  const labels = labelsFor('reconstructionGrid', m, options.y, n, () => 0);
   const grid = tf.tidy(() => {
-    const xhat = tf.reshape(m.decoder.likelihood(m.encoder.posterior(x).mean).mean, x.shape);
+    const y = conditionOf('reconstructionGrid', m, labels);
+    const xhat = tf.reshape(m.decoder.likelihood(m.encoder.posterior(x, y).mean, y).mean, x.shape);
     // Interleave row blocks: originals k*cols.., then their reconstructions.
     const rows: tf.Tensor[] = [];
     for (let start = 0; start < n; start += cols) {
@@ -92,7 +145,7 @@ export async function reconstructionGrid(
  */
 export async function latentManifold(
   model: LatentVariableModel,
-  options: GridOptions & PictureFile & { steps?: number; range?: number; dims?: [number, number] } = {},
+  options: GridOptions & PictureFile & { steps?: number; range?: number; dims?: [number, number]; y?: number } = {},
 ): Promise<Uint8Array> {
   const fn = 'latentManifold';
   const m = checkModel(fn, model);
@@ -113,7 +166,9 @@ export async function latentManifold(
       z[k * latentDim + d1] = range - (2 * range * r) / (steps - 1);
     }
   }
-  const images = tf.tidy(() => m.decoder.likelihood(tf.tensor2d(z, [steps * steps, latentDim])).mean);
+  // A conditional model draws the manifold of one class (`y`, default 0).
+  const labels = labelsFor(fn, m, options.y, steps * steps, () => 0);
+  const images = tf.tidy(() => m.decoder.likelihood(tf.tensor2d(z, [steps * steps, latentDim]), conditionOf(fn, m, labels)).mean);
   try {
     return await finish(await encodePng(imageGrid(images, { ...options, cols: steps, pad: options.pad ?? 0 })), options.file);
   } finally {
@@ -163,7 +218,7 @@ export async function aggregatePosterior(
   const z = withSeed(options.seed, () =>
     tf.tidy(() => {
       const x = data.tensor(idx, { binarize: options.binarize, binarizeSeed: 0 });
-      const q = m.encoder.posterior(x);
+      const q = m.encoder.posterior(x, conditionOf(fn, m, data.labels ? Array.from(idx, (i) => data.labels![i]!) : null));
       return options.use === 'sample' ? q.sample() : q.mean;
     }),
   );
@@ -201,8 +256,9 @@ export async function toyPanels(
   const idx = Int32Array.from({ length: n }, (_, i) => i);
   const [zT, xhatT] = tf.tidy(() => {
     const x = data.tensor(idx);
-    const z = m.encoder.posterior(x).mean;
-    return [z, tf.reshape(m.decoder.likelihood(z).mean, [n, 2])];
+    const y = conditionOf(fn, m, data.labels ? Array.from(idx, (i) => data.labels![i]!) : null);
+    const z = m.encoder.posterior(x, y).mean;
+    return [z, tf.reshape(m.decoder.likelihood(z, y).mean, [n, 2])];
   });
   const dim = zT!.shape[zT!.rank - 1]!;
   const zv = zT!.dataSync() as Float32Array;

@@ -13,11 +13,13 @@ import type { Distribution } from '../distributions/distribution.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
 export interface TrainableModel {
-  encoder: { posterior(x: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor): Distribution };
+  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
+  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
   prior: { distribution(): Distribution };
   readonly trainableVariables: tf.Variable[];
-  loss(x: tf.Tensor, step?: number): ObjectiveParts;
+  /** Conditional models (ConditionalVAE) set it; `fit` then passes each batch's labels to `loss`. */
+  readonly numClasses?: number;
+  loss(x: tf.Tensor, step?: number, y?: tf.Tensor): ObjectiveParts;
 }
 
 /** One row of the training history. */
@@ -126,6 +128,10 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   if (options.checkpointDir !== undefined && !(model instanceof VAE)) {
     throw argError(fn, 'model', 'a dlvm VAE (BetaVAE, GMVAE, IWAE) when options.checkpointDir is set', model);
   }
+  const conditional = model.numClasses !== undefined;
+  if (conditional && data.labels === null) {
+    throw argError(fn, 'data', `a labelled dataset (the model is conditional, with ${model.numClasses} classes)`, `${data.name} without labels`);
+  }
   if (options.resume && options.checkpointDir === undefined) throw argError(fn, 'options.resume', 'used with options.checkpointDir', options.resume);
   if (options.maxSteps !== undefined && (!Number.isInteger(options.maxSteps) || options.maxSteps < 1)) {
     throw argError(fn, 'options.maxSteps', 'a positive integer', options.maxSteps);
@@ -182,7 +188,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
       options.callbacks?.onEpochBegin?.(epoch);
       const records: HistoryRecord[] = [];
       const epochSum = { n: 0, elbo: 0, rec: 0, kl: 0 };
-      for (const { x } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
+      for (const { x, y } of data.batches({ batchSize, seed: options.seed === undefined ? undefined : options.seed + epoch, binarize: options.binarize })) {
         if (step >= maxSteps) break;
         if (options.signal?.aborted) {
           stopReason = 'aborted';
@@ -198,7 +204,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         const values = tf.tidy(() => {
           let out: number[] = [];
           const cost = optimizer.minimize(() => {
-            const p = model.loss(x, step);
+            const p = conditional ? model.loss(x, step, y!) : model.loss(x, step);
             out = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
             return p.loss;
           }, true, vars);
