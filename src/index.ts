@@ -24,6 +24,7 @@ export * from './evaluation/index.js';
 export * from './pictures/index.js';
 export * from './models/index.js';
 export * from './training/index.js';
+export * from './baselines/index.js';
 export * from './distributions/index.js';
 export { manualSeed } from './random.js';
 export { VERSION } from './version.js';
