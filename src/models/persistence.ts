@@ -21,19 +21,46 @@ export interface SavedModel {
   format: 'dlvm-model';
   formatVersion: 1;
   dlvmVersion: string;
-  class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE' | 'ConditionalVAE';
+  class: 'VAE' | 'BetaVAE' | 'GMVAE' | 'IWAE' | 'ConditionalVAE' | (string & {});
   /** ConditionalVAE: the number of classes of y. */
   numClasses?: number;
+  /** Registered classes (e.g. SSVAE): their extra networks (folder names) and settings. */
+  extra?: { nets: Record<string, string>; config: Record<string, unknown> };
   encoder: { type: 'GaussianEncoder'; path: string };
   decoder: DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string };
   prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
   objective: { type: 'elbo'; beta: number | 'schedule'; weightDecay: number } | { type: 'iwae'; k: number };
 }
 
+/**
+ * How a model class defined outside vae.ts (e.g. SSVAE, which has a classifier network) is saved
+ * and rebuilt; such modules register themselves with {@link registerModelClass}.
+ */
+export interface ModelClassSpec {
+  /** The class name written in model.json. */
+  name: string;
+  /** Whether `model` is of this class (checked before the built-in classes). */
+  matches(model: VAE): boolean;
+  /** Networks besides the encoder and the decoder, by folder name. */
+  nets(model: VAE): Record<string, tfl.LayersModel>;
+  /** JSON settings needed to rebuild the model. */
+  config(model: VAE): Record<string, unknown>;
+  /** Rebuilds the model from its loaded parts. */
+  build(parts: { prior: Prior; encoder: GaussianEncoder; decoder: VAE['decoder']; objective: Objective; numClasses?: number }, nets: Record<string, tfl.LayersModel>, config: Record<string, unknown>): VAE;
+}
+
+const registered = new Map<string, ModelClassSpec>();
+
+/** Registers how a model class is saved and loaded (see {@link ModelClassSpec}). */
+export function registerModelClass(spec: ModelClassSpec): void {
+  registered.set(spec.name, spec);
+}
+
 /** The model classes by name (a function: vae.ts and this module import each other). */
 const classes = () => ({ VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE }) as const;
 
 function className(model: VAE): SavedModel['class'] {
+  for (const spec of registered.values()) if (spec.matches(model)) return spec.name;
   if (model instanceof ConditionalVAE) return 'ConditionalVAE';
   if (model instanceof BetaVAE) return 'BetaVAE';
   if (model instanceof GMVAE) return 'GMVAE';
@@ -164,6 +191,7 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   if (!dec.net || typeof dec.config !== 'function') throw new DlvmError(`${fn}: only dlvm's decoders can be saved.`);
   if (typeof (prior as Prior).config !== 'function') throw new DlvmError(`${fn}: only dlvm's priors can be saved.`);
   const path = await import('node:path');
+  const spec = [...registered.values()].find((s) => s.matches(model));
   const state = Object.entries(prior.state());
   const decState = Object.entries((decoder as unknown as { state?: () => Record<string, tf.Variable> }).state?.() ?? {});
   const saved: SavedModel = {
@@ -172,11 +200,13 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
     dlvmVersion: VERSION,
     class: className(model),
     ...(model instanceof ConditionalVAE ? { numClasses: model.numClasses } : {}),
+    ...(spec ? { extra: { nets: Object.fromEntries(Object.keys(spec.nets(model)).map((k) => [k, k])), config: spec.config(model) } } : {}),
     encoder: { type: 'GaussianEncoder', path: 'encoder' },
     decoder: { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' },
     prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
     objective: objectiveConfig(model.objective),
   };
+  for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) await saveNet(net, path.join(dir, name));
   await saveNet(encoder.net, path.join(dir, 'encoder'));
   await saveNet(dec.net, path.join(dir, 'decoder'));
   await writeFileAtomic(path.join(dir, 'prior.bin'), packVariables(state));
@@ -195,8 +225,9 @@ export async function loadModel(dir: string): Promise<VAE> {
   if (cfg.format !== 'dlvm-model' || cfg.formatVersion !== 1) {
     throw new DlvmError(`${fn}: ${file} is not a dlvm model (format ${JSON.stringify(cfg.format)}, version ${JSON.stringify(cfg.formatVersion)}).`);
   }
-  const Class = classes()[cfg.class];
-  if (!Class) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}.`);
+  const spec = registered.get(cfg.class);
+  const Class = classes()[cfg.class as keyof ReturnType<typeof classes>];
+  if (!Class && !spec) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}.`);
   const encoder = new GaussianEncoder(await loadNet(fn, path.join(dir, cfg.encoder.path)));
   const decNet = await loadNet(fn, path.join(dir, cfg.decoder.path));
   const d = cfg.decoder;
@@ -233,6 +264,11 @@ export async function loadModel(dir: string): Promise<VAE> {
   else {
     if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
     objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
+  }
+  if (spec) {
+    const nets: Record<string, tfl.LayersModel> = {};
+    for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = await loadNet(fn, path.join(dir, folder));
+    return spec.build({ prior, encoder, decoder, objective, numClasses: cfg.numClasses }, nets, cfg.extra?.config ?? {});
   }
   if (Class === ConditionalVAE) {
     if (!Number.isInteger(cfg.numClasses)) throw new DlvmError(`${fn}: ${file} is a ConditionalVAE without a valid numClasses (${JSON.stringify(cfg.numClasses)}).`);

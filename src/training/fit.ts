@@ -19,7 +19,14 @@ export interface TrainableModel {
   readonly trainableVariables: tf.Variable[];
   /** Conditional models (ConditionalVAE) set it; `fit` then passes each batch's labels to `loss`. */
   readonly numClasses?: number;
-  loss(x: tf.Tensor, step?: number, y?: tf.Tensor): ObjectiveParts;
+  /**
+   * The objective on a batch. Conditional models get the batch's labels `y`; with
+   * `FitOptions.labelledData` (semi-supervised models) x is an unlabelled batch and `labelled` a
+   * labelled one.
+   */
+  loss(x: tf.Tensor, step?: number, y?: tf.Tensor, labelled?: { x: tf.Tensor; y: tf.Tensor }): ObjectiveParts;
+  /** When present, `fit` validates with it instead of `evaluateElbo` (e.g. SSVAE: bound and accuracy). */
+  validationMetrics?(data: ArrayDataset, options: { binarize?: Binarize }): { loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number };
 }
 
 /** One row of the training history. */
@@ -33,6 +40,8 @@ export interface HistoryRecord {
   elbo: number;
   reconstruction: number;
   kl: number;
+  /** Classification accuracy (validation records of models that classify, e.g. SSVAE). */
+  accuracy?: number;
 }
 
 /** Hooks into the loop; all optional. */
@@ -77,6 +86,14 @@ export interface FitOptions {
   resume?: boolean;
   /** Stop after this many optimiser steps in all (e.g. CS236's 20000 iterations), mid-epoch if need be. */
   maxSteps?: number;
+  /**
+   * Semi-supervised training (SSVAE): labelled examples drawn alongside every batch of `data`
+   * (which may be unlabelled), cycling through them epoch after epoch; `model.loss` gets them as
+   * its `labelled` argument.
+   */
+  labelledData?: ArrayDataset;
+  /** Labelled examples per step (default: min(batchSize, labelledData.length)). */
+  labelledBatchSize?: number;
 }
 
 /** What {@link fit} returns. */
@@ -128,7 +145,15 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   if (options.checkpointDir !== undefined && !(model instanceof VAE)) {
     throw argError(fn, 'model', 'a dlvm VAE (BetaVAE, GMVAE, IWAE) when options.checkpointDir is set', model);
   }
-  const conditional = model.numClasses !== undefined;
+  const semi = options.labelledData;
+  if (semi !== undefined && (!(semi instanceof ArrayDataset) || semi.labels === null)) {
+    throw argError(fn, 'options.labelledData', 'a labelled ArrayDataset', semi);
+  }
+  const labelledBatchSize = options.labelledBatchSize ?? (semi ? Math.min(batchSize, semi.length) : 0);
+  if (semi && (!Number.isInteger(labelledBatchSize) || labelledBatchSize < 1)) {
+    throw argError(fn, 'options.labelledBatchSize', 'a positive integer', options.labelledBatchSize);
+  }
+  const conditional = model.numClasses !== undefined && semi === undefined;
   if (conditional && data.labels === null) {
     throw argError(fn, 'data', `a labelled dataset (the model is conditional, with ${model.numClasses} classes)`, `${data.name} without labels`);
   }
@@ -178,6 +203,12 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     if (ckpt === undefined) return;
     await saveCheckpoint(join!(ckpt, which), model as VAE, optimizer, { epoch: epochsDone, step, history, bestElbo: best });
   };
+  // Labelled batches for semi-supervised training, epoch after epoch of the labelled set.
+  const labelledBatches = semi
+    ? (function* () {
+        for (let e = 0; ; e++) yield* semi.batches({ batchSize: labelledBatchSize, seed: options.seed === undefined ? undefined : options.seed + 7919 * (e + 1), binarize: options.binarize });
+      })()
+    : null;
   let saved = snapshot(vars);
   let stopReason: FitResult['stopReason'] = 'completed';
   let message = '';
@@ -201,10 +232,12 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           break outer;
         }
         options.callbacks?.onStepBegin?.(step);
+        const lb = labelledBatches?.next().value;
+        const labelledBatch = lb ? { x: lb.x, y: lb.y! } : undefined;
         const values = tf.tidy(() => {
           let out: number[] = [];
           const cost = optimizer.minimize(() => {
-            const p = conditional ? model.loss(x, step, y!) : model.loss(x, step);
+            const p = labelledBatch ? model.loss(x, step, undefined, labelledBatch) : conditional ? model.loss(x, step, y!) : model.loss(x, step);
             out = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
             return p.loss;
           }, true, vars);
@@ -244,12 +277,17 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
       }
       let improved = false;
       if (options.validationData) {
-        const v = evaluateElbo(model, options.validationData, { binarize: options.binarize });
-        const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl };
+        const v = model.validationMetrics
+          ? model.validationMetrics(options.validationData, { binarize: options.binarize })
+          : evaluateElbo(model, options.validationData, { binarize: options.binarize });
+        const accuracy = (v as { accuracy?: number }).accuracy;
+        const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl, ...(accuracy === undefined ? {} : { accuracy }) };
         history.push(r);
         records.push(r);
-        if (best === null || v.elbo > best) {
-          best = v.elbo;
+        // The best checkpoint: by validation accuracy for models that classify, else by ELBO.
+        const score = accuracy ?? v.elbo;
+        if (best === null || score > best) {
+          best = score;
           improved = true;
         }
       }
@@ -263,6 +301,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           `epoch ${epoch}/${epochs}: step ${step}` +
             (n > 0 ? `, train ELBO ${(epochSum.elbo / n).toFixed(2)} (rec ${(epochSum.rec / n).toFixed(2)}, KL ${(epochSum.kl / n).toFixed(2)})` : '') +
             (valid ? `, validation ELBO ${valid.elbo.toFixed(2)}` : '') +
+            (valid?.accuracy !== undefined ? `, validation accuracy ${valid.accuracy.toFixed(4)}` : '') +
             `, ${((step * batchSize) / secs).toFixed(0)} samples/s`,
         );
       }
@@ -271,6 +310,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     }
   } finally {
     bar?.stop();
+    (labelledBatches as Generator | null)?.return(undefined); // frees the last labelled batch
     tf.dispose(saved);
     if (!options.optimizer) optimizer.dispose();
   }
