@@ -71,6 +71,22 @@ describe('dlvm CLI', () => {
     expect(JSON.parse(readFileSync(join(gm, 'model', 'model.json'), 'utf8')).prior).toMatchObject({ components: 3, learnWeights: true });
   });
 
+  it('a semi-supervised VAE (--model ssvae --labels 100): split, accuracy in training and eval', () => {
+    const ss = join(run, 'ssvae');
+    const t = dlvm('train', '--model', 'ssvae', '--labels', '20', '--limit', '300', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--no-labelled-elbo', '--out', ss);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/semi-supervised: 20 labelled and 280 unlabelled examples \(split seed 0\)/);
+    expect(t.stdout).toMatch(/validation ELBO -\d+\.\d\d, accuracy 0\.\d{4}\./);
+    expect(JSON.parse(readFileSync(join(ss, 'run.json'), 'utf8')).modelOptions).toEqual({ numClasses: 10, labels: 20, alpha: 100, genWeight: 1, labelledElbo: false });
+    const e = dlvm('eval', '--run', ss, '--limit', '100');
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^100 test examples: accuracy 0\.\d{4}; ELBO of log p\(x\), y summed out, -\d+\.\d\d/);
+    expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100 });
+    const bad = dlvm('train', '--model', 'ssvae', '--labels', '15', '--limit', '300', '--out', ss);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--labels must be a multiple of the 10 classes/);
+  });
+
   it('--help on every command; bad flags give a message and status 1', () => {
     for (const cmd of ['train', 'sample', 'eval', 'plot']) {
       const h = dlvm(cmd, '--help');
@@ -79,7 +95,7 @@ describe('dlvm CLI', () => {
     }
     const bad = dlvm('train', '--model', 'foo', '--out', run);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae, cvae\./);
+    expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae, cvae, ssvae\./);
     const zero = dlvm('train', '--epochs', '0', '--out', run);
     expect(zero.status).toBe(1);
     expect(zero.stderr).toMatch(/--epochs must be a positive integer, got "0"/);

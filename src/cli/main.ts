@@ -28,6 +28,8 @@ import {
   reconstructionGrid,
   reconstructionMse,
   sampleGrid,
+  semiSupervisedSplit,
+  SSVAE,
   styleContentGrid,
   toyDataset,
   toyPanels,
@@ -73,6 +75,11 @@ const positive = (name: string) => (v: string) => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${JSON.stringify(v)}.`);
   return n;
 };
+const nonnegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0) || v.trim() === '') throw new InvalidArgumentError(`${name} must be a nonnegative number, got ${JSON.stringify(v)}.`);
+  return n;
+};
 const sizes = (v: string) => {
   const list = v.split(',').map(Number);
   if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n > 0)) {
@@ -111,7 +118,7 @@ program.name('dlvm').description('Deep latent variable models on TensorFlow.js')
 program
   .command('train')
   .description('train a model and save it with its history and curves into --out')
-  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae', 'cvae']).default('vae'))
+  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae', 'cvae', 'ssvae']).default('vae'))
   .addOption(new Option('--arch <name>', 'networks: MLP, or the PML report\'s convolutional pair (--channels)').choices(['mlp', 'conv']).default('mlp'))
   .option('--channels <sizes>', 'conv channels of the stride-2 layers', sizes, [16, 32])
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
@@ -128,6 +135,10 @@ program
   .option('--components <k>', 'mixture components (gmvae)', int('--components'), 10)
   .option('--learn-weights', 'learn the mixture weights (gmvae; DTU 02460 exercise 1.6) instead of fixing them uniform (CS236)')
   .option('-k, --k <k>', 'importance samples (iwae)', int('-k'), 5)
+  .option('--labels <n>', 'labelled training examples, the same number per class (ssvae; e.g. 100)', int('--labels'), 100)
+  .option('--alpha <a>', 'weight of the classification loss (ssvae)', nonnegative('--alpha'), 100)
+  .option('--gen-weight <w>', 'weight of the ELBO terms (ssvae; 0 = the labelled-only classifier baseline)', nonnegative('--gen-weight'), 1)
+  .option('--no-labelled-elbo', 'leave the labelled ELBO out of the loss (ssvae; as CS236)')
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
@@ -154,9 +165,21 @@ program
     if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
     const conv = o.arch === 'conv';
     const arch = { ...base, channels: o.channels as number[] };
-    if (o.model === 'cvae' && train.labels === null) throw new Error(`--model cvae needs labelled data; ${o.dataset} has no labels.`);
+    if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null) throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
+    if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
+    let fitData = train;
+    let labelledData: ArrayDataset | undefined;
+    if (o.model === 'ssvae') {
+      if (o.labels % train.numClasses !== 0) throw new Error(`--labels must be a multiple of the ${train.numClasses} classes (the same number per class), got ${o.labels}.`);
+      const split = semiSupervisedSplit(train, { labelsPerClass: o.labels / train.numClasses, seed: o.seed });
+      labelledData = split.labelled;
+      fitData = split.unlabelled;
+      console.error(`semi-supervised: ${split.labelled.length} labelled and ${split.unlabelled.length} unlabelled examples (split seed ${o.seed})`);
+    }
     const model =
-      o.model === 'cvae'
+      o.model === 'ssvae'
+        ? SSVAE.mlp({ ...base, numClasses: train.numClasses, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false })
+        : o.model === 'cvae'
         ? conv ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses }) : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
         : o.model === 'betavae'
         ? conv ? BetaVAE.conv({ ...arch, beta: o.beta }) : BetaVAE.mlp({ ...base, beta: o.beta })
@@ -170,8 +193,9 @@ program
       console.error('interrupted: saving a checkpoint and stopping (press Ctrl-C again to quit at once)');
       controller.abort();
     });
-    const result = await fit(model, train, {
-      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / train.numBatches({ batchSize: o.batchSize }))),
+    const result = await fit(model, fitData, {
+      labelledData,
+      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / fitData.numBatches({ batchSize: o.batchSize }))),
       maxSteps: o.steps,
       batchSize: o.batchSize,
       learningRate: o.lr,
@@ -194,7 +218,7 @@ program
       binarize,
       latentDim: o.latentDim,
       hidden: o.hidden,
-      epochs: Math.ceil(result.steps / train.numBatches({ batchSize: o.batchSize })),
+      epochs: Math.ceil(result.steps / fitData.numBatches({ batchSize: o.batchSize })),
       batchSize: o.batchSize,
       lr: o.lr,
       backend: backendName,
@@ -212,11 +236,14 @@ program
               ? { k: o.k }
               : o.model === 'cvae'
                 ? { numClasses: train.numClasses }
-                : {},
+                : o.model === 'ssvae'
+                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false }
+                  : {},
     };
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
-    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}` : ''}. Saved ${join(out, 'model')}, history.json, curves.png.`);
+    const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
+    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json, curves.png.`);
   });
 
 program
@@ -252,6 +279,16 @@ program
     const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy, limit: o.limit });
     const t0 = performance.now();
     const opts = { binarize: run.binarize, seed: o.seed };
+    if (model instanceof SSVAE) {
+      // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) with y summed out.
+      const m = model.validationMetrics(test, { binarize: run.binarize, seed: o.seed });
+      const result = { examples: test.length, accuracy: m.accuracy, elbo: m.elbo, reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
+      writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
+      console.log(
+        `${test.length} test examples: accuracy ${m.accuracy.toFixed(4)}; ELBO of log p(x), y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
+      );
+      return;
+    }
     const e = evaluateElbo(model, test, opts);
     // IWAE-k is the long part: a line on stderr every 10% with the time so far.
     let next = 0.1;

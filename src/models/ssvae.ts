@@ -37,6 +37,11 @@ export interface SsvaeMlpOptions {
   alpha?: number;
   /** Include the ELBO of the labelled pairs (x, y) in the loss (default true, Kingma et al.; CS236 leaves it out). */
   labelledElbo?: boolean;
+  /**
+   * Weight of the generative terms (the ELBOs) in the loss (default 1). 0 trains the classifier
+   * on the labelled examples alone: CS236's labelled-only baseline.
+   */
+  genWeight?: number;
 }
 
 /** Parts of {@link SSVAE.unlabelledParts}, per example [B]. */
@@ -83,14 +88,18 @@ export class SSVAE extends ConditionalVAE {
   readonly classifier: tfl.LayersModel;
   readonly alpha: number;
   readonly labelledElbo: boolean;
+  readonly genWeight: number;
 
-  constructor(parts: { prior: Prior; encoder: Encoder; decoder: Decoder; classifier: tfl.LayersModel; numClasses: number; alpha?: number; labelledElbo?: boolean }) {
+  constructor(parts: { prior: Prior; encoder: Encoder; decoder: Decoder; classifier: tfl.LayersModel; numClasses: number; alpha?: number; labelledElbo?: boolean; genWeight?: number }) {
     super({ prior: parts.prior, encoder: parts.encoder, decoder: parts.decoder, numClasses: parts.numClasses });
     this.classifier = checkNet('SSVAE', parts.classifier);
     const alpha = parts.alpha ?? 100;
     if (!(typeof alpha === 'number' && alpha >= 0)) throw argError('SSVAE', 'alpha', 'a nonnegative number', parts.alpha);
     this.alpha = alpha;
     this.labelledElbo = parts.labelledElbo ?? true;
+    const genWeight = parts.genWeight ?? 1;
+    if (!(typeof genWeight === 'number' && genWeight >= 0)) throw argError('SSVAE', 'genWeight', 'a nonnegative number', parts.genWeight);
+    this.genWeight = genWeight;
   }
 
   /** The MLP SSVAE of CS236 HW2 (300-300 ELU networks, M = 64 there) with a Bernoulli likelihood. */
@@ -106,7 +115,7 @@ export class SSVAE extends ConditionalVAE {
     const classifier = mlp({ inputDim: d, hidden: options.classifierHidden ?? hidden, outputDim: c, activation });
     const encoder = new GaussianEncoder(mlp({ inputDim: d + c, hidden, outputDim: 2 * latentDim, activation }));
     const decoder = new BernoulliDecoder(mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: d, activation }), inputShape);
-    return new SSVAE({ prior: new GaussianPrior(latentDim), encoder, decoder, classifier, numClasses: c, alpha: options.alpha, labelledElbo: options.labelledElbo });
+    return new SSVAE({ prior: new GaussianPrior(latentDim), encoder, decoder, classifier, numClasses: c, alpha: options.alpha, labelledElbo: options.labelledElbo, genWeight: options.genWeight });
   }
 
   override get trainableVariables(): tf.Variable[] {
@@ -159,8 +168,9 @@ export class SSVAE extends ConditionalVAE {
   }
 
   /**
-   * The SSVAE objective. With `labelled` ({ x, y }): -mean U(x) over the unlabelled batch x, plus
-   * for the labelled batch -mean L(x, y) (when `labelledElbo`) + alpha mean(-log q(y|x)).
+   * The SSVAE objective. With `labelled` ({ x, y }): -genWeight mean U(x) over the unlabelled
+   * batch x, plus for the labelled batch -genWeight mean L(x, y) (when `labelledElbo`) +
+   * alpha mean(-log q(y|x)).
    * Without it and with labels `y`, x is taken as a labelled batch. `elbo`, `reconstruction` and
    * `kl` report the unlabelled bound (or the labelled one when x is labelled).
    */
@@ -174,7 +184,7 @@ export class SSVAE extends ConditionalVAE {
         return tf.tidy(() => {
           const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, xl))), -1)); // -log q(y|x)
           const p = this.labelledParts(xl, c);
-          const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.neg(tf.mean(p.elbo)) : 0) as tf.Scalar;
+          const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
           return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
         }) as Supervised;
       } finally {
@@ -187,7 +197,7 @@ export class SSVAE extends ConditionalVAE {
     }
     const u = this.unlabelledParts(x);
     u.klY.dispose();
-    let loss = tf.neg(tf.mean(u.elbo)) as tf.Scalar;
+    let loss = tf.mul(-this.genWeight, tf.mean(u.elbo)) as tf.Scalar;
     if (labelled !== undefined) {
       const s = supervised(labelled.x, labelled.y);
       const total = tf.add(loss, s.loss) as tf.Scalar;
@@ -237,9 +247,9 @@ registerModelClass({
   name: 'SSVAE',
   matches: (model) => model instanceof SSVAE,
   nets: (model) => ({ classifier: (model as SSVAE).classifier }),
-  config: (model) => ({ alpha: (model as SSVAE).alpha, labelledElbo: (model as SSVAE).labelledElbo }),
+  config: (model) => ({ alpha: (model as SSVAE).alpha, labelledElbo: (model as SSVAE).labelledElbo, genWeight: (model as SSVAE).genWeight }),
   build: (parts, nets, config) => {
     if (!nets['classifier'] || !Number.isInteger(parts.numClasses)) throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
-    return new SSVAE({ ...parts, classifier: nets['classifier'], numClasses: parts.numClasses!, alpha: config['alpha'] as number, labelledElbo: config['labelledElbo'] as boolean });
+    return new SSVAE({ ...parts, classifier: nets['classifier'], numClasses: parts.numClasses!, alpha: config['alpha'] as number, labelledElbo: config['labelledElbo'] as boolean, genWeight: config['genWeight'] as number });
   },
 });
