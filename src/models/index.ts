@@ -19,3 +19,5 @@ export { SSVAE } from './ssvae.js';
 export type { SsvaeMlpOptions, UnlabelledParts, SsvaeMetrics } from './ssvae.js';
 export type { PriorConfig } from './priors.js';
 export type { DecoderConfig } from './decoders.js';
+export { HierarchicalVAE, TwoLevelJoint } from './hierarchical.js';
+export type { HierarchicalMlpOptions } from './hierarchical.js';
