@@ -88,6 +88,29 @@ describe('SSVAE objective', () => {
   });
 });
 
+describe('SSVAE with a relaxed y', () => {
+  it('one Gumbel-softmax draw at a low temperature estimates the enumerated bound (mean of 4000 draws)', () => {
+    manualSeed(12);
+    const ssvae = SSVAE.mlp({ inputShape: [5], numClasses: 3, latentDim: 2, hidden: [6], unlabelled: { relaxed: 0.05 } });
+    const x = tf.tile(tf.tensor2d([[1, 0, 1, 1, 0]]), [4000, 1]);
+    const stats = (v: number[]) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return { mean, se: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1) / v.length) };
+    };
+    const relaxed = ssvae.unlabelledParts(x);
+    const exact = ssvae.unlabelledParts(x, 'enumerate');
+    const r = stats(take(relaxed.elbo));
+    const e = stats(take(exact.elbo));
+    expect(take(relaxed.klY)[0]).toBeCloseTo(take(exact.klY)[0]!, 5); // the KL of q(y|x) is exact in both
+    tf.dispose([relaxed.reconstruction, relaxed.kl, exact.reconstruction, exact.kl]);
+    console.log(`unlabelled bound: enumerated ${e.mean.toFixed(3)} ± ${e.se.toFixed(3)}, relaxed (T = 0.05) ${r.mean.toFixed(3)} ± ${r.se.toFixed(3)}`);
+    expect(Math.abs(r.mean - e.mean)).toBeLessThan(4 * Math.sqrt(r.se ** 2 + e.se ** 2) + 0.05);
+    expect(() => SSVAE.mlp({ inputShape: [5], numClasses: 3, latentDim: 2, hidden: [6], unlabelled: { relaxed: 0 } })).toThrow(/SSVAE: argument 'unlabelled' must be 'enumerate' or \{ relaxed: temperature > 0 \}/);
+    x.dispose();
+    ssvae.dispose();
+  });
+});
+
 describe('SSVAE training', () => {
   it('fit with labelledData: 10 labels per class, accuracy well above chance, flat tensor count, save -> load', async () => {
     await useBackend('wasm');

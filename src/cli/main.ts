@@ -139,6 +139,7 @@ program
   .option('--alpha <a>', 'weight of the classification loss (ssvae)', nonnegative('--alpha'), 100)
   .option('--gen-weight <w>', 'weight of the ELBO terms (ssvae; 0 = the labelled-only classifier baseline)', nonnegative('--gen-weight'), 1)
   .option('--no-labelled-elbo', 'leave the labelled ELBO out of the loss (ssvae; as CS236)')
+  .option('--relaxed <temperature>', 'one Gumbel-softmax draw of y per unlabelled example instead of enumerating the classes (ssvae)', positive('--relaxed'))
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
@@ -178,7 +179,14 @@ program
     }
     const model =
       o.model === 'ssvae'
-        ? SSVAE.mlp({ ...base, numClasses: train.numClasses, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false })
+        ? SSVAE.mlp({
+            ...base,
+            numClasses: train.numClasses,
+            alpha: o.alpha,
+            genWeight: o.genWeight,
+            labelledElbo: o.labelledElbo !== false,
+            unlabelled: o.relaxed === undefined ? 'enumerate' : { relaxed: o.relaxed },
+          })
         : o.model === 'cvae'
         ? conv ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses }) : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
         : o.model === 'betavae'
@@ -237,7 +245,7 @@ program
               : o.model === 'cvae'
                 ? { numClasses: train.numClasses }
                 : o.model === 'ssvae'
-                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false }
+                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }) }
                   : {},
     };
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));

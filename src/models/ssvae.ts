@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
+import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
 import { argError, DlvmError } from '../errors.js';
 import { withSeed } from '../random.js';
 import { BernoulliDecoder } from './decoders.js';
@@ -42,7 +43,16 @@ export interface SsvaeMlpOptions {
    * on the labelled examples alone: CS236's labelled-only baseline.
    */
   genWeight?: number;
+  /**
+   * How y is handled for unlabelled examples: 'enumerate' (default: the exact sum over the C
+   * classes, C decoder passes) or `{ relaxed: temperature }`: one Gumbel-softmax draw
+   * (RelaxedOneHotCategorical; Jang et al. 2017) of y per example, one decoder pass.
+   */
+  unlabelled?: UnlabelledMode;
 }
+
+/** See {@link SsvaeMlpOptions.unlabelled}. */
+export type UnlabelledMode = 'enumerate' | { relaxed: number };
 
 /** Parts of {@link SSVAE.unlabelledParts}, per example [B]. */
 export interface UnlabelledParts {
@@ -89,8 +99,19 @@ export class SSVAE extends ConditionalVAE {
   readonly alpha: number;
   readonly labelledElbo: boolean;
   readonly genWeight: number;
+  readonly unlabelledMode: UnlabelledMode;
 
-  constructor(parts: { prior: Prior; encoder: Encoder; decoder: Decoder; classifier: tfl.LayersModel; numClasses: number; alpha?: number; labelledElbo?: boolean; genWeight?: number }) {
+  constructor(parts: {
+    prior: Prior;
+    encoder: Encoder;
+    decoder: Decoder;
+    classifier: tfl.LayersModel;
+    numClasses: number;
+    alpha?: number;
+    labelledElbo?: boolean;
+    genWeight?: number;
+    unlabelled?: UnlabelledMode;
+  }) {
     super({ prior: parts.prior, encoder: parts.encoder, decoder: parts.decoder, numClasses: parts.numClasses });
     this.classifier = checkNet('SSVAE', parts.classifier);
     const alpha = parts.alpha ?? 100;
@@ -100,6 +121,11 @@ export class SSVAE extends ConditionalVAE {
     const genWeight = parts.genWeight ?? 1;
     if (!(typeof genWeight === 'number' && genWeight >= 0)) throw argError('SSVAE', 'genWeight', 'a nonnegative number', parts.genWeight);
     this.genWeight = genWeight;
+    const mode = parts.unlabelled ?? 'enumerate';
+    if (mode !== 'enumerate' && !(typeof mode === 'object' && mode !== null && (mode as { relaxed: number }).relaxed > 0)) {
+      throw argError('SSVAE', 'unlabelled', "'enumerate' or { relaxed: temperature > 0 }", mode);
+    }
+    this.unlabelledMode = mode;
   }
 
   /** The MLP SSVAE of CS236 HW2 (300-300 ELU networks, M = 64 there) with a Bernoulli likelihood. */
@@ -115,7 +141,7 @@ export class SSVAE extends ConditionalVAE {
     const classifier = mlp({ inputDim: d, hidden: options.classifierHidden ?? hidden, outputDim: c, activation });
     const encoder = new GaussianEncoder(mlp({ inputDim: d + c, hidden, outputDim: 2 * latentDim, activation }));
     const decoder = new BernoulliDecoder(mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: d, activation }), inputShape);
-    return new SSVAE({ prior: new GaussianPrior(latentDim), encoder, decoder, classifier, numClasses: c, alpha: options.alpha, labelledElbo: options.labelledElbo, genWeight: options.genWeight });
+    return new SSVAE({ prior: new GaussianPrior(latentDim), encoder, decoder, classifier, numClasses: c, alpha: options.alpha, labelledElbo: options.labelledElbo, genWeight: options.genWeight, unlabelled: options.unlabelled });
   }
 
   override get trainableVariables(): tf.Variable[] {
@@ -146,8 +172,13 @@ export class SSVAE extends ConditionalVAE {
     }
   }
 
-  /** The bound U(x) on log p(x) with y enumerated, and its parts per example. */
-  unlabelledParts(x: tf.Tensor): UnlabelledParts {
+  /**
+   * The bound U(x) on log p(x) and its parts per example: y enumerated (exact), or with
+   * `unlabelledMode` relaxed, one Gumbel-softmax draw of y (a one-sample estimate; the KL of
+   * q(y|x) to the uniform p(y) stays exact). `mode` overrides the model's setting.
+   */
+  unlabelledParts(x: tf.Tensor, mode: UnlabelledMode = this.unlabelledMode): UnlabelledParts {
+    if (mode !== 'enumerate') return this.relaxedParts(x, mode.relaxed);
     return tf.tidy(() => {
       const b = x.shape[0]!;
       const k = this.numClasses;
@@ -164,6 +195,19 @@ export class SSVAE extends ConditionalVAE {
       const klY = tf.sum(tf.mul(q, tf.add(logQ, Math.log(k))), -1); // KL(q(y|x) || uniform)
       const kl = tf.add(klZ, klY);
       return { elbo: tf.neg(tf.add(reconstruction, kl)), reconstruction, kl, klY };
+    });
+  }
+
+  private relaxedParts(x: tf.Tensor, temperature: number): UnlabelledParts {
+    return tf.tidy(() => {
+      const k = this.numClasses;
+      const logits = run(this.classifier, x);
+      const logQ = tf.logSoftmax(logits);
+      const y = new RelaxedOneHotCategorical(temperature, { logits }, { validateArgs: false }).rsample(); // [B, C]
+      const p = PLAIN_ELBO.parts(this, x, 0, y);
+      const klY = tf.sum(tf.mul(tf.exp(logQ), tf.add(logQ, Math.log(k))), -1);
+      const kl = tf.add(p.kl, klY);
+      return { elbo: tf.neg(tf.add(p.reconstruction, kl)), reconstruction: p.reconstruction, kl, klY };
     });
   }
 
@@ -221,7 +265,7 @@ export class SSVAE extends ConditionalVAE {
     withSeed(options.seed ?? 0, () => {
       for (const b of data.batches({ batchSize: options.batchSize ?? 500, shuffle: false, binarize: options.binarize })) {
         const [r, k, pred] = tf.tidy(() => {
-          const u = this.unlabelledParts(b.x);
+          const u = this.unlabelledParts(b.x, 'enumerate');
           return [tf.sum(u.reconstruction), tf.sum(u.kl), this.predict(b.x)];
         });
         rec += r!.dataSync()[0]!;
@@ -247,9 +291,9 @@ registerModelClass({
   name: 'SSVAE',
   matches: (model) => model instanceof SSVAE,
   nets: (model) => ({ classifier: (model as SSVAE).classifier }),
-  config: (model) => ({ alpha: (model as SSVAE).alpha, labelledElbo: (model as SSVAE).labelledElbo, genWeight: (model as SSVAE).genWeight }),
+  config: (model) => ({ alpha: (model as SSVAE).alpha, labelledElbo: (model as SSVAE).labelledElbo, genWeight: (model as SSVAE).genWeight, unlabelled: (model as SSVAE).unlabelledMode }),
   build: (parts, nets, config) => {
     if (!nets['classifier'] || !Number.isInteger(parts.numClasses)) throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
-    return new SSVAE({ ...parts, classifier: nets['classifier'], numClasses: parts.numClasses!, alpha: config['alpha'] as number, labelledElbo: config['labelledElbo'] as boolean, genWeight: config['genWeight'] as number });
+    return new SSVAE({ ...parts, classifier: nets['classifier'], numClasses: parts.numClasses!, alpha: config['alpha'] as number, labelledElbo: config['labelledElbo'] as boolean, genWeight: config['genWeight'] as number, unlabelled: config['unlabelled'] as UnlabelledMode | undefined });
   },
 });
