@@ -24,12 +24,8 @@ import {
   sampleGrid,
   VAE,
 } from 'dlvm';
+import { flag } from './args.js';
 
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const dataDir = flag('data') !== undefined ? resolve(flag('data')!) : undefined;
 const epochs = Number(flag('epochs') ?? 3);
 const limit = flag('limit') ? Number(flag('limit')) : Infinity;

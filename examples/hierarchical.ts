@@ -9,12 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, evaluateElbo, fit, HierarchicalVAE, initBackend, iwaeLogLikelihood, loadMnist, manualSeed, sampleGrid, VAE } from 'dlvm';
+import { flag } from './args.js';
 
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const epochs = Number(flag('epochs') ?? 10);
 const iw = Number(flag('iw') ?? 100);
 const out = resolve(flag('out') ?? 'runs/hierarchical');

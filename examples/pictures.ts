@@ -34,16 +34,12 @@ import {
   type ArrayDataset,
   type CurveRecord,
 } from 'dlvm';
+import { flag, hasFlag } from './args.js';
 
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const epochs = Number(flag('epochs') ?? 2);
 const iw = Number(flag('iw') ?? 100);
 const out = resolve(flag('out') ?? 'runs/pictures');
-const docs = argv.includes('--docs');
+const docs = hasFlag('docs');
 
 /** Trains with Adam; records the training ELBO every 50 steps and the validation ELBO every 200. */
 function train(vae: VAE, data: ArrayDataset, valid: tf.Tensor | null, opts: { epochs: number; binarize: 'threshold' | 'none'; lr?: number; batchSize?: number }): CurveRecord[] {

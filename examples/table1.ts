@@ -43,17 +43,13 @@ import {
   VAE,
   writeFileAtomic,
 } from 'dlvm';
+import { flag, hasFlag } from './args.js';
 
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const epochs = Number(flag('epochs') ?? 10);
 const iw = Number(flag('iw') ?? 100);
 const gmmIter = Number(flag('gmm-iter') ?? 100);
 const out = resolve(flag('out') ?? 'runs/table1');
-const docs = argv.includes('--docs');
+const docs = hasFlag('docs');
 const limit = flag('limit') === undefined ? undefined : Number(flag('limit'));
 
 interface Row {

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateElbo, GaussianMixture, iwaeLogLikelihood, loadMnist, PPCA, reconstructionMse } from '../src/index.js';
 import { mulberry32 } from '../src/random.js';
-import { expectClose, useBackend } from './helpers/backends.js';
+import { expectClose, useBackend, take } from './helpers/backends.js';
 
 interface GmmRun {
   iterations: number;
@@ -44,12 +44,6 @@ const fixtures = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'baselines.
     full: { initCovariances: number[][][]; runs: GmmRun[] };
     diag: { initCovariances: number[][]; runs: GmmRun[] };
   };
-};
-
-const take = (t: tf.Tensor) => {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
 };
 
 beforeAll(async () => {

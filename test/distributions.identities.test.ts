@@ -25,14 +25,8 @@ import {
   Uniform,
   klDivergence,
 } from '../src/index.js';
-import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
+import { BACKENDS, expectClose, expectNoLeak, useBackend, take } from './helpers/backends.js';
 import { build, fixtures, flat } from './helpers/fixtures.js';
-
-const take = (t: tf.Tensor): number[] => {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-};
 
 /** Cases whose sample moments are checked (finite mean and variance, light enough tails). */
 const MOMENT_CASES = fixtures.cases.filter(

@@ -25,7 +25,7 @@ import {
   loadModel,
   toyDataset,
 } from '../src/index.js';
-import { expectClose, useBackend } from './helpers/backends.js';
+import { expectClose, useBackend, take } from './helpers/backends.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -34,12 +34,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   manualSeed(null);
 });
-
-const take = (t: tf.Tensor) => {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-};
 
 describe('priors', () => {
   it('MixtureOfGaussiansPrior: log p(z) = log sum_j pi_j N(z; mu_j, sigma_j^2 I), in float64', () => {

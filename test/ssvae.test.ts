@@ -10,13 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, semiSupervisedSplit, SSVAE } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
-import { useBackend } from './helpers/backends.js';
-
-const take = (t: tf.Tensor) => {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-};
+import { useBackend, take } from './helpers/backends.js';
 
 beforeAll(async () => {
   await useBackend('cpu');

@@ -103,3 +103,10 @@ export async function expectNoLeak(fn: () => unknown | Promise<unknown>): Promis
   await fn();
   expect(tf.memory().numTensors).toBe(before);
 }
+
+/** The values of a tensor as numbers; the tensor is disposed. */
+export function take(t: tf.Tensor): number[] {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
