@@ -98,7 +98,7 @@ describe('conditional encoder and decoder', () => {
     cvae.dispose();
   });
 
-  it('a two-input network gets [x, y]; a one-input network gets x and y concatenated', () => {
+  it('a two-input network gets [x, y]; a one-input network gets x and y concatenated; the conv CVAE saves and loads', async () => {
     manualSeed(3);
     const cvae = ConditionalVAE.conv({ inputShape: [28, 28], latentDim: 3, numClasses: 10, channels: [4, 8] });
     const enc = (cvae.encoder as GaussianEncoder).net;
@@ -117,8 +117,13 @@ describe('conditional encoder and decoder', () => {
     manualSeed(3);
     const b = cvae.sample(1, { y: 1, mean: true });
     expect(Array.from(a.dataSync())).not.toEqual(Array.from(b.dataSync()));
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-conv-cvae-'));
+    await cvae.save(dir);
+    const loaded = (await loadModel(dir)) as ConditionalVAE;
+    const rec = (m: ConditionalVAE) => Array.from(m.reconstruct(x, [3, 7]).dataSync());
+    expect(rec(loaded)).toEqual(rec(cvae));
     tf.dispose([x, a, b]);
-    cvae.dispose();
+    [cvae, loaded].forEach((m) => m.dispose());
   });
 });
 
