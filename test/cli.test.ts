@@ -61,6 +61,12 @@ describe('dlvm CLI', () => {
     expect([png.width, png.height]).toEqual([10 * 30 + 2, 10 * 30 + 2]);
     const r = dlvm('plot', 'reconstructions', '--run', cv);
     expect(r.status, r.stderr).toBe(0);
+    const grey = dlvm('train', '--model', 'cvae', '--likelihood', 'continuous-bernoulli', '--binarize', 'none', '--limit', '200', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', join(run, 'cvae-grey'));
+    expect(grey.status, grey.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'cvae-grey', 'model', 'model.json'), 'utf8')).decoder.type).toBe('ContinuousBernoulliDecoder');
+    const binary = dlvm('train', '--binarize', 'none', '--limit', '200', '--out', join(run, 'bad'));
+    expect(binary.status).toBe(1);
+    expect(binary.stderr).toMatch(/--likelihood bernoulli needs binary data/);
     const wrong = dlvm('plot', 'style-content', '--run', run);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/plot style-content needs a conditional model \(dlvm train --model cvae\)/);

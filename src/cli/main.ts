@@ -45,6 +45,7 @@ import {
 /** What `dlvm train` records in RUN/run.json, for the other commands. */
 interface RunInfo {
   model: string;
+  likelihood?: string;
   arch: string;
   activation: string;
   dataset: string;
@@ -124,6 +125,7 @@ program
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
   .addOption(new Option('--toy <name>', 'toy 2-D set (with --dataset toy2d)').choices(['square', 'rings', 'moons', 'pinwheel']).default('square'))
   .addOption(new Option('--binarize <mode>', 'binarisation of images').choices(['threshold', 'dynamic', 'static', 'none']))
+  .addOption(new Option('--likelihood <name>', 'p(x|z) for images: Bernoulli (binary data) or continuous Bernoulli (grey levels in [0, 1], with --binarize none)').choices(['bernoulli', 'continuous-bernoulli']).default('bernoulli'))
   .option('--latent-dim <n>', 'latent size M', int('--latent-dim'), 10)
   .option('--hidden <sizes>', 'hidden layer sizes', sizes, [512, 512])
   .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'elu', 'tanh', 'softplus']).default('relu'))
@@ -160,7 +162,7 @@ program
       latentDim: o.latentDim as number,
       hidden: o.hidden as number[],
       activation: o.activation,
-      likelihood: toy ? ('gaussian' as const) : ('bernoulli' as const),
+      likelihood: toy ? ('gaussian' as const) : (o.likelihood as 'bernoulli' | 'continuous-bernoulli'),
       scale: toy ? 0.05 : undefined,
     };
     if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
@@ -168,6 +170,10 @@ program
     const arch = { ...base, channels: o.channels as number[] };
     if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null) throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
     if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
+    if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
+    if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
+      throw new Error('--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.');
+    }
     let fitData = train;
     let labelledData: ArrayDataset | undefined;
     if (o.model === 'ssvae') {
@@ -219,6 +225,7 @@ program
     await trainingCurves(result.history, { file: join(out, 'curves.png') });
     const info: RunInfo = {
       model: o.model,
+      likelihood: toy ? 'gaussian' : o.likelihood,
       arch: o.arch,
       activation: o.activation,
       dataset: o.dataset,
