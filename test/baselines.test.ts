@@ -238,6 +238,7 @@ describe('GaussianMixture', () => {
     expect(() => GaussianMixture.fit([[1, 2]], { components: 2 })).toThrow(/GaussianMixture\.fit: argument 'data' must be at least k = 2 examples/);
     expect(() => new GaussianMixture({ weights: [0.5, 0.6], means: [[0], [1]], covariances: [[1], [1]] }, 'diag')).toThrow(/GaussianMixture: argument 'params\.weights' must be 2 positive weights summing to 1/);
     expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] })).toThrow(/GaussianMixture: the covariance of component 0 is not positive definite/);
+    expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 0.5], [0, 1]]] })).toThrow(/GaussianMixture: the covariance of component 0 cannot be factorised .*symmetric positive definite/);
     const gmm = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[1, 1]] }, 'diag');
     expect(() => gmm.logProb([[1, 2, 3]])).toThrow(/GaussianMixture\.logProb: argument 'data' must be examples with 2 values, but got "3 values"/);
   });

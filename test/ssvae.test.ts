@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, semiSupervisedSplit, SSVAE } from '../src/index.js';
+import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -156,6 +156,8 @@ describe('SSVAE training', () => {
     expect(() => ssvae.loss(x, 0, [0, 1], { x, y: [0, 1] })).toThrow(/SSVAE\.loss: argument 'y' must be undefined when `labelled` is given/);
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
     await expect(fit(ssvae, data, { epochs: 1, labelledData: data.withoutLabels() })).rejects.toThrow(/fit: argument 'options\.labelledData' must be a labelled ArrayDataset/);
+    expect(() => registerModelClass({ name: 'VAE' } as never)).toThrow(/registerModelClass: argument 'spec\.name' must be a nonempty class name other than the built-in ones, but got "VAE"/);
+    expect(() => registerModelClass({ name: 'Mine', matches: () => false } as never)).toThrow(/registerModelClass: argument 'spec\.nets' must be a function/);
     x.dispose();
     ssvae.dispose();
   });

@@ -2,6 +2,7 @@
  * Gaussian mixture models fitted by expectation-maximisation, in float64 on the CPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import type { Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
 import { Independent } from '../distributions/independent.js';
@@ -122,20 +123,18 @@ export class GaussianMixture {
         this.logDet[j] = ld;
       } else {
         const off = j * d * d;
-        const a = this.covariances;
-        const L = this.chol;
+        let chol: CholeskyDecomposition;
+        try {
+          chol = new CholeskyDecomposition(new Matrix(Array.from({ length: d }, (_, r) => Array.from(this.covariances.subarray(off + r * d, off + (r + 1) * d)))));
+        } catch (e) {
+          throw new DlvmError(`${fn}: the covariance of component ${j} cannot be factorised (${(e as Error).message}); it must be symmetric positive definite.`);
+        }
+        if (!chol.isPositiveDefinite()) throw new DlvmError(`${fn}: the covariance of component ${j} is not positive definite; raise regCovar.`);
+        const L = chol.lowerTriangularMatrix;
         let ld = 0;
         for (let r = 0; r < d; r++) {
-          for (let c = 0; c <= r; c++) {
-            let s = a[off + r * d + c]!;
-            for (let t = 0; t < c; t++) s -= L[off + r * d + t]! * L[off + c * d + t]!;
-            if (r === c) {
-              if (!(s > 0)) throw new DlvmError(`${fn}: the covariance of component ${j} is not positive definite; raise regCovar.`);
-              L[off + r * d + c] = Math.sqrt(s);
-              ld += Math.log(s);
-            } else L[off + r * d + c] = s / L[off + c * d + c]!;
-          }
-          for (let c = r + 1; c < d; c++) L[off + r * d + c] = 0;
+          for (let c = 0; c < d; c++) this.chol[off + r * d + c] = L.get(r, c);
+          ld += 2 * Math.log(L.get(r, r));
         }
         this.logDet[j] = ld;
       }

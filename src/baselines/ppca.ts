@@ -3,7 +3,7 @@
  * eps ~ N(0, sigma^2 I_D), so p(x) = N(b, W W^T + sigma^2 I). Fitted in closed form.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Binarize } from '../data/dataset.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
@@ -287,18 +287,11 @@ function covariance(values: Float32Array, n: number, d: number, mean: Float64Arr
   return out;
 }
 
-/** Inverse and log-determinant of a small symmetric positive-definite matrix (float64). */
+/** Inverse and log-determinant of a small symmetric positive-definite matrix (float64, Cholesky). */
 function inverseSpd(m: Matrix): { inverse: Matrix; logDet: number } {
-  const q = m.rows;
-  const evd = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  const V = evd.eigenvectorMatrix;
-  const out = new Matrix(q, q);
-  for (let i = 0; i < q; i++) {
-    for (let j = 0; j < q; j++) {
-      let s = 0;
-      for (let k = 0; k < q; k++) s += (V.get(i, k) * V.get(j, k)) / evd.realEigenvalues[k]!;
-      out.set(i, j, s);
-    }
-  }
-  return { inverse: out, logDet: evd.realEigenvalues.reduce((a, v) => a + Math.log(v), 0) };
+  const chol = new CholeskyDecomposition(m);
+  const L = chol.lowerTriangularMatrix;
+  let logDet = 0;
+  for (let i = 0; i < m.rows; i++) logDet += 2 * Math.log(L.get(i, i));
+  return { inverse: chol.solve(Matrix.eye(m.rows)), logDet };
 }

@@ -142,7 +142,8 @@ export class HierarchicalVAE {
     const [m1] = dims;
     this.encoder = { posterior: (x) => new TwoLevelJoint(this.encoder1.posterior(x), (z1) => this.encoder2.posterior(z1), 'z1', this.latentDims) };
     this.prior = { distribution: () => new TwoLevelJoint(this.topPrior.distribution(), (z2) => this.conditionalPrior.posterior(z2), 'z2', this.latentDims) };
-    this.decoder = { likelihood: (z) => this.likelihood.likelihood(z.shape[z.rank - 1] === m1 ? z : tf.slice(z, [0, 0], [z.shape[0]!, m1])) };
+    // p(x|z1) reads the z1 part of z = [z1, z2] (any leading dimensions).
+    this.decoder = { likelihood: (z) => this.likelihood.likelihood(z.shape[z.rank - 1] === m1 ? z : (tf.split(z, [m1, dims[1]], -1)[0] as tf.Tensor)) };
   }
 
   /** MLP networks: x -> hidden -> z1, z1 -> topHidden -> z2, and mirrored generative networks. */

@@ -53,6 +53,14 @@ const registered = new Map<string, ModelClassSpec>();
 
 /** Registers how a model class is saved and loaded (see {@link ModelClassSpec}). */
 export function registerModelClass(spec: ModelClassSpec): void {
+  const fn = 'registerModelClass';
+  if (spec === null || typeof spec !== 'object') throw argError(fn, 'spec', 'an object { name, matches, nets, config, build }', spec);
+  if (typeof spec.name !== 'string' || spec.name === '' || ['VAE', 'BetaVAE', 'GMVAE', 'IWAE', 'ConditionalVAE'].includes(spec.name)) {
+    throw argError(fn, 'spec.name', 'a nonempty class name other than the built-in ones', spec.name);
+  }
+  for (const k of ['matches', 'nets', 'config', 'build'] as const) {
+    if (typeof spec[k] !== 'function') throw argError(fn, `spec.${k}`, 'a function', spec[k]);
+  }
   registered.set(spec.name, spec);
 }
 

@@ -160,16 +160,13 @@ export class SSVAE extends ConditionalVAE {
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
   labelledParts(x: tf.Tensor, y: Labels): { elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor } {
-    const c = this.oneHot('SSVAE.labelledParts', y, x.shape[0]!);
-    try {
-      return tf.tidy(() => {
+    return this.withOneHot('SSVAE.labelledParts', y, x.shape[0]!, (c) =>
+      tf.tidy(() => {
         const p = PLAIN_ELBO.parts(this, x, 0, c);
         p.loss.dispose();
         return { elbo: tf.sub(p.elbo, Math.log(this.numClasses)), reconstruction: p.reconstruction, kl: p.kl };
-      });
-    } finally {
-      if (c !== y) c.dispose();
-    }
+      }),
+    );
   }
 
   /**
@@ -222,19 +219,15 @@ export class SSVAE extends ConditionalVAE {
     void step;
     if (y !== undefined && labelled !== undefined) throw argError('SSVAE.loss', 'y', 'undefined when `labelled` is given (x is then the unlabelled batch)', 'labels');
     type Supervised = { loss: tf.Scalar; elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor };
-    const supervised = (xl: tf.Tensor, yl: Labels): Supervised => {
-      const c = this.oneHot('SSVAE.loss', yl, xl.shape[0]!);
-      try {
-        return tf.tidy(() => {
+    const supervised = (xl: tf.Tensor, yl: Labels): Supervised =>
+      this.withOneHot('SSVAE.loss', yl, xl.shape[0]!, (c) =>
+        tf.tidy(() => {
           const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, xl))), -1)); // -log q(y|x)
           const p = this.labelledParts(xl, c);
           const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
           return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
-        }) as Supervised;
-      } finally {
-        if (c !== yl) c.dispose();
-      }
-    };
+        }) as Supervised,
+      );
     if (y !== undefined) {
       const s = supervised(x, y);
       return { ...s, beta: 1, klAnalytic: true };

@@ -362,24 +362,27 @@ export class ConditionalVAE extends VAE {
     return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(list, 'int32'), this.numClasses), 'float32'));
   }
 
-  /** The ELBO of log p(x|y) (beta = 1, one sample) and its parts. */
-  override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
-    const c = this.oneHot('ConditionalVAE.elboParts', y, x.shape[0]!);
+  /**
+   * Runs `use` with the one-hot rows of the labels `y` for a batch of `b` (see `oneHot`), and
+   * frees the rows afterwards when they were made here.
+   */
+  protected withOneHot<T>(fn: string, y: Labels | undefined, b: number, use: (c: tf.Tensor) => T): T {
+    const c = this.oneHot(fn, y, b);
     try {
-      return PLAIN_ELBO.parts(this, x, 0, c);
+      return use(c);
     } finally {
       if (c !== y) c.dispose();
     }
   }
 
+  /** The ELBO of log p(x|y) (beta = 1, one sample) and its parts. */
+  override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
+    return this.withOneHot('ConditionalVAE.elboParts', y, x.shape[0]!, (c) => PLAIN_ELBO.parts(this, x, 0, c));
+  }
+
   /** The objective's parts for a labelled batch at training step `step`. */
   override loss(x: tf.Tensor, step = 0, y?: Labels): ObjectiveParts {
-    const c = this.oneHot('ConditionalVAE.loss', y, x.shape[0]!);
-    try {
-      return this.objective.parts(this, x, step, c);
-    } finally {
-      if (c !== y) c.dispose();
-    }
+    return this.withOneHot('ConditionalVAE.loss', y, x.shape[0]!, (c) => this.objective.parts(this, x, step, c));
   }
 
   /** ELBO of log p(x|y) per example [B]. */
@@ -389,22 +392,12 @@ export class ConditionalVAE extends VAE {
 
   /** q(z|x, y). */
   override encode(x: tf.Tensor, y?: Labels): Distribution {
-    const c = this.oneHot('ConditionalVAE.encode', y, x.shape[0]!);
-    try {
-      return this.encoder.posterior(x, c);
-    } finally {
-      if (c !== y) c.dispose();
-    }
+    return this.withOneHot('ConditionalVAE.encode', y, x.shape[0]!, (c) => this.encoder.posterior(x, c));
   }
 
   /** p(x|z, y). */
   override decode(z: tf.Tensor, y?: Labels): Distribution {
-    const c = this.oneHot('ConditionalVAE.decode', y, z.shape[0]!);
-    try {
-      return this.decoder.likelihood(z, c);
-    } finally {
-      if (c !== y) c.dispose();
-    }
+    return this.withOneHot('ConditionalVAE.decode', y, z.shape[0]!, (c) => this.decoder.likelihood(z, c));
   }
 
   /**
