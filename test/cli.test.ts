@@ -93,6 +93,24 @@ describe('dlvm CLI', () => {
     expect(bad.stderr).toMatch(/--labels must be a multiple of the 10 classes/);
   });
 
+  it('stacked M1+M2 (--m1 RUN): M2 on the z1 of a trained VAE; eval names the bound on log p(z1); pictures refused', () => {
+    const st = join(run, 'm1m2');
+    const t = dlvm('train', '--model', 'ssvae', '--m1', run, '--labels', '20', '--limit', '300', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', st);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/M1\+M2: M2 models z1 ~ q\(z1\|x\) of the VAE in .* \(2 values\)/);
+    expect(JSON.parse(readFileSync(join(st, 'run.json'), 'utf8')).modelOptions).toMatchObject({ labels: 20, m1: run });
+    expect(JSON.parse(readFileSync(join(st, 'model', 'model.json'), 'utf8')).extra.nets).toEqual({ classifier: 'classifier', m1: 'm1' });
+    const e = dlvm('eval', '--run', st, '--limit', '100');
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^100 test examples: accuracy 0\.\d{4}; ELBO of log p\(z1\) \(M1's mean z1, not comparable to log p\(x\)\), y summed out, -?\d+\.\d\d/);
+    const s = dlvm('sample', '--run', st);
+    expect(s.status).toBe(1);
+    expect(s.stderr).toMatch(/dlvm sample draws images, but .*m1m2 is an M1\+M2 model whose M2 models M1's latent z1/);
+    const wrong = dlvm('train', '--model', 'vae', '--m1', run, '--limit', '300', '--out', st);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/--m1 is for --model ssvae \(M1\+M2\), not --model vae/);
+  });
+
   it('--help on every command; bad flags give a message and status 1', () => {
     for (const cmd of ['train', 'sample', 'eval', 'plot']) {
       const h = dlvm(cmd, '--help');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE } from '../src/index.js';
+import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -160,5 +160,107 @@ describe('SSVAE training', () => {
     expect(() => registerModelClass({ name: 'Mine', matches: () => false } as never)).toThrow(/registerModelClass: argument 'spec\.nets' must be a function/);
     x.dispose();
     ssvae.dispose();
+  });
+});
+
+describe('stacked M1+M2', () => {
+  it('is M2 on M1\'s z1: the same loss as a plain SSVAE with the same networks fed z1 by hand', () => {
+    manualSeed(5);
+    const m1 = VAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8] });
+    const stacked = SSVAE.mlp({ inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5], m1 });
+    expect(stacked.m1).toBe(m1.encoder);
+    expect(stacked.m1Features).toBe('sample');
+    expect((stacked.decoder as unknown as { itemShape: number[] }).itemShape).toEqual([3]); // M2 models z1
+    // M1 is frozen: none of its variables is trained.
+    const m1Vars = new Set(m1.trainableVariables);
+    expect(stacked.trainableVariables.some((v) => m1Vars.has(v))).toBe(false);
+    const plain = new SSVAE({ prior: stacked.prior, encoder: stacked.encoder, decoder: stacked.decoder, classifier: stacked.classifier, numClasses: 3 });
+    const x = tf.tensor2d([
+      [1, 0, 1, 1, 0, 0],
+      [0, 1, 0, 0, 1, 1],
+    ]);
+    const xl = tf.tensor2d([[1, 1, 0, 0, 1, 0]]);
+    const q = m1.encoder.posterior(x);
+    const ql = m1.encoder.posterior(xl);
+    // Training draws z1 ~ q(z1|x): the unlabelled features, M2's noise for them, then the labelled ones.
+    manualSeed(21);
+    const got = stacked.loss(x, 0, undefined, { x: xl, y: [2] });
+    manualSeed(21);
+    const z1 = q.sample();
+    const u = plain.unlabelledParts(z1);
+    const z1l = ql.sample();
+    const lab = plain.loss(z1l, 0, [2]);
+    const expected = -take(tf.mean(u.elbo))[0]! + take(lab.loss)[0]!;
+    expect(take(got.loss)[0]).toBeCloseTo(expected, 4);
+    expect(take(got.elbo)).toEqual(take(u.elbo));
+    // Elsewhere (classify, predict, the bounds) z1 is M1's posterior mean.
+    expect(take(stacked.predict(x))).toEqual(take(plain.predict(q.mean)));
+    const probs = (c: { probs: tf.Tensor }) => take(c.probs);
+    expect(probs(stacked.classify(x) as never)).toEqual(probs(plain.classify(q.mean) as never));
+    manualSeed(8);
+    const us = stacked.unlabelledParts(x, 'enumerate');
+    manualSeed(8);
+    const up = plain.unlabelledParts(q.mean, 'enumerate');
+    expect(take(us.elbo)).toEqual(take(up.elbo));
+    const mean = SSVAE.mlp({ inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5], m1, m1Features: 'mean' });
+    expect(take(mean.features(x, mean.m1Features))).toEqual(take(q.mean));
+    tf.dispose([got.elbo, got.reconstruction, got.kl, u.reconstruction, u.kl, u.klY, lab.elbo, lab.reconstruction, lab.kl, us.reconstruction, us.kl, us.klY, up.reconstruction, up.kl, up.klY, z1, z1l, x, xl]);
+    [stacked, mean, m1].forEach((m) => m.dispose());
+  });
+
+  it('trains M2 on a trained M1 with fit: M1 unchanged, accuracy well above chance, flat tensor count, save -> load', async () => {
+    await useBackend('wasm');
+    const all = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 3000 }, (_, i) => i));
+    const train = all.subset(Array.from({ length: 2500 }, (_, i) => i));
+    const valid = all.subset(Array.from({ length: 500 }, (_, i) => 2500 + i));
+    manualSeed(3);
+    const m1 = VAE.mlp({ inputShape: [28, 28], latentDim: 8, hidden: [128] });
+    await fit(m1, train.withoutLabels(), { epochs: 4, batchSize: 50, binarize: 'threshold', seed: 0, progress: false, log: () => undefined });
+    const { labelled, unlabelled } = semiSupervisedSplit(train, { labelsPerClass: 10, seed: 0 });
+    const stacked = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 4, hidden: [64], m1 });
+    const m1Before = m1.trainableVariables.map((v) => Array.from(v.dataSync()));
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const result = await fit(stacked, unlabelled, {
+      epochs: 4,
+      batchSize: 50,
+      labelledData: labelled,
+      binarize: 'threshold',
+      validationData: valid,
+      seed: 0,
+      progress: false,
+      log: () => undefined,
+      callbacks: { onStepEnd: (step) => step > 3 && counts.push(tf.memory().numTensors) },
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(new Set(counts).size).toBe(1);
+    expect(m1.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(m1Before);
+    const records = result.history.filter((r) => r.split === 'validation');
+    const accuracy = classificationAccuracy((x) => stacked.classify(x), valid, { binarize: 'threshold' });
+    console.log(`M1+M2, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; bound on log p(z1) ${records.at(-1)!.elbo.toFixed(2)}`);
+    expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
+    expect(accuracy).toBeGreaterThan(0.5);
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-m1m2-'));
+    await stacked.save(dir);
+    const loaded = (await loadModel(dir)) as SSVAE;
+    expect(loaded.m1).not.toBeNull();
+    expect(loaded.m1Features).toBe('sample');
+    const x = valid.tensor([0, 1, 2, 3, 4, 5], { binarize: 'threshold' });
+    expect(take(loaded.predict(x))).toEqual(take(stacked.predict(x)));
+    x.dispose();
+    [stacked, loaded, m1].forEach((m) => m.dispose());
+    await useBackend('cpu');
+  });
+
+  it('rejects an M1 that does not fit', () => {
+    const m1 = VAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8] });
+    const cvae = ConditionalVAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8], numClasses: 3 });
+    const base = { inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5] };
+    expect(() => SSVAE.mlp({ ...base, m1: cvae })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a trained unconditional VAE with a GaussianEncoder \(M1\)/);
+    expect(() => SSVAE.mlp({ ...base, m1: {} as never })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a trained unconditional VAE/);
+    expect(() => SSVAE.mlp({ ...base, inputShape: [7], m1 })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a VAE whose encoder takes 7 values \(inputShape \[7\]\), but got "an encoder with 6 inputs"/);
+    expect(() => SSVAE.mlp({ ...base, m1, likelihood: 'bernoulli' })).toThrow(/SSVAE\.mlp: argument 'options\.likelihood' must be 'gaussian' \(M1's z1 is real-valued\)/);
+    expect(() => SSVAE.mlp({ ...base, m1, m1Features: 'mode' as never })).toThrow(/SSVAE: argument 'm1Features' must be 'sample' or 'mean', but got "mode"/);
+    [m1, cvae].forEach((m) => m.dispose());
   });
 });

@@ -63,7 +63,7 @@ interface RunInfo {
   dlvmVersion: string;
   command: string;
   /** The model's own settings: beta (betavae), components and learnWeights (gmvae), k (iwae). */
-  modelOptions?: Record<string, number | boolean>;
+  modelOptions?: Record<string, number | boolean | string>;
 }
 
 const int = (name: string) => (v: string) => {
@@ -107,6 +107,11 @@ function readRun(run: string): RunInfo {
   }
 }
 
+/** Pictures need a model of the images; an M1+M2 run's M2 models M1's latent z1. */
+function refuseStacked(model: VAE, run: string, what: string): void {
+  if (model instanceof SSVAE && model.m1 !== null) throw new Error(`${what} draws images, but ${run} is an M1+M2 model whose M2 models M1's latent z1; use M1's run folder for pictures.`);
+}
+
 async function backend(name: string | undefined): Promise<string> {
   const info = await initBackend(name as never);
   console.error(`backend: ${describeBackend(info)}`);
@@ -142,6 +147,7 @@ program
   .option('--gen-weight <w>', 'weight of the ELBO terms (ssvae; 0 = the labelled-only classifier baseline)', nonnegative('--gen-weight'), 1)
   .option('--no-labelled-elbo', 'leave the labelled ELBO out of the loss (ssvae; as CS236)')
   .option('--relaxed <temperature>', 'one Gumbel-softmax draw of y per unlabelled example instead of enumerating the classes (ssvae)', positive('--relaxed'))
+  .option('--m1 <run>', "stacked M1+M2 (ssvae): the run folder of a trained VAE whose latent z1 ~ q(z1|x) M2 models and classifies")
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
@@ -171,6 +177,16 @@ program
     if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null) throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
     if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
     if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
+    if (o.m1 !== undefined && o.model !== 'ssvae') throw new Error(`--m1 is for --model ssvae (M1+M2), not --model ${o.model}.`);
+    let m1: VAE | undefined;
+    if (o.m1 !== undefined) {
+      const loaded = await loadModel(join(o.m1 as string, 'model'));
+      if (loaded instanceof ConditionalVAE || loaded.constructor.name === 'HierarchicalVAE') throw new Error(`--m1 ${o.m1}: M1 must be an unconditional VAE, got a ${loaded.constructor.name}.`);
+      const m1Run = readRun(o.m1 as string);
+      if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${o.m1} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
+      m1 = loaded;
+      console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1} (${m1.prior.latentDim} values)`);
+    }
     if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
       throw new Error('--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.');
     }
@@ -187,6 +203,8 @@ program
       o.model === 'ssvae'
         ? SSVAE.mlp({
             ...base,
+            likelihood: m1 ? 'gaussian' : 'bernoulli',
+            ...(m1 ? { m1 } : {}),
             numClasses: train.numClasses,
             alpha: o.alpha,
             genWeight: o.genWeight,
@@ -252,7 +270,7 @@ program
               : o.model === 'cvae'
                 ? { numClasses: train.numClasses }
                 : o.model === 'ssvae'
-                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }) }
+                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }), ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }) }
                   : {},
     };
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
@@ -273,6 +291,7 @@ program
   .action(async (o) => {
     await backend(o.backend);
     const model = await loadModel(join(o.run, 'model'));
+    refuseStacked(model, o.run, 'dlvm sample');
     const file = resolve(o.out ?? join(o.run, 'samples.png'));
     await sampleGrid(model, { n: o.n, mean: Boolean(o.mean), seed: o.seed, file });
     console.log(`wrote ${file}`);
@@ -295,12 +314,13 @@ program
     const t0 = performance.now();
     const opts = { binarize: run.binarize, seed: o.seed };
     if (model instanceof SSVAE) {
-      // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) with y summed out.
+      // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) (M1+M2: on log p(z1)) with y summed out.
       const m = model.validationMetrics(test, { binarize: run.binarize, seed: o.seed });
-      const result = { examples: test.length, accuracy: m.accuracy, elbo: m.elbo, reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
+      const of = model.m1 === null ? 'log p(x)' : "log p(z1) (M1's mean z1, not comparable to log p(x))";
+      const result = { examples: test.length, accuracy: m.accuracy, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
       writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
       console.log(
-        `${test.length} test examples: accuracy ${m.accuracy.toFixed(4)}; ELBO of log p(x), y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
+        `${test.length} test examples: accuracy ${m.accuracy.toFixed(4)}; ELBO of ${of}, y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
       );
       return;
     }
@@ -356,6 +376,7 @@ program
     } else {
       await backend(o.backend);
       const model = await loadModel(join(o.run, 'model'));
+      refuseStacked(model, o.run, `dlvm plot ${kind}`);
       const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy });
       if (kind === 'latent') await aggregatePosterior(model, test, { n: 3000, binarize: run.binarize, file });
       else if (kind === 'manifold') await latentManifold(model, { steps: 20, file });

@@ -9,20 +9,21 @@ import { Categorical } from '../distributions/categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
 import { argError, DlvmError } from '../errors.js';
 import { withSeed } from '../random.js';
-import { BernoulliDecoder } from './decoders.js';
+import type { Distribution } from '../distributions/distribution.js';
+import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
 import { ELBO, repeatBatch, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, type Prior } from './priors.js';
 import { registerModelClass } from './persistence.js';
-import { ConditionalVAE, type Decoder, type Encoder, type Labels } from './vae.js';
+import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
 
 const PLAIN_ELBO = new ELBO();
 
 /** Options of {@link SSVAE.mlp}. */
 export interface SsvaeMlpOptions {
-  /** Shape of one example, e.g. [28, 28]. */
+  /** Shape of one example, e.g. [28, 28] (with `m1`: the shape of M1's input). */
   inputShape: number[];
   /** Number of classes C. */
   numClasses: number;
@@ -49,7 +50,23 @@ export interface SsvaeMlpOptions {
    * (RelaxedOneHotCategorical; Jang et al. 2017) of y per example, one decoder pass.
    */
   unlabelled?: UnlabelledMode;
+  /**
+   * Kingma et al.'s stacked M1+M2: a trained VAE (M1, kept frozen) whose latent z1 ~ q(z1|x) is
+   * the data that M2 models and classifies; M2's networks then see z1 (M1's latentDim values)
+   * instead of x.
+   */
+  m1?: VAE;
+  /** With `m1`: z1 during training, a draw from q(z1|x) (default, as Kingma et al.) or its mean. */
+  m1Features?: FeatureMode;
+  /**
+   * p(x|y, z): 'bernoulli' (binary data; the default without `m1`) or 'gaussian' with a
+   * predicted diagonal variance (real-valued data such as M1's z1; the default with `m1`).
+   */
+  likelihood?: 'bernoulli' | 'gaussian';
 }
+
+/** How M1's posterior gives the features z1 during training: a draw or the mean. */
+export type FeatureMode = 'sample' | 'mean';
 
 /** See {@link SsvaeMlpOptions.unlabelled}. */
 export type UnlabelledMode = 'enumerate' | { relaxed: number };
@@ -88,18 +105,27 @@ export interface SsvaeMetrics {
  * labelled batch; `fit(ssvae, unlabelled, { labelledData, ... })` trains it and reports the
  * validation accuracy.
  *
+ * Stacked M1+M2 (`m1`): every method still takes x; M1's frozen encoder first turns it into
+ * z1 (a draw from q(z1|x) in `loss`, the mean elsewhere), and M2 (its classifier, encoder,
+ * decoder and bounds) works on z1: the bounds are then bounds on log p(z1), and `sample`,
+ * `decode` and `reconstruct` give z1 values.
+ *
  * @example
  * const { labelled, unlabelled } = semiSupervisedSplit(train, { labelsPerClass: 10, seed: 0 });
  * const ssvae = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 64, hidden: [300, 300] });
  * await fit(ssvae, unlabelled, { labelledData: labelled, epochs: 50, batchSize: 100, binarize: 'dynamic' });
  */
 export class SSVAE extends ConditionalVAE {
-  /** q(y|x): a network from x to C logits. */
+  /** q(y|x): a network from x (or M1's z1) to C logits. */
   readonly classifier: tfl.LayersModel;
   readonly alpha: number;
   readonly labelledElbo: boolean;
   readonly genWeight: number;
   readonly unlabelledMode: UnlabelledMode;
+  /** M1's encoder q(z1|x) of a stacked M1+M2 model (not trained), or null. */
+  readonly m1: GaussianEncoder | null;
+  /** How z1 is taken from q(z1|x) in `loss` (see {@link SsvaeMlpOptions.m1Features}). */
+  readonly m1Features: FeatureMode;
 
   constructor(parts: {
     prior: Prior;
@@ -111,6 +137,8 @@ export class SSVAE extends ConditionalVAE {
     labelledElbo?: boolean;
     genWeight?: number;
     unlabelled?: UnlabelledMode;
+    m1?: GaussianEncoder;
+    m1Features?: FeatureMode;
   }) {
     super({ prior: parts.prior, encoder: parts.encoder, decoder: parts.decoder, numClasses: parts.numClasses });
     this.classifier = checkNet('SSVAE', parts.classifier);
@@ -126,47 +154,104 @@ export class SSVAE extends ConditionalVAE {
       throw argError('SSVAE', 'unlabelled', "'enumerate' or { relaxed: temperature > 0 }", mode);
     }
     this.unlabelledMode = mode;
+    if (parts.m1 !== undefined && !(parts.m1 instanceof GaussianEncoder)) throw argError('SSVAE', 'm1', "M1's GaussianEncoder", parts.m1);
+    this.m1 = parts.m1 ?? null;
+    const features = parts.m1Features ?? 'sample';
+    if (features !== 'sample' && features !== 'mean') throw argError('SSVAE', 'm1Features', "'sample' or 'mean'", features);
+    this.m1Features = features;
   }
 
-  /** The MLP SSVAE of CS236 HW2 (300-300 ELU networks, M = 64 there) with a Bernoulli likelihood. */
+  /** The MLP SSVAE of CS236 HW2 (300-300 ELU networks, M = 64 there); with `m1`, Kingma et al.'s M1+M2. */
   static override mlp(options: SsvaeMlpOptions): SSVAE {
     const fn = 'SSVAE.mlp';
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
-    const { inputShape, numClasses: c, latentDim, hidden } = options;
+    const { inputShape, numClasses: c, latentDim, hidden, m1 } = options;
     if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0)) throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
     if (!Number.isInteger(c) || c < 2) throw argError(fn, 'options.numClasses', 'an integer >= 2', c);
     if (!Number.isInteger(latentDim) || latentDim < 1) throw argError(fn, 'options.latentDim', 'a positive integer', latentDim);
-    const d = inputShape.reduce((a, b) => a * b, 1);
+    if (m1 !== undefined) {
+      if (!(m1 instanceof VAE) || m1 instanceof ConditionalVAE || !(m1.encoder instanceof GaussianEncoder)) {
+        throw argError(fn, 'options.m1', 'a trained unconditional VAE with a GaussianEncoder (M1)', m1);
+      }
+      const input = (m1.encoder.net.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+      const d = inputShape.reduce((a, b) => a * b, 1);
+      if (input !== d) throw argError(fn, 'options.m1', `a VAE whose encoder takes ${d} values (inputShape [${inputShape.join(', ')}])`, `an encoder with ${input} inputs`);
+    }
+    const likelihood = options.likelihood ?? (m1 ? 'gaussian' : 'bernoulli');
+    if (likelihood !== 'bernoulli' && likelihood !== 'gaussian') throw argError(fn, 'options.likelihood', "'bernoulli' or 'gaussian'", likelihood);
+    if (m1 && likelihood === 'bernoulli') throw argError(fn, 'options.likelihood', "'gaussian' (M1's z1 is real-valued)", likelihood);
+    // M2 models x, or M1's z1.
+    const dataShape = m1 ? [m1.prior.latentDim] : inputShape;
+    const d = dataShape.reduce((a, b) => a * b, 1);
     const activation = options.activation ?? 'elu';
     const classifier = mlp({ inputDim: d, hidden: options.classifierHidden ?? hidden, outputDim: c, activation });
     const encoder = new GaussianEncoder(mlp({ inputDim: d + c, hidden, outputDim: 2 * latentDim, activation }));
-    const decoder = new BernoulliDecoder(mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: d, activation }), inputShape);
-    return new SSVAE({ prior: new GaussianPrior(latentDim), encoder, decoder, classifier, numClasses: c, alpha: options.alpha, labelledElbo: options.labelledElbo, genWeight: options.genWeight, unlabelled: options.unlabelled });
+    const gaussian = likelihood === 'gaussian';
+    const decNet = mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: gaussian ? 2 * d : d, activation });
+    const decoder = gaussian ? new GaussianDecoder(decNet, dataShape, { variance: 'predicted' }) : new BernoulliDecoder(decNet, dataShape);
+    return new SSVAE({
+      prior: new GaussianPrior(latentDim),
+      encoder,
+      decoder,
+      classifier,
+      numClasses: c,
+      alpha: options.alpha,
+      labelledElbo: options.labelledElbo,
+      genWeight: options.genWeight,
+      unlabelled: options.unlabelled,
+      ...(m1 ? { m1: m1.encoder as GaussianEncoder, m1Features: options.m1Features } : {}),
+    });
   }
 
   override get trainableVariables(): tf.Variable[] {
     return [...super.trainableVariables, ...variablesOf(this.classifier)];
   }
 
+  /**
+   * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1], a draw from q(z1|x) when `draw`
+   * is 'sample', else its mean.
+   */
+  features(x: tf.Tensor, draw: FeatureMode = 'mean'): tf.Tensor {
+    const m1 = this.m1;
+    if (m1 === null) return x;
+    return tf.tidy(() => {
+      const q = m1.posterior(x);
+      return draw === 'sample' ? q.sample() : q.mean;
+    });
+  }
+
+  /** Runs `use` on the features of x, freeing them afterwards when they were made here. */
+  private onFeatures<T>(x: tf.Tensor, draw: FeatureMode, use: (f: tf.Tensor) => T): T {
+    const f = this.features(x, draw);
+    try {
+      return use(f);
+    } finally {
+      if (f !== x) f.dispose();
+    }
+  }
+
   /** q(y|x): a Categorical with batch [B]. */
   classify(x: tf.Tensor): Categorical {
-    return new Categorical({ logits: run(this.classifier, x) }, { validateArgs: false });
+    return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: run(this.classifier, f) }, { validateArgs: false }));
   }
 
   /** The most probable class under q(y|x), int32 [B]. */
   predict(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.argMax(run(this.classifier, x), -1));
+    return this.onFeatures(x, 'mean', (f) => tf.tidy(() => tf.argMax(run(this.classifier, f), -1)));
   }
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
   labelledParts(x: tf.Tensor, y: Labels): { elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor } {
-    return this.withOneHot('SSVAE.labelledParts', y, x.shape[0]!, (c) =>
-      tf.tidy(() => {
-        const p = PLAIN_ELBO.parts(this, x, 0, c);
-        p.loss.dispose();
-        return { elbo: tf.sub(p.elbo, Math.log(this.numClasses)), reconstruction: p.reconstruction, kl: p.kl };
-      }),
-    );
+    return this.onFeatures(x, 'mean', (f) => this.withOneHot('SSVAE.labelledParts', y, x.shape[0]!, (c) => this.labelledOn(f, c)));
+  }
+
+  /** L(f, y) on M2's data f (x, or z1) with one-hot c. */
+  private labelledOn(f: tf.Tensor, c: tf.Tensor): { elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor } {
+    return tf.tidy(() => {
+      const p = PLAIN_ELBO.parts(this, f, 0, c);
+      p.loss.dispose();
+      return { elbo: tf.sub(p.elbo, Math.log(this.numClasses)), reconstruction: p.reconstruction, kl: p.kl };
+    });
   }
 
   /**
@@ -175,7 +260,11 @@ export class SSVAE extends ConditionalVAE {
    * q(y|x) to the uniform p(y) stays exact). `mode` overrides the model's setting.
    */
   unlabelledParts(x: tf.Tensor, mode: UnlabelledMode = this.unlabelledMode): UnlabelledParts {
-    if (mode !== 'enumerate') return this.relaxedParts(x, mode.relaxed);
+    return this.onFeatures(x, 'mean', (f) => this.unlabelledOn(f, mode));
+  }
+
+  private unlabelledOn(x: tf.Tensor, mode: UnlabelledMode): UnlabelledParts {
+    if (mode !== 'enumerate') return this.relaxedOn(x, mode.relaxed);
     return tf.tidy(() => {
       const b = x.shape[0]!;
       const k = this.numClasses;
@@ -195,7 +284,7 @@ export class SSVAE extends ConditionalVAE {
     });
   }
 
-  private relaxedParts(x: tf.Tensor, temperature: number): UnlabelledParts {
+  private relaxedOn(x: tf.Tensor, temperature: number): UnlabelledParts {
     return tf.tidy(() => {
       const k = this.numClasses;
       const logits = run(this.classifier, x);
@@ -219,20 +308,23 @@ export class SSVAE extends ConditionalVAE {
     void step;
     if (y !== undefined && labelled !== undefined) throw argError('SSVAE.loss', 'y', 'undefined when `labelled` is given (x is then the unlabelled batch)', 'labels');
     type Supervised = { loss: tf.Scalar; elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor };
+    const draw = this.m1Features;
     const supervised = (xl: tf.Tensor, yl: Labels): Supervised =>
       this.withOneHot('SSVAE.loss', yl, xl.shape[0]!, (c) =>
-        tf.tidy(() => {
-          const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, xl))), -1)); // -log q(y|x)
-          const p = this.labelledParts(xl, c);
-          const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
-          return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
-        }) as Supervised,
+        this.onFeatures(xl, draw, (f) =>
+          tf.tidy(() => {
+            const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, f))), -1)); // -log q(y|x)
+            const p = this.labelledOn(f, c);
+            const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
+            return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
+          }) as Supervised,
+        ),
       );
     if (y !== undefined) {
       const s = supervised(x, y);
       return { ...s, beta: 1, klAnalytic: true };
     }
-    const u = this.unlabelledParts(x);
+    const u = this.onFeatures(x, draw, (f) => this.unlabelledOn(f, this.unlabelledMode));
     u.klY.dispose();
     let loss = tf.mul(-this.genWeight, tf.mean(u.elbo)) as tf.Scalar;
     if (labelled !== undefined) {
@@ -244,10 +336,25 @@ export class SSVAE extends ConditionalVAE {
     return { loss, elbo: u.elbo, reconstruction: u.reconstruction, kl: u.kl, beta: 1, klAnalytic: true };
   }
 
+  /** The ELBO of log p(x|y) without the log p(y) term (M1+M2: of M1's mean z1) and its parts. */
+  override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
+    return this.onFeatures(x, 'mean', (f) => super.elboParts(f, y));
+  }
+
+  /** q(z|x, y) (M1+M2: q(z2|z1, y) at M1's mean z1). */
+  override encode(x: tf.Tensor, y?: Labels): Distribution {
+    return this.onFeatures(x, 'mean', (f) => super.encode(f, y));
+  }
+
+  /** Decoder means at the posterior means given y (M1+M2: of z1, at M1's mean z1). */
+  override reconstruct(x: tf.Tensor, y?: Labels): tf.Tensor {
+    return this.onFeatures(x, 'mean', (f) => super.reconstruct(f, y));
+  }
+
   /**
    * Validation figures on a labelled dataset: the bound on log p(x) with y summed out (ELBO,
-   * reconstruction, KL means per example), its negative as the loss, and the accuracy of q(y|x).
-   * `fit` uses this for `validationData`.
+   * reconstruction, KL means per example; M1+M2: on log p(z1) at M1's mean z1), its negative
+   * as the loss, and the accuracy of q(y|x). `fit` uses this for `validationData`.
    */
   validationMetrics(data: ArrayDataset, options: { binarize?: Binarize; seed?: number; batchSize?: number } = {}): SsvaeMetrics {
     const fn = 'SSVAE.validationMetrics';
@@ -258,8 +365,9 @@ export class SSVAE extends ConditionalVAE {
     withSeed(options.seed ?? 0, () => {
       for (const b of data.batches({ batchSize: options.batchSize ?? 500, shuffle: false, binarize: options.binarize })) {
         const [r, k, pred] = tf.tidy(() => {
-          const u = this.unlabelledParts(b.x, 'enumerate');
-          return [tf.sum(u.reconstruction), tf.sum(u.kl), this.predict(b.x)];
+          const f = this.features(b.x);
+          const u = this.unlabelledOn(f, 'enumerate');
+          return [tf.sum(u.reconstruction), tf.sum(u.kl), tf.argMax(run(this.classifier, f), -1)];
         });
         rec += r!.dataSync()[0]!;
         kl += k!.dataSync()[0]!;
@@ -277,16 +385,32 @@ export class SSVAE extends ConditionalVAE {
   override dispose(): void {
     super.dispose();
     this.classifier.dispose();
+    // M1's encoder belongs to M1: the caller disposes of M1.
   }
 }
 
 registerModelClass({
   name: 'SSVAE',
   matches: (model) => model instanceof SSVAE,
-  nets: (model) => ({ classifier: (model as SSVAE).classifier }),
-  config: (model) => ({ alpha: (model as SSVAE).alpha, labelledElbo: (model as SSVAE).labelledElbo, genWeight: (model as SSVAE).genWeight, unlabelled: (model as SSVAE).unlabelledMode }),
+  nets: (model) => {
+    const m = model as SSVAE;
+    return { classifier: m.classifier, ...(m.m1 ? { m1: m.m1.net } : {}) };
+  },
+  config: (model) => {
+    const m = model as SSVAE;
+    return { alpha: m.alpha, labelledElbo: m.labelledElbo, genWeight: m.genWeight, unlabelled: m.unlabelledMode, ...(m.m1 ? { m1Features: m.m1Features } : {}) };
+  },
   build: (parts, nets, config) => {
     if (!nets['classifier'] || !Number.isInteger(parts.numClasses)) throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
-    return new SSVAE({ ...parts, classifier: nets['classifier'], numClasses: parts.numClasses!, alpha: config['alpha'] as number, labelledElbo: config['labelledElbo'] as boolean, genWeight: config['genWeight'] as number, unlabelled: config['unlabelled'] as UnlabelledMode | undefined });
+    return new SSVAE({
+      ...parts,
+      classifier: nets['classifier'],
+      numClasses: parts.numClasses!,
+      alpha: config['alpha'] as number,
+      labelledElbo: config['labelledElbo'] as boolean,
+      genWeight: config['genWeight'] as number,
+      unlabelled: config['unlabelled'] as UnlabelledMode | undefined,
+      ...(nets['m1'] ? { m1: new GaussianEncoder(nets['m1']), m1Features: config['m1Features'] as FeatureMode | undefined } : {}),
+    });
   },
 });
