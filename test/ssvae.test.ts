@@ -203,7 +203,13 @@ describe('stacked M1+M2', () => {
     const up = plain.unlabelledParts(q.mean, 'enumerate');
     expect(take(us.elbo)).toEqual(take(up.elbo));
     const mean = SSVAE.mlp({ inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5], m1, m1Features: 'mean' });
-    expect(take(mean.features(x, mean.m1Features))).toEqual(take(q.mean));
+    expect(take(mean.features(x, mean.m1Features))).toEqual(Array.from(q.mean.dataSync()));
+    // m1Dims: M2 sees the chosen columns of z1 only.
+    const picked = SSVAE.mlp({ inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5], m1, m1Dims: [2, 0] });
+    expect((picked.decoder as unknown as { itemShape: number[] }).itemShape).toEqual([2]);
+    const mu = Array.from(q.mean.dataSync());
+    expect(take(picked.features(x))).toEqual([mu[2], mu[0], mu[5], mu[3]]);
+    picked.dispose();
     tf.dispose([got.elbo, got.reconstruction, got.kl, u.reconstruction, u.kl, u.klY, lab.elbo, lab.reconstruction, lab.kl, us.reconstruction, us.kl, us.klY, up.reconstruction, up.kl, up.klY, z1, z1l, x, xl]);
     [stacked, mean, m1].forEach((m) => m.dispose());
   });
@@ -217,7 +223,7 @@ describe('stacked M1+M2', () => {
     const m1 = VAE.mlp({ inputShape: [28, 28], latentDim: 8, hidden: [128] });
     await fit(m1, train.withoutLabels(), { epochs: 4, batchSize: 50, binarize: 'threshold', seed: 0, progress: false, log: () => undefined });
     const { labelled, unlabelled } = semiSupervisedSplit(train, { labelsPerClass: 10, seed: 0 });
-    const stacked = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 4, hidden: [64], m1 });
+    const stacked = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 4, hidden: [64], m1, m1Dims: [0, 1, 2, 3, 4, 5, 7] });
     const m1Before = m1.trainableVariables.map((v) => Array.from(v.dataSync()));
     const before = tf.memory().numTensors;
     const counts: number[] = [];
@@ -245,6 +251,7 @@ describe('stacked M1+M2', () => {
     const loaded = (await loadModel(dir)) as SSVAE;
     expect(loaded.m1).not.toBeNull();
     expect(loaded.m1Features).toBe('sample');
+    expect(loaded.m1Dims).toEqual([0, 1, 2, 3, 4, 5, 7]);
     const x = valid.tensor([0, 1, 2, 3, 4, 5], { binarize: 'threshold' });
     expect(take(loaded.predict(x))).toEqual(take(stacked.predict(x)));
     x.dispose();
@@ -261,6 +268,8 @@ describe('stacked M1+M2', () => {
     expect(() => SSVAE.mlp({ ...base, inputShape: [7], m1 })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a VAE whose encoder takes 7 values \(inputShape \[7\]\), but got "an encoder with 6 inputs"/);
     expect(() => SSVAE.mlp({ ...base, m1, likelihood: 'bernoulli' })).toThrow(/SSVAE\.mlp: argument 'options\.likelihood' must be 'gaussian' \(M1's z1 is real-valued\)/);
     expect(() => SSVAE.mlp({ ...base, m1, m1Features: 'mode' as never })).toThrow(/SSVAE: argument 'm1Features' must be 'sample' or 'mean', but got "mode"/);
+    expect(() => SSVAE.mlp({ ...base, m1, m1Dims: [0, 3] })).toThrow(/SSVAE: argument 'm1Dims' must be distinct latent dimensions of M1 in 0\.\.2, but got \[0, 3\]/);
+    expect(() => SSVAE.mlp({ ...base, m1, m1Dims: [1, 1] })).toThrow(/SSVAE: argument 'm1Dims' must be distinct latent dimensions of M1 in 0\.\.2/);
     [m1, cvae].forEach((m) => m.dispose());
   });
 });

@@ -179,13 +179,18 @@ program
     if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
     if (o.m1 !== undefined && o.model !== 'ssvae') throw new Error(`--m1 is for --model ssvae (M1+M2), not --model ${o.model}.`);
     let m1: VAE | undefined;
+    let m1Dims: number[] | undefined;
     if (o.m1 !== undefined) {
       const loaded = await loadModel(join(o.m1 as string, 'model'));
       if (loaded instanceof ConditionalVAE || loaded.constructor.name === 'HierarchicalVAE') throw new Error(`--m1 ${o.m1}: M1 must be an unconditional VAE, got a ${loaded.constructor.name}.`);
       const m1Run = readRun(o.m1 as string);
       if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${o.m1} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
       m1 = loaded;
-      console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1} (${m1.prior.latentDim} values)`);
+      // Kingma et al. keep M1's active units: the others are prior noise.
+      const { variances } = activeUnits(m1, train, { binarize, seed: o.seed });
+      m1Dims = variances.flatMap((v, d) => (v > 0.01 ? [d] : []));
+      if (m1Dims.length === 0) throw new Error(`--m1 ${o.m1}: M1 has no active latent unit (posterior means that vary across the data).`);
+      console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1}: its ${m1Dims.length} active units of ${m1.prior.latentDim}`);
     }
     if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
       throw new Error('--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.');
@@ -204,7 +209,7 @@ program
         ? SSVAE.mlp({
             ...base,
             likelihood: m1 ? 'gaussian' : 'bernoulli',
-            ...(m1 ? { m1 } : {}),
+            ...(m1 ? { m1, m1Dims } : {}),
             numClasses: train.numClasses,
             alpha: o.alpha,
             genWeight: o.genWeight,

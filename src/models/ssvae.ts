@@ -59,6 +59,12 @@ export interface SsvaeMlpOptions {
   /** With `m1`: z1 during training, a draw from q(z1|x) (default, as Kingma et al.) or its mean. */
   m1Features?: FeatureMode;
   /**
+   * With `m1`: the latent dimensions of M1 that M2 models (default all). Kingma et al. keep M1's
+   * active units (those whose posterior mean varies across the data, e.g. from `activeUnits`):
+   * the inactive ones are pure prior noise.
+   */
+  m1Dims?: number[];
+  /**
    * p(x|y, z): 'bernoulli' (binary data; the default without `m1`) or 'gaussian' with a
    * predicted diagonal variance (real-valued data such as M1's z1; the default with `m1`).
    */
@@ -126,6 +132,8 @@ export class SSVAE extends ConditionalVAE {
   readonly m1: GaussianEncoder | null;
   /** How z1 is taken from q(z1|x) in `loss` (see {@link SsvaeMlpOptions.m1Features}). */
   readonly m1Features: FeatureMode;
+  /** The latent dimensions of M1 that M2 models, or null for all (see {@link SsvaeMlpOptions.m1Dims}). */
+  readonly m1Dims: number[] | null;
 
   constructor(parts: {
     prior: Prior;
@@ -139,6 +147,7 @@ export class SSVAE extends ConditionalVAE {
     unlabelled?: UnlabelledMode;
     m1?: GaussianEncoder;
     m1Features?: FeatureMode;
+    m1Dims?: number[];
   }) {
     super({ prior: parts.prior, encoder: parts.encoder, decoder: parts.decoder, numClasses: parts.numClasses });
     this.classifier = checkNet('SSVAE', parts.classifier);
@@ -159,6 +168,15 @@ export class SSVAE extends ConditionalVAE {
     const features = parts.m1Features ?? 'sample';
     if (features !== 'sample' && features !== 'mean') throw argError('SSVAE', 'm1Features', "'sample' or 'mean'", features);
     this.m1Features = features;
+    this.m1Dims = null;
+    if (parts.m1Dims !== undefined) {
+      const m = this.m1 ? (this.m1.net.outputs[0]!.shape[1] as number) / 2 : 0;
+      const dims = parts.m1Dims;
+      if (!this.m1 || !Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d >= 0 && d < m) || new Set(dims).size !== dims.length) {
+        throw argError('SSVAE', 'm1Dims', this.m1 ? `distinct latent dimensions of M1 in 0..${m - 1}` : 'undefined without m1', dims);
+      }
+      this.m1Dims = [...dims];
+    }
   }
 
   /** The MLP SSVAE of CS236 HW2 (300-300 ELU networks, M = 64 there); with `m1`, Kingma et al.'s M1+M2. */
@@ -180,8 +198,8 @@ export class SSVAE extends ConditionalVAE {
     const likelihood = options.likelihood ?? (m1 ? 'gaussian' : 'bernoulli');
     if (likelihood !== 'bernoulli' && likelihood !== 'gaussian') throw argError(fn, 'options.likelihood', "'bernoulli' or 'gaussian'", likelihood);
     if (m1 && likelihood === 'bernoulli') throw argError(fn, 'options.likelihood', "'gaussian' (M1's z1 is real-valued)", likelihood);
-    // M2 models x, or M1's z1.
-    const dataShape = m1 ? [m1.prior.latentDim] : inputShape;
+    // M2 models x, or M1's z1 (the chosen dimensions).
+    const dataShape = m1 ? [options.m1Dims?.length ?? m1.prior.latentDim] : inputShape;
     const d = dataShape.reduce((a, b) => a * b, 1);
     const activation = options.activation ?? 'elu';
     const classifier = mlp({ inputDim: d, hidden: options.classifierHidden ?? hidden, outputDim: c, activation });
@@ -199,7 +217,7 @@ export class SSVAE extends ConditionalVAE {
       labelledElbo: options.labelledElbo,
       genWeight: options.genWeight,
       unlabelled: options.unlabelled,
-      ...(m1 ? { m1: m1.encoder as GaussianEncoder, m1Features: options.m1Features } : {}),
+      ...(m1 ? { m1: m1.encoder as GaussianEncoder, m1Features: options.m1Features, m1Dims: options.m1Dims } : {}),
     });
   }
 
@@ -208,7 +226,7 @@ export class SSVAE extends ConditionalVAE {
   }
 
   /**
-   * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1], a draw from q(z1|x) when `draw`
+   * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1] (its `m1Dims` columns), a draw from q(z1|x) when `draw`
    * is 'sample', else its mean.
    */
   features(x: tf.Tensor, draw: FeatureMode = 'mean'): tf.Tensor {
@@ -216,7 +234,8 @@ export class SSVAE extends ConditionalVAE {
     if (m1 === null) return x;
     return tf.tidy(() => {
       const q = m1.posterior(x);
-      return draw === 'sample' ? q.sample() : q.mean;
+      const z1 = draw === 'sample' ? q.sample() : q.mean;
+      return this.m1Dims ? tf.gather(z1, this.m1Dims, 1) : z1;
     });
   }
 
@@ -398,7 +417,7 @@ registerModelClass({
   },
   config: (model) => {
     const m = model as SSVAE;
-    return { alpha: m.alpha, labelledElbo: m.labelledElbo, genWeight: m.genWeight, unlabelled: m.unlabelledMode, ...(m.m1 ? { m1Features: m.m1Features } : {}) };
+    return { alpha: m.alpha, labelledElbo: m.labelledElbo, genWeight: m.genWeight, unlabelled: m.unlabelledMode, ...(m.m1 ? { m1Features: m.m1Features, ...(m.m1Dims ? { m1Dims: m.m1Dims } : {}) } : {}) };
   },
   build: (parts, nets, config) => {
     if (!nets['classifier'] || !Number.isInteger(parts.numClasses)) throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
@@ -410,7 +429,7 @@ registerModelClass({
       labelledElbo: config['labelledElbo'] as boolean,
       genWeight: config['genWeight'] as number,
       unlabelled: config['unlabelled'] as UnlabelledMode | undefined,
-      ...(nets['m1'] ? { m1: new GaussianEncoder(nets['m1']), m1Features: config['m1Features'] as FeatureMode | undefined } : {}),
+      ...(nets['m1'] ? { m1: new GaussianEncoder(nets['m1']), m1Features: config['m1Features'] as FeatureMode | undefined, m1Dims: config['m1Dims'] as number[] | undefined } : {}),
     });
   },
 });
