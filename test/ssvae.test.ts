@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classificationAccuracy, fit, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE } from '../src/index.js';
+import { ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -16,6 +16,32 @@ beforeAll(async () => {
   await useBackend('cpu');
 });
 afterEach(() => manualSeed(null));
+
+/** 2,500 training and 500 validation digits from the MNIST test file. */
+async function digits(): Promise<{ train: ArrayDataset; valid: ArrayDataset }> {
+  const all = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 3000 }, (_, i) => i));
+  return { train: all.subset(Array.from({ length: 2500 }, (_, i) => i)), valid: all.subset(Array.from({ length: 500 }, (_, i) => 2500 + i)) };
+}
+
+/** Four short semi-supervised epochs with fit; checks that the tensor count stays flat; the validation records. */
+async function fourShortEpochs(model: SSVAE, unlabelled: ArrayDataset, labelled: ArrayDataset, valid: ArrayDataset): Promise<HistoryRecord[]> {
+  const counts: number[] = [];
+  const before = tf.memory().numTensors;
+  const result = await fit(model, unlabelled, {
+    epochs: 4,
+    batchSize: 50,
+    labelledData: labelled,
+    binarize: 'threshold',
+    validationData: valid,
+    seed: 0,
+    progress: false,
+    log: () => undefined,
+    callbacks: { onStepEnd: (step) => step > 3 && counts.push(tf.memory().numTensors) },
+  });
+  expect(tf.memory().numTensors).toBe(before);
+  expect(new Set(counts).size).toBe(1);
+  return result.history.filter((r) => r.split === 'validation');
+}
 
 describe('SSVAE objective', () => {
   it('the unlabelled bound sums the C per-class ELBOs weighted by q(y|x), minus KL(q(y|x) || uniform)', () => {
@@ -108,28 +134,11 @@ describe('SSVAE with a relaxed y', () => {
 describe('SSVAE training', () => {
   it('fit with labelledData: 10 labels per class, accuracy well above chance, flat tensor count, save -> load', async () => {
     await useBackend('wasm');
-    const all = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 3000 }, (_, i) => i));
-    const train = all.subset(Array.from({ length: 2500 }, (_, i) => i));
-    const valid = all.subset(Array.from({ length: 500 }, (_, i) => 2500 + i));
+    const { train, valid } = await digits();
     const { labelled, unlabelled } = semiSupervisedSplit(train, { labelsPerClass: 10, seed: 0 });
     manualSeed(2);
     const ssvae = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 8, hidden: [128] });
-    const counts: number[] = [];
-    const before = tf.memory().numTensors;
-    const result = await fit(ssvae, unlabelled, {
-      epochs: 4,
-      batchSize: 50,
-      labelledData: labelled,
-      binarize: 'threshold',
-      validationData: valid,
-      seed: 0,
-      progress: false,
-      log: () => undefined,
-      callbacks: { onStepEnd: (step) => step > 3 && counts.push(tf.memory().numTensors) },
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(new Set(counts).size).toBe(1);
-    const records = result.history.filter((r) => r.split === 'validation');
+    const records = await fourShortEpochs(ssvae, unlabelled, labelled, valid);
     expect(records).toHaveLength(4);
     const accuracy = classificationAccuracy((x) => ssvae.classify(x), valid, { binarize: 'threshold' });
     console.log(`SSVAE, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; ELBO ${records.at(-1)!.elbo.toFixed(1)}`);
@@ -216,32 +225,15 @@ describe('stacked M1+M2', () => {
 
   it('trains M2 on a trained M1 with fit: M1 unchanged, accuracy well above chance, flat tensor count, save -> load', async () => {
     await useBackend('wasm');
-    const all = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 3000 }, (_, i) => i));
-    const train = all.subset(Array.from({ length: 2500 }, (_, i) => i));
-    const valid = all.subset(Array.from({ length: 500 }, (_, i) => 2500 + i));
+    const { train, valid } = await digits();
     manualSeed(3);
     const m1 = VAE.mlp({ inputShape: [28, 28], latentDim: 8, hidden: [128] });
     await fit(m1, train.withoutLabels(), { epochs: 4, batchSize: 50, binarize: 'threshold', seed: 0, progress: false, log: () => undefined });
     const { labelled, unlabelled } = semiSupervisedSplit(train, { labelsPerClass: 10, seed: 0 });
     const stacked = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 4, hidden: [64], m1, m1Dims: [0, 1, 2, 3, 4, 5, 7] });
     const m1Before = m1.trainableVariables.map((v) => Array.from(v.dataSync()));
-    const before = tf.memory().numTensors;
-    const counts: number[] = [];
-    const result = await fit(stacked, unlabelled, {
-      epochs: 4,
-      batchSize: 50,
-      labelledData: labelled,
-      binarize: 'threshold',
-      validationData: valid,
-      seed: 0,
-      progress: false,
-      log: () => undefined,
-      callbacks: { onStepEnd: (step) => step > 3 && counts.push(tf.memory().numTensors) },
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(new Set(counts).size).toBe(1);
+    const records = await fourShortEpochs(stacked, unlabelled, labelled, valid);
     expect(m1.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(m1Before);
-    const records = result.history.filter((r) => r.split === 'validation');
     const accuracy = classificationAccuracy((x) => stacked.classify(x), valid, { binarize: 'threshold' });
     console.log(`M1+M2, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; bound on log p(z1) ${records.at(-1)!.elbo.toFixed(2)}`);
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
