@@ -95,10 +95,10 @@ describe('dlvm CLI', () => {
 
   it('stacked M1+M2 (--m1 RUN): M2 on the z1 of a trained VAE; eval names the bound on log p(z1); pictures refused', () => {
     const st = join(run, 'm1m2');
-    const t = dlvm('train', '--model', 'ssvae', '--m1', run, '--labels', '20', '--limit', '300', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', st);
+    const t = dlvm('train', '--model', 'ssvae', '--m1', run, '--labels', '20', '--labelled-batch-size', '5', '--limit', '300', '--epochs', '1', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', st);
     expect(t.status, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/M1\+M2: M2 models z1 ~ q\(z1\|x\) of the VAE in .*: its [12] active units of 2/);
-    expect(JSON.parse(readFileSync(join(st, 'run.json'), 'utf8')).modelOptions).toMatchObject({ labels: 20, m1: run });
+    expect(JSON.parse(readFileSync(join(st, 'run.json'), 'utf8')).modelOptions).toMatchObject({ labels: 20, m1: run, labelledBatchSize: 5 });
     expect(JSON.parse(readFileSync(join(st, 'model', 'model.json'), 'utf8')).extra.nets).toEqual({ classifier: 'classifier', m1: 'm1' });
     const e = dlvm('eval', '--run', st, '--limit', '100');
     expect(e.status, e.stderr).toBe(0);
@@ -109,6 +109,9 @@ describe('dlvm CLI', () => {
     const wrong = dlvm('train', '--model', 'vae', '--m1', run, '--limit', '300', '--out', st);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/--m1 is for --model ssvae \(M1\+M2\), not --model vae/);
+    const lbs = dlvm('train', '--model', 'cvae', '--labelled-batch-size', '5', '--limit', '300', '--out', st);
+    expect(lbs.status).toBe(1);
+    expect(lbs.stderr).toMatch(/--labelled-batch-size is for --model ssvae, not --model cvae/);
   });
 
   it('--help on every command; bad flags give a message and status 1', () => {

@@ -157,6 +157,22 @@ describe('SSVAE training', () => {
     await useBackend('cpu');
   });
 
+  it('labelledBatchSize sets the labelled examples per step, cycling through the labelled set', async () => {
+    const data = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 200 }, (_, i) => i));
+    const { labelled, unlabelled } = semiSupervisedSplit(data, { labelsPerClass: 3, seed: 0 });
+    const ssvae = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 2, hidden: [8] });
+    const sizes: number[] = [];
+    const loss = ssvae.loss.bind(ssvae);
+    (ssvae as { loss: SSVAE['loss'] }).loss = (x, step, y, lab) => {
+      sizes.push(lab!.x.shape[0]!);
+      return loss(x, step, y, lab);
+    };
+    await fit(ssvae, unlabelled, { epochs: 1, batchSize: 50, labelledData: labelled, labelledBatchSize: 7, binarize: 'threshold', seed: 0, progress: false, log: () => undefined });
+    // 170 unlabelled in batches of 50: 4 steps; 30 labelled in batches of 7: 7, 7, 7, 7 (then 2 ends the pass).
+    expect(sizes).toEqual([7, 7, 7, 7]);
+    ssvae.dispose();
+  });
+
   it('rejects bad input', async () => {
     const ssvae = SSVAE.mlp({ inputShape: [4], numClasses: 3, latentDim: 2, hidden: [3] });
     const x = tf.ones([2, 4]);

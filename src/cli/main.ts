@@ -147,6 +147,7 @@ program
   .option('--gen-weight <w>', 'weight of the ELBO terms (ssvae; 0 = the labelled-only classifier baseline)', nonnegative('--gen-weight'), 1)
   .option('--no-labelled-elbo', 'leave the labelled ELBO out of the loss (ssvae; as CS236)')
   .option('--relaxed <temperature>', 'one Gumbel-softmax draw of y per unlabelled example instead of enumerating the classes (ssvae)', positive('--relaxed'))
+  .option('--labelled-batch-size <n>', 'labelled examples per step (ssvae; default min(--batch-size, --labels))', int('--labelled-batch-size'))
   .option('--m1 <run>', "stacked M1+M2 (ssvae): the run folder of a trained VAE whose latent z1 ~ q(z1|x) M2 models and classifies")
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
@@ -177,6 +178,7 @@ program
     if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null) throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
     if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
     if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
+    if (o.labelledBatchSize !== undefined && o.model !== 'ssvae') throw new Error(`--labelled-batch-size is for --model ssvae, not --model ${o.model}.`);
     if (o.m1 !== undefined && o.model !== 'ssvae') throw new Error(`--m1 is for --model ssvae (M1+M2), not --model ${o.model}.`);
     let m1: VAE | undefined;
     let m1Dims: number[] | undefined;
@@ -232,6 +234,7 @@ program
     });
     const result = await fit(model, fitData, {
       labelledData,
+      ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
       epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / fitData.numBatches({ batchSize: o.batchSize }))),
       maxSteps: o.steps,
       batchSize: o.batchSize,
@@ -275,7 +278,7 @@ program
               : o.model === 'cvae'
                 ? { numClasses: train.numClasses }
                 : o.model === 'ssvae'
-                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }), ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }) }
+                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }), ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }), ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }) }
                   : {},
     };
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
