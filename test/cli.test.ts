@@ -109,6 +109,9 @@ describe('dlvm CLI', () => {
     const wrong = dlvm('train', '--model', 'vae', '--m1', run, '--limit', '300', '--out', st);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/--m1 is for --model ssvae \(M1\+M2\), not --model vae/);
+    const cv = dlvm('train', '--model', 'ssvae', '--m1', join(run, 'cvae'), '--labels', '20', '--limit', '300', '--out', st);
+    expect(cv.status).toBe(1);
+    expect(cv.stderr).toMatch(/--m1 .*cvae: M1 must be an unconditional VAE, got a conditional one \(--model cvae\)/);
     const lbs = dlvm('train', '--model', 'cvae', '--labelled-batch-size', '5', '--limit', '300', '--out', st);
     expect(lbs.status).toBe(1);
     expect(lbs.stderr).toMatch(/--labelled-batch-size is for --model ssvae, not --model cvae/);

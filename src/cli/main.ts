@@ -184,7 +184,7 @@ program
     let m1Dims: number[] | undefined;
     if (o.m1 !== undefined) {
       const loaded = await loadModel(join(o.m1 as string, 'model'));
-      if (loaded instanceof ConditionalVAE || loaded.constructor.name === 'HierarchicalVAE') throw new Error(`--m1 ${o.m1}: M1 must be an unconditional VAE, got a ${loaded.constructor.name}.`);
+      if (loaded instanceof ConditionalVAE) throw new Error(`--m1 ${o.m1}: M1 must be an unconditional VAE, got a conditional one (--model cvae).`);
       const m1Run = readRun(o.m1 as string);
       if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${o.m1} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
       m1 = loaded;

@@ -226,8 +226,8 @@ export class SSVAE extends ConditionalVAE {
   }
 
   /**
-   * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1] (its `m1Dims` columns), a draw from q(z1|x) when `draw`
-   * is 'sample', else its mean.
+   * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1] (its `m1Dims` columns): a draw
+   * from q(z1|x) when `draw` is 'sample', else its mean.
    */
   features(x: tf.Tensor, draw: FeatureMode = 'mean'): tf.Tensor {
     const m1 = this.m1;
