@@ -16,7 +16,7 @@ export type { Encoder, Decoder, ElboParts, VaeMlpOptions, VaeConvOptions, Preset
 export { saveModel, loadModel, registerModelClass } from './persistence.js';
 export type { SavedModel, ModelClassSpec } from './persistence.js';
 export { SSVAE } from './ssvae.js';
-export type { SsvaeMlpOptions, UnlabelledParts, SsvaeMetrics, UnlabelledMode } from './ssvae.js';
+export type { SsvaeMlpOptions, UnlabelledParts, SsvaeMetrics, UnlabelledMode, FeatureMode } from './ssvae.js';
 export type { PriorConfig } from './priors.js';
 export type { DecoderConfig } from './decoders.js';
 export { HierarchicalVAE, TwoLevelJoint } from './hierarchical.js';

@@ -256,7 +256,12 @@ export class SSVAE extends ConditionalVAE {
 
   /** The most probable class under q(y|x), int32 [B]. */
   predict(x: tf.Tensor): tf.Tensor {
-    return this.onFeatures(x, 'mean', (f) => tf.tidy(() => tf.argMax(run(this.classifier, f), -1)));
+    return this.onFeatures(x, 'mean', (f) => this.predictOn(f));
+  }
+
+  /** argmax of the classifier's logits on M2's data f (x, or z1). */
+  private predictOn(f: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.argMax(run(this.classifier, f), -1));
   }
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
@@ -386,7 +391,7 @@ export class SSVAE extends ConditionalVAE {
         const [r, k, pred] = tf.tidy(() => {
           const f = this.features(b.x);
           const u = this.unlabelledOn(f, 'enumerate');
-          return [tf.sum(u.reconstruction), tf.sum(u.kl), tf.argMax(run(this.classifier, f), -1)];
+          return [tf.sum(u.reconstruction), tf.sum(u.kl), this.predictOn(f)];
         });
         rec += r!.dataSync()[0]!;
         kl += k!.dataSync()[0]!;
