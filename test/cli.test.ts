@@ -86,8 +86,13 @@ describe('dlvm CLI', () => {
     expect(JSON.parse(readFileSync(join(ss, 'run.json'), 'utf8')).modelOptions).toEqual({ numClasses: 10, labels: 20, alpha: 100, genWeight: 1, labelledElbo: false });
     const e = dlvm('eval', '--run', ss, '--limit', '100');
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stdout).toMatch(/^100 test examples: accuracy 0\.\d{4}; ELBO of log p\(x\), y summed out, -\d+\.\d\d/);
+    expect(e.stdout).toMatch(/^100 test examples: accuracy of q\(y\|x\) 0\.\d{4}; ELBO of log p\(x\), y summed out, -\d+\.\d\d/);
     expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100 });
+    const b = dlvm('eval', '--run', ss, '--limit', '100', '--bayes', '3');
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/^100 test examples: accuracy of q\(y\|x\) 0\.\d{4}, of p\(y\|x\) by Bayes' rule \(IWAE-3 per class\) 0\.\d{4}; ELBO/);
+    expect(b.stderr).toMatch(/Bayes' rule, IWAE-3 per class: 100\/100 examples/);
+    expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100, bayesSamples: 3, bayesAccuracy: expect.any(Number) });
     const bad = dlvm('train', '--model', 'ssvae', '--labels', '15', '--limit', '300', '--out', ss);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--labels must be a multiple of the 10 classes/);
@@ -102,7 +107,7 @@ describe('dlvm CLI', () => {
     expect(JSON.parse(readFileSync(join(st, 'model', 'model.json'), 'utf8')).extra.nets).toEqual({ classifier: 'classifier', m1: 'm1' });
     const e = dlvm('eval', '--run', st, '--limit', '100');
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stdout).toMatch(/^100 test examples: accuracy 0\.\d{4}; ELBO of log p\(z1\) \(M1's mean z1, not comparable to log p\(x\)\), y summed out, -?\d+\.\d\d/);
+    expect(e.stdout).toMatch(/^100 test examples: accuracy of q\(y\|x\) 0\.\d{4}; ELBO of log p\(z1\) \(M1's mean z1, not comparable to log p\(x\)\), y summed out, -?\d+\.\d\d/);
     const s = dlvm('sample', '--run', st);
     expect(s.status).toBe(1);
     expect(s.stderr).toMatch(/dlvm sample draws images, but .*m1m2 is an M1\+M2 model whose M2 models M1's latent z1/);

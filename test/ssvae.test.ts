@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE } from '../src/index.js';
+import { ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE, GaussianEncoder } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -131,6 +131,75 @@ describe('SSVAE with a relaxed y', () => {
   });
 });
 
+describe('SSVAE by Bayes\' rule', () => {
+  it('p(y|x) from importance-sampled log p(x|y) matches p(x|y) integrated over a 1-D z on a grid', () => {
+    manualSeed(12);
+    const C = 3;
+    const D = 4;
+    const ssvae = SSVAE.mlp({ inputShape: [D], numClasses: C, latentDim: 1, hidden: [8] });
+    // A proposal q(z|x, y) = N(0, 1.5^2), broader than p(z), keeps the importance weights bounded;
+    // the untrained encoder's narrow, misplaced q would need far more draws.
+    const out = (ssvae.encoder as GaussianEncoder).net.layers.at(-1)!;
+    const proposal = [tf.zerosLike(out.getWeights()[0]!), tf.tensor1d([0, Math.log(Math.expm1(1.5))])];
+    out.setWeights(proposal);
+    tf.dispose(proposal);
+    const xs = [
+      [1, 0, 1, 1],
+      [0, 1, 0, 0],
+      [1, 1, 0, 1],
+    ];
+    // Reference: log p(x|y) = log of the integral of p(x|z, y) N(z; 0, 1) over z in [-10, 10] (trapezoid, step 0.005).
+    const G = 4001;
+    const zs = Array.from({ length: G }, (_, i) => -10 + (20 * i) / (G - 1));
+    const h = zs[1]! - zs[0]!;
+    const ref: number[][] = xs.map(() => []);
+    for (let c = 0; c < C; c++) {
+      const probs = tf.tidy(() => ssvae.decoder.likelihood(tf.tensor2d(zs, [G, 1]), tf.oneHot(tf.fill([G], c, 'int32'), C).toFloat()).mean);
+      const p = take(probs);
+      xs.forEach((x, n) => {
+        const logTerms = zs.map((z, g) => {
+          let l = -0.5 * z * z - 0.5 * Math.log(2 * Math.PI);
+          for (let d = 0; d < D; d++) l += Math.log(x[d] ? p[g * D + d]! : 1 - p[g * D + d]!);
+          return l + Math.log(g === 0 || g === G - 1 ? h / 2 : h);
+        });
+        const m = Math.max(...logTerms);
+        ref[n]!.push(m + Math.log(logTerms.reduce((a, t) => a + Math.exp(t - m), 0)));
+      });
+    }
+    const refPosterior = ref.map((row) => {
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      return e.map((v) => v / e.reduce((a, b) => a + b, 0));
+    });
+    const before = tf.memory().numTensors;
+    const x = tf.tensor2d(xs);
+    const got = tf.tidy(() => {
+      const post = ssvae.bayesClassify(x, { samples: 10000, chunk: 2000 });
+      return tf.exp(post.logits);
+    });
+    x.dispose();
+    const g = take(got);
+    expect(tf.memory().numTensors).toBe(before);
+    // The classes must be told apart for the comparison to mean something.
+    expect(Math.max(...refPosterior.flat()) - Math.min(...refPosterior.flat())).toBeGreaterThan(0.05);
+    refPosterior.forEach((row, n) => row.forEach((v, c) => expect(Math.abs(g[n * C + c]! - v)).toBeLessThan(0.01)));
+    ssvae.dispose();
+  });
+
+  it('rejects bad input', async () => {
+    const ssvae = SSVAE.mlp({ inputShape: [4], numClasses: 3, latentDim: 2, hidden: [3] });
+    const x = tf.ones([2, 4]);
+    expect(() => ssvae.bayesClassify(x, { samples: 0 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.samples' must be a positive integer, but got 0/);
+    expect(() => ssvae.bayesClassify(x, { chunk: 1.5 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.chunk' must be a positive integer, but got 1\.5/);
+    expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, \.\.\.\] of examples/);
+    const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
+    expect(() => ssvae.bayesAccuracy(data.withoutLabels())).toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
+    expect(() => ssvae.bayesAccuracy(data, { batchSize: 0 })).toThrow(/SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/);
+    x.dispose();
+    ssvae.dispose();
+  });
+});
+
 describe('SSVAE training', () => {
   it('fit with labelledData: 10 labels per class, accuracy well above chance, flat tensor count, save -> load', async () => {
     await useBackend('wasm');
@@ -145,6 +214,13 @@ describe('SSVAE training', () => {
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
     expect(accuracy).toBeGreaterThan(0.5);
     expect(records.at(-1)!.elbo).toBeGreaterThan(records[0]!.elbo);
+    const before = tf.memory().numTensors;
+    const done: number[] = [];
+    const bayes = ssvae.bayesAccuracy(valid, { samples: 10, binarize: 'threshold', onProgress: (d) => done.push(d) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(done).toEqual([100, 200, 300, 400, 500]);
+    console.log(`SSVAE, 100 labels, 4 short epochs: accuracy of q(y|x) ${accuracy.toFixed(3)}, of p(y|x) by Bayes' rule (k = 10) ${bayes.toFixed(3)}`);
+    expect(bayes).toBeGreaterThan(0.5);
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-ssvae-'));
     await ssvae.save(dir);
     const loaded = (await loadModel(dir)) as SSVAE;
@@ -262,6 +338,10 @@ describe('stacked M1+M2', () => {
     expect(loaded.m1Dims).toEqual([0, 1, 2, 3, 4, 5, 7]);
     const x = valid.tensor([0, 1, 2, 3, 4, 5], { binarize: 'threshold' });
     expect(take(loaded.predict(x))).toEqual(take(stacked.predict(x)));
+    // Bayes' rule on z1: one distribution over the 10 classes per example.
+    const sums = take(tf.tidy(() => tf.sum(tf.exp(stacked.bayesClassify(x, { samples: 3 }).logits), -1)));
+    expect(Array.from(sums)).toHaveLength(6);
+    sums.forEach((v) => expect(v).toBeCloseTo(1, 5));
     x.dispose();
     [stacked, loaded, m1].forEach((m) => m.dispose());
     await useBackend('cpu');

@@ -310,6 +310,7 @@ program
   .description('test ELBO, reconstruction, KL, IWAE-k NLL, bits/dim, MSE and active units of a trained model')
   .requiredOption('--run <dir>', 'run folder written by dlvm train')
   .option('--iw <k>', 'importance samples for the IWAE-k log-likelihood', int('--iw'), 1000)
+  .option('--bayes <k>', "ssvae: also the accuracy of p(y|x) by Bayes' rule, log p(x|y) by IWAE-k per class", int('--bayes'))
   .option('--limit <n>', 'use the first n test examples', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
@@ -325,10 +326,21 @@ program
       // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) (M1+M2: on log p(z1)) with y summed out.
       const m = model.validationMetrics(test, { binarize: run.binarize, seed: o.seed });
       const of = model.m1 === null ? 'log p(x)' : "log p(z1) (M1's mean z1, not comparable to log p(x))";
-      const result = { examples: test.length, accuracy: m.accuracy, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
+      let bayes: { bayesAccuracy: number; bayesSamples: number } | Record<string, never> = {};
+      if (o.bayes !== undefined) {
+        let next = 0.1;
+        const progress = (done: number, total: number) => {
+          if (done / total + 1e-9 < next) return;
+          next = Math.floor((done / total) * 10) / 10 + 0.1;
+          console.error(`Bayes' rule, IWAE-${o.bayes} per class: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        };
+        bayes = { bayesAccuracy: model.bayesAccuracy(test, { samples: o.bayes, binarize: run.binarize, seed: o.seed, onProgress: progress }), bayesSamples: o.bayes };
+      }
+      const result = { examples: test.length, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
       writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
+      const byBayes = 'bayesAccuracy' in bayes ? `, of p(y|x) by Bayes' rule (IWAE-${o.bayes} per class) ${bayes.bayesAccuracy.toFixed(4)}` : '';
       console.log(
-        `${test.length} test examples: accuracy ${m.accuracy.toFixed(4)}; ELBO of ${of}, y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
+        `${test.length} test examples: accuracy of q(y|x) ${m.accuracy.toFixed(4)}${byBayes}; ELBO of ${of}, y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
       );
       return;
     }

@@ -14,7 +14,7 @@ import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
-import { ELBO, repeatBatch, type ObjectiveParts } from './objectives.js';
+import { asEvent, ELBO, repeatBatch, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, type Prior } from './priors.js';
 import { registerModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
@@ -262,6 +262,87 @@ export class SSVAE extends ConditionalVAE {
   /** argmax of the classifier's logits on M2's data f (x, or z1). */
   private predictOn(f: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.argMax(run(this.classifier, f), -1));
+  }
+
+  /**
+   * p(y|x) by Bayes' rule under the generative model, an alternative to the classifier q(y|x):
+   * p(y|x) = p(y) p(x|y) / sum_c p(c) p(x|c), each log p(x|y) estimated by importance sampling
+   * from q(z|x, y) with `samples` draws, log (1/k) sum_i p(x|y, z_i) p(z_i) / q(z_i|x, y) (the
+   * IWAE-k bound of Burda et al. 2016, which rises to log p(x|y) as k grows); the Categorical's
+   * logits are the estimates of log p(x, y), normalised. M1+M2: of M1's mean z1. x must suit
+   * the likelihood (binary pixels for a Bernoulli decoder).
+   *
+   * @param options.samples importance samples per class (default 100).
+   * @param options.chunk samples drawn at a time, to bound memory (default 10).
+   */
+  bayesClassify(x: tf.Tensor, options: { samples?: number; chunk?: number } = {}): Categorical {
+    const fn = 'SSVAE.bayesClassify';
+    if (!(x instanceof tf.Tensor) || x.rank < 2) throw argError(fn, 'x', 'a tensor [B, ...] of examples', x);
+    if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
+    const k = options.samples ?? 100;
+    if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
+    const chunk = options.chunk ?? 10;
+    if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
+    return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: this.logJointOn(f, k, Math.min(chunk, k)) }, { validateArgs: false }));
+  }
+
+  /** IWAE-k estimates of log p(f, y) for every class, [B, C], drawn `chunk` samples at a time. */
+  private logJointOn(f: tf.Tensor, k: number, chunk: number): tf.Tensor {
+    return tf.tidy(() => {
+      const b = f.shape[0]!;
+      const c = this.numClasses;
+      // Every example with every class: rows j * B + i hold (f_i, class j).
+      const fs = repeatBatch(f, c);
+      const ys = tf.cast(tf.oneHot(tf.reshape(tf.tile(tf.expandDims(tf.range(0, c, 1, 'int32'), 1), [1, b]), [c * b]), c), 'float32');
+      const q = this.encoder.posterior(fs, ys); // batch [C B]
+      const prior = this.prior.distribution();
+      const pieces: tf.Tensor[] = [];
+      for (let done = 0; done < k; done += chunk) {
+        const s = Math.min(chunk, k - done);
+        pieces.push(
+          tf.tidy(() => {
+            const z = q.sample([s]); // [s, C B, M]
+            const lik = this.decoder.likelihood(tf.reshape(z, [s * c * b, ...z.shape.slice(2)]), repeatBatch(ys, s));
+            const logLik = tf.reshape(lik.logProb(asEvent(repeatBatch(fs, s), lik)), [s, c * b]);
+            const logW = tf.sub(tf.add(logLik, prior.logProb(z)), q.logProb(z)); // [s, C B]
+            return tf.logSumExp(logW, 0);
+          }),
+        );
+      }
+      const logPxGivenY = tf.sub(tf.logSumExp(tf.stack(pieces), 0), Math.log(k)); // [C B]
+      return tf.transpose(tf.reshape(tf.sub(logPxGivenY, Math.log(c)), [c, b])); // + log p(y), uniform
+    });
+  }
+
+  /**
+   * The accuracy on a labelled dataset of the most probable class under {@link bayesClassify}
+   * (Bayes' rule with `samples` importance samples per class), instead of the classifier q(y|x).
+   * `onProgress(done, total)` is called after each batch.
+   */
+  bayesAccuracy(
+    data: ArrayDataset,
+    options: { samples?: number; binarize?: Binarize; seed?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): number {
+    const fn = 'SSVAE.bayesAccuracy';
+    if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
+    if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
+    const batchSize = options.batchSize ?? 100;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', options.batchSize);
+    let correct = 0;
+    let done = 0;
+    withSeed(options.seed ?? 0, () => {
+      for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize })) {
+        const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples: options.samples }).logits, -1));
+        const p = pred.dataSync();
+        pred.dispose();
+        b.indices.forEach((i, j) => {
+          if (p[j] === data.labels![i]) correct++;
+        });
+        done += b.indices.length;
+        options.onProgress?.(done, data.length);
+      }
+    });
+    return correct / data.length;
   }
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
