@@ -88,11 +88,14 @@ describe('dlvm CLI', () => {
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/^100 test examples: accuracy of q\(y\|x\) 0\.\d{4}; ELBO of log p\(x\), y summed out, -\d+\.\d\d/);
     expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100 });
-    const b = dlvm('eval', '--run', ss, '--limit', '100', '--bayes', '3');
+    const b = dlvm('eval', '--run', ss, '--limit', '100', '--bayes', '3', '--binarize', 'threshold');
     expect(b.status, b.stderr).toBe(0);
     expect(b.stdout).toMatch(/^100 test examples: accuracy of q\(y\|x\) 0\.\d{4}, of p\(y\|x\) by Bayes' rule \(IWAE-3 per class\) 0\.\d{4}; ELBO/);
     expect(b.stderr).toMatch(/Bayes' rule, IWAE-3 per class: 100\/100 examples/);
-    expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100, bayesSamples: 3, bayesAccuracy: expect.any(Number) });
+    expect(JSON.parse(readFileSync(join(ss, 'eval.json'), 'utf8'))).toMatchObject({ examples: 100, binarize: 'threshold', bayesSamples: 3, bayesAccuracy: expect.any(Number) });
+    const grey = dlvm('eval', '--run', ss, '--limit', '100', '--binarize', 'none');
+    expect(grey.status).toBe(1);
+    expect(grey.stderr).toMatch(/--binarize none: the run's Bernoulli likelihood needs binary images \(it was trained with --binarize threshold\)/);
     const bad = dlvm('train', '--model', 'ssvae', '--labels', '15', '--limit', '300', '--out', ss);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--labels must be a multiple of the 10 classes/);

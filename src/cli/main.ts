@@ -311,6 +311,7 @@ program
   .requiredOption('--run <dir>', 'run folder written by dlvm train')
   .option('--iw <k>', 'importance samples for the IWAE-k log-likelihood', int('--iw'), 1000)
   .option('--bayes <k>', "ssvae: also the accuracy of p(y|x) by Bayes' rule, log p(x|y) by IWAE-k per class", int('--bayes'))
+  .addOption(new Option('--binarize <mode>', "binarisation of the test images (default: the run's)").choices(['threshold', 'dynamic', 'static', 'none']))
   .option('--limit <n>', 'use the first n test examples', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
@@ -320,11 +321,15 @@ program
     const run = readRun(o.run);
     const model = await loadModel(join(o.run, 'model'));
     const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy, limit: o.limit });
+    const binarize: Binarize = o.binarize ?? run.binarize;
+    if (binarize === 'none' && run.binarize !== 'none' && (run.likelihood ?? 'bernoulli') === 'bernoulli') {
+      throw new Error(`--binarize none: the run's Bernoulli likelihood needs binary images (it was trained with --binarize ${run.binarize}).`);
+    }
     const t0 = performance.now();
-    const opts = { binarize: run.binarize, seed: o.seed };
+    const opts = { binarize, seed: o.seed };
     if (model instanceof SSVAE) {
       // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) (M1+M2: on log p(z1)) with y summed out.
-      const m = model.validationMetrics(test, { binarize: run.binarize, seed: o.seed });
+      const m = model.validationMetrics(test, opts);
       const of = model.m1 === null ? 'log p(x)' : "log p(z1) (M1's mean z1, not comparable to log p(x))";
       let bayes: { bayesAccuracy: number; bayesSamples: number } | Record<string, never> = {};
       if (o.bayes !== undefined) {
@@ -334,9 +339,9 @@ program
           next = Math.floor((done / total) * 10) / 10 + 0.1;
           console.error(`Bayes' rule, IWAE-${o.bayes} per class: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
         };
-        bayes = { bayesAccuracy: model.bayesAccuracy(test, { samples: o.bayes, binarize: run.binarize, seed: o.seed, onProgress: progress }), bayesSamples: o.bayes };
+        bayes = { bayesAccuracy: model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
       }
-      const result = { examples: test.length, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
+      const result = { examples: test.length, binarize, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
       writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
       const byBayes = 'bayesAccuracy' in bayes ? `, of p(y|x) by Bayes' rule (IWAE-${o.bayes} per class) ${bayes.bayesAccuracy.toFixed(4)}` : '';
       console.log(
@@ -356,6 +361,7 @@ program
     const dims = test.itemSize;
     const result = {
       examples: test.length,
+      binarize,
       elbo: e.elbo,
       reconstruction: e.reconstruction,
       kl: e.kl,

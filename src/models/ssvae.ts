@@ -21,6 +21,13 @@ import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type L
 
 const PLAIN_ELBO = new ELBO();
 
+/** Every example with every one of C classes: rows c * B + i hold (x_i, one-hot class c). */
+function everyClass(x: tf.Tensor, c: number): { xs: tf.Tensor; ys: tf.Tensor } {
+  const b = x.shape[0]!;
+  const classes = tf.reshape(tf.tile(tf.expandDims(tf.range(0, c, 1, 'int32'), 1), [1, b]), [c * b]);
+  return { xs: repeatBatch(x, c), ys: tf.cast(tf.oneHot(classes, c), 'float32') };
+}
+
 /** Options of {@link SSVAE.mlp}. */
 export interface SsvaeMlpOptions {
   /** Shape of one example, e.g. [28, 28] (with `m1`: the shape of M1's input). */
@@ -291,9 +298,7 @@ export class SSVAE extends ConditionalVAE {
     return tf.tidy(() => {
       const b = f.shape[0]!;
       const c = this.numClasses;
-      // Every example with every class: rows j * B + i hold (f_i, class j).
-      const fs = repeatBatch(f, c);
-      const ys = tf.cast(tf.oneHot(tf.reshape(tf.tile(tf.expandDims(tf.range(0, c, 1, 'int32'), 1), [1, b]), [c * b]), c), 'float32');
+      const { xs: fs, ys } = everyClass(f, c);
       const q = this.encoder.posterior(fs, ys); // batch [C B]
       const prior = this.prior.distribution();
       const pieces: tf.Tensor[] = [];
@@ -376,9 +381,7 @@ export class SSVAE extends ConditionalVAE {
       const logits = run(this.classifier, x); // [B, C]
       const logQ = tf.logSoftmax(logits); // log q(y|x)
       const q = tf.exp(logQ);
-      // Every x with every class: rows c * B + i hold (x_i, class c).
-      const xs = repeatBatch(x, k);
-      const ys = tf.cast(tf.oneHot(tf.reshape(tf.tile(tf.expandDims(tf.range(0, k, 1, 'int32'), 1), [1, b]), [k * b]), k), 'float32');
+      const { xs, ys } = everyClass(x, k);
       const p = PLAIN_ELBO.parts(this, xs, 0, ys);
       const perClass = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [k, b])); // [B, C]
       const reconstruction = tf.sum(tf.mul(q, perClass(p.reconstruction)), -1);
