@@ -192,7 +192,11 @@ describe('SSVAE by Bayes\' rule', () => {
     expect(() => ssvae.bayesClassify(x, { samples: 0 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.samples' must be a positive integer, but got 0/);
     expect(() => ssvae.bayesClassify(x, { chunk: 1.5 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.chunk' must be a positive integer, but got 1\.5/);
     expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, \.\.\.\] of examples/);
+    const grey = tf.fill([2, 4], 0.5);
+    expect(() => ssvae.bayesClassify(grey)).toThrow(/SSVAE\.bayesClassify: argument 'x' must hold binary pixels \(0 or 1\) for the Bernoulli likelihood, but has other values/);
+    grey.dispose();
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
+    expect(() => ssvae.bayesAccuracy(data, { samples: -1 })).toThrow(/SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/);
     expect(() => ssvae.bayesAccuracy(data.withoutLabels())).toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
     expect(() => ssvae.bayesAccuracy(data, { batchSize: 0 })).toThrow(/SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/);
     x.dispose();

@@ -290,6 +290,12 @@ export class SSVAE extends ConditionalVAE {
     if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
     const chunk = options.chunk ?? 10;
     if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
+    if (this.m1 === null && this.decoder instanceof BernoulliDecoder) {
+      const bad = tf.tidy(() => tf.any(tf.logicalAnd(tf.notEqual(x, 0), tf.notEqual(x, 1))));
+      const nonBinary = bad.dataSync()[0] === 1;
+      bad.dispose();
+      if (nonBinary) throw new DlvmError(`${fn}: argument 'x' must hold binary pixels (0 or 1) for the Bernoulli likelihood, but has other values; binarise the images (e.g. binarize: 'threshold').`);
+    }
     return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: this.logJointOn(f, k, Math.min(chunk, k)) }, { validateArgs: false }));
   }
 
@@ -333,11 +339,13 @@ export class SSVAE extends ConditionalVAE {
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
     const batchSize = options.batchSize ?? 100;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', options.batchSize);
+    const samples = options.samples ?? 100;
+    if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
     let correct = 0;
     let done = 0;
     withSeed(options.seed ?? 0, () => {
       for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize })) {
-        const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples: options.samples }).logits, -1));
+        const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples }).logits, -1));
         const p = pred.dataSync();
         pred.dispose();
         b.indices.forEach((i, j) => {
