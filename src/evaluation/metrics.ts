@@ -15,7 +15,7 @@ import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { withSeed } from '../random.js';
 import { asEvent, checkModel, conditionOf, type LatentVariableModel } from './model.js';
-import { repeatBatch } from '../models/objectives.js';
+import { importanceParts, repeatBatch } from '../models/objectives.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
 export type EvalData = ArrayDataset | tf.Tensor;
@@ -163,15 +163,8 @@ export function iwaeLogLikelihood(
         const c = Math.min(chunk, k - done);
         const logW = tf.tidy(() => {
           const y = conditionOf(fn, m, labels);
-          const q = m.encoder.posterior(x, y);
-          const z = q.sample([c]); // [c, B, M]
-          const flat = tf.reshape(z, [c * b, ...z.shape.slice(2)]);
-          const xs = repeatBatch(x, c);
-          const lik = m.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, c));
-          const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [c, b]);
-          const logPrior = m.prior.distribution().logProb(z); // [c, B]
-          const logQ = q.logProb(z); // [c, B]
-          return tf.sub(tf.add(logLik, logPrior), logQ);
+          const { logLik, logRatio } = importanceParts(m, m.encoder.posterior(x, y), x, y, c, false); // [c, B]
+          return tf.sub(logLik, logRatio);
         });
         const w = logW.dataSync();
         logW.dispose();

@@ -74,6 +74,28 @@ export function repeatBatch(x: tf.Tensor, k: number): tf.Tensor {
   return tf.reshape(tf.broadcastTo(tf.expandDims(x, 0), [k, ...x.shape]), [k * x.shape[0]!, ...x.shape.slice(1)]);
 }
 
+/**
+ * The parts of k importance weights p(x, z_i | y) / q(z_i) with z_i ~ q (reparameterised with
+ * `rsample` when `reparameterised`, for gradients): `logLik` log p(x|z_i, y) and `logRatio`
+ * log q(z_i) - log p(z_i), both [k, B]; log w_i = logLik - logRatio.
+ */
+export function importanceParts(
+  model: Pick<ObjectiveModel, 'decoder' | 'prior'>,
+  q: Distribution,
+  x: tf.Tensor,
+  y: tf.Tensor | undefined,
+  k: number,
+  reparameterised: boolean,
+): { logLik: tf.Tensor; logRatio: tf.Tensor } {
+  return tf.tidy(() => {
+    const b = x.shape[0]!;
+    const z = reparameterised ? q.rsample([k]) : q.sample([k]); // [k, B, M]
+    const lik = model.decoder.likelihood(tf.reshape(z, [k * b, ...z.shape.slice(2)]), y === undefined ? undefined : repeatBatch(y, k));
+    const logLik = tf.reshape(lik.logProb(asEvent(repeatBatch(x, k), lik)), [k, b]);
+    return { logLik, logRatio: tf.sub(q.logProb(z), model.prior.distribution().logProb(z)) };
+  });
+}
+
 const warned = new Set<string>();
 
 /** KL per example: the registry's closed form, else log q(z) - log p(z) at the sample z (said once). */
@@ -157,14 +179,8 @@ export class IWAEBound implements Objective {
 
   parts(model: ObjectiveModel, x: tf.Tensor, _step = 0, y?: tf.Tensor): ObjectiveParts {
     const out = tf.tidy(() => {
-      const b = x.shape[0]!;
       const q = model.encoder.posterior(x, y);
-      const z = q.rsample([this.k]); // [k, B, M]
-      const flat = tf.reshape(z, [this.k * b, ...z.shape.slice(2)]);
-      const xs = repeatBatch(x, this.k);
-      const lik = model.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, this.k));
-      const logLik = tf.reshape(lik.logProb(asEvent(xs, lik)), [this.k, b]);
-      const logRatio = tf.sub(q.logProb(z), model.prior.distribution().logProb(z)); // [k, B]: log q - log p
+      const { logLik, logRatio } = importanceParts(model, q, x, y, this.k, true); // [k, B]
       const logW = tf.sub(logLik, logRatio);
       const bound = tf.sub(tf.logSumExp(logW, 0), Math.log(this.k)); // [B]
       return {

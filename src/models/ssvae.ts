@@ -14,7 +14,7 @@ import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
-import { asEvent, ELBO, repeatBatch, type ObjectiveParts } from './objectives.js';
+import { ELBO, importanceParts, repeatBatch, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, type Prior } from './priors.js';
 import { registerModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
@@ -306,17 +306,12 @@ export class SSVAE extends ConditionalVAE {
       const c = this.numClasses;
       const { xs: fs, ys } = everyClass(f, c);
       const q = this.encoder.posterior(fs, ys); // batch [C B]
-      const prior = this.prior.distribution();
       const pieces: tf.Tensor[] = [];
       for (let done = 0; done < k; done += chunk) {
-        const s = Math.min(chunk, k - done);
         pieces.push(
           tf.tidy(() => {
-            const z = q.sample([s]); // [s, C B, M]
-            const lik = this.decoder.likelihood(tf.reshape(z, [s * c * b, ...z.shape.slice(2)]), repeatBatch(ys, s));
-            const logLik = tf.reshape(lik.logProb(asEvent(repeatBatch(fs, s), lik)), [s, c * b]);
-            const logW = tf.sub(tf.add(logLik, prior.logProb(z)), q.logProb(z)); // [s, C B]
-            return tf.logSumExp(logW, 0);
+            const { logLik, logRatio } = importanceParts(this, q, fs, ys, Math.min(chunk, k - done), false); // [s, C B]
+            return tf.logSumExp(tf.sub(logLik, logRatio), 0);
           }),
         );
       }
