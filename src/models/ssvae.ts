@@ -277,7 +277,8 @@ export class SSVAE extends ConditionalVAE {
    * from q(z|x, y) with `samples` draws, log (1/k) sum_i p(x|y, z_i) p(z_i) / q(z_i|x, y) (the
    * IWAE-k bound of Burda et al. 2016, which rises to log p(x|y) as k grows); the Categorical's
    * logits are the estimates of log p(x, y), normalised. M1+M2: of M1's mean z1. x must suit
-   * the likelihood (binary pixels for a Bernoulli decoder).
+   * the likelihood (binary pixels for a Bernoulli decoder). Call it inside `tf.tidy`, as
+   * `classify`: the distribution does not own the logits it is built from.
    *
    * @param options.samples importance samples per class (default 100).
    * @param options.chunk samples drawn at a time, to bound memory (default 10).
