@@ -8,6 +8,18 @@ import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm'
 import { argError, DlvmError } from './errors.js';
 import { dlvmKernelNames, registerDlvmKernels } from './kernels/register.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
+import {
+  adapterInfoOf,
+  describeAdapter,
+  findNodeAdapter,
+  NO_ADAPTER_HELP,
+  registerWebGpuBackend,
+  WEBGPU_INSTALL,
+  vulkanLoaderPresent,
+  webGpuNodeSettings,
+  type AdapterInfo,
+  type WebGpuNodeOptions,
+} from './webgpu_node.js';
 
 /** Backend names as tfjs registers them. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
@@ -24,7 +36,7 @@ const PREFERENCES: readonly BackendPreference[] = [
 ];
 
 /** Options of {@link initBackend}. */
-export interface InitBackendOptions {
+export interface InitBackendOptions extends WebGpuNodeOptions {
   /**
    * wasm only: XNNPACK threads. Default: `DLVM_WASM_THREADS`, else the number of cores (at most
    * 4). Takes effect when the wasm backend is first initialised in a process.
@@ -46,6 +58,8 @@ export interface BackendInfo {
   threads?: number;
   /** tensorflow: true when tfjs-node-gpu (CUDA) was loaded. */
   gpu?: boolean;
+  /** webgpu: the adapter it runs on (vendor, architecture, device, software or hardware). */
+  adapter?: AdapterInfo;
   /** Kernels dlvm provides on this backend (`kernel@backend`). */
   dlvmKernels: string[];
   /** Why other backends were skipped, and anything else worth knowing. */
@@ -64,7 +78,8 @@ const INSTALL_HINT: Record<string, string> = {
     `npm install ${NODE_CPU}@4.22 (its install script downloads libtensorflow 2.9.1, so it needs ` +
     'network access beyond the npm registry, or TFJS_NODE_BASE_URI pointing at a mirror)',
   webgl: "npm install @tensorflow/tfjs-backend-webgl@4.22 and import '@tensorflow/tfjs-backend-webgl' before initBackend (browsers only)",
-  webgpu: "npm install @tensorflow/tfjs-backend-webgpu@4.22 and import '@tensorflow/tfjs-backend-webgpu' before initBackend (browsers with WebGPU)",
+  webgpu: "npm install @tensorflow/tfjs-backend-webgpu@4.22 and import '@tensorflow/tfjs-backend-webgpu' before initBackend (browsers with WebGPU: Chrome and Edge 113+, Firefox 141+ on Windows, Safari 26+)",
+  'webgpu-node': WEBGPU_INSTALL,
 };
 
 function isNode(): boolean {
@@ -179,7 +194,7 @@ export type Candidate = typeof NODE_GPU | typeof NODE_CPU | 'wasm' | 'cpu' | 'we
 export function candidateOrder(preference: BackendPreference, node: boolean): Candidate[] {
   switch (preference) {
     case 'auto':
-      return node ? [NODE_GPU, NODE_CPU, 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+      return node ? [NODE_GPU, NODE_CPU, 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
     case 'tensorflow':
       return [NODE_GPU, NODE_CPU];
     case 'tensorflow-gpu':
@@ -197,9 +212,15 @@ type Attempt = () => Promise<Omit<BackendInfo, 'requested' | 'source' | 'dlvmKer
  * Selects and initialises the TensorFlow.js backend.
  *
  * Order with `'auto'` (or `DLVM_BACKEND` unset): in Node, `tensorflow` (tfjs-node-gpu, then
- * tfjs-node) > `wasm` > `cpu`; in a browser, `webgpu` > `webgl` > `wasm` > `cpu` (webgpu and
- * webgl count as available when their packages have been imported). A named backend that cannot
- * be used is an error saying how to install it, never a silent fallback.
+ * tfjs-node) > `webgpu` on a hardware adapter (Dawn, from the optional packages `webgpu` and
+ * `@tensorflow/tfjs-backend-webgpu`) > `wasm` > `cpu`; a software WebGPU adapter is skipped by
+ * `'auto'` (it is slower than wasm) but used when `'webgpu'` is named. In a browser, `webgpu` >
+ * `webgl` > `wasm` > `cpu` (webgpu and webgl count as available when their packages have been
+ * imported). A named backend that cannot be used is an error saying how to install it or why it
+ * failed, never a silent fallback.
+ *
+ * In Node, webgpu reads `options.dawnFlags` / `DLVM_DAWN_FLAGS` (Dawn toggles, e.g.
+ * `backend=opengles`) and `options.featureLevel` / `DLVM_WEBGPU_FEATURE_LEVEL`.
  *
  * @param preference what to use; default `process.env.DLVM_BACKEND`, else `'auto'`.
  * @returns what was picked, with notes on what was skipped.
@@ -259,6 +280,33 @@ export async function initBackend(
   };
   const cpu: Attempt = async () =>
     (await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null;
+  let webgpuMissing = false;
+  const nodeWebGpu: Attempt = async () => {
+    const before = notes.length;
+    if (requested === 'auto' && webGpuNodeSettings(options).dawnFlags.length === 0 && !(await vulkanLoaderPresent())) {
+      notes.push('webgpu skipped: no Vulkan loader (libvulkan.so.1) found');
+      return null;
+    }
+    const found = await findNodeAdapter(options, notes);
+    if (found == null) {
+      webgpuMissing = notes.slice(before).some((n) => n.endsWith('is not installed'));
+      return null;
+    }
+    if (requested === 'auto' && found.info.software) {
+      notes.push(`webgpu skipped: ${describeAdapter(found.info)} is a software adapter, slower than wasm (name 'webgpu' to use it)`);
+      return null;
+    }
+    if (!(await registerWebGpuBackend(found, notes))) {
+      webgpuMissing = true;
+      return null;
+    }
+    const ok = await tf.setBackend('webgpu').catch(() => false);
+    if (!ok) {
+      notes.push(`webgpu failed to initialise on ${describeAdapter(found.info)}`);
+      return null;
+    }
+    return { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', adapter: found.info };
+  };
   const browserBackend = (name: 'webgl' | 'webgpu'): Attempt => async () => {
     if (tf.findBackendFactory(name) == null) {
       notes.push(`${name} is not registered (import @tensorflow/tfjs-backend-${name})`);
@@ -266,7 +314,13 @@ export async function initBackend(
     }
     const ok = await tf.setBackend(name).catch(() => false);
     if (!ok) notes.push(`${name} is registered but failed to initialise`);
-    return ok ? { name, package: `@tensorflow/tfjs-backend-${name}` } : null;
+    if (!ok) return null;
+    if (name === 'webgpu') {
+      const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      const adapter = await gpu?.requestAdapter().catch(() => null);
+      if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter: adapterInfoOf(adapter, 'core', []) };
+    }
+    return { name, package: `@tensorflow/tfjs-backend-${name}` };
   };
 
   const attempts: Record<Candidate, Attempt> = {
@@ -275,7 +329,7 @@ export async function initBackend(
     wasm,
     cpu,
     webgl: browserBackend('webgl'),
-    webgpu: browserBackend('webgpu'),
+    webgpu: node ? nodeWebGpu : browserBackend('webgpu'),
   };
 
   for (const candidate of candidateOrder(requested, node)) {
@@ -297,10 +351,10 @@ export async function initBackend(
       };
     }
   }
-  throw unavailableError(requested, node, notes);
+  throw unavailableError(requested, node, notes, webgpuMissing);
 }
 
-function unavailableError(requested: BackendPreference, node: boolean, notes: string[]): DlvmError {
+function unavailableError(requested: BackendPreference, node: boolean, notes: string[], webgpuMissing = false): DlvmError {
   const why = notes.length ? ` (${notes.join('; ')})` : '';
   if (requested.startsWith('tensorflow')) {
     if (!node) {
@@ -311,6 +365,13 @@ function unavailableError(requested: BackendPreference, node: boolean, notes: st
       `initBackend: backend '${requested}' is not available${why}. Install it with: ` +
         specs.map((s) => INSTALL_HINT[s]).join('; or ') +
         ". Or choose another backend: initBackend('wasm') or DLVM_BACKEND=wasm.",
+    );
+  }
+  if (requested === 'webgpu' && node) {
+    return new DlvmError(
+      `initBackend: backend 'webgpu' is not available${why}. ` +
+        (webgpuMissing ? `Install it with: ${INSTALL_HINT['webgpu-node']}.` : NO_ADAPTER_HELP) +
+        " Or choose another backend: initBackend('wasm') or DLVM_BACKEND=wasm.",
     );
   }
   if (requested === 'webgl' || requested === 'webgpu') {
@@ -324,6 +385,7 @@ export function describeBackend(info: BackendInfo): string {
   const parts: string[] = [];
   if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.gpu !== undefined) parts.push(info.gpu ? 'GPU' : 'CPU');
+  if (info.adapter !== undefined) parts.push(`adapter: ${describeAdapter(info.adapter)}`);
   if (info.dlvmKernels.length) parts.push(`dlvm kernels: ${info.dlvmKernels.length}`);
   const detail = parts.length ? ` (${parts.join('; ')})` : '';
   const notes = info.notes.length ? `; notes: ${info.notes.join('; ')}` : '';
