@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Browser tests: `npm run test:browser` (needs Chromium; see test/browser/backends.browser.test.ts).
+// Browser tests: `npm run test:browser` (needs Chromium; see test/browser/harness.ts).
 export default defineConfig({
   test: {
     include: ['test/browser/**/*.browser.test.ts'],

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       batches++;
     }
     const secs = (performance.now() - t0) / 1000;
-    const r = evaluateElbo(vae, test, { binarize: 'threshold', seed: 0 });
+    const r = await evaluateElbo(vae, test, { binarize: 'threshold', seed: 0 });
     console.log(
       `epoch ${epoch}/${epochs}: train -ELBO ${(sum / batches).toFixed(2)}; test -ELBO ${r.loss.toFixed(2)} nats ` +
         `(reconstruction ${r.reconstruction.toFixed(2)}, KL ${r.kl.toFixed(2)}); ${((epoch * train.length) / secs).toFixed(0)} samples/s`,

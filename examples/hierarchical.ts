@@ -32,8 +32,8 @@ async function main(): Promise<void> {
     await fit(model, train, { epochs, batchSize: 128, learningRate: 1e-3, binarize: 'threshold', seed: 0, progress: false });
     const trainSeconds = (performance.now() - t0) / 1000;
     const opts = { binarize: 'threshold' as const, seed: 0 };
-    const e = evaluateElbo(model, test, { ...opts, samples: 10 });
-    const ll = iwaeLogLikelihood(model, test, { ...opts, k: iw });
+    const e = await evaluateElbo(model, test, { ...opts, samples: 10 });
+    const ll = await iwaeLogLikelihood(model, test, { ...opts, k: iw });
     await sampleGrid(model, { n: 100, mean: true, seed: 0, file: join(out, `${name}-samples.png`) });
     const row = { model: name, elbo: e.elbo, reconstruction: e.reconstruction, kl: e.kl, [`iwae${iw}`]: ll, trainSeconds };
     results.push(row);

@@ -94,10 +94,10 @@ async function main(): Promise<void> {
 
   // Metrics of the M = 10 model on the full test set (thresholded).
   t0 = performance.now();
-  const elbo = evaluateElbo(vae, testSet, { binarize: 'threshold', seed: 0 });
-  const ll = iwaeLogLikelihood(vae, testSet, { k: iw, binarize: 'threshold', seed: 0 });
-  const mse = reconstructionMse(vae, testSet, { binarize: 'threshold' });
-  const au = activeUnits(vae, testSet, { binarize: 'threshold' });
+  const elbo = await evaluateElbo(vae, testSet, { binarize: 'threshold', seed: 0 });
+  const ll = await iwaeLogLikelihood(vae, testSet, { k: iw, binarize: 'threshold', seed: 0 });
+  const mse = await reconstructionMse(vae, testSet, { binarize: 'threshold' });
+  const au = await activeUnits(vae, testSet, { binarize: 'threshold' });
   console.log(
     `test (10000, thresholded): ELBO ${elbo.elbo.toFixed(2)} (reconstruction ${elbo.reconstruction.toFixed(2)}, KL ${elbo.kl.toFixed(2)}), ` +
       `IWAE-${iw} ${ll.toFixed(2)} nats = ${bitsPerDim(-ll, 784).toFixed(4)} bits/dim, MSE ${mse.toFixed(4)}, ` +

@@ -86,9 +86,9 @@ async function main(): Promise<void> {
     const fitSeconds = seconds(t0);
     t0 = performance.now();
     const opts = { binarize: 'threshold' as const, seed: 0 };
-    const e = evaluateElbo(vae, test, opts);
-    const ll = iwaeLogLikelihood(vae, test, { ...opts, k: iw });
-    const mse = reconstructionMse(vae, test, opts);
+    const e = await evaluateElbo(vae, test, opts);
+    const ll = await iwaeLogLikelihood(vae, test, { ...opts, k: iw });
+    const mse = await reconstructionMse(vae, test, opts);
     const name = arch === 'mlp' ? 'VAE (MLP 784-512-512)' : 'conv VAE (16, 32 channels)';
     rows.push({ model: name, data: 'thresholded pixels', logLikelihood: ll, measure: `IWAE-${iw} log P(x)`, elbo: e.elbo, mse, fitSeconds, evalSeconds: seconds(t0) });
     console.log(`${name}: ELBO ${e.elbo.toFixed(2)}, IWAE-${iw} ${ll.toFixed(2)}, MSE ${mse.toFixed(4)}; ${fitSeconds.toFixed(0)} s training`);
@@ -103,11 +103,11 @@ async function main(): Promise<void> {
 
   // PPCA, q = 2, on continuous pixels.
   let t0 = performance.now();
-  const ppca = PPCA.fit(train, { latentDim: 2 });
+  const ppca = await PPCA.fit(train, { latentDim: 2 });
   const ppcaFit = seconds(t0);
   t0 = performance.now();
-  const ppcaLL = ppca.logLikelihood(test);
-  const ppcaMse = reconstructionMse(ppca, test);
+  const ppcaLL = await ppca.logLikelihood(test);
+  const ppcaMse = await reconstructionMse(ppca, test);
   rows.push({ model: 'PPCA (q = 2)', data: 'continuous pixels', logLikelihood: ppcaLL, measure: 'exact log p(x) (density)', mse: ppcaMse, fitSeconds: ppcaFit, evalSeconds: seconds(t0) });
   console.log(`PPCA: log p(x) ${ppcaLL.toFixed(2)}, MSE ${ppcaMse.toFixed(4)}, sigma^2 ${ppca.sigma2.toFixed(5)}; ${ppcaFit.toFixed(0)} s fitting`);
   await aggregatePosterior(ppca, test, { n: 5000, title: 'PPCA: posterior means E[z|x] of 5000 test digits', file: join(out, 'ppca-latent.png') });
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 
   // GMM, k = 10 diagonal, on continuous pixels.
   t0 = performance.now();
-  const gmm = GaussianMixture.fit(train, {
+  const gmm = await GaussianMixture.fit(train, {
     components: 10,
     covariance: 'diag',
     maxIter: gmmIter,
@@ -126,9 +126,9 @@ async function main(): Promise<void> {
   });
   const gmmFit = seconds(t0);
   t0 = performance.now();
-  const gmmLL = gmm.logLikelihood(test);
+  const gmmLL = await gmm.logLikelihood(test);
   // Reconstruction: the responsibility-weighted component means, sum_j p(j|x) mu_j.
-  const resp = gmm.responsibilities(test);
+  const resp = await gmm.responsibilities(test);
   const values = test.values();
   let sq = 0;
   const recon = new Float32Array(show * 784);
@@ -144,9 +144,9 @@ async function main(): Promise<void> {
   rows.push({ model: 'GMM (k = 10, diagonal)', data: 'continuous pixels', logLikelihood: gmmLL, measure: 'exact log p(x) (density)', mse: gmmMse, fitSeconds: gmmFit, evalSeconds: seconds(t0) });
   console.log(`GMM: log p(x) ${gmmLL.toExponential(4)}, MSE ${gmmMse.toFixed(4)}; ${gmm.iterations} EM iterations (converged: ${gmm.converged}), ${gmmFit.toFixed(0)} s fitting`);
   const means = tf.tensor3d(Float32Array.from(gmm.means), [10, 28, 28]);
-  await writeFileAtomic(join(out, 'gmm-means.png'), await encodePng(imageGrid(means, { cols: 10, scale: 2 })));
+  await writeFileAtomic(join(out, 'gmm-means.png'), await encodePng(await imageGrid(means, { cols: 10, scale: 2 })));
   const pair = tf.concat([tf.slice(xc, [0, 0, 0], [16, 28, 28]), tf.tensor3d(recon.subarray(0, 16 * 784), [16, 28, 28]), tf.slice(xc, [16, 0, 0], [16, 28, 28]), tf.tensor3d(recon.subarray(16 * 784), [16, 28, 28])]);
-  await writeFileAtomic(join(out, 'gmm-reconstructions.png'), await encodePng(imageGrid(pair, { cols: 16 })));
+  await writeFileAtomic(join(out, 'gmm-reconstructions.png'), await encodePng(await imageGrid(pair, { cols: 16 })));
   tf.dispose([means, pair, xc]);
   ppca.dispose();
   pictures.push('gmm-means.png', 'gmm-reconstructions.png');

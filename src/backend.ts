@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { argError, DlvmError } from './errors.js';
-import { dlvmKernelNames, registerDlvmKernels } from './kernels/register.js';
+import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {
   adapterInfoOf,
@@ -316,6 +316,8 @@ export async function initBackend(
     if (!ok) notes.push(`${name} is registered but failed to initialise`);
     if (!ok) return null;
     if (name === 'webgpu') {
+      // dlvm's webgpu fixes go on the running backend before its first reduction.
+      registerDlvmWebGpuKernels();
       const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
       const adapter = await gpu?.requestAdapter().catch(() => null);
       if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter: adapterInfoOf(adapter, 'core', []) };

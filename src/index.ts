@@ -18,7 +18,7 @@ registerZeroGradients();
 export { initBackend, describeBackend, candidateOrder } from './backend.js';
 export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend.js';
 export type { AdapterInfo, WebGpuFeatureLevel, WebGpuNodeOptions } from './webgpu_node.js';
-export { registerDlvmKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
+export { registerDlvmKernels, registerDlvmWebGpuKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
 export { DlvmError } from './errors.js';
 export * from './data/index.js';
 export * from './evaluation/index.js';

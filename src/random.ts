@@ -64,13 +64,21 @@ export function uniformSource(): () => number {
   return mulberry32(nextUint32());
 }
 
-/** Runs `body` with dlvm's samplers seeded by `seed` (when given), then unseeds them. */
+/**
+ * Runs `body` with dlvm's samplers seeded by `seed` (when given), then unseeds them; when `body`
+ * returns a promise, unseeds once it settles (other sampling meanwhile draws from the same stream).
+ */
 export function withSeed<T>(seed: number | undefined, body: () => T): T {
   if (seed === undefined) return body();
   manualSeed(seed);
+  let result: T;
   try {
-    return body();
-  } finally {
+    result = body();
+  } catch (e) {
     manualSeed(null);
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(() => manualSeed(null)) as T;
+  manualSeed(null);
+  return result;
 }

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from './errors.js';
+import { registerDlvmWebGpuKernels } from './kernels/register.js';
 
 /** What a WebGPU adapter says about itself (GPUAdapterInfo), plus whether it is a software one. */
 export interface AdapterInfo {
@@ -225,7 +226,10 @@ export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]
   } else if (nav['gpu'] == null) {
     Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });
   }
-  if (tf.engine().registry['webgpu'] != null) return true; // already running on an adapter
+  if (tf.engine().registry['webgpu'] != null) {
+    registerDlvmWebGpuKernels(WebGPUBackend);
+    return true; // already running on an adapter
+  }
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
   const adapter = found.adapter as {
     features: Set<string>;
@@ -249,5 +253,7 @@ export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]
     });
     return new WebGPUBackend(device, adapter.info);
   }, 0);
+  // dlvm's webgpu kernels and fixes to stock webgpu programs (kernels/register.ts).
+  registerDlvmWebGpuKernels(WebGPUBackend);
   return true;
 }

@@ -74,11 +74,10 @@ describe('initBackend', () => {
 
   it('browser-only backends named in Node are errors saying what to import', async () => {
     await expect(initBackend('webgl')).rejects.toThrow(/backend 'webgl' is not available.*@tensorflow\/tfjs-backend-webgl/);
-    await expect(initBackend('webgpu')).rejects.toThrow(/backend 'webgpu' is not available.*@tensorflow\/tfjs-backend-webgpu/);
   });
 
   it('tries backends in the documented order, and only the named one when one is named', () => {
-    expect(candidateOrder('auto', true)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'wasm', 'cpu']);
+    expect(candidateOrder('auto', true)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu', 'wasm', 'cpu']);
     expect(candidateOrder('auto', false)).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
     expect(candidateOrder('tensorflow', true)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
     expect(candidateOrder('tensorflow-gpu', true)).toEqual(['@tensorflow/tfjs-node-gpu']);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { klDivergence, setDefaultValidateArgs } from '../src/index.js';
+import { checkArgs, klDivergence, setDefaultValidateArgs } from '../src/index.js';
 import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
 import { build, fixtures, flat, tensorOf, type FixtureCase, type Nested } from './helpers/fixtures.js';
 
@@ -38,19 +38,23 @@ function ref(c: FixtureCase, key: 'logProb' | 'entropy' | 'mean' | 'mode' | 'var
   return (c.exact as Record<string, Nested> | undefined)?.[key] ?? c[key];
 }
 
-/** Reads a tensor and frees it. */
-function take(t: tf.Tensor): number[] {
-  const v = Array.from(t.dataSync());
+/** Reads a tensor (awaited: it may live on a GPU) and frees it. */
+async function take(t: tf.Tensor): Promise<number[]> {
+  const v = Array.from(await t.data());
   t.dispose();
   return v;
 }
 
-describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
+/** Draws per case in the sampling check. */
+const DRAWS = 2000;
+
+describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
 
-  it.each(fixtures.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each(fixtures.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await checkArgs();
     const before = tf.memory().numTensors;
     const d = build(c.spec);
     expect(d.batchShape).toEqual(c.batchShape);
@@ -58,33 +62,63 @@ describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
     const value = tensorOf(c.value);
     const lp = d.logProb(value);
     expect(lp.shape).toEqual(value.shape.slice(0, value.rank - c.eventShape.length));
-    expectClose(take(lp), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: `${c.name} logProb` });
+    expectClose(await take(lp), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: `${c.name} logProb` });
     for (const key of ['entropy', 'mean', 'mode', 'variance'] as const) {
       const expected = ref(c, key);
       if (expected === undefined) continue;
       const got = key === 'entropy' ? d.entropy() : d[key];
-      expectClose(take(got), flat(expected), { ...tolerance(c, key), label: `${c.name} ${key}` });
+      expectClose(await take(got), flat(expected), { ...tolerance(c, key), label: `${c.name} ${key}` });
     }
     const variance = ref(c, 'variance');
     if (variance !== undefined) {
       const sd = flat(variance).map(Math.sqrt);
-      expectClose(take(d.stddev), sd, { ...tolerance(c, 'variance'), label: `${c.name} stddev` });
+      expectClose(await take(d.stddev), sd, { ...tolerance(c, 'variance'), label: `${c.name} stddev` });
     }
     expect(d.toString()).toMatch(new RegExp(`^${d.name}\\(`));
     if (c.cdf !== undefined) {
-      expectClose(take(d.cdf(value)), flat(ref(c, 'cdf')!), { ...tolerance(c, 'cdf'), label: `${c.name} cdf` });
+      expectClose(await take(d.cdf(value)), flat(ref(c, 'cdf')!), { ...tolerance(c, 'cdf'), label: `${c.name} cdf` });
     }
     if (c.icdf !== undefined) {
       const p = tensorOf(c.icdfValue!);
-      expectClose(take(d.icdf(p)), flat(ref(c, 'icdf')!), { ...tolerance(c, 'icdf'), label: `${c.name} icdf` });
+      expectClose(await take(d.icdf(p)), flat(ref(c, 'icdf')!), { ...tolerance(c, 'icdf'), label: `${c.name} icdf` });
       p.dispose();
     }
     value.dispose();
     d.dispose();
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it.each(fixtures.kl.map((k) => [`${k.p.family} || ${k.q.family}`, k] as const))('KL(%s)', (_name, k) => {
+  it.each(fixtures.cases.map((c) => [c.name, c] as const))('%s: samples have the right shape, lie in the support and have the torch mean', async (_name, c) => {
+    await checkArgs();
+    const before = tf.memory().numTensors;
+    const d = build(c.spec);
+    tf.engine().startScope();
+    const x = d.sample([DRAWS]);
+    expect(x.shape).toEqual([DRAWS, ...c.batchShape, ...c.eventShape]);
+    // In the support: logProb is checked (validation on) and finite on every draw.
+    const lp = await take(d.logProb(x));
+    expect(lp.every((v) => v > -Infinity && !Number.isNaN(v)), `${c.name}: log-density of a draw`).toBe(true);
+    const mean = ref(c, 'mean');
+    const variance = ref(c, 'variance');
+    if (mean !== undefined && variance !== undefined) {
+      // Sample mean within 6 standard errors (sqrt(variance / n)) of torch's mean, per element.
+      const m = await take(tf.mean(x, 0));
+      const mu = flat(mean);
+      const v = flat(variance);
+      m.forEach((a, i) => {
+        if (!Number.isFinite(mu[i]!) || !Number.isFinite(v[i]!)) return;
+        expect(Math.abs(a - mu[i]!), `${c.name}: mean ${i}`).toBeLessThanOrEqual(6 * Math.sqrt(v[i]! / DRAWS) + 1e-5 * (1 + Math.abs(mu[i]!)));
+      });
+    }
+    tf.engine().endScope();
+    d.dispose();
+    await checkArgs();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(fixtures.kl.map((k) => [`${k.p.family} || ${k.q.family}`, k] as const))('KL(%s)', async (_name, k) => {
+    await checkArgs();
     const before = tf.memory().numTensors;
     const p = build(k.p);
     const q = build(k.q);
@@ -93,9 +127,10 @@ describe.each(BACKENDS)('distributions vs torch on %s', (backend) => {
     // parameters the closed forms add terms of size ~lgamma(200) = 857 that cancel to ~0.3, which
     // float32 resolves to ~3e-4 absolute.
     const tol = k.note?.startsWith('extreme') ? { rtol: 1e-5, atol: 5e-4 } : DEFAULT;
-    expectClose(take(kl), flat(k.exact ?? k.kl), { ...tol, label: `KL(${k.p.family} || ${k.q.family})` });
+    expectClose(await take(kl), flat(k.exact ?? k.kl), { ...tol, label: `KL(${k.p.family} || ${k.q.family})` });
     p.dispose();
     q.dispose();
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -109,7 +144,7 @@ describe('validation switch', () => {
       const d = build(c.spec);
       expect(d.validateArgs).toBe(false);
       const value = tensorOf(c.value);
-      expectClose(take(d.logProb(value)), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: c.name });
+      expectClose(await take(d.logProb(value)), flat(ref(c, 'logProb')!), { ...tolerance(c, 'logProb'), label: c.name });
       value.dispose();
       d.dispose();
     }

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
+import { checkArgs,
   Beta,
   Categorical,
   ContinuousBernoulli,
@@ -94,8 +94,9 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
 
   it.each(fixtures.kl.map((k, i) => [`${i} ${k.p.family} || ${k.q.family}`, k] as const))(
     'KL(p, p) = 0, and analytic KL = Monte Carlo KL: %s',
-    (_n, k) => {
+    async (_n, k) => {
       manualSeed(99);
+      await checkArgs();
       const before = tf.memory().numTensors;
       const p = build(k.p);
       const q = build(k.q);
@@ -123,6 +124,7 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
       p.dispose();
       q.dispose();
       // klDivergence, monteCarloKL, sample and logProb leave nothing behind.
+      await checkArgs();
       expect(tf.memory().numTensors).toBe(before);
       manualSeed(null);
     },

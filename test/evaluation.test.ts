@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
+import { checkArgs,
   activeUnits,
   ArrayDataset,
   bitsPerDim,
@@ -115,18 +115,22 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     x = tf.tensor2d(X);
   });
 
-  it('IWAE with the exact posterior gives log p(x) exactly, already at k = 1', () => {
+  it('IWAE with the exact posterior gives log p(x) exactly, already at k = 1', async () => {
     const model = linearGaussian('full');
-    const est = tf.tidy(() => iwaeLogLikelihood(model, x, { k: 1, seed: 1 }));
+    const est = await iwaeLogLikelihood(model, x, { k: 1, seed: 1 });
     expect(Math.abs(est - EXACT)).toBeLessThan(2e-3);
   });
 
-  it('ELBO <= IWAE-k <= IWAE-k\' <= log p(x) for k < k\', and IWAE-5000 converges to log p(x)', () => {
+  it('ELBO <= IWAE-k <= IWAE-k\' <= log p(x) for k < k\', and IWAE-5000 converges to log p(x)', async () => {
     const model = linearGaussian('diagonal', 2.5);
+    await checkArgs();
     const before = tf.memory().numTensors;
-    const { elbo, klAnalytic } = evaluateElbo(model, x, { seed: 2, samples: 50 });
-    const iw = [1, 10, 100, 1000].map((k) => tf.tidy(() => iwaeLogLikelihood(model, x, { k, seed: 3 })));
-    const iw5000 = tf.tidy(() => iwaeLogLikelihood(model, tf.slice(x, [0, 0], [40, D]), { k: 5000, chunk: 500, seed: 4 }));
+    const { elbo, klAnalytic } = await evaluateElbo(model, x, { seed: 2, samples: 50 });
+    const iw: number[] = [];
+    for (const k of [1, 10, 100, 1000]) iw.push(await iwaeLogLikelihood(model, x, { k, seed: 3 }));
+    const x40 = tf.slice(x, [0, 0], [40, D]);
+    const iw5000 = await iwaeLogLikelihood(model, x40, { k: 5000, chunk: 500, seed: 4 });
+    x40.dispose();
     const exact40 = X.slice(0, 40).reduce((s, v) => s + mvnLogPdf(v, B, COV_X), 0) / 40;
     expect(klAnalytic).toBe(true);
     // The gaps are large against the Monte Carlo error (0.01-0.02 nats here).
@@ -138,13 +142,14 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     expect(iw[3]!).toBeLessThan(EXACT + 0.01);
     expect(EXACT - elbo).toBeGreaterThan(0.2);
     expect(Math.abs(iw5000 - exact40)).toBeLessThan(0.02);
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('evaluateElbo: reconstruction and KL equal their closed forms', () => {
+  it('evaluateElbo: reconstruction and KL equal their closed forms', async () => {
     const inflate = 1.5;
     const model = linearGaussian('diagonal', inflate);
-    const r = evaluateElbo(model, x, { seed: 5, samples: 400 });
+    const r = await evaluateElbo(model, x, { seed: 5, samples: 400 });
     const sd2 = [POST_COV[0]![0]! * inflate, POST_COV[1]![1]! * inflate];
     let rec = 0;
     let kl = 0;
@@ -160,14 +165,14 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     expect(Math.abs(r.reconstruction - rec / N)).toBeLessThan(0.02); // 80000 draws: SE ~0.005
     expect(r.loss).toBeCloseTo(r.reconstruction + r.kl, 10);
     expect(r.n).toBe(N);
-    const perDim = tf.tidy(() => klPerDimension(model, x));
+    const perDim = await klPerDimension(model, x);
     expect(perDim.length).toBe(M);
     expect(Math.abs(perDim[0]! + perDim[1]! - kl / N)).toBeLessThan(1e-4);
   });
 
-  it('reports progress per batch', () => {
+  it('reports progress per batch', async () => {
     const seen: Array<[number, number]> = [];
-    tf.tidy(() => iwaeLogLikelihood(linearGaussian('full'), x, { k: 2, batchSize: 64, onProgress: (d, t) => seen.push([d, t]) }));
+    await iwaeLogLikelihood(linearGaussian('full'), x, { k: 2, batchSize: 64, onProgress: (d, t) => seen.push([d, t]) });
     expect(seen).toEqual([
       [64, 200],
       [128, 200],
@@ -176,18 +181,18 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     ]);
   });
 
-  it('reconstruction MSE and active units', () => {
+  it('reconstruction MSE and active units', async () => {
     const model = linearGaussian('diagonal');
-    const mse = tf.tidy(() => reconstructionMse(model, x, { batchSize: 64 }));
+    const mse = await reconstructionMse(model, x, { batchSize: 64 });
     let ref = 0;
     for (const v of X) {
       const mu = postMean(v);
       W.forEach((row, i) => (ref += (v[i]! - (row[0]! * mu[0]! + row[1]! * mu[1]! + B[i]!)) ** 2));
     }
     expect(Math.abs(mse - ref / (N * D))).toBeLessThan(1e-5);
-    expect(activeUnits(model, x).count).toBe(2);
+    expect((await activeUnits(model, x)).count).toBe(2);
     // With W's second column zero, z_2 never depends on x: one active unit.
-    const collapsed = activeUnits(linearGaussian("diagonal", 1, true), x);
+    const collapsed = await activeUnits(linearGaussian("diagonal", 1, true), x);
     expect(collapsed.count).toBe(1);
     expect(collapsed.variances[1]!).toBeLessThan(1e-10);
   });
@@ -205,12 +210,12 @@ describe('metrics without a model', () => {
     const ds = new ArrayDataset({ name: 'points', itemShape: [1], values: Float32Array.from(labels), labels });
     // Predicts the class stored in x, except for x = 2, which it calls 0: accuracy 1 - 16/50.
     const classify = (xb: tf.Tensor) => tf.oneHot(tf.cast(tf.mod(tf.squeeze(xb, [1]), 2), 'int32'), 3);
-    expect(classificationAccuracy(classify, ds, { batchSize: 7 })).toBeCloseTo(34 / 50, 12);
+    expect(await classificationAccuracy(classify, ds, { batchSize: 7 })).toBeCloseTo(34 / 50, 12);
   });
 
-  it('rejects what is not a model or not data', () => {
-    expect(() => evaluateElbo({} as never, tf.zeros([2, 2]))).toThrow(/evaluateElbo: argument 'model' must be a model with encoder\.posterior\(x\), decoder\.likelihood\(z\) and prior\.distribution\(\)/);
-    expect(() => iwaeLogLikelihood(linearGaussian('full'), tf.zeros([2, D]), { k: 0 })).toThrow(/iwaeLogLikelihood: argument 'options\.k' must be a positive integer, but got 0/);
-    expect(() => reconstructionMse(linearGaussian('full'), 'x' as never)).toThrow(/reconstructionMse: argument 'data' must be an ArrayDataset or a tensor/);
+  it('rejects what is not a model or not data', async () => {
+    await expect(evaluateElbo({} as never, tf.zeros([2, 2]))).rejects.toThrow(/evaluateElbo: argument 'model' must be a model with encoder\.posterior\(x\), decoder\.likelihood\(z\) and prior\.distribution\(\)/);
+    await expect(iwaeLogLikelihood(linearGaussian('full'), tf.zeros([2, D]), { k: 0 })).rejects.toThrow(/iwaeLogLikelihood: argument 'options\.k' must be a positive integer, but got 0/);
+    await expect(reconstructionMse(linearGaussian('full'), 'x' as never)).rejects.toThrow(/reconstructionMse: argument 'data' must be an ArrayDataset or a tensor/);
   });
 });

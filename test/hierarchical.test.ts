@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateElbo, fit, HierarchicalVAE, iwaeLogLikelihood, klDivergence, loadMnist, manualSeed, sampleGrid, decodePng } from '../src/index.js';
+import { checkArgs, evaluateElbo, fit, HierarchicalVAE, iwaeLogLikelihood, klDivergence, loadMnist, manualSeed, sampleGrid, decodePng } from '../src/index.js';
 import { repeatBatch } from '../src/models/objectives.js';
 import { useBackend } from './helpers/backends.js';
 
@@ -69,19 +69,21 @@ describe('HierarchicalVAE', () => {
     manualSeed(1);
     const hvae = HierarchicalVAE.mlp({ inputShape: [28, 28], latentDims: [8, 4], hidden: [128] });
     const opts = { binarize: 'threshold' as const, seed: 0 };
-    const before = evaluateElbo(hvae, valid, opts).elbo;
+    const before = (await evaluateElbo(hvae, valid, opts)).elbo;
     const counts: number[] = [];
     await fit(hvae, train, { epochs: 5, batchSize: 50, binarize: 'threshold', learningRate: 3e-3, seed: 0, progress: false, log: () => undefined, callbacks: { onStepEnd: (s) => s > 3 && counts.push(tf.memory().numTensors) } });
     expect(new Set(counts).size).toBe(1);
+    await checkArgs();
     const tensors = tf.memory().numTensors;
-    const after = evaluateElbo(hvae, valid, opts);
-    const iwae = iwaeLogLikelihood(hvae, valid, { k: 50, ...opts });
+    const after = await evaluateElbo(hvae, valid, opts);
+    const iwae = await iwaeLogLikelihood(hvae, valid, { k: 50, ...opts });
     console.log(`hierarchical VAE: ELBO ${before.toFixed(1)} -> ${after.elbo.toFixed(1)}, IWAE-50 ${iwae.toFixed(1)}`);
     expect(after.elbo - before).toBeGreaterThan(200);
     expect(after.klAnalytic).toBe(false);
     expect(iwae).toBeGreaterThan(after.elbo);
     const png = await decodePng(await sampleGrid(hvae, { n: 16, mean: true, pad: 0 }));
     expect([png.width, png.height]).toEqual([4 * 28, 4 * 28]);
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(tensors);
     expect(() => HierarchicalVAE.mlp({ inputShape: [28, 28], latentDims: [8] as never, hidden: [16] })).toThrow(/HierarchicalVAE\.mlp: argument 'options\.latentDims' must be \[M1, M2\] positive integers/);
     hvae.dispose();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
+import { checkArgs,
   ArrayDataset,
   BernoulliDecoder,
   ConditionalVAE,
@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterEach(() => manualSeed(null));
 
 describe('conditional encoder and decoder', () => {
-  it('ConditionalVAE.elboParts equals the ELBO of log p(x|y) computed by hand (nets see [x, y] and [z, y])', () => {
+  it('ConditionalVAE.elboParts equals the ELBO of log p(x|y) computed by hand (nets see [x, y] and [z, y])', async () => {
     // Linear nets, C = 2: encoder [x (3), y (2)] -> [mu, raw]; decoder [z (1), y (2)] -> 3 logits.
     const encNet = mlp({ inputDim: 5, hidden: [], outputDim: 2 });
     const decNet = mlp({ inputDim: 3, hidden: [], outputDim: 3 });
@@ -66,9 +66,11 @@ describe('conditional encoder and decoder', () => {
     ];
     const Y = [1, 0];
     const x = tf.tensor2d(X);
+    await checkArgs();
     const before = tf.memory().numTensors;
     manualSeed(42);
     const parts = cvae.elboParts(x, Y);
+    await checkArgs();
     expect(tf.memory().numTensors - before).toBe(4); // loss, elbo, reconstruction, kl
     manualSeed(42);
     const eps = tf.randomNormal([2, 1], 0, 1, 'float32', nextSeed()).dataSync();
@@ -134,7 +136,7 @@ describe('ConditionalVAE', () => {
     manualSeed(5);
     const cvae = ConditionalVAE.mlp({ inputShape: [28, 28], latentDim: 4, hidden: [128], numClasses: 10 });
     const opts = { binarize: 'threshold' as const, seed: 0 };
-    const before = evaluateElbo(cvae, valid, opts).elbo;
+    const before = (await evaluateElbo(cvae, valid, opts)).elbo;
     const counts: number[] = [];
     const result = await fit(cvae, data, {
       epochs: 8,
@@ -148,19 +150,19 @@ describe('ConditionalVAE', () => {
     });
     expect(result.stopReason).toBe('completed');
     expect(new Set(counts).size).toBe(1);
-    const after = evaluateElbo(cvae, valid, opts);
+    const after = await evaluateElbo(cvae, valid, opts);
     expect(after.elbo - before).toBeGreaterThan(250);
     // log p(x|y) bound with the true labels vs the labels shifted by one class.
     const wrong = new ArrayDataset({ name: 'wrong', values: valid.values(), itemShape: [28, 28], labels: valid.labels!.map((c) => (c + 1) % 10), numClasses: 10 });
-    const withWrong = evaluateElbo(cvae, wrong, opts).elbo;
+    const withWrong = (await evaluateElbo(cvae, wrong, opts)).elbo;
     console.log(`conditional ELBO ${before.toFixed(1)} -> ${after.elbo.toFixed(1)}; with wrong labels ${withWrong.toFixed(1)}`);
     expect(after.elbo - withWrong).toBeGreaterThan(5);
     // IWAE-k of log p(x|y) >= its ELBO; MSE finite.
-    expect(iwaeLogLikelihood(cvae, valid, { k: 20, ...opts })).toBeGreaterThan(after.elbo);
-    expect(reconstructionMse(cvae, valid, opts)).toBeLessThan(0.1);
+    expect(await iwaeLogLikelihood(cvae, valid, { k: 20, ...opts })).toBeGreaterThan(after.elbo);
+    expect(await reconstructionMse(cvae, valid, opts)).toBeLessThan(0.1);
     // Unlabelled data cannot be evaluated or trained on.
     const unlabelled = valid.withoutLabels();
-    expect(() => evaluateElbo(cvae, unlabelled, opts)).toThrow(/evaluateElbo: the model is conditional \(p\(x\|z, y\) with 10 classes\) and needs labelled data/);
+    await expect(evaluateElbo(cvae, unlabelled, opts)).rejects.toThrow(/evaluateElbo: the model is conditional \(p\(x\|z, y\) with 10 classes\) and needs labelled data/);
     await expect(fit(cvae, unlabelled, { epochs: 1 })).rejects.toThrow(/fit: argument 'data' must be a labelled dataset \(the model is conditional, with 10 classes\)/);
     // Style/content grid: rows share z, columns are the classes.
     const png = await decodePng(await styleContentGrid(cvae, { rows: 3, seed: 1, pad: 0 }));

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BernoulliDecoder, GaussianEncoder, GaussianPrior, loadMnist, manualSeed, mlp, VAE } from '../src/index.js';
+import { BernoulliDecoder, checkArgs, GaussianEncoder, GaussianPrior, loadMnist, manualSeed, mlp, VAE } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { BACKENDS, useBackend } from './helpers/backends.js';
 
@@ -70,6 +70,8 @@ describe.each(BACKENDS)('VAE on %s', (backend) => {
         tf.tidy(() => {
           optimizer.minimize(() => vae.elboParts(x).loss, false, vae.trainableVariables);
         });
+        // A hand-written loop reads the step's argument checks (fit does this itself).
+        await checkArgs();
         if (steps >= 5) counts.push(tf.memory().numTensors);
         if (++steps >= 200) break;
       }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
+import { checkArgs,
   aggregatePosterior,
   Bernoulli,
   decodePng,
@@ -69,7 +69,7 @@ describe('image grids', () => {
       [[1, 1], [0, 0]],
       [[0.5, 0], [0, 0.5]],
     ]);
-    const raster = imageGrid(imgs, { cols: 2, pad: 1 });
+    const raster = await imageGrid(imgs, { cols: 2, pad: 1 });
     expect([raster.width, raster.height]).toEqual([2 * 3 + 1, 2 * 3 + 1]);
     const back = await decodePng(await encodePng(raster));
     expect(back.width).toBe(7);
@@ -89,10 +89,12 @@ describe('model pictures', () => {
   });
 
   it('sampleGrid: n images of 28x28; samples are binary, decoder means are grey', async () => {
+    await checkArgs();
     const before = tf.memory().numTensors;
     const sample = await decodePng(await sampleGrid(model, { n: 20, cols: 5, seed: 1 }));
     const mean = await decodePng(await sampleGrid(model, { n: 20, cols: 5, mean: true, seed: 1 }));
     expect([sample.width, sample.height]).toEqual([5 * 30 + 2, 4 * 30 + 2]);
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     const levels = (r: Raster) => new Set(Array.from({ length: 28 * 28 }, (_, i) => grey(r, 2 + (i % 28), 2 + Math.floor(i / 28))));
     expect([...levels(sample)].every((g) => g === 0 || g === 255)).toBe(true);

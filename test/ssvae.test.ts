@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE, GaussianEncoder } from '../src/index.js';
+import { checkArgs, ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE, GaussianEncoder } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -26,6 +26,7 @@ async function digits(): Promise<{ train: ArrayDataset; valid: ArrayDataset }> {
 /** Four short semi-supervised epochs with fit; checks that the tensor count stays flat; the validation records. */
 async function fourShortEpochs(model: SSVAE, unlabelled: ArrayDataset, labelled: ArrayDataset, valid: ArrayDataset): Promise<HistoryRecord[]> {
   const counts: number[] = [];
+  await checkArgs();
   const before = tf.memory().numTensors;
   const result = await fit(model, unlabelled, {
     epochs: 4,
@@ -38,6 +39,7 @@ async function fourShortEpochs(model: SSVAE, unlabelled: ArrayDataset, labelled:
     log: () => undefined,
     callbacks: { onStepEnd: (step) => step > 3 && counts.push(tf.memory().numTensors) },
   });
+  await checkArgs();
   expect(tf.memory().numTensors).toBe(before);
   expect(new Set(counts).size).toBe(1);
   return result.history.filter((r) => r.split === 'validation');
@@ -132,7 +134,7 @@ describe('SSVAE with a relaxed y', () => {
 });
 
 describe('SSVAE by Bayes\' rule', () => {
-  it('p(y|x) from importance-sampled log p(x|y) matches p(x|y) integrated over a 1-D z on a grid', () => {
+  it('p(y|x) from importance-sampled log p(x|y) matches p(x|y) integrated over a 1-D z on a grid', async () => {
     manualSeed(12);
     const C = 3;
     const D = 4;
@@ -171,6 +173,7 @@ describe('SSVAE by Bayes\' rule', () => {
       const e = row.map((v) => Math.exp(v - m));
       return e.map((v) => v / e.reduce((a, b) => a + b, 0));
     });
+    await checkArgs();
     const before = tf.memory().numTensors;
     const x = tf.tensor2d(xs);
     const got = tf.tidy(() => {
@@ -179,6 +182,7 @@ describe('SSVAE by Bayes\' rule', () => {
     });
     x.dispose();
     const g = take(got);
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     // The classes must be told apart for the comparison to mean something.
     expect(Math.max(...refPosterior.flat()) - Math.min(...refPosterior.flat())).toBeGreaterThan(0.05);
@@ -193,12 +197,16 @@ describe('SSVAE by Bayes\' rule', () => {
     expect(() => ssvae.bayesClassify(x, { chunk: 1.5 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.chunk' must be a positive integer, but got 1\.5/);
     expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, \.\.\.\] of examples/);
     const grey = tf.fill([2, 4], 0.5);
-    expect(() => ssvae.bayesClassify(grey)).toThrow(/SSVAE\.bayesClassify: argument 'x' must hold binary pixels \(0 or 1\) for the Bernoulli likelihood, but has other values/);
+    // Checked on the device: the error comes with the next awaited read.
+    tf.tidy(() => {
+      ssvae.bayesClassify(grey);
+    });
+    await expect(checkArgs()).rejects.toThrow(/SSVAE\.bayesClassify: argument 'x' \(Tensor of shape \[2, 4\]\) must hold binary pixels \(0 or 1\) for the Bernoulli likelihood \(binarise the images, e\.g\. binarize: 'threshold'\), but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\./);
     grey.dispose();
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
-    expect(() => ssvae.bayesAccuracy(data, { samples: -1 })).toThrow(/SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/);
-    expect(() => ssvae.bayesAccuracy(data.withoutLabels())).toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
-    expect(() => ssvae.bayesAccuracy(data, { batchSize: 0 })).toThrow(/SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/);
+    await expect(ssvae.bayesAccuracy(data, { samples: -1 })).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/);
+    await expect(ssvae.bayesAccuracy(data.withoutLabels())).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
+    await expect(ssvae.bayesAccuracy(data, { batchSize: 0 })).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/);
     x.dispose();
     ssvae.dispose();
   });
@@ -213,14 +221,16 @@ describe('SSVAE training', () => {
     const ssvae = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 8, hidden: [128] });
     const records = await fourShortEpochs(ssvae, unlabelled, labelled, valid);
     expect(records).toHaveLength(4);
-    const accuracy = classificationAccuracy((x) => ssvae.classify(x), valid, { binarize: 'threshold' });
+    const accuracy = await classificationAccuracy((x) => ssvae.classify(x), valid, { binarize: 'threshold' });
     console.log(`SSVAE, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; ELBO ${records.at(-1)!.elbo.toFixed(1)}`);
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
     expect(accuracy).toBeGreaterThan(0.5);
     expect(records.at(-1)!.elbo).toBeGreaterThan(records[0]!.elbo);
+    await checkArgs();
     const before = tf.memory().numTensors;
     const done: number[] = [];
-    const bayes = ssvae.bayesAccuracy(valid, { samples: 10, binarize: 'threshold', onProgress: (d) => done.push(d) });
+    const bayes = await ssvae.bayesAccuracy(valid, { samples: 10, binarize: 'threshold', onProgress: (d) => done.push(d) });
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     expect(done).toEqual([100, 200, 300, 400, 500]);
     console.log(`SSVAE, 100 labels, 4 short epochs: accuracy of q(y|x) ${accuracy.toFixed(3)}, of p(y|x) by Bayes' rule (k = 10) ${bayes.toFixed(3)}`);
@@ -330,7 +340,7 @@ describe('stacked M1+M2', () => {
     const m1Before = m1.trainableVariables.map((v) => Array.from(v.dataSync()));
     const records = await fourShortEpochs(stacked, unlabelled, labelled, valid);
     expect(m1.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(m1Before);
-    const accuracy = classificationAccuracy((x) => stacked.classify(x), valid, { binarize: 'threshold' });
+    const accuracy = await classificationAccuracy((x) => stacked.classify(x), valid, { binarize: 'threshold' });
     console.log(`M1+M2, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; bound on log p(z1) ${records.at(-1)!.elbo.toFixed(2)}`);
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
     expect(accuracy).toBeGreaterThan(0.5);

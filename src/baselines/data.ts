@@ -17,10 +17,10 @@ export interface Rows {
 }
 
 /**
- * The rows of `data` (binarised as asked when it is an ArrayDataset; `binarize: 'dynamic'` is
+ * The rows of `data`, read asynchronously (binarised as asked when it is an ArrayDataset; `binarize: 'dynamic'` is
  * refused: a baseline fits one fixed data set).
  */
-export function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'none'): Rows {
+export async function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'none'): Promise<Rows> {
   if (data instanceof ArrayDataset) {
     if (binarize === 'dynamic') throw argError(fn, 'options.binarize', "'none', 'threshold' or 'static' (a baseline fits one fixed data set)", binarize);
     const n = data.length;
@@ -32,8 +32,11 @@ export function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'non
       for (let start = 0; start < n; start += chunk) {
         const idx = Array.from({ length: Math.min(chunk, n - start) }, (_, i) => start + i);
         const t = data.tensor(idx, { binarize, binarizeSeed: 0, flatten: true });
-        values.set(t.dataSync() as Float32Array, start * data.itemSize);
-        t.dispose();
+        try {
+          values.set((await t.data()) as Float32Array, start * data.itemSize);
+        } finally {
+          t.dispose();
+        }
       }
     }
     return { values, n, d: data.itemSize, itemShape: data.itemShape };
@@ -41,7 +44,7 @@ export function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'non
   if (data instanceof tf.Tensor) {
     if (data.rank < 2 || data.shape[0]! < 1) throw argError(fn, 'data', 'a tensor [N, ...itemShape] with N >= 1', `a tensor [${data.shape.join(', ')}]`);
     const n = data.shape[0]!;
-    const values = Float32Array.from(data.dataSync() as ArrayLike<number>);
+    const values = Float32Array.from((await data.data()) as ArrayLike<number>);
     return { values, n, d: values.length / n, itemShape: data.shape.slice(1) };
   }
   if (Array.isArray(data) && data.length > 0 && Array.isArray(data[0])) {

@@ -191,31 +191,31 @@ export class GaussianMixture {
     return { logProb, resp };
   }
 
-  private rows(fn: string, data: BaselineData, binarize: Binarize = 'none'): Rows {
-    const rows = rowsOf(fn, data, binarize);
+  private async rows(fn: string, data: BaselineData, binarize: Binarize = 'none'): Promise<Rows> {
+    const rows = await rowsOf(fn, data, binarize);
     if (rows.d !== this.dataDim) throw argError(fn, 'data', `examples with ${this.dataDim} values`, `${rows.d} values`);
     return rows;
   }
 
   /** log p(x) per example (float64). */
-  logProb(data: BaselineData, options: { binarize?: Binarize } = {}): Float64Array {
-    return this.eStep(this.rows('GaussianMixture.logProb', data, options.binarize)).logProb;
+  async logProb(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<Float64Array> {
+    return this.eStep(await this.rows('GaussianMixture.logProb', data, options.binarize)).logProb;
   }
 
   /** Mean log p(x) over the data, in nats per example. */
-  logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): number {
-    const lp = this.logProb(data, options);
+  async logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<number> {
+    const lp = await this.logProb(data, options);
     return lp.reduce((a, b) => a + b, 0) / lp.length;
   }
 
   /** Posterior component probabilities p(j|x_i), row-major [N, k]. */
-  responsibilities(data: BaselineData, options: { binarize?: Binarize } = {}): Float64Array {
-    return this.eStep(this.rows('GaussianMixture.responsibilities', data, options.binarize)).resp;
+  async responsibilities(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<Float64Array> {
+    return this.eStep(await this.rows('GaussianMixture.responsibilities', data, options.binarize)).resp;
   }
 
   /** The most probable component of each example. */
-  predict(data: BaselineData, options: { binarize?: Binarize } = {}): Int32Array {
-    const r = this.responsibilities(data, options);
+  async predict(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<Int32Array> {
+    const r = await this.responsibilities(data, options);
     const k = this.components;
     return Int32Array.from({ length: r.length / k }, (_, i) => {
       let best = 0;
@@ -262,7 +262,7 @@ export class GaussianMixture {
   }
 
   /** Fits a mixture by EM; see the class documentation. */
-  static fit(data: BaselineData, options: GmmFitOptions): GaussianMixture {
+  static async fit(data: BaselineData, options: GmmFitOptions): Promise<GaussianMixture> {
     const fn = 'GaussianMixture.fit';
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { components: 10 }', options);
     const { components: k } = options;
@@ -275,7 +275,7 @@ export class GaussianMixture {
     if (!Number.isInteger(maxIter) || maxIter < 1) throw argError(fn, 'options.maxIter', 'a positive integer', maxIter);
     if (!(tol >= 0)) throw argError(fn, 'options.tol', 'a nonnegative number', tol);
     if (!(reg >= 0)) throw argError(fn, 'options.regCovar', 'a nonnegative number', reg);
-    const rows = rowsOf(fn, data, options.binarize ?? 'none');
+    const rows = await rowsOf(fn, data, options.binarize ?? 'none');
     if (rows.n < k) throw argError(fn, 'data', `at least k = ${k} examples`, `${rows.n} examples`);
     let model: GaussianMixture;
     if (options.init !== undefined) {

@@ -133,10 +133,10 @@ export class PPCA {
    * The maximum-likelihood PPCA of `data` (Tipping & Bishop 1999, eqs. 7-8), from the
    * eigendecomposition of the sample covariance (1/N normalisation).
    */
-  static fit(data: BaselineData, options: PpcaFitOptions): PPCA {
+  static async fit(data: BaselineData, options: PpcaFitOptions): Promise<PPCA> {
     const fn = 'PPCA.fit';
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { latentDim: 2 }', options);
-    const rows = rowsOf(fn, data, options.binarize ?? 'none');
+    const rows = await rowsOf(fn, data, options.binarize ?? 'none');
     const { n, d, values } = rows;
     const q = options.latentDim;
     if (!Number.isInteger(q) || q < 1 || q >= d) throw argError(fn, 'options.latentDim', `an integer in [1, ${d - 1}] (below the data dimension)`, q);
@@ -144,7 +144,7 @@ export class PPCA {
     const mean = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += values[i * d + j]!;
     for (let j = 0; j < d; j++) mean[j]! /= n;
-    const S = covariance(values, n, d, mean);
+    const S = await covariance(values, n, d, mean);
     const evd = new EigenvalueDecomposition(S, { assumeSymmetric: true });
     const order = evd.realEigenvalues.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
     const lambdas = Float64Array.from(order, ([v]) => Math.max(v, 0));
@@ -192,8 +192,8 @@ export class PPCA {
    * log p(x) per example in float64, exact: with e = x - b and M = W^T W + sigma^2 I,
    * e^T C^-1 e = (|e|^2 - e^T W M^-1 W^T e) / sigma^2 and log det C = (D - q) log sigma^2 + log det M.
    */
-  logProbValues(data: BaselineData, { binarize = 'none' }: { binarize?: Binarize } = {}): Float64Array {
-    const rows = rowsOf('PPCA.logProbValues', data, binarize);
+  async logProbValues(data: BaselineData, { binarize = 'none' }: { binarize?: Binarize } = {}): Promise<Float64Array> {
+    const rows = await rowsOf('PPCA.logProbValues', data, binarize);
     const { n, values } = rows;
     const d = this.dataDim;
     const q = this.latentDim;
@@ -222,8 +222,8 @@ export class PPCA {
   }
 
   /** Mean log p(x) over `data` in nats per example (float64, exact). */
-  logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): number {
-    const lp = this.logProbValues(data, options);
+  async logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<number> {
+    const lp = await this.logProbValues(data, options);
     return lp.reduce((a, b) => a + b, 0) / lp.length;
   }
 
@@ -253,7 +253,7 @@ export class PPCA {
  * (1/n) sum (x - m)(x - m)^T as a float64 Matrix: in float64 when small, else with the products
  * in float32 chunks on the backend (sums of at most a few thousand terms each) added in float64.
  */
-function covariance(values: Float32Array, n: number, d: number, mean: Float64Array): Matrix {
+async function covariance(values: Float32Array, n: number, d: number, mean: Float64Array): Promise<Matrix> {
   const S = new Float64Array(d * d);
   if (n * d * d <= 2e8) {
     const xc = new Float64Array(d);
@@ -277,8 +277,12 @@ function covariance(values: Float32Array, n: number, d: number, mean: Float64Arr
       const xc = tf.sub(tf.tensor2d(values.subarray(start * d, (start + size) * d), [size, d]), m32);
       return tf.matMul(xc, xc, true, false);
     });
-    const p = part.dataSync();
-    part.dispose();
+    let p: Float32Array;
+    try {
+      p = (await part.data()) as Float32Array;
+    } finally {
+      part.dispose();
+    }
     for (let i = 0; i < d * d; i++) S[i]! += p[i]!;
   }
   m32.dispose();

@@ -189,7 +189,7 @@ program
       if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${o.m1} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
       m1 = loaded;
       // Kingma et al. keep M1's active units: the others are prior noise.
-      const { variances } = activeUnits(m1, train, { binarize, seed: o.seed });
+      const { variances } = await activeUnits(m1, train, { binarize, seed: o.seed });
       m1Dims = variances.flatMap((v, d) => (v > 0.01 ? [d] : []));
       if (m1Dims.length === 0) throw new Error(`--m1 ${o.m1}: M1 has no active latent unit (posterior means that vary across the data).`);
       console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1}: its ${m1Dims.length} active units of ${m1.prior.latentDim}`);
@@ -329,7 +329,7 @@ program
     const opts = { binarize, seed: o.seed };
     if (model instanceof SSVAE) {
       // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) (M1+M2: on log p(z1)) with y summed out.
-      const m = model.validationMetrics(test, opts);
+      const m = await model.validationMetrics(test, opts);
       const of = model.m1 === null ? 'log p(x)' : "log p(z1) (M1's mean z1, not comparable to log p(x))";
       let bayes: { bayesAccuracy: number; bayesSamples: number } | Record<string, never> = {};
       if (o.bayes !== undefined) {
@@ -339,7 +339,7 @@ program
           next = Math.floor((done / total) * 10) / 10 + 0.1;
           console.error(`Bayes' rule, IWAE-${o.bayes} per class: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
         };
-        bayes = { bayesAccuracy: model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
+        bayes = { bayesAccuracy: await model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
       }
       const result = { examples: test.length, binarize, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
       writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
@@ -349,7 +349,7 @@ program
       );
       return;
     }
-    const e = evaluateElbo(model, test, opts);
+    const e = await evaluateElbo(model, test, opts);
     // IWAE-k is the long part: a line on stderr every 10% with the time so far.
     let next = 0.1;
     const progress = (done: number, total: number) => {
@@ -357,7 +357,7 @@ program
       next = Math.floor((done / total) * 10) / 10 + 0.1;
       console.error(`IWAE-${o.iw}: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     };
-    const ll = iwaeLogLikelihood(model, test, { ...opts, k: o.iw, onProgress: progress });
+    const ll = await iwaeLogLikelihood(model, test, { ...opts, k: o.iw, onProgress: progress });
     const dims = test.itemSize;
     const result = {
       examples: test.length,
@@ -369,8 +369,8 @@ program
       [`iwae${o.iw}`]: ll,
       nll: -ll,
       bitsPerDim: bitsPerDim(-ll, dims),
-      mse: reconstructionMse(model, test, opts),
-      activeUnits: activeUnits(model, test, opts).count,
+      mse: await reconstructionMse(model, test, opts),
+      activeUnits: (await activeUnits(model, test, opts)).count,
       seconds: (performance.now() - t0) / 1000,
     };
     writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));

@@ -4,9 +4,15 @@
  * A constraint has a printable name, an `eventDim` (how many rightmost dimensions one check
  * covers) and `check(value)`, which returns a boolean tensor of shape `value.shape` without its
  * `eventDim` rightmost dimensions. NaN fails every check.
+ *
+ * Most constraints also have a host form, `checkHost(values, shape)`, the same test on a
+ * Float32Array, so values given as JavaScript numbers or arrays are checked without a device
+ * read (see pending_checks.ts). Both forms are declared side by side.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { cholesky, diagPart, transposeLast } from '../math/linalg.js';
+import { hostValuesOf } from './util.js';
 
 /** A set of allowed values; see the module documentation. */
 export interface Constraint {
@@ -20,23 +26,55 @@ export interface Constraint {
   check(value: tf.Tensor): tf.Tensor;
   /** For `independent(base, n)`: the elementwise constraint it reinterprets (for error messages). */
   readonly base?: Constraint;
+  /**
+   * The same test on host values (float32, row-major, of `shape`): one verdict per event, 1 when
+   * it holds. Absent, or null for these values, when the test needs device values (bounds that
+   * are tensors without host values, or bounds that do not line up with the values).
+   */
+  checkHost?(values: Float32Array, shape: number[]): Uint8Array | null;
 }
+
+/** A host test of the event at flat event index `i`: elementwise (`x => boolean`) or, for eventDim > 0, per event. */
+type HostTest = (event: Float32Array, eventShape: number[], i: number) => boolean;
 
 function make(
   name: string,
   check: (v: tf.Tensor) => tf.Tensor,
   eventDim = 0,
   isDiscrete = false,
+  host?: HostTest | ((n: number) => HostTest | null),
+  bounded = false,
 ): Constraint {
-  return { name, eventDim, isDiscrete, check: (v) => tf.tidy(() => check(v)) };
+  const c: Constraint = { name, eventDim, isDiscrete, check: (v) => tf.tidy(() => check(v)) };
+  if (host) {
+    c.checkHost = (values, shape) => {
+      // Bounded tests are made per value count, so bounds can be matched to the values.
+      const test = bounded ? (host as (n: number) => HostTest | null)(values.length) : (host as HostTest);
+      return test === null ? null : perEvent(values, shape, eventDim, test);
+    };
+  }
+  return c;
 }
+
+/** Applies `test` to each event of `values` (shape `shape`, events of `eventDim` rightmost dims). */
+function perEvent(values: Float32Array, shape: number[], eventDim: number, test: HostTest): Uint8Array {
+  const eventShape = shape.slice(shape.length - eventDim);
+  const size = eventShape.reduce((a, b) => a * b, 1);
+  const n = size === 0 ? 0 : values.length / size;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = test(values.subarray(i * size, (i + 1) * size), eventShape, i) ? 1 : 0;
+  return out;
+}
+
+/** An elementwise host test from a predicate on one number. */
+const each = (pred: (x: number, i: number) => boolean): HostTest => (e, _, i) => pred(e[0]!, i);
 
 const notNan = (v: tf.Tensor) => tf.logicalNot(tf.isNaN(v));
 const bound = (b: number | tf.Tensor, label?: string) =>
   typeof b === 'number' ? String(b) : (label ?? 'a parameter');
 
 /** Any real number, including +-Infinity; not NaN. */
-export const real = make('Real()', notNan);
+export const real = make('Real()', notNan, 0, false, each((x) => !Number.isNaN(x)));
 /** Reals, checked per vector (event dim 1). */
 export const realVector = independent(real, 1);
 /** x > 0. */
@@ -46,22 +84,47 @@ export const nonnegative = greaterThanEq(0);
 /** 0 <= x <= 1. */
 export const unitInterval = interval(0, 1);
 /** 0 or 1. */
-export const boolean = make('Boolean()', (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)), 0, true);
+export const boolean = make('Boolean()', (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)), 0, true, each((x) => x === 0 || x === 1));
 /** 0, 1, 2, ... */
 export const nonnegativeInteger = make(
   'IntegerGreaterThan(lower_bound=0)',
   (v) => tf.logicalAnd(tf.greaterEqual(v, 0), tf.equal(tf.floor(v), v)),
   0,
   true,
+  each((x) => x >= 0 && Math.floor(x) === x),
 );
+
+/**
+ * A host test for bounds that are numbers or tensors with host values (see `hostValuesOf`);
+ * `test` gets each bound as a function of the flat index. Compared in float32, as on the device.
+ * Null (device check) when a bound has no host values or does not line up with the values.
+ */
+function hostIf(bounds: Array<number | tf.Tensor>, test: (b: Array<(i: number) => number>) => HostTest): (n: number) => HostTest | null {
+  return (n) => {
+    const getters: Array<(i: number) => number> = [];
+    for (const b of bounds) {
+      if (typeof b === 'number') {
+        const v = Math.fround(b);
+        getters.push(() => v);
+        continue;
+      }
+      const h = hostValuesOf(b);
+      if (h === undefined) return null;
+      if (h.values.length === 1) getters.push(() => h.values[0]!);
+      else if (h.values.length === n) getters.push((i) => h.values[i]!);
+      else return null;
+    }
+    return test(getters);
+  };
+}
 
 /** x > lower. */
 export function greaterThan(lower: number | tf.Tensor, label?: string): Constraint {
-  return make(`GreaterThan(lower_bound=${bound(lower, label)})`, (v) => tf.greater(v, lower));
+  return make(`GreaterThan(lower_bound=${bound(lower, label)})`, (v) => tf.greater(v, lower), 0, false, hostIf([lower], ([l]) => each((x, i) => x > l!(i))), true);
 }
 /** x >= lower. */
 export function greaterThanEq(lower: number | tf.Tensor): Constraint {
-  return make(`GreaterThanEq(lower_bound=${bound(lower)})`, (v) => tf.greaterEqual(v, lower));
+  return make(`GreaterThanEq(lower_bound=${bound(lower)})`, (v) => tf.greaterEqual(v, lower), 0, false, hostIf([lower], ([l]) => each((x, i) => x >= l!(i))), true);
 }
 /** lower <= x <= upper. */
 export function interval(
@@ -69,8 +132,13 @@ export function interval(
   upper: number | tf.Tensor,
   labels: [string, string] = ['a parameter', 'a parameter'],
 ): Constraint {
-  return make(`Interval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`, (v) =>
-    tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)),
+  return make(
+    `Interval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
+    (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)),
+    0,
+    false,
+    hostIf([lower, upper], ([l, u]) => each((x, i) => x >= l!(i) && x <= u!(i))),
+    true,
   );
 }
 /** lower <= x < upper. */
@@ -79,8 +147,13 @@ export function halfOpenInterval(
   upper: number | tf.Tensor,
   labels: [string, string] = ['a parameter', 'a parameter'],
 ): Constraint {
-  return make(`HalfOpenInterval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`, (v) =>
-    tf.logicalAnd(tf.greaterEqual(v, lower), tf.less(v, upper)),
+  return make(
+    `HalfOpenInterval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
+    (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.less(v, upper)),
+    0,
+    false,
+    hostIf([lower, upper], ([l, u]) => each((x, i) => x >= l!(i) && x < u!(i))),
+    true,
   );
 }
 /** Integers lower, ..., upper. */
@@ -91,6 +164,7 @@ export function integerInterval(lower: number, upper: number): Constraint {
       tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)), tf.equal(tf.floor(v), v)),
     0,
     true,
+    each((x) => x >= lower && x <= upper && Math.floor(x) === x),
   );
 }
 
@@ -108,6 +182,14 @@ export function independent(base: Constraint, n: number): Constraint {
         const axes = Array.from({ length: n }, (_, i) => ok.rank - 1 - i);
         return tf.all(ok, axes);
       }),
+    ...(base.checkHost
+      ? {
+          checkHost: (values: Float32Array, shape: number[]) => {
+            const ok = base.checkHost!(values, shape);
+            return ok === null ? null : perEvent(Float32Array.from(ok), shape.slice(0, shape.length - base.eventDim), n, (e) => e.every((f) => f === 1));
+          },
+        }
+      : {}),
   };
 }
 
@@ -120,6 +202,8 @@ export const simplex = make(
       tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!)),
     ),
   1,
+  false,
+  (e: Float32Array) => e.every((x) => x >= 0) && Math.abs(e.reduce((a, b) => a + b, 0) - 1) <= 1e-6 * Math.max(1, e.length),
 );
 
 /** One-hot vectors: entries 0 or 1 summing to 1. */
@@ -128,6 +212,7 @@ export const oneHot = make(
   (v) => tf.logicalAnd(tf.all(boolean.check(v), -1), tf.equal(tf.sum(v, -1), 1)),
   1,
   true,
+  (e: Float32Array) => e.every((x) => x === 0 || x === 1) && e.reduce((a, b) => a + b, 0) === 1,
 );
 
 /** Lower-triangular matrices with a positive diagonal. */
@@ -140,6 +225,14 @@ export const lowerCholesky = make(
     return tf.logicalAnd(upperZero, tf.all(tf.greater(diagPart(v), 0), -1));
   },
   2,
+  false,
+  (e: Float32Array, [d]: number[]) => {
+    for (let i = 0; i < d!; i++) {
+      if (!(e[i * d! + i]! > 0)) return false;
+      for (let j = i + 1; j < d!; j++) if (e[i * d! + j] !== 0) return false;
+    }
+    return true;
+  },
 );
 
 /** Symmetric positive-definite matrices (symmetric within 1e-6 relative; Cholesky succeeds). */
@@ -154,4 +247,15 @@ export const positiveDefinite = make(
     return tf.logicalAnd(sym, tf.all(tf.greater(diag, 0), -1));
   },
   2,
+  false,
+  (e: Float32Array, [d]: number[]) => {
+    let maxAbs = 0;
+    for (let i = 0; i < e.length; i++) maxAbs = Math.max(maxAbs, Math.abs(e[i]!));
+    for (let i = 0; i < d!; i++) {
+      for (let j = 0; j < i; j++) if (!(Math.abs(e[i * d! + j]! - e[j * d! + i]!) <= Math.fround(1e-6) * (1 + maxAbs))) return false;
+    }
+    // Cholesky in float64 (ml-matrix): positive pivots throughout.
+    const rows = Array.from({ length: d! }, (_, i) => Array.from(e.subarray(i * d!, (i + 1) * d!)));
+    return new CholeskyDecomposition(new Matrix(rows)).isPositiveDefinite();
+  },
 );

@@ -17,7 +17,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DlvmError, argError } from '../errors.js';
 import type { Constraint } from './constraints.js';
-import { broadcastShapes, checkSampleShape, stopGradient, toFloat, type TensorInput } from './util.js';
+import { unitInterval } from './constraints.js';
+import { deferCheck } from './pending_checks.js';
+import { broadcastShapes, checkSampleShape, hostValuesOf, shareHostValues, stopGradient, toFloat, type TensorInput } from './util.js';
 
 /** The trailing options object every distribution constructor takes. */
 export interface DistributionOptions {
@@ -81,6 +83,7 @@ export function prepareParams<K extends string>(
       const full = [...batchShape, ...t.shape.slice(t.rank - (eventRanks[n] ?? 0))];
       if (!tf.util.arraysEqual(full, t.shape)) {
         converted[n] = tf.broadcastTo(t, full);
+        shareHostValues(t, converted[n]);
         created.push(converted[n]);
       }
     }
@@ -91,26 +94,25 @@ export function prepareParams<K extends string>(
   }
 }
 
-/** Lists up to `limit` entries of `value` where `ok` is false, for error messages. */
-function invalidEntries(value: tf.Tensor, ok: tf.Tensor, eventDim: number, limit = 4): string {
-  return tf.tidy(() => {
-    const eventShape = value.shape.slice(value.rank - eventDim);
-    const full = [...ok.shape, ...eventShape];
-    const v = tf.broadcastTo(value, full).reshape([Math.max(1, ok.size), -1]);
-    const okData = ok.dataSync();
-    const rows = v.arraySync() as number[][];
-    const bad: string[] = [];
-    for (let i = 0; i < okData.length && bad.length < limit; i++) {
-      if (!okData[i]) {
-        const row = rows[i]!;
-        bad.push(eventDim === 0 ? String(row[0]) : `[${row.slice(0, 8).join(', ')}${row.length > 8 ? ', ...' : ''}]`);
-      }
+/** Lists up to `limit` host entries where `ok` is 0, for error messages. */
+function invalidHostEntries(values: Float32Array, ok: Uint8Array, limit = 4): string {
+  const size = ok.length === 0 ? 0 : values.length / ok.length;
+  const bad: string[] = [];
+  for (let i = 0; i < ok.length && bad.length < limit; i++) {
+    if (!ok[i]) {
+      const row = Array.from(values.subarray(i * size, (i + 1) * size));
+      bad.push(size === 1 ? String(row[0]) : `[${row.slice(0, 8).join(', ')}${row.length > 8 ? ', ...' : ''}]`);
     }
-    return `${bad.join(', ')}${bad.length === limit ? ', ...' : ''}`;
-  });
+  }
+  return `${bad.join(', ')}${bad.length === limit ? ', ...' : ''}`;
 }
 
-/** Throws when `constraint` fails anywhere on `value`; the message lists offending entries. */
+/**
+ * Checks `value` against `constraint` without a synchronous read: host values (a tensor made
+ * from JavaScript numbers or arrays) are tested at once and a failure throws here; device values
+ * are tested on the device and the verdict is read at the next {@link checkArgs} (see
+ * pending_checks.ts). Either way the message lists offending entries.
+ */
 export function checkConstraint(
   fn: string,
   arg: string,
@@ -118,14 +120,16 @@ export function checkConstraint(
   constraint: Constraint,
   expectation: string,
 ): void {
-  const failed = tf.tidy(() => {
-    const ok = constraint.check(value);
-    if (tf.all(ok).dataSync()[0]) return '';
-    // For independent(base, n), list the offending scalars rather than whole events.
-    const shown = constraint.base ? invalidEntries(value, constraint.base.check(value), constraint.base.eventDim) : invalidEntries(value, ok, constraint.eventDim);
-    return `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}, but found invalid values ${shown}.`;
-  });
-  if (failed !== '') throw new DlvmError(failed as string);
+  const head = `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}`;
+  // For independent(base, n), list the offending scalars rather than whole events.
+  const shown = constraint.base ?? constraint;
+  const host = hostValuesOf(value);
+  const ok = host && shown.checkHost ? shown.checkHost(host.values, host.shape) : null;
+  if (ok !== null) {
+    if (ok.every((f) => f === 1)) return;
+    throw new DlvmError(`${head}, but found invalid values ${invalidHostEntries(host!.values, ok)}.`);
+  }
+  tf.tidy(() => deferCheck(head, value, shown.check(value), shown.eventDim));
 }
 
 /** Base class of all distributions; see the module documentation. */
@@ -243,13 +247,7 @@ export abstract class Distribution {
     return tf.tidy(() => {
       const { tensor } = toFloat(`${this.name}.icdf`, 'value', value);
       if (this.validateArgs) {
-        const unit: Constraint = {
-          name: 'Interval(lower_bound=0, upper_bound=1)',
-          eventDim: 0,
-          isDiscrete: false,
-          check: (v) => tf.logicalAnd(tf.greaterEqual(v, 0), tf.lessEqual(v, 1)),
-        };
-        checkConstraint(`${this.name}.icdf`, 'value', tensor, unit, `be a probability in ${unit.name}`);
+        checkConstraint(`${this.name}.icdf`, 'value', tensor, unitInterval, `be a probability in ${unitInterval.name}`);
       }
       return this._icdf(tensor);
     });

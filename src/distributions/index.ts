@@ -7,6 +7,7 @@ export * as constraints from './constraints.js';
 export type { Constraint } from './constraints.js';
 export { Distribution, setDefaultValidateArgs, getDefaultValidateArgs } from './distribution.js';
 export type { DistributionOptions } from './distribution.js';
+export { checkArgs, pendingArgChecks } from './pending_checks.js';
 export type { TensorInput, ProbsOrLogits } from './util.js';
 export { klDivergence, registerKL, monteCarloKL, hasClosedFormKL } from './kl.js';
 export type { KLFunction, DistributionClass } from './kl.js';

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
 import { interval, positive, real, unitInterval, type Constraint } from './constraints.js';
-import { EPS, sumRightmost, toFloat, type TensorInput } from './util.js';
+import { EPS, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
 
 /** Base class of transforms; see the module documentation. */
 export abstract class Transform {
@@ -30,7 +30,11 @@ export abstract class Transform {
   abstract inverse(y: tf.Tensor): tf.Tensor;
   /** log |det df/dx| at x (with y = f(x)): shape of x without `eventDim` rightmost dims. */
   abstract logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor;
-  /** Whether two transforms are the same map (for KL of transformed distributions). */
+  /**
+   * Whether two transforms are the same map (for KL of transformed distributions). Decided
+   * without reading tensors: parameterised transforms are equal when their parameters are the
+   * same tensors or were made from equal JavaScript values.
+   */
   equals(other: Transform): boolean {
     return other.constructor === this.constructor;
   }
@@ -174,11 +178,14 @@ export class AffineTransform extends Transform {
   }
   override equals(other: Transform): boolean {
     if (!(other instanceof AffineTransform) || other.dims !== this.dims) return false;
-    return tf.tidy(() => {
-      const same = (a: tf.Tensor, b: tf.Tensor) =>
-        tf.util.arraysEqual(a.shape, b.shape) && tf.all(tf.equal(a, b)).dataSync()[0] === 1;
-      return same(this.loc, other.loc) && same(this.scale, other.scale);
-    });
+    // Decided without reading the device: the same tensors, or tensors made from equal host values.
+    const same = (a: tf.Tensor, b: tf.Tensor) => {
+      if (a === b || (a.dataId === b.dataId && tf.util.arraysEqual(a.shape, b.shape))) return true;
+      const ha = hostValuesOf(a);
+      const hb = hostValuesOf(b);
+      return ha !== undefined && hb !== undefined && tf.util.arraysEqual(ha.shape, hb.shape) && ha.values.every((v, i) => v === hb.values[i]);
+    };
+    return same(this.loc, other.loc) && same(this.scale, other.scale);
   }
   override dispose(): void {
     tf.dispose(this.made);

@@ -30,9 +30,49 @@ function isTensorLike(x: unknown): x is tf.TensorLike {
   return nestedShape(x) !== null;
 }
 
+/** Host copies (float32) of tensors made from JavaScript values, so checks need no device read. */
+const hostValues = new WeakMap<tf.Tensor, { values: Float32Array; shape: number[] }>();
+
+/**
+ * The host values a tensor was made from by {@link toFloat} (or a broadcast of such a tensor,
+ * see {@link shareHostValues}), or undefined for a tensor whose values live only on the device.
+ */
+export function hostValuesOf(t: tf.Tensor): { values: Float32Array; shape: number[] } | undefined {
+  return hostValues.get(t);
+}
+
+/**
+ * Records the host values of `derived`, a broadcast of `source` (to `derived.shape`), when
+ * `source` has host values: broadcast on the host, so bounds line up with the values they bound.
+ */
+export function shareHostValues(source: tf.Tensor, derived: tf.Tensor): void {
+  const h = hostValues.get(source);
+  if (!h) return;
+  const shape = derived.shape;
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > 1 << 20) return; // large parameters are checked on the device instead
+  const rank = shape.length;
+  const src = [...new Array<number>(rank - h.shape.length).fill(1), ...h.shape];
+  const srcStrides = tf.util.computeStrides(src);
+  const out = new Float32Array(size);
+  const idx = new Array<number>(rank).fill(0);
+  for (let k = 0; k < size; k++) {
+    let off = 0;
+    for (let d = 0; d < rank - 1; d++) off += (src[d] === 1 ? 0 : idx[d]!) * srcStrides[d]!;
+    if (rank > 0) off += src[rank - 1] === 1 ? 0 : idx[rank - 1]!;
+    out[k] = h.values[off]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  hostValues.set(derived, { values: out, shape: [...shape] });
+}
+
 /**
  * Converts `value` to a float32 tensor. Returns the tensor and whether it was created here (the
- * caller then owns it). Rejects anything else with an error naming `fn` and `arg`.
+ * caller then owns it). Rejects anything else with an error naming `fn` and `arg`. A tensor made
+ * from JavaScript values keeps a host copy of them (see {@link hostValuesOf}).
  */
 export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.Tensor; created: boolean } {
   if (value instanceof tf.Tensor) {
@@ -48,7 +88,11 @@ export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.T
   }
   if (!isTensorLike(value)) throw argError(fn, arg, 'a Tensor or TensorLike (number or nested array)', value);
   try {
-    return { tensor: tf.tensor(value as tf.TensorLike, undefined, 'float32'), created: true };
+    const shape = nestedShape(value)!;
+    const values = Float32Array.from(typeof value === 'number' || typeof value === 'boolean' ? [Number(value)] : (tf.util.flatten(value as number[]) as number[]));
+    const tensor = tf.tensor(values, shape, 'float32');
+    hostValues.set(tensor, { values, shape });
+    return { tensor, created: true };
   } catch (e) {
     throw argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
   }

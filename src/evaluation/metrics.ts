@@ -4,8 +4,10 @@
  * KL per latent dimension.
  *
  * Every function works batch by batch (memory bounded by one batch and, for IWAE, one chunk of
- * importance samples), reads results back per batch, and leaves no tensors behind. With a `seed`
- * the Monte Carlo parts are reproducible on a given backend.
+ * importance samples), reads results back per batch with awaited reads (never `dataSync`, so
+ * they run on WebGPU), settles pending argument checks ({@link checkArgs}) with each read, and
+ * leaves no tensors behind. With a `seed` the Monte Carlo parts are reproducible on a given
+ * backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
@@ -13,6 +15,7 @@ import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
+import { readAndFree } from '../distributions/pending_checks.js';
 import { withSeed } from '../random.js';
 import { asEvent, checkModel, conditionOf, type LatentVariableModel } from './model.js';
 import { importanceParts, repeatBatch } from '../models/objectives.js';
@@ -50,14 +53,19 @@ export interface ElboResult {
   n: number;
 }
 
-/** Iterates over the data in batches of tensors (each freed after `visit`). */
-function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (x: tf.Tensor, labels: Int32Array | null) => void): number {
+/** Iterates over the data in batches of tensors (each freed after `visit` settles). */
+async function forEachBatch(
+  fn: string,
+  data: EvalData,
+  options: EvalOptions,
+  visit: (x: tf.Tensor, labels: Int32Array | null) => Promise<void>,
+): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
   let done = 0;
   if (data instanceof ArrayDataset) {
     for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize, binarizeSeed: options.binarizeSeed })) {
-      visit(b.x, data.labels ? b.indices.map((i) => data.labels![i]!) : null);
+      await visit(b.x, data.labels ? b.indices.map((i) => data.labels![i]!) : null);
       done += b.indices.length;
       options.onProgress?.(done, data.length);
     }
@@ -71,7 +79,7 @@ function forEachBatch(fn: string, data: EvalData, options: EvalOptions, visit: (
     const size = Math.min(batchSize, n - start);
     const x = tf.slice(data, [start, ...data.shape.slice(1).map(() => 0)], [size, ...data.shape.slice(1)]);
     try {
-      visit(x, null);
+      await visit(x, null);
     } finally {
       x.dispose();
     }
@@ -98,7 +106,7 @@ function klPerExample(q: Distribution, p: Distribution, samples: number): { kl: 
  * @example
  * const { elbo, reconstruction, kl } = await evaluateElbo(model, test, { binarize: 'dynamic', seed: 0 });
  */
-export function evaluateElbo(model: LatentVariableModel, data: EvalData, options: EvalOptions & { samples?: number } = {}): ElboResult {
+export async function evaluateElbo(model: LatentVariableModel, data: EvalData, options: EvalOptions & { samples?: number } = {}): Promise<ElboResult> {
   const fn = 'evaluateElbo';
   const m = checkModel(fn, model);
   const samples = options.samples ?? 1;
@@ -106,9 +114,9 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
   let rec = 0;
   let kl = 0;
   let analytic = true;
-  const n = withSeed(options.seed, () =>
-    forEachBatch(fn, data, options, (x, labels) => {
-      const [r, k] = tf.tidy(() => {
+  const n = await withSeed(options.seed, () =>
+    forEachBatch(fn, data, options, async (x, labels) => {
+      const rk = tf.tidy(() => {
         const y = conditionOf(fn, m, labels);
         const q = m.encoder.posterior(x, y); // batch [B], event [M]
         const prior = m.prior.distribution();
@@ -120,11 +128,11 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
         const logLik = lik.logProb(asEvent(xs, lik)); // [S * B]
         const klRes = klPerExample(q, prior, Math.max(samples, 16));
         analytic = analytic && klRes.analytic;
-        return [tf.neg(tf.sum(logLik)).div(samples), tf.sum(klRes.kl)];
+        return tf.stack([tf.neg(tf.sum(logLik)).div(samples), tf.sum(klRes.kl)]);
       });
-      rec += r!.dataSync()[0]!;
-      kl += k!.dataSync()[0]!;
-      tf.dispose([r!, k!]);
+      const [r, k] = await readAndFree(rk);
+      rec += r!;
+      kl += k!;
     }),
   );
   const reconstruction = rec / n;
@@ -140,11 +148,11 @@ export function evaluateElbo(model: LatentVariableModel, data: EvalData, options
  *
  * @returns the mean estimate in nats per example (the NLL is its negative).
  */
-export function iwaeLogLikelihood(
+export async function iwaeLogLikelihood(
   model: LatentVariableModel,
   data: EvalData,
   options: EvalOptions & { k: number; chunk?: number },
-): number {
+): Promise<number> {
   const fn = 'iwaeLogLikelihood';
   const m = checkModel(fn, model);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { k: 1000 }', options);
@@ -153,8 +161,8 @@ export function iwaeLogLikelihood(
   if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.k', 'a positive integer', k);
   if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
   let total = 0;
-  const n = withSeed(options.seed, () =>
-    forEachBatch(fn, data, { batchSize: 100, ...options }, (x, labels) => {
+  const n = await withSeed(options.seed, () =>
+    forEachBatch(fn, data, { batchSize: 100, ...options }, async (x, labels) => {
       const b = x.shape[0]!;
       // Running log-sum-exp per example over chunks: max and sum of exp(w - max).
       let runMax = new Float64Array(b).fill(-Infinity);
@@ -166,8 +174,7 @@ export function iwaeLogLikelihood(
           const { logLik, logRatio } = importanceParts(m, m.encoder.posterior(x, y), x, y, c, false); // [c, B]
           return tf.sub(logLik, logRatio);
         });
-        const w = logW.dataSync();
-        logW.dispose();
+        const w = await readAndFree(logW);
         const nextMax = runMax.slice();
         for (let i = 0; i < c; i++) for (let j = 0; j < b; j++) nextMax[j] = Math.max(nextMax[j]!, w[i * b + j]!);
         const nextSum = new Float64Array(b);
@@ -198,20 +205,19 @@ export function bitsPerDim(nllNats: number, dims: number): number {
  * Mean squared reconstruction error per value: x against the mean of p(x|z) at z = the posterior
  * mean (deterministic, as the PML report's Table 1).
  */
-export function reconstructionMse(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): number {
+export async function reconstructionMse(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): Promise<number> {
   const fn = 'reconstructionMse';
   const m = checkModel(fn, model);
   let sum = 0;
   let count = 0;
-  forEachBatch(fn, data, options, (x, labels) => {
+  await forEachBatch(fn, data, options, async (x, labels) => {
     const s = tf.tidy(() => {
       const y = conditionOf(fn, m, labels);
       const z = m.encoder.posterior(x, y).mean;
       const xhat = m.decoder.likelihood(z, y).mean;
       return tf.sum(tf.squaredDifference(tf.reshape(xhat, x.shape), x));
     });
-    sum += s.dataSync()[0]!;
-    s.dispose();
+    sum += (await readAndFree(s))[0]!;
     count += x.size;
   });
   return sum / count;
@@ -221,16 +227,16 @@ export function reconstructionMse(model: LatentVariableModel, data: EvalData, op
  * Classification accuracy of `classify` (x -> class probabilities or logits `[B, C]`, or a
  * Categorical) on a labelled dataset.
  */
-export function classificationAccuracy(
+export async function classificationAccuracy(
   classify: (x: tf.Tensor) => tf.Tensor | Distribution,
   data: ArrayDataset,
   options: EvalOptions = {},
-): number {
+): Promise<number> {
   const fn = 'classificationAccuracy';
   if (typeof classify !== 'function') throw argError(fn, 'classify', 'a function x -> logits, probabilities or a Categorical', classify);
   if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
   let correct = 0;
-  forEachBatch(fn, data, options, (x, labels) => {
+  await forEachBatch(fn, data, options, async (x, labels) => {
     const pred = tf.tidy(() => {
       const out = classify(x);
       const scores = out instanceof Distribution ? (out as unknown as { logits: tf.Tensor }).logits : out;
@@ -239,8 +245,7 @@ export function classificationAccuracy(
       }
       return tf.argMax(scores, -1);
     });
-    const p = pred.dataSync();
-    pred.dispose();
+    const p = await readAndFree(pred);
     labels!.forEach((l, i) => {
       if (p[i] === l) correct++;
     });
@@ -254,21 +259,20 @@ export function classificationAccuracy(
  *
  * @returns the count and the variance of each dimension.
  */
-export function activeUnits(
+export async function activeUnits(
   model: LatentVariableModel,
   data: EvalData,
   options: EvalOptions & { threshold?: number } = {},
-): { count: number; variances: number[] } {
+): Promise<{ count: number; variances: number[] }> {
   const fn = 'activeUnits';
   const m = checkModel(fn, model);
   const threshold = options.threshold ?? 0.01;
   let sum: Float64Array | null = null;
   let sumSq: Float64Array | null = null;
-  const n = forEachBatch(fn, data, options, (x, labels) => {
+  const n = await forEachBatch(fn, data, options, async (x, labels) => {
     const mu = tf.tidy(() => m.encoder.posterior(x, conditionOf(fn, m, labels)).mean); // [B, M]
-    const v = mu.dataSync();
     const dim = mu.shape[mu.rank - 1]!;
-    mu.dispose();
+    const v = await readAndFree(mu);
     sum ??= new Float64Array(dim);
     sumSq ??= new Float64Array(dim);
     for (let i = 0; i < v.length; i++) {
@@ -284,11 +288,11 @@ export function activeUnits(
  * Mean KL(q(z_d|x) || p(z_d)) per latent dimension d, for factorised posteriors and priors
  * (`Independent` over one dimension, e.g. diagonal Gaussians). The sum over d is the ELBO's KL.
  */
-export function klPerDimension(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): number[] {
+export async function klPerDimension(model: LatentVariableModel, data: EvalData, options: EvalOptions = {}): Promise<number[]> {
   const fn = 'klPerDimension';
   const m = checkModel(fn, model);
   let sum: Float64Array | null = null;
-  const n = forEachBatch(fn, data, options, (x, labels) => {
+  const n = await forEachBatch(fn, data, options, async (x, labels) => {
     const kl = tf.tidy(() => {
       const q = m.encoder.posterior(x, conditionOf(fn, m, labels));
       const p = m.prior.distribution();
@@ -297,8 +301,7 @@ export function klPerDimension(model: LatentVariableModel, data: EvalData, optio
       }
       return tf.sum(klDivergence(q.base, p.base), 0); // [M]
     });
-    const v = kl.dataSync();
-    kl.dispose();
+    const v = await readAndFree(kl);
     sum ??= new Float64Array(v.length);
     v.forEach((a, i) => (sum![i]! += a));
   });

@@ -9,10 +9,21 @@
  * | UnsortedSegmentSum | wasm | missing, so `gather` had no gradient |
  * | Conv2D, FusedConv2D | wasm | 'same' padding with stride > filter size gave zeros |
  * | Log1p | wasm | computed log(1 + x), losing small x (log1p(1e-7) was 19% off) |
+ * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
+ * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
+ * | UnsortedSegmentSum | webgpu | int32: summed the bit patterns of the values read as f32 |
+ * | Cumsum, Cumprod | webgpu | reverse: reused the shader compiled for another row length |
+ * | Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu | webgpu | WGSL built-ins and cancelling formulas: log(1 - 2^-24) 73% off, log1p(3e-8) 240%, expm1 and tanh of tiny x wrong in every digit, softplus(-13) 4%, sinh(89) infinite |
+ *
+ * The webgpu entries are installed only once tfjs-backend-webgpu is loaded (an optional peer
+ * dependency that nothing here imports): {@link registerDlvmWebGpuKernels}. The first four rows
+ * are fixes to the programs the stock kernels run (webgpu.ts), the last are new kernels
+ * (webgpu_math.ts).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  engine,
   BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
@@ -23,6 +34,7 @@ import {
   registerKernel,
   unregisterKernel,
   Log1p,
+  Transpose,
   UnsortedSegmentSum,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
@@ -31,6 +43,7 @@ import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmLog1pConfig } from './log1p.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
+import { installWebGpuProgramFixes, makeWebGpuKernels, removeWebGpuProgramFixes } from './webgpu.js';
 
 /** A kernel dlvm replaces or adds: which, on which backend, and the stock config it displaced. */
 interface Installed {
@@ -50,13 +63,19 @@ function replace(config: KernelConfig, stock: KernelConfig | undefined): void {
 }
 
 /**
- * Registers dlvm's kernels for the wasm and cpu backends (done once when `dlvm` is imported).
+ * Registers dlvm's kernels for the wasm and cpu backends (done once when `dlvm` is imported), and
+ * for webgpu when tfjs-backend-webgpu is loaded ({@link registerDlvmWebGpuKernels}).
  * Safe to call again: it does nothing while they are installed.
  *
  * @returns the `kernel@backend` names now provided by dlvm.
  */
 export function registerDlvmKernels(): string[] {
-  if (installed.length > 0) return dlvmKernelNames();
+  if (!installed.some((k) => k.backendName !== 'webgpu')) registerWasmAndCpuKernels();
+  registerDlvmWebGpuKernels();
+  return dlvmKernelNames();
+}
+
+function registerWasmAndCpuKernels(): void {
   const stockBmm = getKernel(BatchMatMul, 'wasm');
   const stockFused = getKernel(_FusedMatMul, 'wasm');
   if (stockBmm) replace(makeWasmBatchMatMul(stockBmm), stockBmm);
@@ -75,7 +94,33 @@ export function registerDlvmKernels(): string[] {
   const stockSegment = getKernel(UnsortedSegmentSum, 'wasm');
   replace(wasmUnsortedSegmentSumConfig, stockSegment);
   replace(wasmLog1pConfig, getKernel(Log1p, 'wasm'));
-  return dlvmKernelNames();
+}
+
+/**
+ * Registers dlvm's webgpu kernels and installs its fixes to the stock webgpu programs (see the
+ * table above), if tfjs-backend-webgpu is loaded (its kernels are registered when the package is
+ * imported); otherwise does nothing. Call it after importing the package, with its
+ * `WebGPUBackend` class, or after `tf.setBackend('webgpu')`, when the running backend is found
+ * by itself. Safe to call again; `registerDlvmKernels` calls it too.
+ *
+ * @param backend the `WebGPUBackend` class or a backend instance (default: the registered
+ *   'webgpu' backend instance, if one has been created).
+ * @returns the `kernel@webgpu` names now provided by dlvm (empty when the package is not loaded).
+ * @example
+ * ```ts
+ * const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+ * registerDlvmWebGpuKernels(WebGPUBackend); // ['Transpose@webgpu', ..., 'Selu@webgpu']
+ * ```
+ */
+export function registerDlvmWebGpuKernels(backend?: object): string[] {
+  if (getKernel(Transpose, 'webgpu') == null) return [];
+  const instance = backend ?? (engine().registry['webgpu'] as object | undefined);
+  installWebGpuProgramFixes(instance);
+  if (!installed.some((k) => k.backendName === 'webgpu')) {
+    const configs = makeWebGpuKernels((name) => getKernel(name, 'webgpu'));
+    for (const config of configs) replace(config, getKernel(config.kernelName, 'webgpu'));
+  }
+  return dlvmKernelNames().filter((k) => k.endsWith('@webgpu'));
 }
 
 /**
@@ -88,6 +133,7 @@ export function restoreStockKernels(): void {
     if (stock) registerKernel(stock);
   }
   installed = [];
+  removeWebGpuProgramFixes();
 }
 
 /** `kernel@backend` names of the kernels dlvm currently provides. */

@@ -102,12 +102,13 @@ async function saveNet(net: tfl.LayersModel, dir: string): Promise<void> {
   );
 }
 
-/** float32 bytes of variables, in order. */
-function packVariables(vars: Array<[string, tf.Variable]>): Uint8Array {
+/** float32 bytes of variables, in order (awaited reads). */
+async function packVariables(vars: Array<[string, tf.Variable]>): Promise<Uint8Array> {
   const bytes = new Uint8Array(vars.reduce((s, [, v]) => s + v.size * 4, 0));
+  const all = await Promise.all(vars.map(([, v]) => v.data()));
   let offset = 0;
-  for (const [, v] of vars) {
-    const data = v.dataSync() as Float32Array;
+  for (const v of all) {
+    const data = v as Float32Array;
     bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
     offset += data.byteLength;
   }
@@ -217,8 +218,8 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) await saveNet(net, path.join(dir, name));
   await saveNet(encoder.net, path.join(dir, 'encoder'));
   await saveNet(dec.net, path.join(dir, 'decoder'));
-  await writeFileAtomic(path.join(dir, 'prior.bin'), packVariables(state));
-  await writeFileAtomic(path.join(dir, 'decoder-state.bin'), packVariables(decState));
+  await writeFileAtomic(path.join(dir, 'prior.bin'), await packVariables(state));
+  await writeFileAtomic(path.join(dir, 'decoder-state.bin'), await packVariables(decState));
   // model.json last: a folder with a model.json is complete.
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
 }

@@ -9,7 +9,9 @@ import { Categorical } from '../distributions/categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
 import { argError, DlvmError } from '../errors.js';
 import { withSeed } from '../random.js';
-import type { Distribution } from '../distributions/distribution.js';
+import { checkConstraint, type Distribution } from '../distributions/distribution.js';
+import { boolean } from '../distributions/constraints.js';
+import { readAndFree } from '../distributions/pending_checks.js';
 import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
@@ -292,10 +294,8 @@ export class SSVAE extends ConditionalVAE {
     const chunk = options.chunk ?? 10;
     if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
     if (this.m1 === null && this.decoder instanceof BernoulliDecoder) {
-      const bad = tf.tidy(() => tf.any(tf.logicalAnd(tf.notEqual(x, 0), tf.notEqual(x, 1))));
-      const nonBinary = bad.dataSync()[0] === 1;
-      bad.dispose();
-      if (nonBinary) throw new DlvmError(`${fn}: argument 'x' must hold binary pixels (0 or 1) for the Bernoulli likelihood, but has other values; binarise the images (e.g. binarize: 'threshold').`);
+      // On the device, read with the next awaited read (bayesAccuracy's, or checkArgs()).
+      checkConstraint(fn, 'x', x, boolean, "hold binary pixels (0 or 1) for the Bernoulli likelihood (binarise the images, e.g. binarize: 'threshold')");
     }
     return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: this.logJointOn(f, k, Math.min(chunk, k)) }, { validateArgs: false }));
   }
@@ -326,10 +326,10 @@ export class SSVAE extends ConditionalVAE {
    * (Bayes' rule with `samples` importance samples per class), instead of the classifier q(y|x).
    * `onProgress(done, total)` is called after each batch.
    */
-  bayesAccuracy(
+  async bayesAccuracy(
     data: ArrayDataset,
     options: { samples?: number; binarize?: Binarize; seed?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
-  ): number {
+  ): Promise<number> {
     const fn = 'SSVAE.bayesAccuracy';
     if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
@@ -339,11 +339,10 @@ export class SSVAE extends ConditionalVAE {
     if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
     let correct = 0;
     let done = 0;
-    withSeed(options.seed ?? 0, () => {
+    await withSeed(options.seed ?? 0, async () => {
       for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize })) {
         const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples }).logits, -1));
-        const p = pred.dataSync();
-        pred.dispose();
+        const p = await readAndFree(pred);
         b.indices.forEach((i, j) => {
           if (p[j] === data.labels![i]) correct++;
         });
@@ -468,26 +467,25 @@ export class SSVAE extends ConditionalVAE {
    * reconstruction, KL means per example; M1+M2: on log p(z1) at M1's mean z1), its negative
    * as the loss, and the accuracy of q(y|x). `fit` uses this for `validationData`.
    */
-  validationMetrics(data: ArrayDataset, options: { binarize?: Binarize; seed?: number; batchSize?: number } = {}): SsvaeMetrics {
+  async validationMetrics(data: ArrayDataset, options: { binarize?: Binarize; seed?: number; batchSize?: number } = {}): Promise<SsvaeMetrics> {
     const fn = 'SSVAE.validationMetrics';
     if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
     let rec = 0;
     let kl = 0;
     let correct = 0;
-    withSeed(options.seed ?? 0, () => {
+    await withSeed(options.seed ?? 0, async () => {
       for (const b of data.batches({ batchSize: options.batchSize ?? 500, shuffle: false, binarize: options.binarize })) {
-        const [r, k, pred] = tf.tidy(() => {
+        const [rk, pred] = tf.tidy(() => {
           const f = this.features(b.x);
           const u = this.unlabelledOn(f, 'enumerate');
-          return [tf.sum(u.reconstruction), tf.sum(u.kl), this.predictOn(f)];
+          return [tf.stack([tf.sum(u.reconstruction), tf.sum(u.kl)]), this.predictOn(f)];
         });
-        rec += r!.dataSync()[0]!;
-        kl += k!.dataSync()[0]!;
-        const p = pred!.dataSync();
+        const [sums, p] = await Promise.all([readAndFree(rk!), readAndFree(pred!)]);
+        rec += sums[0]!;
+        kl += sums[1]!;
         b.indices.forEach((i, j) => {
           if (p[j] === data.labels![i]) correct++;
         });
-        tf.dispose([r!, k!, pred!]);
       }
     });
     const n = data.length;

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
-import type { Distribution } from '../distributions/distribution.js';
+import { checkConstraint, type Distribution } from '../distributions/distribution.js';
+import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { saveModel } from './persistence.js';
@@ -347,10 +348,8 @@ export class ConditionalVAE extends VAE {
       if (y.rank === 2 && y.shape[1] === this.numClasses && y.shape[0] === b) return y.dtype === 'float32' ? y : tf.cast(y, 'float32');
       if (y.rank === 2 && y.shape[0] === b) throw argError(fn, 'y', `one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);
       if (y.rank === 1 && y.shape[0] === b) {
-        const values = y.dataSync();
-        if (!values.every((v) => Number.isInteger(v) && v >= 0 && v < this.numClasses)) {
-          throw argError(fn, 'y', `class indices in 0..${this.numClasses - 1}`, Array.from(values.slice(0, 5)));
-        }
+        // Checked on the device; the verdict is read with the next awaited read (checkArgs).
+        tf.tidy(() => checkConstraint(fn, 'y', tf.cast(y, 'float32'), integerInterval(0, this.numClasses - 1), `hold class indices in 0..${this.numClasses - 1}`));
         return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(y, 'int32'), this.numClasses), 'float32'));
       }
       throw argError(fn, 'y', `labels [${b}] or one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);

@@ -4,6 +4,7 @@
  * curves. Each returns PNG bytes and, given `file`, also writes them there (Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readAndFree } from '../distributions/pending_checks.js';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { argError, DlvmError } from '../errors.js';
 import { checkModel, conditionOf, type LatentVariableModel } from '../evaluation/model.js';
@@ -60,7 +61,7 @@ export async function sampleGrid(
   );
   const cols = labels !== null && options.y === undefined ? m.numClasses! : Math.ceil(Math.sqrt(n));
   try {
-    return await finish(await encodePng(imageGrid(images, { cols, ...options })), options.file);
+    return await finish(await encodePng(await imageGrid(images, { cols, ...options })), options.file);
   } finally {
     images.dispose();
   }
@@ -94,7 +95,7 @@ export async function styleContentGrid(
     }),
   );
   try {
-    return await finish(await encodePng(imageGrid(images, { ...options, cols: c })), options.file);
+    return await finish(await encodePng(await imageGrid(images, { ...options, cols: c })), options.file);
   } finally {
     images.dispose();
   }
@@ -132,7 +133,7 @@ export async function reconstructionGrid(
     return tf.concat(rows);
   });
   try {
-    return await finish(await encodePng(imageGrid(grid, { ...options, cols })), options.file);
+    return await finish(await encodePng(await imageGrid(grid, { ...options, cols })), options.file);
   } finally {
     grid.dispose();
   }
@@ -170,7 +171,7 @@ export async function latentManifold(
   const labels = labelsFor(fn, m, options.y, steps * steps, () => 0);
   const images = tf.tidy(() => m.decoder.likelihood(tf.tensor2d(z, [steps * steps, latentDim]), conditionOf(fn, m, labels)).mean);
   try {
-    return await finish(await encodePng(imageGrid(images, { ...options, cols: steps, pad: options.pad ?? 0 })), options.file);
+    return await finish(await encodePng(await imageGrid(images, { ...options, cols: steps, pad: options.pad ?? 0 })), options.file);
   } finally {
     images.dispose();
   }
@@ -223,8 +224,7 @@ export async function aggregatePosterior(
     }),
   );
   const dim = z.shape[z.rank - 1]!;
-  const values = z.dataSync() as Float32Array;
-  z.dispose();
+  const values = (await readAndFree(z)) as Float32Array;
   const { xy, axes } = await to2d(values, n, dim);
   const groups = data.labels ?? data.tags;
   const points: ScatterPoint[] = xy.map(([x, y], i) => ({ x: x!, y: y!, ...(groups ? { group: groups[i]! } : {}) }));
@@ -261,9 +261,7 @@ export async function toyPanels(
     return [z, tf.reshape(m.decoder.likelihood(z, y).mean, [n, 2])];
   });
   const dim = zT!.shape[zT!.rank - 1]!;
-  const zv = zT!.dataSync() as Float32Array;
-  const xh = xhatT!.dataSync();
-  tf.dispose([zT!, xhatT!]);
+  const [zv, xh] = (await Promise.all([readAndFree(zT!), readAndFree(xhatT!)])) as [Float32Array, Float32Array];
   const xv = data.values(idx);
   const { xy } = await to2d(zv, n, dim);
   const tags = data.tags ?? data.labels;

@@ -2,6 +2,7 @@
  * Pixel pictures: grids of images encoded as PNG (pngjs), and writing files atomically.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { checkArgs } from '../distributions/pending_checks.js';
 import { argError, DlvmError } from '../errors.js';
 
 /** An RGBA raster. */
@@ -40,9 +41,10 @@ function imageShapeOf(fn: string, shape: number[], hint?: number[]): [number, nu
 
 /**
  * Lays out images `[N, H, W]`, `[N, H, W, 3]` or `[N, D]` with values in [0, 1] (clipped) as a grid.
- * Row k holds images k*cols .. k*cols + cols - 1.
+ * Row k holds images k*cols .. k*cols + cols - 1. Reads `images` with an awaited read (any
+ * backend, WebGPU included); the tensor is not disposed.
  */
-export function imageGrid(images: tf.Tensor, options: GridOptions = {}): Raster {
+export async function imageGrid(images: tf.Tensor, options: GridOptions = {}): Promise<Raster> {
   const fn = 'imageGrid';
   if (!(images instanceof tf.Tensor) || images.rank < 2) throw argError(fn, 'images', 'a tensor [N, H, W], [N, H, W, 3] or [N, D]', images);
   const n = images.shape[0]!;
@@ -57,7 +59,7 @@ export function imageGrid(images: tf.Tensor, options: GridOptions = {}): Raster 
   const height = (rows * (h + pad) + pad) * scale;
   const data = new Uint8Array(width * height * 4).fill(invert ? 255 : 0);
   for (let i = 3; i < data.length; i += 4) data[i] = 255;
-  const v = images.dataSync();
+  const [v] = await Promise.all([images.data(), checkArgs()]);
   for (let k = 0; k < n; k++) {
     const ox = pad + (k % cols) * (w + pad);
     const oy = pad + Math.floor(k / cols) * (h + pad);

@@ -32,10 +32,11 @@ export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
   const total = weights.reduce((s, w) => s + w.tensor.size, 0);
   const bytes = new Float32Array(total);
   let offset = 0;
-  for (const w of weights) {
-    bytes.set(w.tensor.dataSync() as Float32Array, offset);
-    offset += w.tensor.size;
-  }
+  const values = await Promise.all(weights.map((w) => w.tensor.data()));
+  values.forEach((v, i) => {
+    bytes.set(v as Float32Array, offset);
+    offset += weights[i]!.tensor.size;
+  });
   const manifest: OptimizerManifest = { weights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
   await writeFileAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(bytes.buffer));
   await writeFileAtomic(path.join(dir, 'optimizer.json'), JSON.stringify(manifest));

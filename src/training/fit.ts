@@ -4,12 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
-import { argError } from '../errors.js';
+import { argError, DlvmError } from '../errors.js';
 import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
 import { VAE } from '../models/vae.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Distribution } from '../distributions/distribution.js';
+import { checkArgs } from '../distributions/pending_checks.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
 export interface TrainableModel {
@@ -26,7 +27,7 @@ export interface TrainableModel {
    */
   loss(x: tf.Tensor, step?: number, y?: tf.Tensor, labelled?: { x: tf.Tensor; y: tf.Tensor }): ObjectiveParts;
   /** When present, `fit` validates with it instead of `evaluateElbo` (e.g. SSVAE: bound and accuracy). */
-  validationMetrics?(data: ArrayDataset, options: { binarize?: Binarize }): { loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number };
+  validationMetrics?(data: ArrayDataset, options: { binarize?: Binarize }): Promise<{ loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number }>;
 }
 
 /** One row of the training history. */
@@ -234,16 +235,34 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         options.callbacks?.onStepBegin?.(step);
         const lb = labelledBatches?.next().value;
         const labelledBatch = lb ? { x: lb.x, y: lb.y! } : undefined;
-        const values = tf.tidy(() => {
-          let out: number[] = [];
+        // The step's scalars [loss, ELBO, rec, KL] stay on the device and are read with one awaited
+        // read, together with the argument checks queued during the step (no synchronous read).
+        const scalars = tf.tidy(() => {
+          let parts: tf.Tensor[] = [];
           const cost = optimizer.minimize(() => {
             const p = labelledBatch ? model.loss(x, step, undefined, labelledBatch) : conditional ? model.loss(x, step, y!) : model.loss(x, step);
-            out = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
+            // Kept: minimize frees what its function makes, except the returned loss.
+            parts = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => tf.keep(t));
             return p.loss;
           }, true, vars);
-          return [cost!.dataSync()[0]!, ...out];
+          const out = tf.stack([cost!, ...parts]);
+          tf.dispose(parts);
+          return out;
         });
-        const [loss, elbo, rec, kl] = values as [number, number, number, number];
+        let values: Float32Array;
+        try {
+          [values] = (await Promise.all([scalars.data(), checkArgs()])) as [Float32Array, void];
+        } catch (e) {
+          // A bad argument found during the step: the step's update is undone, nothing is saved.
+          vars.forEach((v, i) => v.assign(saved[i]!));
+          if (e instanceof DlvmError) {
+            e.message += ` (fit: stopped at step ${step}, epoch ${epoch}; the weights were restored from step ${step - (step % snapshotEvery)}.)`;
+          }
+          throw e;
+        } finally {
+          scalars.dispose();
+        }
+        const [loss, elbo, rec, kl] = Array.from(values) as [number, number, number, number];
         if (![loss, elbo, rec, kl].every(Number.isFinite)) {
           vars.forEach((v, i) => v.assign(saved[i]!));
           stopReason = 'non-finite loss';
@@ -278,8 +297,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
       let improved = false;
       if (options.validationData) {
         const v = model.validationMetrics
-          ? model.validationMetrics(options.validationData, { binarize: options.binarize })
-          : evaluateElbo(model, options.validationData, { binarize: options.binarize });
+          ? await model.validationMetrics(options.validationData, { binarize: options.binarize })
+          : await evaluateElbo(model, options.validationData, { binarize: options.binarize });
         const accuracy = (v as { accuracy?: number }).accuracy;
         const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl, ...(accuracy === undefined ? {} : { accuracy }) };
         history.push(r);

@@ -4,88 +4,24 @@
  * runs multithreaded in a cross-origin-isolated page, and dlvm's kernels, distributions, KL
  * registry and gradients give the right numbers there.
  *
- * Needs Chromium: $DLVM_CHROMIUM, or /usr/bin/chromium (Debian: apt-get install chromium).
- * Run with `npm run test:browser` (.ci/run does).
+ * Needs Chromium (see harness.ts). Run with `npm run test:browser` (.ci/run does); webgpu is
+ * tested in webgpu.browser.test.ts.
  */
-import { existsSync, copyFileSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, runPage, serveSite, type Site } from './harness.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const site = mkdtempSync(join(tmpdir(), 'dlvm-browser-'));
-let server: Server;
+let site: Site;
 let browser: Browser;
-let origin = '';
-
-function chromiumPath(): string {
-  const candidates = [process.env['DLVM_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  const found = candidates.find((c) => c && existsSync(c));
-  if (!found) {
-    throw new Error(
-      'browser tests need Chromium: set DLVM_CHROMIUM to its executable, or install it (Debian: apt-get install chromium).',
-    );
-  }
-  return found;
-}
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
 beforeAll(async () => {
-  for (const [entry, out] of [
-    ['entry_wasm.ts', 'dlvm-wasm.js'],
-    ['entry_webgl.ts', 'dlvm-webgl.js'],
-  ] as const) {
-    await build({
-      entryPoints: [join(root, 'test/browser', entry)],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      outfile: join(site, out),
-      // dlvm reaches Node's modules only through dynamic imports on Node-only paths.
-      external: ['node:*'],
-      logLevel: 'error',
-    });
-    writeFileSync(join(site, out.replace('.js', '.html')), `<!doctype html><script type="module" src="/${out}"></script>`);
-  }
-  const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-    copyFileSync(join(wasmDir, f), join(site, f));
-  }
-  server = createServer((req, res) => {
-    if (req.url === '/favicon.ico') {
-      res.writeHead(204).end();
-      return;
-    }
-    const path = join(site, decodeURIComponent((req.url ?? '/').split('?')[0]!));
-    if (!path.startsWith(site) || !existsSync(path)) {
-      res.writeHead(404).end();
-      return;
-    }
-    // Cross-origin isolation enables SharedArrayBuffer, which threaded wasm needs.
-    res.writeHead(200, {
-      'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-    });
-    res.end(readFileSync(path));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  site = await serveSite(['entry_wasm.ts', 'entry_webgl.ts']);
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await site?.close();
 });
 
 interface PageResult {
@@ -102,23 +38,8 @@ interface PageResult {
   pngError: string;
 }
 
-async function run(page: string, preference?: string): Promise<PageResult> {
-  const tab = await browser.newPage();
-  const errors: string[] = [];
-  tab.on('pageerror', (e) => errors.push(String(e)));
-  tab.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await tab.goto(`${origin}/${page}`);
-  try {
-    await tab.waitForFunction(() => typeof window.runDlvm === 'function', undefined, { timeout: 30_000 });
-  } catch (e) {
-    throw new Error(`the page did not load dlvm: ${errors.join('; ') || String(e)}`);
-  }
-  const result = (await tab.evaluate((p) => window.runDlvm(p), preference)) as PageResult;
-  await tab.close();
-  expect(errors).toEqual([]);
-  return result;
+function run(page: string, preference?: string): Promise<PageResult> {
+  return runPage<PageResult>(browser, `${site.origin}/${page}`, preference);
 }
 
 // KL(N([.5, -1], [1, 2]) || N(0, I)) summed over the two dimensions, in float64.
@@ -132,12 +53,12 @@ function expectNumbers(r: PageResult): void {
 
 describe('dlvm in headless Chromium', () => {
   it('reports the browser order webgpu > webgl > wasm > cpu', async () => {
-    const r = await run('dlvm-wasm.html');
+    const r = await run('entry_wasm.html');
     expect(r.order).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
   });
 
   it('picks wasm when no GPU backend is imported, multithreaded, with dlvm kernels', async () => {
-    const r = await run('dlvm-wasm.html');
+    const r = await run('entry_wasm.html');
     expect(r.name).toBe('wasm');
     expect(r.crossOriginIsolated).toBe(true);
     expect(r.threads).toBeGreaterThanOrEqual(2);
@@ -151,13 +72,13 @@ describe('dlvm in headless Chromium', () => {
   });
 
   it('picks webgl when @tensorflow/tfjs-backend-webgl is imported, and computes the same numbers', async () => {
-    const r = await run('dlvm-webgl.html');
+    const r = await run('entry_webgl.html');
     expect(r.name).toBe('webgl');
     expectNumbers(r);
   });
 
   it('uses a named backend when asked (cpu)', async () => {
-    const r = await run('dlvm-webgl.html', 'cpu');
+    const r = await run('entry_webgl.html', 'cpu');
     expect(r.name).toBe('cpu');
     expectNumbers(r);
   });

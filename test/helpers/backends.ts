@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { initBackend, registerDlvmKernels, restoreStockKernels, type BackendName } from '../../src/index.js';
+import { checkArgs, initBackend, registerDlvmKernels, restoreStockKernels, type BackendName } from '../../src/index.js';
 import { mulberry32 } from '../../src/random.js';
 
 function installed(spec: string): boolean {
@@ -22,9 +22,17 @@ export const BACKENDS: BackendName[] =
     ? ['cpu', 'wasm', 'tensorflow']
     : ['cpu', 'wasm'];
 
-/** Switches to `name` through dlvm's own entry point. */
+/**
+ * Dawn options for tests on webgpu: `DLVM_DAWN_FLAGS` when set, else Dawn's OpenGL ES backend,
+ * which runs on Mesa's software renderer with no GPU (CI).
+ */
+export function webGpuTestOptions(): { dawnFlags?: string[] } {
+  return process.env['DLVM_DAWN_FLAGS'] ? {} : { dawnFlags: ['backend=opengles'] };
+}
+
+/** Switches to `name` through dlvm's own entry point (webgpu with {@link webGpuTestOptions}). */
 export async function useBackend(name: BackendName): Promise<void> {
-  await initBackend(name);
+  await initBackend(name, name === 'webgpu' ? webGpuTestOptions() : {});
 }
 
 /** Runs `fn` on the cpu backend with tfjs's stock kernels (the reference implementation). */
@@ -97,10 +105,15 @@ export function expectClose(
   }
 }
 
-/** Asserts that `fn` leaves the live tensor count unchanged. */
+/**
+ * Asserts that `fn` leaves the live tensor count unchanged. Queued argument checks are read
+ * (and so freed) first and after `fn`; a failing one fails the test.
+ */
 export async function expectNoLeak(fn: () => unknown | Promise<unknown>): Promise<void> {
+  await checkArgs();
   const before = tf.memory().numTensors;
   await fn();
+  await checkArgs();
   expect(tf.memory().numTensors).toBe(before);
 }
 

@@ -1,0 +1,274 @@
+/**
+ * dlvm's fixes for tfjs-backend-webgpu 4.22 (see the table in register.ts).
+ *
+ * Three stock shaders are wrong, and the kernels that run them also call them internally (every
+ * reduction over a non-innermost axis transposes first; ArgMax, ArgMin, Cumsum, Cumprod,
+ * UnsortedSegmentSum, Einsum and BatchToSpaceND call the stock `transpose` function directly),
+ * so replacing registered kernels cannot reach them. dlvm therefore wraps
+ * `WebGPUBackend.prototype.runWebGPUProgram` and swaps those programs before they compile:
+ * - TransposeProgram on int32 / bool data passes the i32 element to the f32 `setOutputAtIndex`:
+ *   the WGSL does not compile, Dawn only logs a validation error and the output buffer is left
+ *   as it was (zeros or a previous result). TransposeSharedProgram (2-D `[1, 0]`) goes through
+ *   an f32 tile, rounding integers above 2^24. Both are replaced by an i32 copy for int/bool
+ *   input; float32 transposes keep the stock programs.
+ * - ArgMinMaxProgram's workgroup reduction (rows of 32 or more) breaks ties by thread rather
+ *   than by index, and skips a leading NaN: argMax of a row with repeated maxima returned a
+ *   later index than the cpu backend's first one. Replaced by the same reduction with ties to
+ *   the lower index and the cpu backend's NaN rule.
+ * - UnsortedSegmentSumProgram on int32 data adds the bit patterns of the elements read as f32
+ *   (`bitcast<i32>`), not their values: sums came out near 2^31. Replaced by an i32 body.
+ * - CumProgram with `reverse` bakes the row length into the shader but not into its cache key,
+ *   so a reverse cumsum reused the pipeline of an earlier one of the same rank: the key gets the
+ *   length.
+ * The wrapper is installed on the class the backend instances share, and taken off again by
+ * `restoreStockKernels`.
+ */
+import {
+  ArgMax,
+  ArgMin,
+  Cumprod,
+  Cumsum,
+  Transpose,
+  UnsortedSegmentSum,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { makeWebGpuMathKernels } from './webgpu_math.js';
+import { COORD_NAMES, coordsType, flatProgram, type WebGpuBackendLike, type WebGpuProgram } from './webgpu_program.js';
+
+/** A transpose of int32 / bool data that copies i32 elements (no f32 round trip). */
+class IntTransposeProgram implements WebGpuProgram {
+  variableNames = ['A'];
+  size = true;
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  shaderKey: string;
+
+  constructor(
+    aShape: number[],
+    private readonly perm: number[],
+  ) {
+    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(
+      perm.map((p) => aShape[p]!),
+      this.workgroupSize,
+    ));
+    this.shaderKey = `dlvm_transpose_i32_${perm.join(',')}`;
+  }
+
+  getUserCode(): string {
+    const rank = this.outputShape.length;
+    // Input coordinate perm[i] is output coordinate i.
+    const switched = new Array<string>(rank);
+    this.perm.forEach((p, i) => (switched[p] = rank === 1 ? 'coords' : `coords.${COORD_NAMES[i]}`));
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let coords = getCoordsFromIndex(index);
+    setOutputAtIndexI32(index, A[getIndexFromCoords${rank}D(${coordsType(rank)}(${switched.join(', ')}), uniforms.aShape)]);
+  }
+}`;
+  }
+}
+
+/**
+ * ArgMax / ArgMin along the innermost axis, one workgroup per output: each invocation scans a
+ * strided share of the row, then a tree reduction keeps the better value, ties to the lower
+ * index. NaN is skipped except at index 0, where it wins (the cpu backend starts from element 0
+ * and replaces it only by a strictly better value).
+ */
+class ArgMinMaxProgram implements WebGpuProgram {
+  variableNames = ['x'];
+  // Declared as the stock program does: the stock kernel passes its value.
+  uniforms = 'infinityValue : f32,';
+  size = true;
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  shaderKey: string;
+
+  constructor(
+    private readonly inputShape: number[],
+    private readonly op: '<' | '>',
+    public outputShape: number[],
+  ) {
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [outputShape.reduce((a, b) => a * b, 1), 1, 1];
+    this.shaderKey = `dlvm_argMinMax_${op === '<' ? 'min' : 'max'}`;
+  }
+
+  getUserCode(): string {
+    const rank = this.inputShape.length;
+    const n = this.workgroupSize[0];
+    const reduceLength = rank === 1 ? 'uniforms.xShape' : `uniforms.xShape.${COORD_NAMES[rank - 1]}`;
+    const outer =
+      rank === 1 ? '' : rank === 2 ? 'outputCoords, ' : COORD_NAMES.slice(0, rank - 1).map((c) => `outputCoords.${c}, `).join('');
+    const op = this.op;
+    return `
+var<workgroup> bestIndex : array<i32, ${n}>;
+var<workgroup> bestValue : array<f32, ${n}>;
+fn main(index : i32) {
+  let outputIndex = index / ${n};
+  let tid = i32(localId.x);
+  let reduceLength = ${reduceLength};
+  var bi = -1;
+  var bv = 0.0;
+  if (outputIndex < uniforms.size) {
+    let outputCoords = getCoordsFromIndex(outputIndex);
+    for (var k = tid; k < reduceLength; k = k + ${n}) {
+      let v = getX(${outer}k);
+      if (!isnan(v) && (bi < 0 || v ${op} bv)) {
+        bv = v;
+        bi = k;
+      }
+    }
+  }
+  bestIndex[localId.x] = bi;
+  bestValue[localId.x] = bv;
+  workgroupBarrier();
+  for (var s = ${n / 2}u; s > 0u; s = s >> 1u) {
+    if (localId.x < s) {
+      let oi = bestIndex[localId.x + s];
+      let ov = bestValue[localId.x + s];
+      let mi = bestIndex[localId.x];
+      let mv = bestValue[localId.x];
+      if (oi >= 0 && (mi < 0 || ov ${op} mv || (ov == mv && oi < mi))) {
+        bestIndex[localId.x] = oi;
+        bestValue[localId.x] = ov;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (localId.x == 0u && outputIndex < uniforms.size) {
+    let outputCoords = getCoordsFromIndex(outputIndex);
+    let first = getX(${outer}0);
+    setOutputAtIndexI32(outputIndex, select(bestIndex[0], 0, isnan(first) || bestIndex[0] < 0));
+  }
+}`;
+  }
+}
+
+/**
+ * UnsortedSegmentSumProgram's body for int32 data: the stock one adds `bitcast<i32>` of the f32
+ * element (its bit pattern, not its value). `x` is the contiguous [rows, inSize] input, so
+ * `x[index]` is the element at (b, inCol), read as i32.
+ */
+const INT_SEGMENT_SUM = `
+fn main(index : i32) {
+  if (index < uniforms.xSize) {
+    let coords = getXCoordsFromIndex(index);
+    let b = coords[0];
+    let inCol = coords[1];
+    let segmentId = i32(getSegmentIds(inCol));
+    if (segmentId >= 0) {
+      let flatIndex = b * uniforms.numSegments + segmentId % uniforms.numSegments;
+      atomicAdd(&result[flatIndex], x[index]);
+    }
+  }
+}`;
+
+/** The program to run instead of `program` (itself when it is fine). */
+function fixProgram(program: WebGpuProgram, inputs: TensorInfo[]): WebGpuProgram {
+  const key = program.shaderKey;
+  if (typeof key !== 'string') return program;
+  const p = program as WebGpuProgram & { newDim?: unknown; type?: unknown; inputShape?: unknown; op?: unknown; reverse?: unknown };
+  if (key === 'transposeShared' || (key.startsWith('transpose_') && Array.isArray(p.newDim))) {
+    const x = inputs[0];
+    if (x != null && x.dtype !== 'float32') {
+      return new IntTransposeProgram(x.shape, key === 'transposeShared' ? [1, 0] : (p.newDim as number[]));
+    }
+  } else if (key.startsWith('argMinMax_') && p.type === 'shared' && Array.isArray(p.inputShape)) {
+    return new ArgMinMaxProgram(p.inputShape as number[], p.op === '<' ? '<' : '>', program.outputShape);
+  } else if (key === 'unsortedSegmentSum' && p.type === 'int32') {
+    return { ...program, shaderKey: 'dlvm_unsortedSegmentSum_i32', getUserCode: () => INT_SEGMENT_SUM };
+  } else if (key.startsWith('cum_') && p.reverse === true) {
+    program.shaderKey = `${key}_n${program.outputShape[program.outputShape.length - 1]}`;
+  }
+  return program;
+}
+
+type RunProgram = WebGpuBackendLike['runWebGPUProgram'];
+
+const ORIGINAL = Symbol('dlvm: stock runWebGPUProgram');
+
+interface Patchable {
+  runWebGPUProgram: RunProgram;
+  [ORIGINAL]?: RunProgram;
+}
+
+/** Prototypes dlvm has seen (kept after removal so that re-installing finds them again). */
+const known = new Set<Patchable>();
+
+/** The object in `target`'s prototype chain (or a class's prototype) that defines runWebGPUProgram. */
+function owner(target: object): Patchable | null {
+  let o: object | null = typeof target === 'function' ? ((target as { prototype?: object }).prototype ?? null) : target;
+  while (o != null && !Object.prototype.hasOwnProperty.call(o, 'runWebGPUProgram')) o = Object.getPrototypeOf(o) as object | null;
+  return o != null && typeof (o as Patchable).runWebGPUProgram === 'function' ? (o as Patchable) : null;
+}
+
+/**
+ * Installs dlvm's program fixes (int/bool transposes, ArgMax/ArgMin ties, int32
+ * UnsortedSegmentSum, reverse cumsum) on
+ * tfjs-backend-webgpu's `WebGPUBackend`, and on every class it was installed on before and then
+ * removed from. Idempotent.
+ *
+ * @param target the `WebGPUBackend` class or a backend instance; omitted: only re-installs.
+ * @returns whether any class now carries the fixes.
+ */
+export function installWebGpuProgramFixes(target?: object): boolean {
+  if (target != null) {
+    const proto = owner(target);
+    if (proto != null && !known.has(proto)) known.add(proto);
+  }
+  for (const proto of known) {
+    if (proto[ORIGINAL] != null) continue;
+    const stock = proto.runWebGPUProgram;
+    proto[ORIGINAL] = stock;
+    proto.runWebGPUProgram = function (this: WebGpuBackendLike, program, inputs, outputDtype, uniforms, output) {
+      return stock.call(this, fixProgram(program, inputs), inputs, outputDtype, uniforms, output);
+    };
+  }
+  return known.size > 0;
+}
+
+/** Takes dlvm's program fixes off again (stock tfjs-backend-webgpu behaviour). */
+export function removeWebGpuProgramFixes(): void {
+  for (const proto of known) {
+    const stock = proto[ORIGINAL];
+    if (stock == null) continue;
+    proto.runWebGPUProgram = stock;
+    delete proto[ORIGINAL];
+  }
+}
+
+/** Kernels whose stock programs the fixes replace; dlvm wraps them to make sure the fixes are on. */
+const FIXED_BY_PROGRAM = [Transpose, ArgMax, ArgMin, Cumsum, Cumprod, UnsortedSegmentSum];
+
+/**
+ * dlvm's webgpu kernel configs: Transpose, ArgMax, ArgMin, Cumsum, Cumprod and
+ * UnsortedSegmentSum (the stock
+ * kernels, run with the program fixes installed on the backend they are given) and the accurate
+ * math kernels of webgpu_math.ts. Each config makes sure the program fixes are installed on the
+ * backend it runs on, so they hold even for a backend dlvm was not shown.
+ *
+ * @param stock the stock webgpu config of a kernel name (undefined: that kernel is skipped).
+ */
+export function makeWebGpuKernels(stock: (kernelName: string) => KernelConfig | undefined): KernelConfig[] {
+  const ensureFixes = (backend: object): void => {
+    const proto = owner(backend);
+    if (proto != null && proto[ORIGINAL] == null) installWebGpuProgramFixes(backend);
+  };
+  const wrapped: KernelConfig[] = [];
+  for (const kernelName of FIXED_BY_PROGRAM) {
+    const original = stock(kernelName);
+    if (original == null) continue;
+    const kernelFunc = (args: Parameters<KernelFunc>[0]) => {
+      ensureFixes(args.backend);
+      return original.kernelFunc(args);
+    };
+    wrapped.push({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as KernelFunc });
+  }
+  return [...wrapped, ...makeWebGpuMathKernels(stock, ensureFixes)];
+}

@@ -1,0 +1,315 @@
+/**
+ * dlvm's webgpu fixes (src/kernels/webgpu.ts, webgpu_math.ts) agree with tfjs's stock cpu
+ * kernels: int32/bool transposes and the reductions, arg-reductions and cumulative sums that
+ * transpose internally, ArgMax/ArgMin ties, int32 UnsortedSegmentSum, reverse cumsum, and the
+ * accurate Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu.
+ *
+ * Runs on webgpu in Node (Dawn, by default over its OpenGL ES backend: Mesa's llvmpipe needs no
+ * GPU; `DLVM_DAWN_FLAGS` picks another); it fails where no adapter can be had. GPU tensors are
+ * read with `await t.data()` only (synchronous reads throw there). Inputs are made larger than
+ * the webgpu backend's CPU hand-off size or with `WEBGPU_CPU_FORWARD` off, so the shaders run;
+ * one test covers the CPU hand-off path.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import { expectClose, expectNoLeak, onStockCpu, randn, useBackend } from './helpers/backends.js';
+
+// Required: a machine without any WebGPU adapter fails here with initBackend's message.
+await useBackend('webgpu');
+
+type Out = { dtype: string; values: number[] };
+
+/** Runs `fn` on the current (webgpu) backend and reads its outputs asynchronously. */
+async function onGpu(fn: () => tf.Tensor | tf.Tensor[]): Promise<Out[]> {
+  return read(tf.tidy(fn));
+}
+
+/** Runs `fn` on the cpu backend with stock tfjs kernels. */
+async function onCpu(fn: () => tf.Tensor | tf.Tensor[]): Promise<Out[]> {
+  return read(await onStockCpu(() => tf.tidy(fn)));
+}
+
+async function read(out: tf.Tensor | tf.Tensor[]): Promise<Out[]> {
+  const list = Array.isArray(out) ? out : [out];
+  const res: Out[] = [];
+  for (const t of list) {
+    res.push({ dtype: t.dtype, values: Array.from(await t.data()) });
+    t.dispose();
+  }
+  return res;
+}
+
+/** Asserts webgpu == stock cpu for `fn` (exactly for int/bool, within rtol for floats). */
+async function expectSame(label: string, fn: () => tf.Tensor | tf.Tensor[], rtol = 0, atol = 0): Promise<void> {
+  const gpu = await onGpu(fn);
+  const cpu = await onCpu(fn);
+  expect(gpu.length, label).toBe(cpu.length);
+  gpu.forEach((g, k) => expectClose(g.values, cpu[k]!.values, { rtol, atol, label: `${label}[${k}]` }));
+}
+
+const SHAPE: [number, number, number] = [4, 5, 60];
+const R = Array.from(randn(SHAPE[0] * SHAPE[1] * SHAPE[2], 3));
+const ints = () => tf.tensor3d(R.map((v) => Math.round(v * 20)), SHAPE, 'int32');
+const small = () => tf.tensor3d(R.map((v) => Math.min(2, Math.max(-1, Math.round(v)))), SHAPE, 'int32');
+const bools = (t: number) => tf.tensor3d(R.map((v) => (v > t ? 1 : 0)), SHAPE, 'bool');
+const AXES: (number | number[])[] = [0, 1, 2, [0, 1], [1, 2], [0, 2], [0, 1, 2]];
+
+/** Pipeline cache keys of the webgpu backend compiled so far. */
+function shaderKeys(): string[] {
+  return Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
+}
+
+/** Float32 rounding of a double-precision reference. */
+const f32 = (v: number) => Math.fround(v);
+
+const SELU_SCALE = tf.backend_util.SELU_SCALE;
+const SELU_SCALEALPHA = tf.backend_util.SELU_SCALEALPHA;
+
+/** Inputs over many magnitudes and both signs, with the specials, filtered to a domain. */
+function grid(keep: (v: number) => boolean = () => true): number[] {
+  const out: number[] = [0, -0, NaN, Infinity, -Infinity, 1.2e-38, -1.2e-38, 3e38, -3e38];
+  for (let i = 0; i <= 400; i++) {
+    const m = Math.pow(10, -37 + (75 * i) / 400);
+    out.push(m, -m);
+  }
+  for (let i = 0; i < 300; i++) {
+    const m = Math.pow(10, -9 + (11 * i) / 300);
+    out.push(m, -m);
+  }
+  for (const s of [0.3, 3, 30]) for (const v of randn(300, 17)) out.push(v * s);
+  for (const b of [0.29289321, 0.34657359, 0.41421356, 0.5, 1, 9, 10, 13.94, 88.72, 89.4]) {
+    for (const d of [-1e-6, 0, 1e-6]) out.push(b + d, -(b + d));
+  }
+  return out.map(f32).filter(keep);
+}
+
+describe('dlvm webgpu kernels vs stock cpu', () => {
+  let before = 0;
+  beforeAll(() => {
+    // Small tensors would otherwise be computed on the CPU; run every shader.
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    before = tf.memory().numTensors;
+  });
+  afterAll(() => {
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('registers its webgpu kernels, and restoreStockKernels / registerDlvmKernels round-trip them', async () => {
+    const all = dlvmKernelNames();
+    const names = all.filter((k) => k.endsWith('@webgpu'));
+    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf']) {
+      expect(names).toContain(`${k}@webgpu`);
+    }
+    const proto = Object.getPrototypeOf(tf.backend()) as { runWebGPUProgram: unknown };
+    const fixed = proto.runWebGPUProgram;
+    restoreStockKernels();
+    expect(dlvmKernelNames()).toEqual([]);
+    expect(proto.runWebGPUProgram).not.toBe(fixed);
+    registerDlvmKernels();
+    expect(dlvmKernelNames()).toEqual(all);
+    expect(proto.runWebGPUProgram).not.toBe(fixed); // a fresh wrapper, installed again
+    await expectNoLeak(() => expectSame('transpose after re-registering', () => tf.transpose(ints(), [2, 0, 1])));
+  });
+
+  it('transposes int32 and bool tensors of every rank and permutation exactly', async () => {
+    await expectNoLeak(async () => {
+      for (const perm of [[0, 2, 1], [1, 0, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]]) {
+        await expectSame(`int32 ${perm}`, () => tf.transpose(ints(), perm));
+        await expectSame(`bool ${perm}`, () => tf.transpose(bools(0.5), perm));
+      }
+      const flat = R.slice(0, 1200).map((v) => Math.round(v * 7e8)); // beyond 2^24: no f32 round trip
+      await expectSame('int32 4-D', () => tf.transpose(tf.tensor4d(flat, [2, 3, 4, 50], 'int32'), [3, 1, 0, 2]));
+      await expectSame('int32 2-D large values', () => tf.transpose(tf.tensor2d(flat, [30, 40], 'int32')));
+      await expectSame('bool 2-D', () => tf.transpose(tf.tensor2d(flat.map((v) => (v > 0 ? 1 : 0)), [30, 40], 'bool')));
+      await expectSame('int32 5-D', () => tf.transpose(tf.reshape(ints(), [2, 2, 5, 6, 10]), [4, 2, 0, 3, 1]));
+    });
+  });
+
+  it('keeps the stock programs for float32 transposes', async () => {
+    await expectNoLeak(async () => {
+      const x = tf.tensor3d(R, SHAPE);
+      const seen = new Set(shaderKeys());
+      const t = tf.transpose(x, [1, 2, 0]);
+      await t.data();
+      const afterFloat = shaderKeys().filter((k) => !seen.has(k));
+      expect(afterFloat.some((k) => k.startsWith('transpose_1,2,0'))).toBe(true);
+      expect(afterFloat.some((k) => k.startsWith('dlvm_'))).toBe(false);
+      const i = ints();
+      const ti = tf.transpose(i, [1, 2, 0]);
+      await ti.data();
+      expect(shaderKeys().some((k) => k.startsWith('dlvm_transpose_i32_1,2,0'))).toBe(true);
+      tf.dispose([x, t, i, ti]);
+    });
+  });
+
+  it('reduces int32 and bool tensors over every axis as the cpu does', async () => {
+    await expectNoLeak(async () => {
+      for (const axis of AXES) {
+        for (const [name, op] of [
+          ['sum', tf.sum],
+          ['max', tf.max],
+          ['min', tf.min],
+        ] as const) {
+          await expectSame(`${name} int32 axis ${axis}`, () => op(ints(), axis));
+        }
+        await expectSame(`prod int32 axis ${axis}`, () => tf.prod(small(), axis));
+        await expectSame(`mean int32 axis ${axis}`, () => tf.mean(ints(), axis), 1e-6, 1e-5);
+        await expectSame(`all axis ${axis}`, () => tf.all(bools(-1.2), axis));
+        await expectSame(`any axis ${axis}`, () => tf.any(bools(1.2), axis));
+        await expectSame(`sum bool axis ${axis}`, () => tf.sum(bools(1.2), axis));
+        // webgpu returns max of bool as int32 where the cpu returns bool: compare the values.
+        await expectSame(`max bool axis ${axis}`, () => tf.cast(tf.max(bools(1.2), axis), 'int32'));
+      }
+      for (const axis of [0, 1, 2]) {
+        await expectSame(`argMax int32 axis ${axis}`, () => tf.argMax(ints(), axis));
+        await expectSame(`argMin int32 axis ${axis}`, () => tf.argMin(ints(), axis));
+        await expectSame(`cumsum int32 axis ${axis}`, () => tf.cumsum(ints(), axis));
+        await expectSame(`cumsum int32 reverse axis ${axis}`, () => tf.cumsum(ints(), axis, false, true));
+      }
+    });
+  });
+
+  it('breaks ArgMax / ArgMin ties to the first index and treats NaN as the cpu does', async () => {
+    const rows = 40;
+    const cols = 100; // both >= 32: the workgroup reduction, along either axis
+    const tied = Array.from(randn(rows * cols, 9)).map((v) => Math.round(v));
+    const withNaN = tied.map((v, i) => (i % cols === 0 && i % 3 === 0 ? NaN : i % 17 === 5 ? NaN : v));
+    const allNaN = tied.map((v, i) => (i < cols ? NaN : i < 2 * cols ? -Infinity : v));
+    await expectNoLeak(async () => {
+      for (const [label, values] of [['ties', tied], ['NaN', withNaN], ['all NaN / -inf rows', allNaN]] as const) {
+        for (const axis of [0, 1]) {
+          await expectSame(`argMax ${label} axis ${axis}`, () => tf.argMax(tf.tensor2d(values, [rows, cols]), axis));
+          await expectSame(`argMin ${label} axis ${axis}`, () => tf.argMin(tf.tensor2d(values, [rows, cols]), axis));
+        }
+      }
+      await expectSame('argMax int32 ties', () => tf.argMax(tf.tensor2d(tied, [rows, cols], 'int32'), 1));
+      await expectSame('argMax 1-D', () => tf.argMax(tf.tensor1d(tied)));
+    });
+  });
+
+  it('sums int32 segments by value', async () => {
+    const x = R.slice(0, 1200).map((v) => Math.round(v * 50));
+    const ids = Array.from({ length: 60 }, (_, i) => (i * 37) % 10);
+    await expectNoLeak(async () => {
+      // The cpu returns float32 for int32 input; the values must agree.
+      await expectSame('unsortedSegmentSum int32', () =>
+        tf.cast(tf.unsortedSegmentSum(tf.tensor2d(x, [60, 20], 'int32'), tf.tensor1d(ids, 'int32'), 10), 'int32'),
+      );
+      await expectSame('unsortedSegmentSum float32', () =>
+        tf.unsortedSegmentSum(tf.tensor2d(x.map((v) => v / 7), [60, 20]), tf.tensor1d(ids, 'int32'), 10), 1e-5, 1e-5,
+      );
+    });
+  });
+
+  it('computes reverse cumulative sums and products for each row length', async () => {
+    const x = () => tf.tensor3d(R, SHAPE);
+    await expectNoLeak(async () => {
+      // Same rank, different innermost lengths after the transpose: 4, 5, 60.
+      for (const axis of [0, 1, 2]) {
+        await expectSame(`cumsum reverse axis ${axis}`, () => tf.cumsum(x(), axis, false, true), 1e-5, 1e-4);
+        await expectSame(`cumsum exclusive reverse axis ${axis}`, () => tf.cumsum(x(), axis, true, true), 1e-5, 1e-4);
+        await expectSame(`cumprod reverse axis ${axis}`, () => tf.cumprod(tf.add(1, tf.mul(0.01, x())), axis, false, true), 1e-5, 1e-6);
+      }
+    });
+  });
+
+  /** [kernel, op, input domain, rtol vs cpu, where the cpu itself is inexact: a double reference]. */
+  const MATH: [string, (x: tf.Tensor) => tf.Tensor, (v: number) => boolean, number, ((v: number) => number)?][] = [
+    ['exp', tf.exp, () => true, 4e-7],
+    ['log', tf.log, () => true, 4e-7],
+    ['log1p', tf.log1p, () => true, 4e-7],
+    ['expm1', tf.expm1, () => true, 5e-7],
+    ['softplus', tf.softplus, () => true, 8e-7],
+    ['sigmoid', tf.sigmoid, () => true, 4e-7],
+    ['tanh', tf.tanh, () => true, 4e-7],
+    ['sinh', tf.sinh, () => true, 4e-7],
+    ['cosh', tf.cosh, () => true, 4e-7],
+    // The cpu's erf (Abramowitz-Stegun, 1.5e-7 absolute) loses small x; the series is checked there.
+    ['erf', tf.erf, (v) => Math.abs(v) >= 0.5 || Number.isNaN(v), 4e-7],
+    ['erf small', tf.erf, (v) => Math.abs(v) < 0.5, 2e-7, erfSeries],
+    // The cpu computes exp(x) - 1, exact only down to |x| ~ 1e-9.
+    ['elu', tf.elu, (v) => !(Math.abs(v) < 1e-9), 5e-7],
+    ['elu small', tf.elu, (v) => Math.abs(v) < 1e-9, 2e-7, (v) => (v >= 0 ? v : Math.expm1(v))],
+    ['selu', tf.selu, (v) => !(Math.abs(v) < 1e-9), 5e-7],
+    ['selu small', tf.selu, (v) => Math.abs(v) < 1e-9, 2e-7, (v) => (v >= 0 ? SELU_SCALE * v : SELU_SCALEALPHA * Math.expm1(v))],
+  ];
+
+  it.each(MATH)('%s matches the cpu over many magnitudes and the special values', async (_name, op, keep, rtol, exact) => {
+    const xs = grid(keep);
+    const near1 = Array.from({ length: 400 }, (_, k) => f32(1 + (k - 200) * 2 ** -23));
+    const nearMinus1 = Array.from({ length: 200 }, (_, k) => f32(-1 + (k + 1) * 2 ** -24));
+    const inputs = _name === 'log' ? [...xs, ...near1] : _name === 'log1p' ? [...xs, ...near1.map((v) => f32(v - 1)), ...nearMinus1] : xs;
+    // Subnormal results may be flushed to zero on the GPU: atol is the smallest normal float.
+    const atol = 1.2e-38;
+    await expectNoLeak(async () => {
+      const [gpu] = await onGpu(() => op(tf.tensor1d(inputs)));
+      const reference = exact ? inputs.map((v) => f32(exact(v))) : (await onCpu(() => op(tf.tensor1d(inputs))))[0]!.values;
+      expectClose(gpu!.values, reference, { rtol, atol, label: _name });
+    });
+  });
+
+  it('handles scalars, empty tensors and higher ranks in the math kernels', async () => {
+    await expectNoLeak(async () => {
+      await expectSame('scalar', () => [tf.log1p(tf.scalar(1e-7)), tf.expm1(tf.scalar(-3e-8)), tf.log(tf.scalar(1 - 2 ** -24))], 2e-7);
+      await expectSame('empty', () => tf.softplus(tf.zeros([0, 3])));
+      await expectSame('4-D', () => tf.tanh(tf.tensor4d(R.map((v) => v * 1e-3), [2, 3, 4, 50])), 4e-7);
+    });
+  });
+
+  it('keeps the gradients of the replaced kernels (tfjs-core defines them by kernel name)', async () => {
+    const x = Array.from(randn(2000, 5)).map((v) => v * 3);
+    const pos = x.map((v) => Math.abs(v) + 1e-3);
+    await expectNoLeak(async () => {
+      for (const [name, op, data] of [
+        ['log1p', tf.log1p, pos],
+        ['log', tf.log, pos],
+        ['exp', tf.exp, x],
+        ['expm1', tf.expm1, x],
+        ['softplus', tf.softplus, x],
+        ['sigmoid', tf.sigmoid, x],
+        ['tanh', tf.tanh, x],
+        ['sinh', tf.sinh, x],
+        ['erf', tf.erf, x],
+        ['elu', tf.elu, x],
+        ['selu', tf.selu, x],
+      ] as const) {
+        // tanh' = 1 - y^2 and sigmoid' = y (1 - y) cancel where y rounds near 1: atol of a few ulp(1).
+        await expectSame(`d ${name}`, () => tf.grad((t: tf.Tensor) => tf.sum(op(t)))(tf.tensor1d(data)), 2e-6, 5e-7);
+      }
+    });
+  });
+
+  it('computes small CPU-resident tensors on the CPU path as accurately', async () => {
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    try {
+      const xs = [0, 1e-30, -1e-7, 3e-8, 1e-5, -0.3, 0.5, 2, -13, 20, 88, NaN, Infinity, -Infinity];
+      await expectNoLeak(async () => {
+        for (const op of [tf.exp, tf.expm1, tf.softplus, tf.sigmoid, tf.tanh, tf.sinh, tf.cosh, tf.elu, tf.selu]) {
+          await expectSame(`cpu path ${op.name}`, () => op(tf.tensor1d(xs)), 2e-7, 1.2e-38);
+        }
+        const pos = xs.map((v) => Math.abs(v));
+        await expectSame('cpu path log', () => tf.log(tf.tensor1d(pos)), 2e-7, 1.2e-38);
+        await expectSame('cpu path log1p', () => tf.log1p(tf.tensor1d([...pos, -1, -0.5, -2])), 2e-7, 1.2e-38);
+        const small = [1e-9, -1e-20, 0.4, -0.3].map(f32);
+        const [g] = await onGpu(() => tf.erf(tf.tensor1d(small)));
+        expectClose(g!.values, small.map((v) => f32(erfSeries(v))), { rtol: 2e-7, label: 'cpu path erf' });
+        await expectSame('cpu path erf', () => tf.erf(tf.tensor1d([0.5, -0.7, 2, 4, NaN, Infinity])), 2e-7);
+      });
+    } finally {
+      tf.env().set('WEBGPU_CPU_FORWARD', false);
+    }
+  });
+});
+
+/** erf by its Maclaurin series in double precision (accurate for |x| <= 2). */
+function erfSeries(x: number): number {
+  let sum = 0;
+  let term = x;
+  for (let n = 0; n < 40; n++) {
+    sum += term / (2 * n + 1);
+    term *= (-x * x) / (n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
