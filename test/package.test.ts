@@ -3,7 +3,7 @@
  * dependencies are this checkout's, then loaded with both `import` and `require` in a separate
  * Node process (no vitest transforms), which trains nothing but must take a gradient on wasm.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +87,61 @@ describe('the packed package', () => {
     expect(result).toMatchObject({ version: pkgVersion, backend: 'wasm', grad: [2, 4, 6], kl: 0.5, gammaGradFinite: true });
     expect(result.threads).toBeGreaterThanOrEqual(1);
     expect(result.chartBytes).toBeGreaterThan(1000);
+  });
+
+  // The documented GPU example (docs/backends.md, docs/training.md) with webgpu and
+  // @tensorflow/tfjs-backend-webgpu installed beside dlvm: Dawn's software OpenGL ES adapter
+  // here. The same script on cpu must give the same figures within float32 tolerance.
+  const gpuScript = `
+import * as dlvm from 'dlvm';
+const info = await dlvm.initBackend();
+dlvm.manualSeed(0);
+const u = (() => { let s = 1; return () => ((s = (s * 16807) % 2147483647) / 2147483647); })();
+const values = Float32Array.from({ length: 64 * 16 }, () => (u() < 0.4 ? 1 : 0));
+const data = new dlvm.ArrayDataset({ values, itemShape: [16], name: 'bits' });
+const vae = dlvm.VAE.mlp({ inputShape: [16], latentDim: 2, hidden: [8] });
+const { history } = await dlvm.fit(vae, data, { epochs: 2, batchSize: 16, seed: 0, validationData: data, progress: false, log: () => {} });
+const { elbo } = await dlvm.evaluateElbo(vae, data, { seed: 1 });
+const iwae = await dlvm.iwaeLogLikelihood(vae, data, { k: 10, seed: 2 });
+const png = await dlvm.sampleGrid(vae, { n: 4, mean: true, seed: 3 });
+const raster = await dlvm.decodePng(png);
+console.log(JSON.stringify({ backend: info.name, software: info.adapter?.software, loss: history.at(-1).loss, elbo, iwae, pixels: Array.from(raster.data.slice(0, 400)) }));
+`;
+
+  it('trains, evaluates and draws on webgpu with the optional packages, as on cpu (ESM, plain Node)', () => {
+    writeFileSync(join(project, 'gpu.mjs'), gpuScript);
+    const runOn = (env: Record<string, string>) => {
+      const out = execFileSync(process.execPath, ['gpu.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, ...env } });
+      return JSON.parse(out.trim().split('\n').pop()!);
+    };
+    const gpu = runOn({ DLVM_BACKEND: 'webgpu', DLVM_DAWN_FLAGS: process.env['DLVM_DAWN_FLAGS'] ?? 'backend=opengles' });
+    const cpu = runOn({ DLVM_BACKEND: 'cpu' });
+    expect(gpu.backend).toBe('webgpu');
+    expect(cpu.backend).toBe('cpu');
+    for (const key of ['loss', 'elbo', 'iwae'] as const) {
+      expect(Math.abs(gpu[key] - cpu[key]), key).toBeLessThan(1e-4 * (1 + Math.abs(cpu[key])));
+    }
+    const worst = Math.max(...gpu.pixels.map((p: number, i: number) => Math.abs(p - cpu.pixels[i])));
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('dlvm train --backend webgpu gives the cpu run', () => {
+    const cli = join(project, 'node_modules', 'dlvm', 'dist', 'cli.js');
+    const train = (backend: string) => {
+      const out = join(project, `run-${backend}`);
+      const r = spawnSync(process.execPath, [cli, 'train', '--dataset', 'toy2d', '--toy', 'square', '--limit', '400', '--epochs', '2', '--batch-size', '50', '--hidden', '8', '--latent-dim', '2', '--seed', '0', '--backend', backend, '--out', out], {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, DLVM_DAWN_FLAGS: process.env['DLVM_DAWN_FLAGS'] ?? 'backend=opengles' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`backend: ${backend}`));
+      return JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as Array<{ loss: number }>;
+    };
+    const gpu = train('webgpu');
+    const cpu = train('cpu');
+    expect(gpu.length).toBe(cpu.length);
+    gpu.forEach((r, i) => expect(Math.abs(r.loss - cpu[i]!.loss)).toBeLessThan(1e-3 * (1 + Math.abs(cpu[i]!.loss))));
   });
 
   it('runs the dlvm command from the installed package', () => {

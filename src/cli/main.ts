@@ -153,7 +153,7 @@ program
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--resume', 'continue from the run\'s last checkpoint')
-  .option('--backend <name>', 'tensorflow, wasm or cpu (default: the fastest available)')
+  .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu (default: the fastest available; see docs/backends.md)')
   .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
   .action(async (o) => {
     const out = resolve(o.out as string);
@@ -295,7 +295,7 @@ program
   .option('--mean', 'decoder means E[x|z] instead of samples')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--out <file>', 'PNG file (default RUN/samples.png)')
-  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
     await backend(o.backend);
     const model = await loadModel(join(o.run, 'model'));
@@ -315,7 +315,7 @@ program
   .option('--limit <n>', 'use the first n test examples', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
-  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
     await backend(o.backend);
     const run = readRun(o.run);
@@ -392,7 +392,7 @@ program
   .requiredOption('--run <dir>', 'run folder written by dlvm train')
   .option('--out <file>', 'PNG file (default RUN/<kind>.png)')
   .option('--data <dir>', 'folder with the dataset files')
-  .option('--backend <name>', 'tensorflow, wasm or cpu')
+  .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (kind: string, o) => {
     const file = resolve(o.out ?? join(o.run, `${kind}.png`));
     const run = readRun(o.run);
