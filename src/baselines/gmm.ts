@@ -57,8 +57,8 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * log-likelihood never decreases (`history`).
  *
  * @example
- * const gmm = GaussianMixture.fit(points, { components: 3, covariance: 'full' });
- * gmm.logLikelihood(test); gmm.responsibilities(test); gmm.predict(test);
+ * const gmm = await GaussianMixture.fit(points, { components: 3, covariance: 'full' });
+ * await gmm.logLikelihood(test); await gmm.responsibilities(test); await gmm.predict(test);
  */
 export class GaussianMixture {
   readonly components: number;

@@ -47,8 +47,8 @@ export interface PpcaParameters {
  * `aggregatePosterior` and `reconstructionGrid` work on it; `logLikelihood` is exact.
  *
  * @example
- * const ppca = PPCA.fit(train, { latentDim: 2 });
- * ppca.logLikelihood(test); // mean log p(x) in nats
+ * const ppca = await PPCA.fit(train, { latentDim: 2 });
+ * await ppca.logLikelihood(test); // mean log p(x) in nats
  */
 export class PPCA {
   readonly latentDim: number;
