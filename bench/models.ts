@@ -4,22 +4,28 @@
  * 64 channels (3x3 stride-2 convolutions mirrored by transposed ones), each with a Bernoulli
  * likelihood, the closed-form KL from the registry and one Adam step on `vae.loss(x).loss`.
  * bench/torch_vae.py builds the same networks and the same loss in PyTorch.
+ *
+ * The step reads its loss with an awaited read (never `dataSync`, which throws on WebGPU in Node),
+ * once per step as PyTorch's reference does with `loss.item()`. Argument validation is off: the
+ * benchmark's inputs are valid by construction, and the PyTorch reference computes its loss
+ * directly, without distribution objects or their checks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { manualSeed, VAE } from 'dlvm';
+import { manualSeed, setDefaultValidateArgs, VAE } from 'dlvm';
 
 export type BenchModel = 'mlp' | 'conv';
 export const LATENT = 10;
 
 export interface Trainer {
-  /** One Adam step on a batch; returns the loss (negative ELBO per example). */
-  step(x: tf.Tensor): number;
+  /** One Adam step on a batch `x` ([B, 28, 28]); resolves to the loss (negative ELBO per example). */
+  step(x: tf.Tensor): Promise<number>;
   inputShape: number[];
   dispose(): void;
 }
 
 export function makeTrainer(kind: BenchModel, learningRate = 1e-3): Trainer {
   manualSeed(0);
+  setDefaultValidateArgs(false);
   const vae =
     kind === 'mlp'
       ? VAE.mlp({ inputShape: [28, 28], latentDim: LATENT, hidden: [512, 512] })
@@ -28,12 +34,22 @@ export function makeTrainer(kind: BenchModel, learningRate = 1e-3): Trainer {
   const vars = vae.trainableVariables;
   return {
     inputShape: [28, 28],
-    step(x) {
-      return tf.tidy(() => optimizer.minimize(() => vae.loss(x).loss, true, vars)!.dataSync()[0]!);
+    async step(x) {
+      const loss = tf.tidy(() => optimizer.minimize(() => vae.loss(x).loss, true, vars)!);
+      try {
+        return (await loss.data())[0]!;
+      } finally {
+        loss.dispose();
+      }
     },
     dispose() {
       vae.dispose();
       optimizer.dispose();
     },
   };
+}
+
+/** A random binary batch, [batch, ...inputShape]. */
+export function binaryBatch(batch: number, inputShape: number[]): tf.Tensor {
+  return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, ...inputShape]), 0.5), 'float32'));
 }

@@ -4,20 +4,28 @@
  * GFLOP/s; and, where python3 with torch is found, the same models in PyTorch in the same run.
  * Every configuration runs in its own process. Prints a table and writes bench/results.json.
  *
+ * The webgpu row runs on whatever adapter `initBackend('webgpu')` finds: with DLVM_DAWN_FLAGS as
+ * given, else Dawn's defaults (Vulkan on Linux), else Dawn's OpenGL ES backend
+ * (`backend=opengles`: Mesa's llvmpipe on a machine without Vulkan). The table names the adapter;
+ * without one the row says why. Shaders compile on the first steps, so warm-up runs until step
+ * times settle (bench/measure.ts).
+ *
  * Options: --seconds N (measuring time per configuration, default 8), --threads N (wasm threads
- * for the dlvm configuration, default: cores, at most 4), --skip-torch.
+ * for the dlvm configuration, default: cores, at most 4), --skip-torch, --skip-webgpu.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from 'dlvm';
+import { findTorchPython } from './torch_python.js';
 
 interface Result {
   task: string;
   backend: string;
   kernels: string;
   threads: number | null;
+  adapter?: string;
   samplesPerSec?: number;
   gflops?: Record<string, number>;
   peakRssMB?: number;
@@ -34,31 +42,42 @@ const seconds = opt('seconds', 8);
 const threads = opt('threads', Math.max(1, Math.min(4, os.availableParallelism())));
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-function runWorker(task: string, backend: string, kernels: string, t: number): Result {
+function runWorker(task: string, backend: string, kernels: string, t: number, env: NodeJS.ProcessEnv = {}): Result {
   const out = spawnSync(
     process.execPath,
     ['--import', 'tsx', `${here}worker.ts`, task, backend, kernels, String(t), String(seconds)],
-    { encoding: 'utf8', env: { ...process.env, TSX_TSCONFIG_PATH: `${here}../tsconfig.run.json` } },
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...env, TSX_TSCONFIG_PATH: `${here}../tsconfig.run.json` },
+      // A stock cpu conv step takes ~30 s; nothing else comes near this.
+      timeout: (20 * seconds + 300) * 1000,
+    },
   );
   const line = out.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Result;
   } catch {
-    return { task, backend, kernels, threads: t, error: (out.stderr || line).trim().split('\n').slice(-3).join(' ') };
+    // The thrown error's own line, not Node's trailer ("Node.js v20...").
+    const err = out.stderr.split('\n').find((l) => /^\s*(\w*Error\b|Error:)/.test(l));
+    const why = out.error ? out.error.message : (err ?? (out.stderr || line).trim().split('\n').slice(-3).join(' ')).trim();
+    return { task, backend, kernels, threads: t, error: why };
   }
 }
 
-function findTorchPython(): string | null {
-  const candidates = [process.env.DLVM_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[];
-  for (const py of candidates) {
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // no torch here
-    }
+/**
+ * Dawn's flags for the webgpu worker: DLVM_DAWN_FLAGS when set, else none (Dawn picks Vulkan on
+ * Linux) when that finds an adapter, else `backend=opengles`. Returns the probe's result (its
+ * `adapter`, or the `error` saying why there is none) and the environment to run webgpu with.
+ */
+function probeWebGpu(): { probe: Result; env: NodeJS.ProcessEnv } {
+  const tries = process.env.DLVM_DAWN_FLAGS ? [process.env.DLVM_DAWN_FLAGS] : ['', 'backend=opengles'];
+  let probe: Result | undefined;
+  for (const flags of tries) {
+    const env = { DLVM_DAWN_FLAGS: flags };
+    probe = runWorker('probe', 'webgpu', 'dlvm', 1, env);
+    if (!probe.error) return { probe, env };
   }
-  return null;
+  return { probe: probe!, env: {} };
 }
 
 function runTorch(py: string, task: string, t: number): Result {
@@ -70,12 +89,14 @@ function runTorch(py: string, task: string, t: number): Result {
   }
 }
 
+const skipWebGpu = args.includes('--skip-webgpu');
 const configs: Array<[backend: string, kernels: string, threads: number]> = [
   ['cpu', 'stock', 1],
   ['cpu', 'dlvm', 1],
   ['wasm', 'stock', 1],
   ['wasm', 'dlvm', 1],
   ...(threads > 1 ? ([['wasm', 'dlvm', threads]] as Array<[string, string, number]>) : []),
+  ...(skipWebGpu ? [] : ([['webgpu', 'dlvm', 1]] as Array<[string, string, number]>)),
 ];
 
 const results: Result[] = [];
@@ -86,23 +107,42 @@ const log = (r: Result) => {
 };
 
 process.stderr.write(`dlvm ${VERSION} bench: ${seconds} s per configuration, ${os.cpus().length} cores\n`);
+let webgpu: { probe: Result; env: NodeJS.ProcessEnv } | null = null;
 for (const [backend, kernels, t] of configs) {
+  let env: NodeJS.ProcessEnv = {};
+  if (backend === 'webgpu') {
+    webgpu = probeWebGpu();
+    const { probe } = webgpu;
+    process.stderr.write(`  webgpu adapter: ${probe.error ? `none (${probe.error})` : probe.adapter}\n`);
+    if (probe.error) {
+      results.push({ ...probe, task: 'mlp' }, { ...probe, task: 'conv' }, { ...probe, task: 'matmul' });
+      continue;
+    }
+    env = webgpu.env;
+  }
   for (const task of ['matmul', 'mlp', 'conv']) {
     if (task === 'matmul' && backend === 'cpu' && kernels === 'dlvm') continue; // same kernel as stock
-    log(runWorker(task, backend, kernels, t));
+    log(runWorker(task, backend, kernels, t, env));
   }
 }
-const py = args.includes('--skip-torch') ? null : findTorchPython();
+const py = args.includes('--skip-torch') ? null : (findTorchPython()?.python ?? null);
 if (py) {
   for (const t of [...new Set([1, threads])]) for (const task of ['mlp', 'conv']) log(runTorch(py, task, t));
 } else {
-  process.stderr.write('  PyTorch: skipped (no python3 with torch; Debian: apt-get install python3-torch)\n');
+  process.stderr.write('  PyTorch: skipped (no python with torch found; Debian: apt-get install python3-torch, or set DLVM_PYTHON)\n');
 }
 
 // ---- table and ratios ----
 const find = (task: string, backend: string, kernels: string, t: number) =>
   results.find((r) => r.task === task && r.backend === backend && r.kernels.startsWith(kernels) && (r.threads ?? 1) === t);
 const fmt = (r: Result | undefined) => (!r ? '-' : r.error ? 'fails' : (r.samplesPerSec ?? 0).toFixed(0));
+/** The backend cell: the adapter's name on webgpu, or why there is none. */
+const backendCell = (backend: string): string => {
+  if (backend !== 'webgpu' || !webgpu) return backend;
+  const { probe } = webgpu;
+  if (probe.error) return `webgpu: no adapter (${probe.error.split('. ')[0]})`;
+  return `webgpu: ${probe.adapter}`;
+};
 const rows = [...configs, ...(py ? [...new Set([1, threads])].map((t) => ['pytorch', 'torch', t] as [string, string, number]) : [])];
 const lines = [
   '| backend | kernels | threads | MLP VAE samples/s | conv VAE samples/s | peak RSS MB (MLP / conv) | matmul 512^3 GFLOP/s nn / tn / nt |',
@@ -115,7 +155,7 @@ for (const [backend, kernels, t] of rows) {
   const g = mm?.gflops;
   const rss = [mlp, conv].map((r) => (r?.peakRssMB ? r.peakRssMB.toFixed(0) : '-')).join(' / ');
   lines.push(
-    `| ${backend} | ${kernels} | ${t} | ${fmt(mlp)} | ${fmt(conv)} | ${rss} | ${g ? [g.nn, g.tn, g.nt].map((v) => v!.toFixed(1)).join(' / ') : '-'} |`,
+    `| ${backendCell(backend)} | ${kernels} | ${backend === 'webgpu' ? '-' : t} | ${fmt(mlp)} | ${fmt(conv)} | ${rss} | ${g ? [g.nn, g.tn, g.nt].map((v) => v!.toFixed(1)).join(' / ') : '-'} |`,
   );
 }
 const ratio = (a: Result | undefined, b: Result | undefined) =>
@@ -126,10 +166,18 @@ const ratios: Record<string, number | null> = {
   'conv cpu: dlvm / stock': ratio(find('conv', 'cpu', 'dlvm', 1), find('conv', 'cpu', 'stock', 1)),
   'conv wasm (dlvm, best threads) / cpu stock': ratio(find('conv', 'wasm', 'dlvm', threads), find('conv', 'cpu', 'stock', 1)),
 };
+if (webgpu && !webgpu.probe.error) {
+  ratios['MLP webgpu / dlvm wasm (best threads)'] = ratio(find('mlp', 'webgpu', 'dlvm', 1), find('mlp', 'wasm', 'dlvm', threads));
+  ratios['conv webgpu / dlvm wasm (best threads)'] = ratio(find('conv', 'webgpu', 'dlvm', 1), find('conv', 'wasm', 'dlvm', threads));
+}
 if (py) {
   for (const t of [...new Set([1, threads])]) {
     ratios[`MLP dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find('mlp', 'wasm', 'dlvm', t), find('mlp', 'pytorch', 'torch', t));
     ratios[`conv dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find('conv', 'wasm', 'dlvm', t), find('conv', 'pytorch', 'torch', t));
+    if (webgpu && !webgpu.probe.error) {
+      ratios[`MLP dlvm webgpu / PyTorch CPU, ${t} thread(s)`] = ratio(find('mlp', 'webgpu', 'dlvm', 1), find('mlp', 'pytorch', 'torch', t));
+      ratios[`conv dlvm webgpu / PyTorch CPU, ${t} thread(s)`] = ratio(find('conv', 'webgpu', 'dlvm', 1), find('conv', 'pytorch', 'torch', t));
+    }
   }
 }
 lines.push('', '| ratio (same run) | value |', '|---|---|');
@@ -148,6 +196,7 @@ writeFileSync(
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       secondsPerConfig: seconds,
+      ...(webgpu ? { webgpu: { dawnFlags: webgpu.env.DLVM_DAWN_FLAGS ?? null, ...webgpu.probe } } : {}),
       results,
       ratios,
     },
