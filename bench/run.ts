@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from 'dlvm';
+import { machineInfo } from './adapter.js';
 import { findTorchPython } from './torch_python.js';
 
 interface Result {
@@ -190,11 +191,7 @@ writeFileSync(
   `${here}results.json`,
   `${JSON.stringify(
     {
-      date: new Date().toISOString(),
-      dlvm: VERSION,
-      node: process.version,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
+      ...machineInfo(VERSION),
       secondsPerConfig: seconds,
       ...(webgpu ? { webgpu: { dawnFlags: webgpu.env.DLVM_DAWN_FLAGS ?? null, ...webgpu.probe } } : {}),
       results,

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend, VERSION, type BackendInfo } from 'dlvm';
-import { adapterLabel } from '../adapter.js';
+import { adapterLabel, machineInfo } from '../adapter.js';
 import { matmulGflops, timeTraining, webGpuDevice, type TrainingResult } from '../measure.js';
 import type { BenchModel } from '../models.js';
 import { findTorchPython, type TorchPython } from '../torch_python.js';
@@ -248,11 +248,7 @@ async function main(): Promise<void> {
     path.join(outDir, 'gpu-bench.json'),
     `${JSON.stringify(
       {
-        date: new Date().toISOString(),
-        dlvm: VERSION,
-        node: process.version,
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model,
+        ...machineInfo(VERSION),
         settings: { batches, sizes, seconds, maxSteps, budget, small },
         webgpu: dlvm.info
           ? { adapter, adapterInfo: dlvm.info.adapter, limits: dlvm.limits, backend: describeBackend(dlvm.info) }
