@@ -3,8 +3,9 @@
  *
  * tfjs random ops take an optional integer seed per call and otherwise draw from an unseeded
  * generator. `manualSeed(s)` (torch's `torch.manual_seed`) makes every later dlvm sampler
- * reproducible: each call takes the next seed of a stream derived from `s`. Samplers written in
- * JavaScript (Gamma, Poisson) draw from {@link uniformSource}, which follows the same seed.
+ * reproducible: each call takes the next seed of a stream derived from `s`. Every distribution
+ * samples on the device with seeded tfjs ops; host-side randomness (dynamic binarisation of
+ * datasets) draws from {@link uniformSource}, which follows the same seed.
  */
 import { argError } from './errors.js';
 
@@ -58,7 +59,7 @@ export function nextSeed(): number | undefined {
   return state === null ? undefined : nextUint32();
 }
 
-/** A source of uniform numbers in [0, 1) for samplers written in JavaScript. */
+/** A source of uniform numbers in [0, 1) for host-side randomness (following `manualSeed`). */
 export function uniformSource(): () => number {
   if (state === null) return Math.random;
   return mulberry32(nextUint32());

@@ -1,8 +1,9 @@
 /**
  * dlvm's webgpu fixes (src/kernels/webgpu.ts, webgpu_math.ts) agree with tfjs's stock cpu
  * kernels: int32/bool transposes and the reductions, arg-reductions and cumulative sums that
- * transpose internally, ArgMax/ArgMin ties, int32 UnsortedSegmentSum, reverse cumsum, and the
- * accurate Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu.
+ * transpose internally, ArgMax/ArgMin ties, int32 UnsortedSegmentSum, reverse cumsum, casts of
+ * GPU-resident int32/bool to float32 (and the other casts between int32, bool and float32), and
+ * the accurate Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu.
  *
  * Runs on webgpu in Node (Dawn, by default over its OpenGL ES backend: Mesa's llvmpipe needs no
  * GPU; `DLVM_DAWN_FLAGS` picks another); it fails where no adapter can be had. GPU tensors are
@@ -55,6 +56,18 @@ const small = () => tf.tensor3d(R.map((v) => Math.min(2, Math.max(-1, Math.round
 const bools = (t: number) => tf.tensor3d(R.map((v) => (v > t ? 1 : 0)), SHAPE, 'bool');
 const AXES: (number | number[])[] = [0, 1, 2, [0, 1], [1, 2], [0, 2], [0, 1, 2]];
 
+/**
+ * Asserts that `t`'s data is in a GPU buffer when on webgpu (not CPU values the backend would
+ * compute on there), and returns it.
+ */
+function onDevice<T extends tf.Tensor>(t: T): T {
+  if (tf.getBackend() === 'webgpu') {
+    const map = (tf.backend() as unknown as { tensorMap: { get(id: object): { resource?: unknown } | undefined } }).tensorMap;
+    expect(map.get(t.dataId)?.resource != null, 'input is on the GPU').toBe(true);
+  }
+  return t;
+}
+
 /** Pipeline cache keys of the webgpu backend compiled so far. */
 function shaderKeys(): string[] {
   return Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
@@ -99,14 +112,16 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   it('registers its webgpu kernels, and restoreStockKernels / registerDlvmKernels round-trip them', async () => {
     const all = dlvmKernelNames();
     const names = all.filter((k) => k.endsWith('@webgpu'));
-    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf']) {
+    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Cast', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf']) {
       expect(names).toContain(`${k}@webgpu`);
     }
     const proto = Object.getPrototypeOf(tf.backend()) as { runWebGPUProgram: unknown };
     const fixed = proto.runWebGPUProgram;
+    const dlvmCast = tf.getKernel('Cast', 'webgpu')?.kernelFunc;
     restoreStockKernels();
     expect(dlvmKernelNames()).toEqual([]);
     expect(proto.runWebGPUProgram).not.toBe(fixed);
+    expect(tf.getKernel('Cast', 'webgpu')?.kernelFunc).not.toBe(dlvmCast); // the stock Cast is back
     registerDlvmKernels();
     expect(dlvmKernelNames()).toEqual(all);
     expect(proto.runWebGPUProgram).not.toBe(fixed); // a fresh wrapper, installed again
@@ -212,6 +227,105 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
         await expectSame(`cumsum exclusive reverse axis ${axis}`, () => tf.cumsum(x(), axis, true, true), 1e-5, 1e-4);
         await expectSame(`cumprod reverse axis ${axis}`, () => tf.cumprod(tf.add(1, tf.mul(0.01, x())), axis, false, true), 1e-5, 1e-6);
       }
+    });
+  });
+
+  /** GPU-resident bool tensors (`u < p`, computed on the GPU) of several shapes and ranks. */
+  const U = (n: number, seed: number) => Array.from(randn(n, seed)).map((v) => 0.5 + 0.25 * v);
+  const GPU_BOOLS: [string, () => tf.Tensor][] = [
+    ['[2000, 2, 3]', () => tf.less(tf.tensor3d(U(12000, 21), [2000, 2, 3]), tf.tensor2d([[0.9, 0.7, 0.5], [0.2, 0.8, 0.4]]))],
+    ['[4, 5, 60]', () => tf.less(tf.tensor3d(U(1200, 22), SHAPE), 0.3)],
+    ['[3, 4, 5, 6]', () => tf.less(tf.tensor4d(U(360, 23), [3, 4, 5, 6]), 0.6)],
+    ['[37]', () => tf.greater(tf.tensor1d(U(37, 24)), 0.5)],
+    ['[]', () => tf.less(tf.scalar(0.2), tf.scalar(0.5))],
+  ];
+  /** GPU-resident int32 tensors: int32 sums, an argMax and a full reduction, computed on the GPU. */
+  const GPU_INTS: [string, () => tf.Tensor][] = [
+    ['add [2000, 2, 3]', () => tf.add(tf.tensor3d(Array.from({ length: 12000 }, (_, i) => Math.round(R[i % R.length]! * 50 + i)), [2000, 2, 3], 'int32'), tf.scalar(3, 'int32'))],
+    ['add [4, 5, 60]', () => tf.add(ints(), small())],
+    ['argMax [2000, 3]', () => tf.argMax(tf.tensor3d(U(42000, 25), [2000, 3, 7]), -1)],
+    ['add [2, 3, 4, 50]', () => tf.add(tf.tensor4d(R.map((v) => Math.round(v * 1e4)), [2, 3, 4, 50], 'int32'), tf.scalar(1, 'int32'))],
+    ['sum []', () => tf.sum(ints())],
+  ];
+
+  /**
+   * The cast itself, then the ops that failed on its relabelled buffer: transposes and (unless
+   * `reduce` is false) reductions over axis 0.
+   */
+  function afterCast(y: tf.Tensor, reduce = true): tf.Tensor[] {
+    const out = [y, tf.transpose(y, y.shape.map((_, i) => y.rank - 1 - i))];
+    if (y.rank > 2) out.push(tf.transpose(y, y.shape.map((_, i) => (i + 1) % y.rank)));
+    if (reduce) out.push(tf.sum(y));
+    if (reduce && y.rank > 0) out.push(tf.sum(y, 0), tf.mean(y, 0), tf.max(y, 0));
+    return out;
+  }
+
+  it('casts GPU-resident bool and int32 tensors to float32 by value', async () => {
+    await expectNoLeak(async () => {
+      for (const [label, make] of GPU_BOOLS) {
+        await expectSame(`bool ${label} -> float32`, () => afterCast(tf.cast(onDevice(make()), 'float32')), 1e-6, 1e-6);
+      }
+      for (const [label, make] of GPU_INTS) {
+        // Sums and means of float32 round differently on the two backends: a relative tolerance.
+        await expectSame(`int32 ${label} -> float32`, () => afterCast(tf.cast(onDevice(make()), 'float32')), 1e-6, 1e-6);
+      }
+      // Beyond 2^24 the conversion rounds to the nearest float32. The cpu backend's cast keeps
+      // the Int32Array, so the reference is a float32 tensor of the rounded values; the GPU input
+      // is an (exact, i32) transpose, as webgpu's int32 arithmetic goes through f32 itself.
+      const huge = R.map((v) => Math.round(v * 4e8) + 1);
+      const gpu = await onGpu(() =>
+        afterCast(tf.cast(onDevice(tf.transpose(tf.tensor4d(huge, [2, 3, 4, 50], 'int32'), [0, 1, 3, 2])), 'float32'), false),
+      );
+      const cpu = await onCpu(() => afterCast(tf.transpose(tf.tensor4d(huge.map(f32), [2, 3, 4, 50]), [0, 1, 3, 2]), false));
+      expect(gpu.map((o) => o.dtype)).toEqual(['float32', 'float32', 'float32']);
+      gpu.forEach((g, k) => expectClose(g.values, cpu[k]!.values, { rtol: 0, atol: 0, label: `int32 beyond 2^24 [${k}]` }));
+      // The reported case (sum and mean over axis 0 of u < p as float32), with the dtypes.
+      const [gpuSum, gpuMean] = await onGpu(() => {
+        const f = tf.cast(onDevice(GPU_BOOLS[0]![1]()), 'float32');
+        return [tf.sum(f), tf.mean(f, 0)];
+      });
+      expect(gpuSum!.dtype).toBe('float32');
+      expect(gpuMean!.dtype).toBe('float32');
+      expect(shaderKeys().some((k) => k.startsWith('dlvm_cast_i32_f32'))).toBe(true);
+    });
+  });
+
+  it('casts int32/bool to float32 right from CPU data, small (converted there) or large (uploaded)', async () => {
+    const values = R.map((v) => Math.round(v * 20));
+    await expectNoLeak(async () => {
+      // Large: stays on the CPU until the cast, which uploads it.
+      await expectSame('large CPU bool', () => afterCast(tf.cast(tf.tensor3d(values.map((v) => (v > 3 ? 1 : 0)), SHAPE, 'bool'), 'float32')), 1e-6);
+      await expectSame('large CPU int32', () => afterCast(tf.cast(tf.tensor3d(values, SHAPE, 'int32'), 'float32')), 1e-6);
+      // Small, with the CPU hand-off on: cast on the CPU; the result then goes to the GPU.
+      for (const dtype of ['bool', 'int32'] as const) {
+        await expectSame(`small CPU ${dtype}`, () => {
+          tf.env().set('WEBGPU_CPU_FORWARD', true);
+          let y: tf.Tensor;
+          try {
+            y = tf.cast(tf.tensor2d(values.slice(0, 24).map((v) => (dtype === 'bool' ? +(v > 3) : v)), [4, 6], dtype), 'float32');
+          } finally {
+            tf.env().set('WEBGPU_CPU_FORWARD', false);
+          }
+          return afterCast(y);
+        });
+      }
+    });
+  });
+
+  it('casts GPU-resident tensors between float32, int32 and bool as the cpu does', async () => {
+    const floats = () => tf.mul(tf.tensor3d(R, SHAPE), 7.3);
+    const cases: [string, () => tf.Tensor][] = [
+      ['float32 -> int32', () => tf.cast(onDevice(floats()), 'int32')],
+      ['float32 -> bool', () => tf.cast(onDevice(tf.round(floats())), 'bool')],
+      ['int32 -> bool', () => tf.cast(onDevice(tf.add(small(), tf.scalar(0, 'int32'))), 'bool')],
+      ['bool -> int32', () => tf.cast(onDevice(GPU_BOOLS[0]![1]()), 'int32')],
+      ['bool -> int32 [4, 5, 60]', () => tf.cast(onDevice(GPU_BOOLS[1]![1]()), 'int32')],
+      ['int32 -> int32', () => tf.cast(onDevice(tf.add(ints(), small())), 'int32')],
+      ['bool -> float32 -> int32', () => tf.cast(tf.cast(onDevice(GPU_BOOLS[0]![1]()), 'float32'), 'int32')],
+      ['int32 -> complex64 (real part)', () => tf.real(tf.cast(onDevice(tf.add(ints(), small())), 'complex64'))],
+    ];
+    await expectNoLeak(async () => {
+      for (const [label, make] of cases) await expectSame(label, () => afterCast(make()), 1e-6, 1e-6);
     });
   });
 

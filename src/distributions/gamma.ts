@@ -12,7 +12,7 @@ import { Exponential } from './exponential.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { EULER_GAMMA, infiniteKL, xLogX, type TensorInput } from './util.js';
+import { EULER_GAMMA, firstAccepted, infiniteKL, xLogX, type TensorInput } from './util.js';
 
 /** Smallest positive normal float32; torch clamps gamma samples to it. */
 const TINY = 1.1754943508222875e-38;
@@ -29,8 +29,8 @@ const GAMMA_ROUNDS = 10;
  * log of Marsaglia & Tsang's acceptance bound, 0.5 x^2 + d (1 - v + log v) with v = (1 + y)^3,
  * y = c x, c = 1 / sqrt(9 d). Expanding log(1 + y), the x^2 terms cancel exactly (9 d c^2 = 1):
  *   0.5 x^2 + d (1 - v + log v) = 3 d sum_(n>=4) (-1)^(n+1) y^n / n = -(x^4 / (27 d)) sum_k (-y)^k / (k + 4),
- * which is used for |y| < 0.25 (13 terms, error < 4e-9 relative); there the direct form would lose
- * all digits for large d (at alpha = 5000, 0.5 x^2 and d (1 - v + log v) cancel to 1e-4 of each).
+ * which is used for |y| < 0.25 (13 terms, error < 4e-9 relative); there the direct form loses most
+ * digits for large d (at alpha = 5000 and x = 2 its two terms, 2 and -2, cancel to -3e-5).
  */
 function logAcceptBound(x: tf.Tensor, y: tf.Tensor, d: tf.Tensor): tf.Tensor {
   const small = tf.less(tf.abs(y), 0.25);
@@ -71,10 +71,9 @@ function sampleStandardGamma(alpha: tf.Tensor): tf.Tensor {
     const onePlusY = tf.add(1, y);
     const squeeze = tf.less(u, tf.sub(1, tf.mul(0.0331, tf.square(tf.square(x)))));
     const exact = tf.less(tf.log(tf.maximum(u, TINY)), logAcceptBound(x, y, d));
-    const accept = tf.unstack(tf.logicalAnd(tf.greater(onePlusY, 0), tf.logicalOr(squeeze, exact)));
-    const candidates = tf.unstack(tf.mul(d, tf.mul(tf.square(onePlusY), onePlusY)));
-    let z: tf.Tensor = d;
-    for (let k = GAMMA_ROUNDS - 1; k >= 0; k--) z = tf.where(accept[k]!, candidates[k]!, z);
+    const accept = tf.logicalAnd(tf.greater(onePlusY, 0), tf.logicalOr(squeeze, exact));
+    const candidate = tf.mul(d, tf.mul(tf.square(onePlusY), onePlusY)); // [K, ...shape]
+    const z = firstAccepted(accept, candidate, d);
     const boosted = tf.mul(z, tf.exp(tf.div(tf.log(tf.maximum(boostU, TINY)), alpha)));
     return tf.maximum(tf.where(boost, boosted, z), TINY);
   });

@@ -8,7 +8,7 @@ import { nonnegative, nonnegativeInteger, type Constraint } from './constraints.
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
 import { Bernoulli } from './bernoulli.js';
-import { infiniteKL, type TensorInput } from './util.js';
+import { firstAccepted, infiniteKL, type TensorInput } from './util.js';
 
 /** Rates below this are drawn by inversion, the others by PTRS (Hormann's method needs rate >= 10). */
 const INVERSION_MAX_RATE = 10;
@@ -93,15 +93,11 @@ function poissonPtrs(rate: tf.Tensor): tf.Tensor {
   const k = tf.floor(tf.add(tf.mul(tf.add(tf.div(tf.mul(a, 2), us), b), uu), tf.add(rate, 0.43)));
   const quick = tf.logicalAnd(tf.greaterEqual(us, 0.07), tf.lessEqual(v, vr));
   const reject = tf.logicalOr(tf.less(k, 0), tf.logicalAnd(tf.less(us, 0.013), tf.greater(v, us)));
-  // Rejected elements (k < 0, or infinite k where us = 0) are evaluated at k = 0 instead.
+  // Rejected proposals (k < 0; the infinite k of us = 0 fails the us < 0.013 test) are evaluated at 0.
   const kSafe = tf.where(reject, tf.zerosLike(k), k);
   const logHat = tf.sub(tf.add(tf.log(v), tf.log(invAlpha)), tf.log(tf.add(tf.div(a, tf.square(us)), b)));
   const slow = tf.logicalAnd(tf.logicalNot(reject), tf.lessEqual(logHat, logPoissonPmf(kSafe, rate)));
-  const accept = tf.unstack(tf.logicalOr(quick, slow));
-  const candidates = tf.unstack(kSafe);
-  let out: tf.Tensor = tf.floor(rate);
-  for (let r = PTRS_ROUNDS - 1; r >= 0; r--) out = tf.where(accept[r]!, candidates[r]!, out);
-  return out;
+  return firstAccepted(tf.logicalOr(quick, slow), kSafe, tf.floor(rate));
 }
 
 /**

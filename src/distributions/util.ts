@@ -244,3 +244,18 @@ export function categoricalParams(kind: 'probs' | 'logits', given: tf.Tensor): P
   const probs = tf.softmax(logits);
   return { probs, logits, made: [probs, logits] };
 }
+
+/**
+ * Per element, the candidate of the first round that accepted, else `fallback`: the rounds are
+ * the leading axis of `accept` and `candidate` ([K, ...shape]; candidates are >= 0). Rejected
+ * candidates become -1 before the rounds are split, so only float32 data is sliced (webgpu
+ * slices of bool data are not reliable).
+ */
+export function firstAccepted(accept: tf.Tensor, candidate: tf.Tensor, fallback: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const rounds = tf.unstack(tf.where(accept, candidate, tf.fill(candidate.shape, -1)));
+    let out = fallback;
+    for (let k = rounds.length - 1; k >= 0; k--) out = tf.where(tf.greaterEqual(rounds[k]!, 0), rounds[k]!, out);
+    return out;
+  });
+}

@@ -13,12 +13,13 @@
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
  * | UnsortedSegmentSum | webgpu | int32: summed the bit patterns of the values read as f32 |
  * | Cumsum, Cumprod | webgpu | reverse: reused the shader compiled for another row length |
+ * | Cast | webgpu | int32/bool to float32 relabelled the i32 buffer: transposes of the result, so reductions over non-innermost axes, gave zeros, stale data, 1.4e-42 or NaN |
  * | Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu | webgpu | WGSL built-ins and cancelling formulas: log(1 - 2^-24) 73% off, log1p(3e-8) 240%, expm1 and tanh of tiny x wrong in every digit, softplus(-13) 4%, sinh(89) infinite |
  *
  * The webgpu entries are installed only once tfjs-backend-webgpu is loaded (an optional peer
  * dependency that nothing here imports): {@link registerDlvmWebGpuKernels}. The first four rows
- * are fixes to the programs the stock kernels run (webgpu.ts), the last are new kernels
- * (webgpu_math.ts).
+ * are fixes to the programs the stock kernels run (webgpu.ts), the last two are new kernels
+ * (Cast in webgpu.ts, the math in webgpu_math.ts).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';

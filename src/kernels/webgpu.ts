@@ -1,7 +1,7 @@
 /**
  * dlvm's fixes for tfjs-backend-webgpu 4.22 (see the table in register.ts).
  *
- * Three stock shaders are wrong, and the kernels that run them also call them internally (every
+ * Four stock shaders are wrong, and the kernels that run them also call them internally (every
  * reduction over a non-innermost axis transposes first; ArgMax, ArgMin, Cumsum, Cumprod,
  * UnsortedSegmentSum, Einsum and BatchToSpaceND call the stock `transpose` function directly),
  * so replacing registered kernels cannot reach them. dlvm therefore wraps
@@ -22,14 +22,27 @@
  *   length.
  * The wrapper is installed on the class the backend instances share, and taken off again by
  * `restoreStockKernels`.
+ *
+ * The stock Cast kernel is wrong too, and is replaced: from int32 or bool to float32 it returns
+ * the input's buffer relabelled (tfjs's "no encoding loss" shortcut), but the buffer holds i32
+ * elements and stays marked int32 / bool in the backend, while the tensor says float32. Programs
+ * that read through the generated getters convert, but the stock TransposeProgram (so every
+ * reduction over a non-innermost axis) passes the i32 element to the f32 output: the WGSL does
+ * not compile, Dawn drops the whole command buffer it was batched in, and the transpose and the
+ * other results of that batch came out as zeros or stale buffer contents (1.4e-42, NaN). The
+ * IntTransposeProgram fix does not apply, as the tensor says float32. dlvm's Cast converts
+ * such tensors (`f32(A[i])` on the GPU; on the CPU while their data is small and still there)
+ * and leaves every other cast to the stock kernel.
  */
 import {
   ArgMax,
   ArgMin,
+  Cast,
   Cumprod,
   Cumsum,
   Transpose,
   UnsortedSegmentSum,
+  type CastAttrs,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
@@ -68,6 +81,33 @@ fn main(index : i32) {
   if (index < uniforms.size) {
     let coords = getCoordsFromIndex(index);
     setOutputAtIndexI32(index, A[getIndexFromCoords${rank}D(${coordsType(rank)}(${switched.join(', ')}), uniforms.aShape)]);
+  }
+}`;
+  }
+}
+
+/** int32 / bool to float32 by value: each i32 element converted with `f32()`. */
+class IntToFloatProgram implements WebGpuProgram {
+  variableNames = ['A'];
+  size = true;
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  shaderKey = 'dlvm_cast_i32_f32';
+
+  constructor(shape: number[]) {
+    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(
+      shape,
+      this.workgroupSize,
+    ));
+  }
+
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    setOutputAtIndex(index, f32(A[index]));
   }
 }`;
   }
@@ -243,15 +283,60 @@ export function removeWebGpuProgramFixes(): void {
   }
 }
 
+/**
+ * dlvm's webgpu Cast: int32 / bool to float32 (and to complex64, whose real part it converts
+ * first) is a conversion by value, where the stock kernel relabels the i32 buffer as float32.
+ * Data still on the CPU and small enough for the backend's CPU hand-off is converted there;
+ * anything else runs {@link IntToFloatProgram} (uploading CPU data first). Every other cast
+ * (float32 to int32 / bool and int32 to bool run programs; bool to int32 keeps the i32 buffer,
+ * which is right; same dtype, complex64 and string) goes to the stock kernel.
+ *
+ * @param stock the stock webgpu Cast config.
+ * @param onCall run before every call with the backend (dlvm uses it to install its program fixes).
+ */
+export function makeWebGpuCastKernel(
+  stock: KernelConfig,
+  onCall: (backend: WebGpuBackendLike) => void = () => {},
+): KernelConfig {
+  const toFloat = (x: TensorInfo, backend: WebGpuBackendLike): TensorInfo => {
+    if (backend.shouldExecuteOnCPU([x])) {
+      const values = backend.tensorMap.get(x.dataId)?.values;
+      if (values instanceof Int32Array || values instanceof Uint8Array) {
+        return backend.makeTensorInfo(x.shape, 'float32', Float32Array.from(values));
+      }
+    }
+    return backend.runWebGPUProgram(new IntToFloatProgram(x.shape), [x], 'float32');
+  };
+  const kernelFunc = (args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { dtype } = args.attrs as unknown as CastAttrs;
+    const backend = args.backend as WebGpuBackendLike;
+    onCall(backend);
+    if (x.dtype !== 'int32' && x.dtype !== 'bool') return stock.kernelFunc(args);
+    if (dtype === 'float32') return toFloat(x, backend);
+    if (dtype === 'complex64') {
+      const real = toFloat(x, backend);
+      try {
+        return stock.kernelFunc({ ...args, inputs: { x: real } });
+      } finally {
+        backend.disposeData(real.dataId);
+      }
+    }
+    return stock.kernelFunc(args);
+  };
+  return { kernelName: Cast, backendName: 'webgpu', kernelFunc: kernelFunc as KernelFunc };
+}
+
 /** Kernels whose stock programs the fixes replace; dlvm wraps them to make sure the fixes are on. */
 const FIXED_BY_PROGRAM = [Transpose, ArgMax, ArgMin, Cumsum, Cumprod, UnsortedSegmentSum];
 
 /**
  * dlvm's webgpu kernel configs: Transpose, ArgMax, ArgMin, Cumsum, Cumprod and
  * UnsortedSegmentSum (the stock
- * kernels, run with the program fixes installed on the backend they are given) and the accurate
- * math kernels of webgpu_math.ts. Each config makes sure the program fixes are installed on the
- * backend it runs on, so they hold even for a backend dlvm was not shown.
+ * kernels, run with the program fixes installed on the backend they are given), Cast
+ * ({@link makeWebGpuCastKernel}) and the accurate math kernels of webgpu_math.ts. Each config
+ * makes sure the program fixes are installed on the backend it runs on, so they hold even for a
+ * backend dlvm was not shown.
  *
  * @param stock the stock webgpu config of a kernel name (undefined: that kernel is skipped).
  */
@@ -270,5 +355,7 @@ export function makeWebGpuKernels(stock: (kernelName: string) => KernelConfig | 
     };
     wrapped.push({ kernelName, backendName: 'webgpu', kernelFunc: kernelFunc as KernelFunc });
   }
+  const stockCast = stock(Cast);
+  if (stockCast != null) wrapped.push(makeWebGpuCastKernel(stockCast, ensureFixes));
   return [...wrapped, ...makeWebGpuMathKernels(stock, ensureFixes)];
 }
