@@ -296,16 +296,17 @@ export async function initBackend(
       notes.push(`webgpu skipped: ${describeAdapter(found.info)} is a software adapter, slower than wasm (name 'webgpu' to use it)`);
       return null;
     }
-    if (!(await registerWebGpuBackend(found, notes))) {
+    const adapter = await registerWebGpuBackend(found, notes);
+    if (adapter === null) {
       webgpuMissing = true;
       return null;
     }
     const ok = await tf.setBackend('webgpu').catch(() => false);
     if (!ok) {
-      notes.push(`webgpu failed to initialise on ${describeAdapter(found.info)}`);
+      notes.push(`webgpu failed to initialise on ${describeAdapter(adapter)}`);
       return null;
     }
-    return { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', adapter: found.info };
+    return { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', adapter };
   };
   const browserBackend = (name: 'webgl' | 'webgpu'): Attempt => async () => {
     if (tf.findBackendFactory(name) == null) {

@@ -206,15 +206,20 @@ export async function findNodeAdapter(options: WebGpuNodeOptions, notes: string[
   return { info: adapterInfoOf(adapter, featureLevel, dawnFlags), adapter, notes: own };
 }
 
+/** The adapter the process's webgpu backend was registered on (it is fixed once it starts). */
+let running: AdapterInfo | null = null;
+
 /**
  * Makes `found` the adapter behind tfjs's 'webgpu' backend: imports tfjs-backend-webgpu and
  * registers a factory that requests the device as tfjs's own factory does. A factory already
  * registered (the package imported where `navigator.gpu` existed) is replaced, so the backend
- * runs on the adapter dlvm reports.
+ * runs on the adapter dlvm reports. Once the backend runs, its adapter stays for the process.
+ *
+ * @returns the adapter the backend runs on, or null when tfjs-backend-webgpu is not installed.
  */
-export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]): Promise<boolean> {
+export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]): Promise<AdapterInfo | null> {
   const mod = await load(TFJS_WEBGPU, notes);
-  if (mod == null) return false;
+  if (mod == null) return null;
   const WebGPUBackend = mod['WebGPUBackend'] as (new (device: unknown, info?: unknown) => tf.KernelBackend) | undefined;
   if (typeof WebGPUBackend !== 'function') {
     throw new DlvmError(`initBackend: the installed ${TFJS_WEBGPU} does not export WebGPUBackend; install ${TFJS_WEBGPU}@4.22.`);
@@ -228,7 +233,15 @@ export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]
   }
   if (tf.engine().registry['webgpu'] != null) {
     registerDlvmWebGpuKernels(WebGPUBackend);
-    return true; // already running on an adapter
+    const current = running ?? found.info;
+    if (describeAdapter(current) !== describeAdapter(found.info) || current.dawnFlags.join(',') !== found.info.dawnFlags.join(',')) {
+      const flags = (a: AdapterInfo) => `flags [${a.dawnFlags.join(', ')}]`;
+      notes.push(
+        `webgpu already runs on ${describeAdapter(current)}, ${flags(current)}, in this process (the adapter is fixed once webgpu starts); ` +
+          `these options asked for ${describeAdapter(found.info)}, ${flags(found.info)}`,
+      );
+    }
+    return current;
   }
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
   const adapter = found.adapter as {
@@ -255,5 +268,6 @@ export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]
   }, 0);
   // dlvm's webgpu kernels and fixes to stock webgpu programs (kernels/register.ts).
   registerDlvmWebGpuKernels(WebGPUBackend);
-  return true;
+  running = found.info;
+  return running;
 }

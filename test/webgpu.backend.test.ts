@@ -29,6 +29,15 @@ describe("initBackend('webgpu') in Node", () => {
     tf.dispose([a, p]);
   });
 
+  it('keeps the adapter it started on for the process, and says so when other options ask for another', async () => {
+    const first = await initBackend('webgpu', { dawnFlags: ['backend=opengles'] });
+    const again = await initBackend('webgpu', { dawnFlags: ['backend=opengles', 'enable-dawn-features=allow_unsafe_apis'] });
+    expect(again.adapter).toEqual(first.adapter);
+    expect(again.notes.join('; ')).toMatch(/webgpu already runs on .*flags \[backend=opengles\], in this process \(the adapter is fixed once webgpu starts\); these options asked for .*flags \[backend=opengles, enable-dawn-features=allow_unsafe_apis\]/);
+    const same = await initBackend('webgpu', { dawnFlags: ['backend=opengles'] });
+    expect(same.notes.join('; ')).not.toMatch(/already runs/);
+  });
+
   it('reads DLVM_DAWN_FLAGS and DLVM_WEBGPU_FEATURE_LEVEL, and names them when they are wrong', async () => {
     process.env['DLVM_DAWN_FLAGS'] = ' backend=opengles ';
     process.env['DLVM_WEBGPU_FEATURE_LEVEL'] = 'compatibility';
