@@ -3,7 +3,7 @@
  * and bad flags (message and non-zero exit). Runs the built dist/cli.js in a separate process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,37 @@ describe('dlvm CLI', () => {
     const lbs = dlvm('train', '--model', 'cvae', '--labelled-batch-size', '5', '--limit', '300', '--out', st);
     expect(lbs.status).toBe(1);
     expect(lbs.stderr).toMatch(/--labelled-batch-size is for --model ssvae, not --model cvae/);
+  });
+
+  it('never trains over a run unasked: refuses an existing --out without --resume or --force, refuses an incomplete checkpoint', () => {
+    const r = join(run, 'guarded');
+    const small = ['--dataset', 'toy2d', '--limit', '200', '--epochs', '1', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--out', r];
+    expect(dlvm('train', ...small).status).toBe(0);
+    const firstModel = readFileSync(join(r, 'model', 'model.json'), 'utf8');
+    const again = dlvm('train', ...small);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/--out .*guarded already holds a run \(run\.json, model, history\.json, curves\.png, checkpoints\)\. Continue it with --resume, choose another --out, or replace it with --force\./);
+    expect(readFileSync(join(r, 'model', 'model.json'), 'utf8')).toBe(firstModel); // untouched
+    expect(dlvm('train', ...small, '--resume', '--force').stderr).toMatch(/--resume and --force exclude each other/);
+    const forced = dlvm('train', ...small, '--force', '--seed', '1');
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/--force: removed the previous run in .*guarded \(run\.json, model, history\.json, curves\.png, checkpoints\)/);
+    // A checkpoint whose training.json is missing (an interrupted save) is not trained over from step 0.
+    rmSync(join(r, 'checkpoints', 'last', 'training.json'));
+    const torn = dlvm('train', ...small, '--resume');
+    expect(torn.status).toBe(1);
+    expect(torn.stderr).toMatch(/fit: cannot resume from .*guarded\/checkpoints\/last: it has no training\.json \(an interrupted or incomplete save\)/);
+    expect(existsSync(join(r, 'checkpoints', 'best', 'training.json'))).toBe(true);
+  });
+
+  it('a run that stops on a non-finite loss at once still writes run.json and exits with status 1', () => {
+    const r = join(run, 'diverged');
+    const t = dlvm('train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '1', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--lr', '1e30', '--out', r);
+    expect(t.status, t.stderr).toBe(1);
+    expect(`${t.stdout}${t.stderr}`).toMatch(/training stopped at step \d+ \(epoch 1\): the loss became/);
+    const info = JSON.parse(readFileSync(join(r, 'run.json'), 'utf8'));
+    expect(info.stopReason).toBe('non-finite loss');
+    expect(existsSync(join(r, 'model', 'model.json'))).toBe(true);
   });
 
   it('--help on every command; bad flags give a message and status 1', () => {

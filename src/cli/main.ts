@@ -2,7 +2,7 @@
  * The `dlvm` command line: train, sample, eval and plot, as the DTU `vae_bernoulli.py` script
  * and more. Every command has --help; bad flags print an error and exit with status 1.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -112,6 +112,9 @@ function refuseStacked(model: VAE, run: string, what: string): void {
   if (model instanceof SSVAE && model.m1 !== null) throw new Error(`${what} draws images, but ${run} is an M1+M2 model whose M2 models M1's latent z1; use M1's run folder for pictures.`);
 }
 
+/** What `dlvm train` writes into --out: a folder holding any of these holds a run. */
+const RUN_FILES = ['run.json', 'model', 'history.json', 'curves.png', 'checkpoints'] as const;
+
 async function backend(name: string | undefined): Promise<string> {
   const info = await initBackend(name as never);
   console.error(`backend: ${describeBackend(info)}`);
@@ -153,6 +156,7 @@ program
   .option('--data <dir>', 'folder with the dataset files')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--resume', 'continue from the run\'s last checkpoint')
+  .option('--force', 'overwrite an existing run in --out (its model, history and checkpoints)')
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu (default: the fastest available; see docs/backends.md)')
   .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
   .action(async (o) => {
@@ -227,6 +231,18 @@ program
           : o.model === 'iwae'
             ? conv ? IWAE.conv({ ...arch, k: o.k }) : IWAE.mlp({ ...base, k: o.k })
             : conv ? VAE.conv(arch) : VAE.mlp(base);
+    // After every check of the flags, before anything is written: never train over a run unasked.
+    if (o.resume && o.force) throw new Error('--resume and --force exclude each other: --resume continues the run in --out, --force replaces it.');
+    const previous = RUN_FILES.filter((f) => existsSync(join(out, f)));
+    if (previous.length > 0 && !o.resume) {
+      if (!o.force) {
+        throw new Error(
+          `--out ${out} already holds a run (${previous.join(', ')}). Continue it with --resume, choose another --out, or replace it with --force.`,
+        );
+      }
+      for (const f of previous) rmSync(join(out, f), { recursive: true, force: true });
+      console.error(`--force: removed the previous run in ${out} (${previous.join(', ')})`);
+    }
     const controller = new AbortController();
     process.once('SIGINT', () => {
       console.error('interrupted: saving a checkpoint and stopping (press Ctrl-C again to quit at once)');
@@ -248,7 +264,8 @@ program
     });
     await model.save(join(out, 'model'));
     writeFileSync(join(out, 'history.json'), JSON.stringify(result.history));
-    await trainingCurves(result.history, { file: join(out, 'curves.png') });
+    // A run stopped before its first history record (e.g. a non-finite loss at step 1) has no curve.
+    if (result.history.length > 0) await trainingCurves(result.history, { file: join(out, 'curves.png') });
     const info: RunInfo = {
       model: o.model,
       likelihood: toy ? 'gaussian' : o.likelihood,
@@ -284,7 +301,9 @@ program
     writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
-    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json, curves.png.`);
+    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
+    // Training that stopped on a non-finite loss did not succeed: say so with the exit status.
+    if (result.stopReason === 'non-finite loss') process.exitCode = 1;
   });
 
 program

@@ -191,6 +191,16 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   let startEpoch = 1;
   let step = 0;
   let best: number | null = null;
+  if (ckpt !== undefined && options.resume && !(await hasCheckpoint(join!(ckpt, 'last')))) {
+    // A started but unfinished checkpoint must not be trained over from step 0 (its best would be lost).
+    const { existsSync } = await import('node:fs');
+    if (existsSync(join!(ckpt, 'last')) || existsSync(join!(ckpt, 'best'))) {
+      throw new DlvmError(
+        `${fn}: cannot resume from ${join!(ckpt, 'last')}: it has no training.json (an interrupted or incomplete save). ` +
+          'Move the checkpoint folder away to start again, or restore it from a copy.',
+      );
+    }
+  }
   if (ckpt !== undefined && options.resume && (await hasCheckpoint(join!(ckpt, 'last')))) {
     const state = await loadCheckpoint(join!(ckpt, 'last'), model as VAE, optimizer);
     startEpoch = state.epoch + 1;
