@@ -172,4 +172,38 @@ describe('fit', () => {
     await expect(fit({ loss: () => undefined, trainableVariables: [] } as never, train, { epochs: 1, checkpointDir: dir })).rejects.toThrow(/fit: argument 'model' must be a dlvm VAE/);
     vae.dispose();
   });
+
+  it('never keeps or restores non-finite weights: a finite loss with a NaN update restores the last finite snapshot', async () => {
+    // loss = sqrt(|v - 1|) at v = 1: the loss is 0, its gradient 0 * Infinity = NaN, so Adam's
+    // update makes v NaN behind a finite loss (the fault the NaN guard used to snapshot and restore).
+    const v = tf.variable(tf.tensor1d([1]));
+    const model = {
+      trainableVariables: [v],
+      loss: () => {
+        const l = tf.sum(tf.sqrt(tf.abs(tf.sub(v, 1))));
+        return { loss: l as tf.Scalar, elbo: tf.reshape(tf.neg(l), [1]), reconstruction: tf.reshape(l, [1]), kl: tf.zeros([1]) };
+      },
+    } as unknown as TrainableModel;
+    const lines: string[] = [];
+    const result = await fit(model, train, { epochs: 1, batchSize: 50, snapshotEvery: 1, progress: false, log: (l) => lines.push(l) });
+    expect(result.stopReason).toBe('non-finite loss');
+    expect(result.steps).toBe(1);
+    expect(result.message).toMatch(/training stopped at step 1 \(epoch 1\): the loss became NaN .*The weights were restored from step 0\./);
+    expect(Array.from(await v.data())).toEqual([1]);
+    // A model whose weights are not finite is refused before training.
+    v.assign(tf.tensor1d([NaN]));
+    await expect(fit(model, train, { epochs: 1, progress: false, log: () => undefined })).rejects.toThrow(/fit: argument 'model' must be a model with finite weights, but got NaN or infinite values in /);
+    v.dispose();
+  });
+
+  it('saveModel refuses NaN or infinite weights and writes nothing', async () => {
+    const vae = VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] });
+    const w = vae.trainableVariables[0]!;
+    w.assign(tf.fill(w.shape, Infinity));
+    const dir = join(mkdtempSync(join(tmpdir(), 'dlvm-nan-')), 'model');
+    await expect(vae.save(dir)).rejects.toThrow(/saveModel: the model holds NaN or infinite values \(in .+\); nothing was written to .*model\./);
+    expect(existsSync(join(dir, 'model.json'))).toBe(false);
+    expect(existsSync(join(dir, 'encoder'))).toBe(false);
+    vae.dispose();
+  });
 });

@@ -47,3 +47,18 @@ export function runWith(net: tfl.LayersModel, x: tf.Tensor, y?: tf.Tensor): tf.T
 export function variablesOf(net: tfl.LayersModel): tf.Variable[] {
   return net.trainableWeights.map((w) => w.read() as tf.Variable);
 }
+
+/**
+ * The names of the tensors among `named` that hold a NaN or an infinity, found on the device and
+ * read with one awaited read (empty when all are finite).
+ */
+export async function nonFiniteNames(named: Array<[string, tf.Tensor]>): Promise<string[]> {
+  if (named.length === 0) return [];
+  const flags = tf.tidy(() => tf.stack(named.map(([, t]) => tf.all(tf.isFinite(t)))));
+  try {
+    const ok = await flags.data();
+    return named.filter((_, i) => !ok[i]).map(([name]) => name);
+  } finally {
+    flags.dispose();
+  }
+}

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
+import { nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior, type PriorConfig } from './priors.js';
 import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE } from './vae.js';
@@ -215,6 +216,17 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
     prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
     objective: objectiveConfig(model.objective),
   };
+  // Never write non-finite weights (a diverged or corrupted model) where a good one may be.
+  const bad = await nonFiniteNames([
+    ...model.trainableVariables.map((v) => [v.name, v] as [string, tf.Tensor]),
+    ...state.map(([name, v]) => [`prior.${name}`, v] as [string, tf.Tensor]),
+    ...decState.map(([name, v]) => [`decoder.${name}`, v] as [string, tf.Tensor]),
+  ]);
+  if (bad.length > 0) {
+    throw new DlvmError(
+      `${fn}: the model holds NaN or infinite values (in ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? `, and ${bad.length - 4} more` : ''}); nothing was written to ${dir}.`,
+    );
+  }
   for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) await saveNet(net, path.join(dir, name));
   await saveNet(encoder.net, path.join(dir, 'encoder'));
   await saveNet(dec.net, path.join(dir, 'decoder'));

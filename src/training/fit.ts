@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, Described, DlvmError } from '../errors.js';
+import { nonFiniteNames } from '../models/nets_util.js';
 import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
 import { VAE } from '../models/vae.js';
@@ -117,6 +118,9 @@ function snapshot(vars: tf.Variable[]): tf.Tensor[] {
   return vars.map((v) => tf.keep(tf.clone(v)));
 }
 
+/** The variables' names paired with them, for {@link nonFiniteNames}. */
+const named = (vars: tf.Variable[]): Array<[string, tf.Tensor]> => vars.map((v) => [v.name, v]);
+
 /**
  * Trains `model` on `data` by minimising `model.loss(x, step).loss` with Adam (or `optimizer`).
  * Keeps the tensor count flat across steps. A non-finite loss stops training and restores the
@@ -220,7 +224,13 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         for (let e = 0; ; e++) yield* semi.batches({ batchSize: labelledBatchSize, seed: options.seed === undefined ? undefined : options.seed + 7919 * (e + 1), binarize: options.binarize });
       })()
     : null;
+  // The NaN guard's snapshot: finite weights only (a snapshot of NaN weights restores nothing).
+  const badStart = await nonFiniteNames(named(vars));
+  if (badStart.length > 0) {
+    throw argError(fn, 'model', 'a model with finite weights', new Described(`NaN or infinite values in ${badStart.slice(0, 4).join(', ')}`));
+  }
   let saved = snapshot(vars);
+  let savedStep = step;
   let stopReason: FitResult['stopReason'] = 'completed';
   let message = '';
   const t0 = performance.now();
@@ -266,7 +276,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           // A bad argument found during the step: the step's update is undone, nothing is saved.
           vars.forEach((v, i) => v.assign(saved[i]!));
           if (e instanceof DlvmError) {
-            e.message += ` (fit: stopped at step ${step}, epoch ${epoch}; the weights were restored from step ${step - (step % snapshotEvery)}.)`;
+            e.message += ` (fit: stopped at step ${step}, epoch ${epoch}; the weights were restored from step ${savedStep}.)`;
           }
           throw e;
         } finally {
@@ -278,7 +288,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           stopReason = 'non-finite loss';
           message =
             `training stopped at step ${step} (epoch ${epoch}): the loss became ${loss} (ELBO ${elbo}, KL ${kl}). ` +
-            `The weights were restored from step ${step - (step % snapshotEvery)}. Try a smaller learning rate.`;
+            `The weights were restored from step ${savedStep}. Try a smaller learning rate.`;
           break outer;
         }
         step++;
@@ -291,8 +301,13 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           Object.assign(window, { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 });
         }
         if (step % snapshotEvery === 0) {
-          tf.dispose(saved);
-          saved = snapshot(vars);
+          // A step can leave non-finite weights behind a finite loss (an infinite gradient): keep
+          // the last finite snapshot then; the next step's loss is non-finite and restores it.
+          if ((await nonFiniteNames(named(vars))).length === 0) {
+            tf.dispose(saved);
+            saved = snapshot(vars);
+            savedStep = step;
+          }
         }
         options.callbacks?.onStepEnd?.(step, loss);
         bar?.update(step, {
