@@ -2,7 +2,7 @@
  * The `dlvm` command end to end on a small MNIST subset: train -> eval -> sample -> plot, --help,
  * and bad flags (message and non-zero exit). Runs the built dist/cli.js in a separate process.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,34 @@ describe('dlvm CLI', () => {
     expect(torn.status).toBe(1);
     expect(torn.stderr).toMatch(/fit: cannot resume from .*guarded\/checkpoints\/last: it has no training\.json \(an interrupted or incomplete save\)/);
     expect(existsSync(join(r, 'checkpoints', 'best', 'training.json'))).toBe(true);
+  });
+
+  it('an unfinished run has run.json from the start, can be evaluated from its checkpoint, and SIGTERM saves it', async () => {
+    const r = join(run, 'long');
+    const child = spawn(process.execPath, [cli, 'train', '--dataset', 'toy2d', '--epochs', '100000', '--hidden', '8', '--latent-dim', '2', '--batch-size', '200', '--out', r], {
+      cwd: root,
+      env: { ...process.env, DLVM_BACKEND: 'wasm' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const readInfo = () => (existsSync(join(r, 'run.json')) ? JSON.parse(readFileSync(join(r, 'run.json'), 'utf8')) : null);
+    // run.json exists while training and is updated after each epoch.
+    const deadline = Date.now() + 60_000;
+    while (!(readInfo()?.steps > 0) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    const during = readInfo();
+    expect(during).toMatchObject({ stopReason: 'running', dataset: 'toy2d' });
+    expect(during.steps).toBeGreaterThan(0);
+    // No model/ yet: eval uses the last checkpoint and says so.
+    const s = dlvm('eval', '--run', r, '--iw', '2', '--limit', '50');
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/long is unfinished \(no model\/\): using its last checkpoint \(epoch \d+, step \d+\)/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/terminated: saving a checkpoint and stopping/);
+    const after = readInfo();
+    expect(after.stopReason).toBe('aborted');
+    expect(existsSync(join(r, 'model', 'model.json'))).toBe(true);
   });
 
   it('a run that stops on a non-finite loss at once still writes run.json and exits with status 1', () => {

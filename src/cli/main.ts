@@ -107,6 +107,23 @@ function readRun(run: string): RunInfo {
   }
 }
 
+/**
+ * The model of a run: `RUN/model`, or for an unfinished run (interrupted, or still training) its
+ * last complete checkpoint, else its best one, saying so on stderr.
+ */
+async function loadRunModel(run: string): Promise<VAE> {
+  if (existsSync(join(run, 'model', 'model.json'))) return loadModel(join(run, 'model'));
+  for (const which of ['last', 'best'] as const) {
+    const dir = join(run, 'checkpoints', which);
+    if (existsSync(join(dir, 'training.json')) && existsSync(join(dir, 'model', 'model.json'))) {
+      const state = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { epoch: number; step: number };
+      console.error(`${run} is unfinished (no model/): using its ${which} checkpoint (epoch ${state.epoch}, step ${state.step})`);
+      return loadModel(join(dir, 'model'));
+    }
+  }
+  throw new Error(`${run} has no model/ and no complete checkpoint yet (checkpoints are written after each epoch).`);
+}
+
 /** Pictures need a model of the images; an M1+M2 run's M2 models M1's latent z1. */
 function refuseStacked(model: VAE, run: string, what: string): void {
   if (model instanceof SSVAE && model.m1 !== null) throw new Error(`${what} draws images, but ${run} is an M1+M2 model whose M2 models M1's latent z1; use M1's run folder for pictures.`);
@@ -243,30 +260,7 @@ program
       for (const f of previous) rmSync(join(out, f), { recursive: true, force: true });
       console.error(`--force: removed the previous run in ${out} (${previous.join(', ')})`);
     }
-    const controller = new AbortController();
-    process.once('SIGINT', () => {
-      console.error('interrupted: saving a checkpoint and stopping (press Ctrl-C again to quit at once)');
-      controller.abort();
-    });
-    const result = await fit(model, fitData, {
-      labelledData,
-      ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
-      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / fitData.numBatches({ batchSize: o.batchSize }))),
-      maxSteps: o.steps,
-      batchSize: o.batchSize,
-      learningRate: o.lr,
-      binarize,
-      validationData: test,
-      seed: o.seed,
-      checkpointDir: join(out, 'checkpoints'),
-      resume: Boolean(o.resume),
-      signal: controller.signal,
-    });
-    await model.save(join(out, 'model'));
-    writeFileSync(join(out, 'history.json'), JSON.stringify(result.history));
-    // A run stopped before its first history record (e.g. a non-finite loss at step 1) has no curve.
-    if (result.history.length > 0) await trainingCurves(result.history, { file: join(out, 'curves.png') });
-    const info: RunInfo = {
+    const runInfo = (progress: { steps: number; seconds: number; stopReason: string }): RunInfo => ({
       model: o.model,
       likelihood: toy ? 'gaussian' : o.likelihood,
       arch: o.arch,
@@ -276,13 +270,13 @@ program
       binarize,
       latentDim: o.latentDim,
       hidden: o.hidden,
-      epochs: Math.ceil(result.steps / fitData.numBatches({ batchSize: o.batchSize })),
+      epochs: Math.ceil(progress.steps / fitData.numBatches({ batchSize: o.batchSize })),
       batchSize: o.batchSize,
       lr: o.lr,
       backend: backendName,
-      seconds: result.seconds,
-      steps: result.steps,
-      stopReason: result.stopReason,
+      seconds: progress.seconds,
+      steps: progress.steps,
+      stopReason: progress.stopReason,
       dlvmVersion: VERSION,
       command: process.argv.slice(2).join(' '),
       modelOptions:
@@ -297,8 +291,46 @@ program
                 : o.model === 'ssvae'
                   ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }), ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }), ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }) }
                   : {},
-    };
-    writeFileSync(join(out, 'run.json'), JSON.stringify(info, null, 2));
+    });
+    // run.json from the start, updated after every epoch: an unfinished run can be evaluated
+    // and sampled from its checkpoint.
+    const t0 = performance.now();
+    let stepsDone = 0;
+    const writeRun = (i: RunInfo) => writeFileSync(join(out, 'run.json'), JSON.stringify(i, null, 2));
+    writeRun(runInfo({ steps: 0, seconds: 0, stopReason: 'running' }));
+    const controller = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        console.error(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint and stopping${signal === 'SIGINT' ? ' (press Ctrl-C again to quit at once)' : ''}`);
+        controller.abort();
+      });
+    }
+    const result = await fit(model, fitData, {
+      labelledData,
+      ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
+      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / fitData.numBatches({ batchSize: o.batchSize }))),
+      maxSteps: o.steps,
+      batchSize: o.batchSize,
+      learningRate: o.lr,
+      binarize,
+      validationData: test,
+      seed: o.seed,
+      checkpointDir: join(out, 'checkpoints'),
+      resume: Boolean(o.resume),
+      signal: controller.signal,
+      callbacks: {
+        onStepEnd: (step) => {
+          stepsDone = step;
+        },
+        onEpochEnd: () => writeRun(runInfo({ steps: stepsDone, seconds: (performance.now() - t0) / 1000, stopReason: 'running' })),
+      },
+    });
+    await model.save(join(out, 'model'));
+    writeFileSync(join(out, 'history.json'), JSON.stringify(result.history));
+    // A run stopped before its first history record (e.g. a non-finite loss at step 1) has no curve.
+    if (result.history.length > 0) await trainingCurves(result.history, { file: join(out, 'curves.png') });
+    const info = runInfo({ steps: result.steps, seconds: result.seconds, stopReason: result.stopReason });
+    writeRun(info);
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
     console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
@@ -317,7 +349,7 @@ program
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
     await backend(o.backend);
-    const model = await loadModel(join(o.run, 'model'));
+    const model = await loadRunModel(o.run);
     refuseStacked(model, o.run, 'dlvm sample');
     const file = resolve(o.out ?? join(o.run, 'samples.png'));
     await sampleGrid(model, { n: o.n, mean: Boolean(o.mean), seed: o.seed, file });
@@ -338,7 +370,7 @@ program
   .action(async (o) => {
     await backend(o.backend);
     const run = readRun(o.run);
-    const model = await loadModel(join(o.run, 'model'));
+    const model = await loadRunModel(o.run);
     const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy, limit: o.limit });
     const binarize: Binarize = o.binarize ?? run.binarize;
     if (binarize === 'none' && run.binarize !== 'none' && (run.likelihood ?? 'bernoulli') === 'bernoulli') {
@@ -420,7 +452,7 @@ program
       await trainingCurves(history, { file });
     } else {
       await backend(o.backend);
-      const model = await loadModel(join(o.run, 'model'));
+      const model = await loadRunModel(o.run);
       refuseStacked(model, o.run, `dlvm plot ${kind}`);
       const test = await dataset(run.dataset, 'test', { data: o.data, toy: run.toy });
       if (kind === 'latent') await aggregatePosterior(model, test, { n: 3000, binarize: run.binarize, file });
