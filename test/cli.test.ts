@@ -3,7 +3,7 @@
  * and bad flags (message and non-zero exit). Runs the built dist/cli.js in a separate process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,33 @@ describe('dlvm CLI', () => {
     const after = readInfo();
     expect(after.stopReason).toBe('aborted');
     expect(existsSync(join(r, 'model', 'model.json'))).toBe(true);
+  });
+
+  it('one writer per run folder: a live lock names its pid, a stale one is taken over, none is left behind', async () => {
+    const r = join(run, 'locked');
+    const small = ['--dataset', 'toy2d', '--limit', '200', '--epochs', '1', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--out', r];
+    mkdirSync(r, { recursive: true });
+    // This test process is alive: its pid holds the lock.
+    writeFileSync(join(r, '.dlvm-train.lock'), JSON.stringify({ pid: process.pid, since: '2026-12-02T00:00:00.000Z' }));
+    const busy = dlvm('train', ...small);
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toMatch(new RegExp(`locked is being written by another 'dlvm train' \\(pid ${process.pid}, since 2026-12-02T00:00:00\\.000Z\\); wait for it to finish or stop it`));
+    expect(existsSync(join(r, 'run.json'))).toBe(false);
+    // A lock left by a process that is gone is stale.
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const deadPid = Number(gone.stdout.trim());
+    writeFileSync(join(r, '.dlvm-train.lock'), JSON.stringify({ pid: deadPid, since: 'yesterday' }));
+    const t = dlvm('train', ...small);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(new RegExp(`took over a stale lock of .*locked \\(pid ${deadPid} is gone, since yesterday\\)`));
+    expect(existsSync(join(r, '.dlvm-train.lock'))).toBe(false);
+    // Two trainings started together on one folder: exactly one writes it.
+    const other = join(run, 'raced');
+    const both = await Promise.all([0, 1].map(() => new Promise<number | null>((res) => {
+      const c = spawn(process.execPath, [cli, 'train', ...small.slice(0, -1), other], { cwd: root, env: { ...process.env, DLVM_BACKEND: 'wasm' } });
+      c.on('exit', (code) => res(code));
+    })));
+    expect(both.sort()).toEqual([0, 1]);
   });
 
   it('a run that stops on a non-finite loss at once still writes run.json and exits with status 1', () => {

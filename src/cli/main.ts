@@ -3,6 +3,7 @@
  * and more. Every command has --help; bad flags print an error and exit with status 1.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lockRun } from './run_lock.js';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -248,7 +249,10 @@ program
           : o.model === 'iwae'
             ? conv ? IWAE.conv({ ...arch, k: o.k }) : IWAE.mlp({ ...base, k: o.k })
             : conv ? VAE.conv(arch) : VAE.mlp(base);
-    // After every check of the flags, before anything is written: never train over a run unasked.
+    // After every check of the flags, before anything is written: one writer per run folder, and
+    // never train over a run unasked.
+    const lock = lockRun(out);
+    if (lock.stale) console.error(`took over a stale lock of ${out} (pid ${lock.stale.pid} is gone, since ${lock.stale.since})`);
     if (o.resume && o.force) throw new Error('--resume and --force exclude each other: --resume continues the run in --out, --force replaces it.');
     const previous = RUN_FILES.filter((f) => existsSync(join(out, f)));
     if (previous.length > 0 && !o.resume) {
@@ -334,6 +338,7 @@ program
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
     console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
+    lock.release();
     // Training that stopped on a non-finite loss did not succeed: say so with the exit status.
     if (result.stopReason === 'non-finite loss') process.exitCode = 1;
   });
