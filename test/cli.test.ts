@@ -201,6 +201,15 @@ describe('dlvm CLI', () => {
     expect(both.sort()).toEqual([0, 1]);
   });
 
+  it('divergent training (--lr 1000: a loss of about 6e17, all finite) is not saved as good: status 1, stopReason diverged', () => {
+    const r = join(run, 'lr1000');
+    const t = dlvm('train', '--limit', '300', '--epochs', '2', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--lr', '1000', '--out', r);
+    expect(t.status, t.stderr).toBe(1);
+    expect(t.stdout).toMatch(/training diverged at step \d+ \(epoch 1\): the loss reached \d\.\d+e\+\d+, far above the best so far/);
+    expect(JSON.parse(readFileSync(join(r, 'run.json'), 'utf8')).stopReason).toBe('diverged');
+    expect(existsSync(join(r, 'checkpoints', 'best'))).toBe(false);
+  });
+
   it('a run that stops on a non-finite loss at once still writes run.json and exits with status 1', () => {
     const r = join(run, 'diverged');
     const t = dlvm('train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '1', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--lr', '1e30', '--out', r);

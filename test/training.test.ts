@@ -206,4 +206,38 @@ describe('fit', () => {
     expect(existsSync(join(dir, 'encoder'))).toBe(false);
     vae.dispose();
   });
+
+  it('divergence with finite values stops training and restores the weights: a loss far above the best, or a validation ELBO far below it', async () => {
+    // Adam moves v by about lr per step: with lr 1000, v^2 jumps from 1 to about 1e6 (all finite).
+    const v = tf.variable(tf.tensor1d([1]));
+    const parts = () => {
+      const l = tf.sum(tf.square(v));
+      return { loss: l as tf.Scalar, elbo: tf.reshape(tf.neg(l), [1]), reconstruction: tf.reshape(l, [1]), kl: tf.zeros([1]) };
+    };
+    const model = { trainableVariables: [v], loss: parts } as unknown as TrainableModel;
+    const result = await fit(model, train, { epochs: 1, batchSize: 50, learningRate: 1000, progress: false, log: () => undefined });
+    expect(result.stopReason).toBe('diverged');
+    expect(result.steps).toBe(1);
+    expect(result.message).toMatch(/^training diverged at step 1 \(epoch 1\): the loss reached 9\.\d+e\+5, far above the best so far \(1\.00; first step 1\.00\)\. The weights were restored from step 0; no checkpoint was written for it\./);
+    expect(Array.from(await v.data())).toEqual([1]);
+    // The validation ELBO: -100 after epoch 1, then -1e7 (a blown-up model whose training loss hides it).
+    let epochs = 0;
+    const validated = {
+      ...model,
+      loss: () => {
+        const p = parts();
+        return { ...p, loss: tf.mul(p.loss, 0) as tf.Scalar };
+      },
+      validationMetrics: async () => {
+        epochs++;
+        const elbo = epochs === 1 ? -100 : -1e7;
+        return { loss: -elbo, elbo, reconstruction: -elbo, kl: 0 };
+      },
+    } as unknown as TrainableModel;
+    const r2 = await fit(validated, train, { epochs: 3, batchSize: 300, validationData: valid, progress: false, log: () => undefined });
+    expect(r2.stopReason).toBe('diverged');
+    expect(r2.message).toMatch(/training diverged at step 4 \(epoch 2\): the validation ELBO fell to -1\.000e\+7, far below the best so far \(-100\.00\)/);
+    expect(r2.history.filter((h) => h.split === 'validation').map((h) => h.elbo)).toEqual([-100, -1e7]);
+    v.dispose();
+  });
 });

@@ -339,8 +339,8 @@ program
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
     console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
     lock.release();
-    // Training that stopped on a non-finite loss did not succeed: say so with the exit status.
-    if (result.stopReason === 'non-finite loss') process.exitCode = 1;
+    // Training that stopped on a non-finite loss or diverged did not succeed: say so with the exit status.
+    if (result.stopReason === 'non-finite loss' || result.stopReason === 'diverged') process.exitCode = 1;
   });
 
 program
