@@ -110,9 +110,9 @@ export class GaussianDecoder extends Decoder {
     const rho0 = Math.log(Math.expm1(scale));
     this.rho =
       variance === 'learned-shared'
-        ? tf.variable(tf.scalar(rho0), true)
+        ? tf.tidy(() => tf.variable(tf.scalar(rho0), true))
         : variance === 'learned-per-value'
-          ? tf.variable(tf.fill(itemShape, rho0), true)
+          ? tf.tidy(() => tf.variable(tf.fill(itemShape, rho0), true))
           : null;
   }
   likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {

@@ -224,5 +224,6 @@ export class HierarchicalVAE {
   /** Frees the networks. */
   dispose(): void {
     for (const part of [this.encoder1, this.encoder2, this.conditionalPrior, this.likelihood]) part.net.dispose();
+    this.topPrior.dispose();
   }
 }

@@ -136,7 +136,7 @@ async function unpackVariables(
       throw new DlvmError(`${fn}: the saved ${owner} has a variable ${v.name} [${v.shape.join(', ')}] that the rebuilt ${owner} does not have with that shape.`);
     }
     const size = v.shape.reduce((a, b) => a * b, 1);
-    target.assign(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4)), v.shape));
+    tf.tidy(() => target.assign(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4)), v.shape)));
     offset += size * 4;
   }
 }
@@ -249,51 +249,64 @@ export async function loadModel(dir: string): Promise<VAE> {
   const spec = registered.get(cfg.class);
   const Class = classes()[cfg.class as keyof ReturnType<typeof classes>];
   if (!Class && !spec) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}.`);
-  const encoder = new GaussianEncoder(await loadNet(fn, path.join(dir, cfg.encoder.path)));
-  const decNet = await loadNet(fn, path.join(dir, cfg.decoder.path));
-  const d = cfg.decoder;
-  const decoder =
-    d.type === 'BernoulliDecoder'
-      ? new BernoulliDecoder(decNet, d.itemShape)
-      : d.type === 'ContinuousBernoulliDecoder'
-        ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
-        : d.type === 'GaussianDecoder'
-          ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
-          : (() => {
-              throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
-            })();
-  const p = cfg.prior;
-  const prior: Prior =
-    p.type === 'GaussianPrior'
-      ? new GaussianPrior(p.latentDim)
-      : p.type === 'LearnableGaussianPrior'
-        ? new LearnableGaussianPrior(p.latentDim)
-        : p.type === 'MixtureOfGaussiansPrior'
-          ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
-          : p.type === 'VampPrior'
-            ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
+  // Everything made so far is freed if a later part fails (a truncated or corrupt file).
+  const made: Array<{ dispose(): unknown }> = [];
+  const keep = <T extends { dispose(): unknown }>(x: T): T => {
+    made.push(x);
+    return x;
+  };
+  try {
+    const encoder = new GaussianEncoder(keep(await loadNet(fn, path.join(dir, cfg.encoder.path))));
+    const decNet = keep(await loadNet(fn, path.join(dir, cfg.decoder.path)));
+    const d = cfg.decoder;
+    const decoder =
+      d.type === 'BernoulliDecoder'
+        ? new BernoulliDecoder(decNet, d.itemShape)
+        : d.type === 'ContinuousBernoulliDecoder'
+          ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
+          : d.type === 'GaussianDecoder'
+            ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
             : (() => {
-                throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
+                throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
               })();
-  await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, prior.state());
-  if (d.variables && d.variables.length > 0) {
-    await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as { state(): Record<string, tf.Variable> }).state());
+    const p = cfg.prior;
+    const prior: Prior =
+      p.type === 'GaussianPrior'
+        ? new GaussianPrior(p.latentDim)
+        : p.type === 'LearnableGaussianPrior'
+          ? new LearnableGaussianPrior(p.latentDim)
+          : p.type === 'MixtureOfGaussiansPrior'
+            ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
+            : p.type === 'VampPrior'
+              ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
+              : (() => {
+                  throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
+                })();
+    keep(prior);
+    keep({ dispose: () => tf.dispose(Object.values((decoder as { state?: () => Record<string, tf.Variable> }).state?.() ?? {})) });
+    await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, prior.state());
+    if (d.variables && d.variables.length > 0) {
+      await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as { state(): Record<string, tf.Variable> }).state());
+    }
+    const o = cfg.objective;
+    let objective: Objective;
+    if (o.type === 'iwae') objective = new IWAEBound(o.k);
+    else {
+      if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
+      objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
+    }
+    if (spec) {
+      const nets: Record<string, tfl.LayersModel> = {};
+      for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
+      return spec.build({ prior, encoder, decoder, objective, numClasses: cfg.numClasses }, nets, cfg.extra?.config ?? {});
+    }
+    if (Class === ConditionalVAE) {
+      if (!Number.isInteger(cfg.numClasses)) throw new DlvmError(`${fn}: ${file} is a ConditionalVAE without a valid numClasses (${JSON.stringify(cfg.numClasses)}).`);
+      return new ConditionalVAE({ prior, encoder, decoder, objective, numClasses: cfg.numClasses! });
+    }
+    return new (Class as typeof VAE)({ prior, encoder, decoder, objective });
+  } catch (e) {
+    for (const m of made.reverse()) m.dispose();
+    throw e;
   }
-  const o = cfg.objective;
-  let objective: Objective;
-  if (o.type === 'iwae') objective = new IWAEBound(o.k);
-  else {
-    if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
-    objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
-  }
-  if (spec) {
-    const nets: Record<string, tfl.LayersModel> = {};
-    for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = await loadNet(fn, path.join(dir, folder));
-    return spec.build({ prior, encoder, decoder, objective, numClasses: cfg.numClasses }, nets, cfg.extra?.config ?? {});
-  }
-  if (Class === ConditionalVAE) {
-    if (!Number.isInteger(cfg.numClasses)) throw new DlvmError(`${fn}: ${file} is a ConditionalVAE without a valid numClasses (${JSON.stringify(cfg.numClasses)}).`);
-    return new ConditionalVAE({ prior, encoder, decoder, objective, numClasses: cfg.numClasses! });
-  }
-  return new (Class as typeof VAE)({ prior, encoder, decoder, objective });
 }

@@ -77,9 +77,9 @@ export class LearnableGaussianPrior implements Prior {
 
   constructor(latentDim: number) {
     this.latentDim = checkLatentDim('LearnableGaussianPrior', latentDim);
-    this.mean = tf.variable(tf.zeros([latentDim]), true, undefined, 'float32');
+    this.mean = tf.tidy(() => tf.variable(tf.zeros([latentDim]), true, undefined, 'float32'));
     // softplus(rho) = 1 at rho = log(e - 1).
-    this.rho = tf.variable(tf.fill([latentDim], Math.log(Math.E - 1)), true, undefined, 'float32');
+    this.rho = tf.tidy(() => tf.variable(tf.fill([latentDim], Math.log(Math.E - 1)), true, undefined, 'float32'));
   }
   get trainableVariables(): tf.Variable[] {
     return [this.mean, this.rho];
@@ -131,9 +131,9 @@ export class MixtureOfGaussiansPrior implements Prior {
     if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.components', 'a positive integer', k);
     this.components = k;
     this.learnWeights = options.learnWeights ?? false;
-    this.means = tf.variable(tf.tensor2d(randnArray(k * latentDim, options.seed ?? 0, options.initSpread ?? 1), [k, latentDim]), true);
-    this.rho = tf.variable(tf.fill([k, latentDim], Math.log(Math.E - 1)), true);
-    this.logits = tf.variable(tf.zeros([k]), this.learnWeights);
+    this.means = tf.tidy(() => tf.variable(tf.tensor2d(randnArray(k * latentDim, options.seed ?? 0, options.initSpread ?? 1), [k, latentDim]), true));
+    this.rho = tf.tidy(() => tf.variable(tf.fill([k, latentDim], Math.log(Math.E - 1)), true));
+    this.logits = tf.tidy(() => tf.variable(tf.zeros([k]), this.learnWeights));
   }
   get trainableVariables(): tf.Variable[] {
     return this.learnWeights ? [this.means, this.rho, this.logits] : [this.means, this.rho];
@@ -180,7 +180,7 @@ export class VampPrior implements Prior {
     if (!encoder || typeof encoder.posterior !== 'function') throw argError(fn, 'encoder', 'an encoder with posterior(x)', encoder);
     this.encoder = encoder;
     if (pseudoInputs instanceof tf.Tensor) {
-      this.pseudoInputs = tf.variable(tf.cast(pseudoInputs, 'float32'), true);
+      this.pseudoInputs = tf.tidy(() => tf.variable(tf.cast(pseudoInputs, 'float32'), true));
     } else {
       const { count, itemShape } = pseudoInputs ?? ({} as never);
       if (!Number.isInteger(count) || count < 1 || !Array.isArray(itemShape)) {
@@ -188,7 +188,7 @@ export class VampPrior implements Prior {
       }
       const size = itemShape.reduce((a, b) => a * b, 1);
       const init = randnArray(count * size, pseudoInputs.seed ?? 0, 0.01).map((v) => v + 0.5);
-      this.pseudoInputs = tf.variable(tf.tensor(init, [count, ...itemShape]), true);
+      this.pseudoInputs = tf.tidy(() => tf.variable(tf.tensor(init, [count, ...itemShape]), true));
     }
   }
   get trainableVariables(): tf.Variable[] {

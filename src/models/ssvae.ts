@@ -216,8 +216,24 @@ export class SSVAE extends ConditionalVAE {
     const gaussian = likelihood === 'gaussian';
     const decNet = mlp({ inputDim: latentDim + c, hidden: [...hidden].reverse(), outputDim: gaussian ? 2 * d : d, activation });
     const decoder = gaussian ? new GaussianDecoder(decNet, dataShape, { variance: 'predicted' }) : new BernoulliDecoder(decNet, dataShape);
+    const prior = new GaussianPrior(latentDim);
+    try {
+      return SSVAE.build(options, { prior, encoder, decoder, classifier, c, m1 });
+    } catch (e) {
+      // A preset that fails (e.g. a bad alpha) leaves nothing behind.
+      for (const net of [classifier, encoder.net, decNet]) net.dispose();
+      prior.dispose();
+      throw e;
+    }
+  }
+
+  private static build(
+    options: SsvaeMlpOptions,
+    parts: { prior: GaussianPrior; encoder: GaussianEncoder; decoder: Decoder; classifier: tfl.LayersModel; c: number; m1: VAE | undefined },
+  ): SSVAE {
+    const { prior, encoder, decoder, classifier, c, m1 } = parts;
     return new SSVAE({
-      prior: new GaussianPrior(latentDim),
+      prior,
       encoder,
       decoder,
       classifier,

@@ -62,19 +62,33 @@ function checkPresetOptions(fn: string, options: { inputShape: number[]; latentD
 /** A VAE from two networks and the preset's likelihood, prior and objective choices. */
 function assemble(fn: string, options: PresetOptions, encNet: tfl.LayersModel, decNet: tfl.LayersModel): VAE {
   const { inputShape, latentDim } = options;
-  const encoder = new GaussianEncoder(encNet);
-  const likelihood = options.likelihood ?? 'bernoulli';
-  const decoder =
-    likelihood === 'bernoulli'
-      ? new BernoulliDecoder(decNet, inputShape)
-      : likelihood === 'continuous-bernoulli'
-        ? new ContinuousBernoulliDecoder(decNet, inputShape)
-        : likelihood === 'gaussian'
-          ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1, variance: options.variance })
-          : (() => {
-              throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
-            })();
-  return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
+  let decoder: Decoder | undefined;
+  try {
+    const encoder = new GaussianEncoder(encNet);
+    const likelihood = options.likelihood ?? 'bernoulli';
+    decoder =
+      likelihood === 'bernoulli'
+        ? new BernoulliDecoder(decNet, inputShape)
+        : likelihood === 'continuous-bernoulli'
+          ? new ContinuousBernoulliDecoder(decNet, inputShape)
+          : likelihood === 'gaussian'
+            ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1, variance: options.variance })
+            : (() => {
+                throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
+              })();
+    return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
+  } catch (e) {
+    // A preset that fails leaves nothing behind: its networks and the decoder's variables.
+    encNet.dispose();
+    decNet.dispose();
+    tf.dispose(Object.values(decoderState(decoder)));
+    throw e;
+  }
+}
+
+/** The decoder's own variables (a learned Gaussian scale), if it has any. */
+function decoderState(decoder: Decoder | undefined): Record<string, tf.Variable> {
+  return (decoder as { state?: () => Record<string, tf.Variable> } | undefined)?.state?.() ?? {};
 }
 
 /** Options every preset takes. */
@@ -200,6 +214,7 @@ export class VAE {
   dispose(): void {
     for (const part of [this.encoder, this.decoder] as unknown as Array<{ net?: { dispose(): unknown } }>) part.net?.dispose();
     this.prior.dispose();
+    tf.dispose(Object.values(decoderState(this.decoder)));
   }
 
   /** ELBO per example [B]. */

@@ -274,18 +274,36 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         const labelledBatch = lb ? { x: lb.x, y: lb.y! } : undefined;
         // The step's scalars [loss, ELBO, rec, KL] stay on the device and are read with one awaited
         // read, together with the argument checks queued during the step (no synchronous read).
+        // A loss that throws must not leave its tensors behind: tfjs keeps what a taped function
+        // made when it throws, so the error is caught inside, the gradients of a zero scalar tied
+        // to the variables finish the tape (and are not applied), and it is rethrown outside.
+        let failure: { error: unknown } | null = null;
         const scalars = tf.tidy(() => {
           let parts: tf.Tensor[] = [];
-          const cost = optimizer.minimize(() => {
-            const p = labelledBatch ? model.loss(x, step, undefined, labelledBatch) : conditional ? model.loss(x, step, y!) : model.loss(x, step);
-            // Kept: minimize frees what its function makes, except the returned loss.
-            parts = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => tf.keep(t));
-            return p.loss;
-          }, true, vars);
-          const out = tf.stack([cost!, ...parts]);
+          const { value, grads } = optimizer.computeGradients(() => {
+            try {
+              const p = labelledBatch ? model.loss(x, step, undefined, labelledBatch) : conditional ? model.loss(x, step, y!) : model.loss(x, step);
+              // Kept: the gradient computation frees what its function makes, except the loss.
+              parts = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => tf.keep(t));
+              return p.loss;
+            } catch (error) {
+              failure = { error };
+              return tf.mul(vars.map((v) => tf.sum(v)).reduce((a, b) => tf.add(a, b)), 0) as tf.Scalar;
+            }
+          }, vars);
+          if (failure !== null) {
+            tf.dispose(parts);
+            return tf.zeros([4]);
+          }
+          optimizer.applyGradients(grads);
+          const out = tf.stack([value, ...parts]);
           tf.dispose(parts);
           return out;
         });
+        if (failure !== null) {
+          scalars.dispose();
+          throw (failure as { error: unknown }).error;
+        }
         let values: Float32Array;
         try {
           [values] = (await Promise.all([scalars.data(), checkArgs()])) as [Float32Array, void];
