@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fit, loadModel, loadMnist, manualSeed, VAE, type ArrayDataset, type TrainableModel } from '../src/index.js';
@@ -156,6 +156,39 @@ describe('fit', () => {
     expect(c.history.filter((r) => r.split === 'validation').map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
     expect(c.history.filter((r) => r.split === 'train').map((r) => r.step)).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);
     [first, second].forEach((m) => m.dispose());
+  });
+
+  it('checkpoints are written whole: an interrupted swap is repaired, a corrupt last one falls back to the best, flipped bytes fail their checksum', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-ckpt-'));
+    const common = { batchSize: 100, binarize: 'threshold' as const, validationData: valid, seed: 0, progress: false, checkpointDir: dir };
+    manualSeed(5);
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
+    await fit(vae, train, { ...common, epochs: 1, log: () => undefined });
+    // No sibling folders are left after a save.
+    expect(readdirSync(dir).sort()).toEqual(['best', 'last']);
+    // A kill between the two renames of a save: last is gone, its old copy complete beside it,
+    // and an unfinished new one (no training.json).
+    renameSync(join(dir, 'last'), join(dir, 'last.old-1-1'));
+    cpSync(join(dir, 'last.old-1-1'), join(dir, 'last.new-1-2'), { recursive: true });
+    rmSync(join(dir, 'last.new-1-2', 'training.json'));
+    const lines: string[] = [];
+    const r = await fit(vae, train, { ...common, epochs: 2, resume: true, log: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(/last was left incomplete by an interrupted save; restored the complete copy last\.old-1-1\./);
+    expect(lines[1]).toMatch(/^resumed from .*last: 1 epochs, 6 steps done\.$/);
+    expect(r.steps).toBe(12);
+    expect(readdirSync(dir).sort()).toEqual(['best', 'last']);
+    // Bytes flipped in place in the last checkpoint's weights: the checksum names the file, and
+    // resume falls back to the best checkpoint and says so.
+    const w = join(dir, 'last', 'model', 'decoder', 'weights.bin');
+    const bytes = readFileSync(w);
+    bytes.fill(0xff, 0, 64); // NaN patterns, same size
+    writeFileSync(w, bytes);
+    await expect(loadModel(join(dir, 'last', 'model'))).rejects.toThrow(/loadModel: .*last\/model\/decoder\/weights\.bin does not match its checksum in .*model\.json \(corrupt, or written by another save\)/);
+    const again: string[] = [];
+    await fit(vae, train, { ...common, epochs: 3, resume: true, log: (l) => again.push(l) });
+    expect(again[0]).toMatch(/last cannot be used \(loadModel: .*does not match its checksum.*\); resuming from .*best instead\./);
+    expect(again[1]).toMatch(/^resumed from .*best: \d epochs, \d+ steps done\.$/);
+    vae.dispose();
   });
 
   it('an abort with checkpointDir saves a checkpoint; a corrupt one is named on resume', async () => {

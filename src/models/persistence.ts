@@ -31,6 +31,29 @@ export interface SavedModel {
   decoder: DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string };
   prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
   objective: { type: 'elbo'; beta: number | 'schedule'; weightDecay: number } | { type: 'iwae'; k: number };
+  /**
+   * SHA-256 (hex) of every other file of the saved model, by path relative to its folder; written
+   * last with model.json and verified by loadModel (absent in models saved before dlvm 0.2).
+   */
+  checksums?: Record<string, string>;
+}
+
+/** SHA-256 (hex) of a file's bytes. */
+async function sha256Of(file: string): Promise<string> {
+  const [{ createHash }, fs] = await Promise.all([import('node:crypto'), import('node:fs/promises')]);
+  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+}
+
+/** Checks every file against model.json's checksums; names the first that does not match. */
+async function verifyChecksums(fn: string, dir: string, checksums: Record<string, string>): Promise<void> {
+  const path = await import('node:path');
+  for (const [rel, expected] of Object.entries(checksums)) {
+    const file = path.join(dir, rel);
+    await readFileOrFail(fn, file); // a missing file gets its own message
+    if ((await sha256Of(file)) !== expected) {
+      throw new DlvmError(`${fn}: ${file} does not match its checksum in ${path.join(dir, 'model.json')} (corrupt, or written by another save).`);
+    }
+  }
 }
 
 /**
@@ -204,6 +227,7 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   const spec = [...registered.values()].find((s) => s.matches(model));
   const state = Object.entries(prior.state());
   const decState = Object.entries((decoder as unknown as { state?: () => Record<string, tf.Variable> }).state?.() ?? {});
+  const netFolders = [...Object.keys(spec?.nets(model) ?? {}), 'encoder', 'decoder'];
   const saved: SavedModel = {
     format: 'dlvm-model',
     formatVersion: 1,
@@ -232,7 +256,10 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   await saveNet(dec.net, path.join(dir, 'decoder'));
   await writeFileAtomic(path.join(dir, 'prior.bin'), await packVariables(state));
   await writeFileAtomic(path.join(dir, 'decoder-state.bin'), await packVariables(decState));
-  // model.json last: a folder with a model.json is complete.
+  // model.json last, with the checksums of the files it describes: a folder whose model.json
+  // matches its files is complete and consistent.
+  const files = [...netFolders.flatMap((n) => [`${n}/model.json`, `${n}/weights.bin`]), 'prior.bin', 'decoder-state.bin'];
+  saved.checksums = Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256Of(path.join(dir, f))] as const)));
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
 }
 
@@ -288,6 +315,9 @@ export async function loadModel(dir: string): Promise<VAE> {
     if (d.variables && d.variables.length > 0) {
       await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as { state(): Record<string, tf.Variable> }).state());
     }
+    // Sizes and formats are checked above with their own messages; the checksums catch the rest
+    // (bytes flipped in place, files from another save).
+    if (cfg.checksums !== undefined) await verifyChecksums(fn, dir, cfg.checksums);
     const o = cfg.objective;
     let objective: Objective;
     if (o.type === 'iwae') objective = new IWAEBound(o.k);

@@ -24,23 +24,45 @@ interface OptimizerManifest {
   weights: Array<{ name: string; shape: number[] }>;
 }
 
-/** Saves model, optimizer state and progress into `dir` (training.json written last). */
+/**
+ * Saves model, optimizer state and progress as the checkpoint `dir`, as a whole: everything is
+ * written into a fresh sibling folder (training.json last), which then replaces `dir` by renames,
+ * so an interruption or a full disk leaves the previous checkpoint (or, between the two renames,
+ * a complete sibling that {@link recoverCheckpoint} restores). A failed save removes its folder.
+ */
 export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Optimizer, state: TrainingState): Promise<void> {
   const path = await import('node:path');
-  await saveModel(model, path.join(dir, 'model'));
-  const weights = await optimizer.getWeights();
-  const total = weights.reduce((s, w) => s + w.tensor.size, 0);
-  const bytes = new Float32Array(total);
-  let offset = 0;
-  const values = await Promise.all(weights.map((w) => w.tensor.data()));
-  values.forEach((v, i) => {
-    bytes.set(v as Float32Array, offset);
-    offset += weights[i]!.tensor.size;
-  });
-  const manifest: OptimizerManifest = { weights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
-  await writeFileAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(bytes.buffer));
-  await writeFileAtomic(path.join(dir, 'optimizer.json'), JSON.stringify(manifest));
-  await writeFileAtomic(path.join(dir, 'training.json'), JSON.stringify(state));
+  const fs = await import('node:fs/promises');
+  const stamp = `${process.pid}-${Date.now()}`;
+  const fresh = `${dir}.new-${stamp}`;
+  try {
+    await saveModel(model, path.join(fresh, 'model'));
+    const weights = await optimizer.getWeights();
+    const total = weights.reduce((s, w) => s + w.tensor.size, 0);
+    const bytes = new Float32Array(total);
+    let offset = 0;
+    const values = await Promise.all(weights.map((w) => w.tensor.data()));
+    values.forEach((v, i) => {
+      bytes.set(v as Float32Array, offset);
+      offset += weights[i]!.tensor.size;
+    });
+    const manifest: OptimizerManifest = { weights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
+    await writeFileAtomic(path.join(fresh, 'optimizer.bin'), new Uint8Array(bytes.buffer));
+    await writeFileAtomic(path.join(fresh, 'optimizer.json'), JSON.stringify(manifest));
+    await writeFileAtomic(path.join(fresh, 'training.json'), JSON.stringify(state));
+  } catch (e) {
+    await fs.rm(fresh, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new DlvmError(`saveCheckpoint: the disk is full (writing ${fresh}); the previous checkpoint in ${dir} is unchanged. Free some space and resume.`);
+    }
+    throw e;
+  }
+  const old = `${dir}.old-${stamp}`;
+  const had = await fs.stat(dir).then(() => true, () => false);
+  if (had) await fs.rename(dir, old);
+  await fs.rename(fresh, dir);
+  if (had) await fs.rm(old, { recursive: true, force: true });
 }
 
 /** True when `dir` holds a complete checkpoint. */
@@ -53,6 +75,38 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Repairs the checkpoint `dir` after an interrupted {@link saveCheckpoint}: when `dir` is missing
+ * or incomplete, the newest complete sibling it left (`dir.new-*`, else `dir.old-*`) takes its
+ * place; incomplete siblings are removed.
+ *
+ * @returns a sentence saying what was restored, or null when nothing needed repair.
+ */
+export async function recoverCheckpoint(dir: string): Promise<string | null> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const parent = path.dirname(dir);
+  const name = path.basename(dir);
+  const siblings = await fs.readdir(parent).catch(() => [] as string[]);
+  const left = siblings.filter((f) => f.startsWith(`${name}.new-`) || f.startsWith(`${name}.old-`));
+  if (left.length === 0) return null;
+  let note: string | null = null;
+  if (!(await hasCheckpoint(dir))) {
+    // Newest first; a complete .new-* is newer than any .old-*.
+    const order = [...left].sort((a, b) => (a.includes('.new-') === b.includes('.new-') ? b.localeCompare(a) : a.includes('.new-') ? -1 : 1));
+    for (const f of order) {
+      if (await hasCheckpoint(path.join(parent, f))) {
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rename(path.join(parent, f), dir);
+        note = `${dir} was left incomplete by an interrupted save; restored the complete copy ${f}.`;
+        break;
+      }
+    }
+  }
+  for (const f of left) await fs.rm(path.join(parent, f), { recursive: true, force: true });
+  return note;
 }
 
 /**

@@ -9,7 +9,7 @@ import { nonFiniteNames } from '../models/nets_util.js';
 import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
 import { VAE } from '../models/vae.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { checkArgs } from '../distributions/pending_checks.js';
 
@@ -204,6 +204,13 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   let startEpoch = 1;
   let step = 0;
   let best: number | null = null;
+  if (ckpt !== undefined) {
+    // An interrupted save leaves a complete copy beside the checkpoint: put it back, tidy the rest.
+    for (const which of ['last', 'best']) {
+      const note = await recoverCheckpoint(join!(ckpt, which));
+      if (note) log(note);
+    }
+  }
   if (ckpt !== undefined && options.resume && !(await hasCheckpoint(join!(ckpt, 'last')))) {
     // A started but unfinished checkpoint must not be trained over from step 0 (its best would be lost).
     const { existsSync } = await import('node:fs');
@@ -215,12 +222,23 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     }
   }
   if (ckpt !== undefined && options.resume && (await hasCheckpoint(join!(ckpt, 'last')))) {
-    const state = await loadCheckpoint(join!(ckpt, 'last'), model as VAE, optimizer);
+    let from = join!(ckpt, 'last');
+    let state: Awaited<ReturnType<typeof loadCheckpoint>>;
+    try {
+      state = await loadCheckpoint(from, model as VAE, optimizer);
+    } catch (e) {
+      // A corrupt last checkpoint (e.g. a file that fails its checksum): the best one is the
+      // previous good state; say so, never train on a mixed model.
+      if (!(e instanceof DlvmError) || !(await hasCheckpoint(join!(ckpt, 'best')))) throw e;
+      log(`${from} cannot be used (${e.message}); resuming from ${join!(ckpt, 'best')} instead.`);
+      from = join!(ckpt, 'best');
+      state = await loadCheckpoint(from, model as VAE, optimizer);
+    }
     startEpoch = state.epoch + 1;
     step = state.step;
     best = state.bestElbo;
     history.push(...state.history);
-    log(`resumed from ${join!(ckpt, 'last')}: ${state.epoch} epochs, ${state.step} steps done.`);
+    log(`resumed from ${from}: ${state.epoch} epochs, ${state.step} steps done.`);
   }
   const resumedFromEpoch = startEpoch - 1;
   const checkpoint = async (epochsDone: number, which: 'last' | 'best') => {

@@ -5,5 +5,5 @@
  */
 export { fit } from './fit.js';
 export type { FitOptions, FitResult, HistoryRecord, Callbacks, TrainableModel } from './fit.js';
-export { saveCheckpoint, loadCheckpoint, hasCheckpoint } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, hasCheckpoint, recoverCheckpoint } from './checkpoint.js';
 export type { TrainingState } from './checkpoint.js';
