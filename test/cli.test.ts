@@ -232,6 +232,9 @@ describe('dlvm CLI', () => {
     const zero = dlvm('train', '--epochs', '0', '--out', run);
     expect(zero.status).toBe(1);
     expect(zero.stderr).toMatch(/--epochs must be a positive integer, got "0"/);
+    const proc = dlvm('train', '--dataset', 'toy2d', '--epochs', '1', '--out', '/proc/dlvm-cannot-write');
+    expect(proc.status).toBe(1);
+    expect(proc.stderr).toMatch(/--out \/proc\/dlvm-cannot-write cannot be written \(.*\); choose a writable folder\./);
     const missing = dlvm('eval', '--run', join(run, 'nope'));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/dlvm: .*nope\/run\.json cannot be read .*is .*nope a folder written by 'dlvm train'\?/);

@@ -91,6 +91,18 @@ describe('save and load', () => {
     await expect(loadModel(copy((d) => truncateSync(join(d, 'decoder', 'weights.bin'), 10)))).rejects.toThrow(/loadModel: .*decoder\/weights\.bin has 10 bytes, but .*decoder\/model\.json describes \d+ \(truncated or from another model\)/);
     await expect(loadModel(copy((d) => truncateSync(join(d, 'prior.bin'), 4)))).rejects.toThrow(/loadModel: .*prior\.bin has 4 bytes, expected \d+ for the prior's variables/);
     await expect(loadModel(copy((d) => rmSync(join(d, 'encoder', 'weights.bin'))))).rejects.toThrow(/loadModel: cannot read .*encoder\/weights\.bin/);
+    // A layer file whose shapes disagree with its weights: the file is named, not only tfjs's "Shape mismatch".
+    await expect(
+      loadModel(
+        copy((d) => {
+          const f = join(d, 'decoder', 'model.json');
+          const j = JSON.parse(readFileSync(f, 'utf8'));
+          const specs = j.weightsManifest[0].weights as Array<{ shape: number[] }>;
+          [specs[0]!.shape, specs[1]!.shape] = [specs[1]!.shape, specs[0]!.shape];
+          writeFileSync(f, JSON.stringify(j));
+        }),
+      ),
+    ).rejects.toThrow(/loadModel: .*decoder\/model\.json \(with .*decoder\/weights\.bin\) cannot be loaded as a layers model: /);
     model.dispose();
   });
 });

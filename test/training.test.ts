@@ -202,6 +202,8 @@ describe('fit', () => {
     expect(r.message).toMatch(/training aborted after 8 steps \(epoch 2\)\. Checkpoint saved in .*last\./);
     writeFileSync(join(dir, 'last', 'training.json'), '{"epoch": ');
     await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(/fit \(resume\): .*last\/training\.json is not valid JSON/);
+    writeFileSync(join(dir, 'last', 'training.json'), '{"epoch": 1, "step": -5, "history": [], "bestElbo": null}');
+    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(/fit \(resume\): .*last\/training\.json is not a training state \(epoch and step must be nonnegative integers.*"step":-5/);
     await expect(fit({ loss: () => undefined, trainableVariables: [] } as never, train, { epochs: 1, checkpointDir: dir })).rejects.toThrow(/fit: argument 'model' must be a dlvm VAE/);
     vae.dispose();
   });

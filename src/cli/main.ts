@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lockRun } from './run_lock.js';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -179,6 +179,18 @@ program
   .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
   .action(async (o) => {
     const out = resolve(o.out as string);
+    // A folder that cannot be written fails now, with its name, not after training.
+    try {
+      // One level at a time: Node's recursive mkdir spins forever on some places (e.g. /proc).
+      const missing: string[] = [];
+      for (let d = out; !existsSync(d); d = dirname(d)) missing.unshift(d);
+      for (const d of missing) mkdirSync(d);
+      const probe = join(out, `.dlvm-write-test-${process.pid}`);
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (e) {
+      throw new Error(`--out ${out} cannot be written (${(e as Error).message}); choose a writable folder.`);
+    }
     mkdirSync(out, { recursive: true });
     const backendName = await backend(o.backend);
     manualSeed(o.seed);

@@ -204,7 +204,12 @@ async function loadNet(fn: string, dir: string): Promise<tfl.LayersModel> {
     throw new DlvmError(`${fn}: ${weightsFile} has ${bytes.byteLength} bytes, but ${modelFile} describes ${expected} (truncated or from another model).`);
   }
   const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data }));
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data }));
+  } catch (e) {
+    // tfjs-layers says e.g. "Shape mismatch: ..." without a file: name the files it came from.
+    throw new DlvmError(`${fn}: ${modelFile} (with ${weightsFile}) cannot be loaded as a layers model: ${(e as Error).message}`);
+  }
 }
 
 /**

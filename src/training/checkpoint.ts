@@ -132,6 +132,12 @@ export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
     }
   };
   const state = parse<TrainingState>('training.json', await read('training.json'));
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (!state || typeof state !== 'object' || !count(state.epoch) || !count(state.step) || !Array.isArray(state.history) || !(state.bestElbo === null || typeof state.bestElbo === 'number')) {
+    throw new DlvmError(
+      `${fn}: ${path.join(dir, 'training.json')} is not a training state (epoch and step must be nonnegative integers, history an array, bestElbo a number or null; found ${JSON.stringify(state).slice(0, 120)}).`,
+    );
+  }
   const saved = await loadModel(path.join(dir, 'model'));
   try {
     const target = [...model.trainableVariables, ...Object.values(model.prior.state())];
