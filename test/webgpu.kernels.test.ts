@@ -3,7 +3,9 @@
  * kernels: int32/bool transposes and the reductions, arg-reductions and cumulative sums that
  * transpose internally, ArgMax/ArgMin ties, int32 UnsortedSegmentSum, reverse cumsum, casts of
  * GPU-resident int32/bool to float32 (and the other casts between int32, bool and float32), and
- * the accurate Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu.
+ * the accurate Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu;
+ * and NaN and infinities through relu, relu6, leakyrelu, prelu, maximum, minimum, clipByValue and
+ * the fused matMul / conv2d / depthwise conv2d (with bounded matmul reads of b), as on the cpu.
  *
  * Runs on webgpu in Node (Dawn, by default over its OpenGL ES backend: Mesa's llvmpipe needs no
  * GPU; `DLVM_DAWN_FLAGS` picks another); it fails where no adapter can be had. GPU tensors are
@@ -13,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import { dlvmKernelNames, manualSeed, registerDlvmKernels, restoreStockKernels, VAE } from '../src/index.js';
 import { expectClose, expectNoLeak, onStockCpu, randn, useBackend } from './helpers/backends.js';
 
 // Required: a machine without any WebGPU adapter fails here with initBackend's message.
@@ -112,7 +114,7 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   it('registers its webgpu kernels, and restoreStockKernels / registerDlvmKernels round-trip them', async () => {
     const all = dlvmKernelNames();
     const names = all.filter((k) => k.endsWith('@webgpu'));
-    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Cast', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf']) {
+    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Cast', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf', 'Relu', 'Relu6', '_FusedMatMul', 'BatchMatMul', 'FusedConv2D']) {
       expect(names).toContain(`${k}@webgpu`);
     }
     const proto = Object.getPrototypeOf(tf.backend()) as { runWebGPUProgram: unknown };
@@ -414,6 +416,206 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     } finally {
       tf.env().set('WEBGPU_CPU_FORWARD', false);
     }
+  });
+
+  /** float32 normals with NaN of both signs and +-inf at the given indices (index -> kind). */
+  function sprinkled(n: number, seed: number, at: Record<number, 'nan' | '-nan' | 'inf' | '-inf'>, scale = 1): number[] {
+    const out = randn(n, seed).map((v) => v * scale);
+    const bits = new Uint32Array(out.buffer);
+    for (const [i, kind] of Object.entries(at)) {
+      const j = Number(i) % n;
+      // A NaN with the sign bit set, as inf - inf makes it.
+      if (kind === '-nan') bits[j] = 0xffc00000;
+      else out[j] = kind === 'nan' ? NaN : kind === 'inf' ? Infinity : -Infinity;
+    }
+    return Array.from(out);
+  }
+  /** Every seventh element a special (NaN, +-inf, +-0, the relu6 bound), the rest normals * 4. */
+  const every = (n: number, seed: number) => {
+    const at: Record<number, 'nan' | '-nan' | 'inf' | '-inf'> = {};
+    const kinds = ['nan', '-nan', 'inf', '-inf'] as const;
+    for (let i = 0; i < n; i += 7) at[i] = kinds[(i / 7 + seed) % 4]!;
+    return sprinkled(n, seed, at, 4).map((v, i) => (i % 7 === 3 ? 0 : i % 7 === 5 ? 6 : v));
+  };
+  const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'prelu', 'sigmoid'] as const;
+
+  it('keeps NaN through relu, relu6, leakyRelu, prelu, elu, maximum, minimum and clipByValue', async () => {
+    const X = every(2400, 1);
+    const Y = every(2400, 2);
+    const x = () => tf.tensor2d(X, [40, 60]);
+    const y = () => tf.tensor2d(Y, [40, 60]);
+    type Binary = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+    const prelu = tf.prelu as Binary;
+    await expectNoLeak(async () => {
+      await expectSame('relu', () => tf.relu(x()));
+      await expectSame('relu6', () => tf.relu6(x()));
+      await expectSame('leakyRelu', () => tf.leakyRelu(x(), 0.2), 1e-6);
+      await expectSame('elu', () => tf.elu(x()), 5e-7);
+      await expectSame('prelu scalar alpha', () => prelu(x(), tf.scalar(0.3)), 1e-6);
+      // Same shapes, last axis a multiple of 4: the vec4 program.
+      await expectSame('prelu alpha per element', () => prelu(x(), y()), 1e-6);
+      await expectSame('prelu alpha per channel', () => prelu(x(), tf.tensor1d(Y.slice(0, 60))), 1e-6);
+      for (const [name, op] of [['maximum', tf.maximum as Binary], ['minimum', tf.minimum as Binary]] as const) {
+        await expectSame(`${name} same shape`, () => [op(x(), y()), op(y(), x())]);
+        await expectSame(`${name} scalar`, () => [op(x(), tf.scalar(0.5)), op(tf.scalar(0.5), x()), op(x(), tf.scalar(NaN))]);
+        await expectSame(`${name} broadcast`, () => [op(x(), tf.tensor1d(Y.slice(0, 60))), op(tf.tensor2d(Y.slice(0, 40), [40, 1]), x())]);
+      }
+      await expectSame('clipByValue', () => [tf.clipByValue(x(), -1, 1), tf.clipByValue(x(), 1e-7, 1 - 1e-7)]);
+    });
+    expect(shaderKeys().some((k) => k.startsWith('unary_23_dlvmNaN'))).toBe(true);
+  });
+
+  it('fused matMul keeps NaN and infinities in every activation, program and transpose; b is read within bounds', async () => {
+    // Output sizes and inner sizes that pick each matmul program: reduce (m n <= 128), small
+    // output, split-K (inner >= 2000), packed (vec4 when sizes are multiples of 4).
+    const shapes: [number, number, number, readonly (typeof ACTIVATIONS)[number][]][] = [
+      [4, 300, 7, ACTIVATIONS],
+      [33, 45, 24, ACTIVATIONS],
+      [8, 2048, 20, ['linear', 'relu', 'prelu']],
+      [64, 64, 64, ACTIVATIONS],
+      [96, 200, 132, ['linear', 'relu', 'relu6', 'leakyrelu']],
+    ];
+    await expectNoLeak(async () => {
+      for (const [m, k, n, activations] of shapes) {
+        const A = sprinkled(m * k, 11, { 5: 'nan', [k * 2 + 7]: 'inf', [k * 3 + 1]: '-inf', [k * 3 + 4]: '-nan' });
+        // The last element of b infinite: reads past its end used to pick it up.
+        const B = sprinkled(k * n, 12, { [n * 4 + 9]: 'nan', 11: 'inf', [n * 6 + 3]: '-inf', [k * n - 1]: 'inf' });
+        const bias = sprinkled(n, 13, { 3: 'nan', 5: '-inf', 6: 'inf' });
+        const alpha = sprinkled(n, 14, { 2: 'nan', 4: 'inf' });
+        for (const activation of activations) {
+          for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+            await expectSame(`${m}x${k}x${n} ${activation} tA=${transposeA} tB=${transposeB}`, () => {
+              const a = tf.tensor2d(A, [m, k]);
+              const b = tf.tensor2d(B, [k, n]);
+              const args = { a: transposeA ? tf.transpose(a) : a, b: transposeB ? tf.transpose(b) : b, transposeA, transposeB };
+              return [
+                tf.fused.matMul({
+                  ...args, bias: tf.tensor1d(bias), activation, leakyreluAlpha: 0.2,
+                  preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+                }),
+                ...(activation === 'linear' ? [tf.matMul(args.a, args.b, transposeA, transposeB)] : []),
+              ];
+            }, 2e-4, 2e-4);
+          }
+        }
+      }
+    });
+    const keys = shaderKeys();
+    for (const prefix of ['matMulReduce_relu', 'matMulSmallOutputSize_relu', 'biasActivation_relu', 'matMulPacked_']) {
+      expect(keys.some((k) => k.startsWith(prefix) && k.includes('_dlvmNaN')), `${prefix} in ${keys}`).toBe(true);
+    }
+    expect(keys.some((k) => k.startsWith('matMulSplitK_') && k.includes('_dlvmBoundedB'))).toBe(true);
+  });
+
+  it('multiplies by a transposed b through the split-K program as the cpu (it read the wrong elements)', async () => {
+    // Batch 1, few output tiles, inner size >= 2000, outer sizes multiples of 4: split-K, vec4.
+    await expectNoLeak(async () => {
+      for (const [m, k, n] of [[8, 2048, 20], [4, 2000, 64], [16, 4096, 16]] as const) {
+        const A = Array.from(randn(m * k, 51));
+        const B = Array.from(randn(n * k, 52));
+        for (const transposeA of [false, true]) {
+          await expectSame(`${m}x${k}x${n} tA=${transposeA} tB=true`, () => {
+            const a = tf.tensor2d(A, [m, k]);
+            const b = tf.tensor2d(B, [n, k]);
+            return [
+              tf.matMul(transposeA ? tf.transpose(a) : a, b, transposeA, true),
+              tf.fused.matMul({ a: transposeA ? tf.transpose(a) : a, b, transposeA, transposeB: true, bias: tf.tensor1d(B.slice(0, n)), activation: 'relu' }),
+            ];
+          }, 1e-4, 1e-4);
+        }
+      }
+    });
+    expect(shaderKeys().some((k) => k.startsWith('matMulSplitK_false_true_') && k.includes('_dlvmGatherB'))).toBe(true);
+  });
+
+  it('fused conv2d and depthwise conv2d keep NaN and infinities in every activation', async () => {
+    await expectNoLeak(async () => {
+      for (const ci of [3, 4]) {
+        const xv = sprinkled(2 * 11 * 11 * ci, 21, { 7: 'nan', 100: 'inf', 200: '-nan', 301: '-inf' });
+        const wv = sprinkled(3 * 3 * ci * 8, 22, { 40: 'nan', 17: 'inf' });
+        const finiteW = Array.from(randn(3 * 3 * ci * 8, 22));
+        const bv = sprinkled(8, 23, { 3: 'nan', 5: 'inf' });
+        const alpha = sprinkled(8, 24, { 1: 'nan' });
+        for (const activation of ACTIVATIONS) {
+          // 'same' with a finite filter: a non-finite tap on the padding gives NaN here (0 * NaN)
+          // where the cpu skips the tap (kernels.nan.test.ts says more).
+          for (const [pad, w, strides] of [['valid', wv, 1], ['valid', wv, 2], ['same', finiteW, 1], ['same', finiteW, 2]] as const) {
+            const common = { strides, pad, activation, leakyreluAlpha: 0.2 };
+            await expectSame(`conv2d ci=${ci} ${pad} ${strides} ${activation}`, () => [
+              tf.fused.conv2d({
+                ...common, x: tf.tensor4d(xv, [2, 11, 11, ci]), filter: tf.tensor4d(w, [3, 3, ci, 8]), bias: tf.tensor1d(bv),
+                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+              }),
+              tf.fused.depthwiseConv2d({
+                ...common, x: tf.tensor4d(xv, [2, 11, 11, ci]), filter: tf.tensor4d(w.slice(0, 9 * ci * 2), [3, 3, ci, 2]),
+                bias: tf.tensor1d(sprinkled(2 * ci, 25, { 1: 'nan' })),
+                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(sprinkled(2 * ci, 26, { 0: 'nan' })) : undefined,
+              }),
+            ], 1e-4, 1e-4);
+          }
+        }
+      }
+    });
+  });
+
+  it('keeps the cpu gradients of relu, relu6, prelu and the fused matMul on finite inputs', async () => {
+    const xf = Array.from(randn(2400, 31)).map((v) => v * 4);
+    const yf = Array.from(randn(2400, 32)).map((v) => v * 4);
+    const dy = Array.from(randn(2400, 33));
+    const g = (f: (t: tf.Tensor) => tf.Tensor) => () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor2d(dy, [40, 60]))))(tf.tensor2d(xf, [40, 60]));
+    await expectNoLeak(async () => {
+      await expectSame('d relu', g((t) => tf.relu(t)));
+      await expectSame('d relu6', g((t) => tf.relu6(t)));
+      await expectSame('d prelu', () =>
+        tf.grads((t: tf.Tensor, al: tf.Tensor) => tf.sum(tf.mul((tf.prelu as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(t, al), tf.tensor2d(dy, [40, 60]))))([
+          tf.tensor2d(xf, [40, 60]),
+          tf.tensor1d(yf.slice(0, 60)),
+        ]), 1e-5, 1e-5);
+      const m = 40, k = 48, n = 32;
+      for (const activation of ['relu', 'relu6', 'leakyrelu', 'prelu'] as const) {
+        await expectSame(`d fused matMul ${activation}`, () => {
+          const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.fused.matMul({
+              a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation, leakyreluAlpha: 0.2,
+              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(yf.slice(0, n)) : undefined,
+            });
+          return tf.grads(f)(
+            [tf.tensor2d(xf.slice(0, m * k), [m, k]), tf.tensor2d(yf.slice(0, k * n), [k, n]), tf.tensor1d(dy.slice(0, n))],
+            tf.tensor2d(dy.slice(0, m * n), [m, n]),
+          );
+        }, 2e-4, 2e-4);
+      }
+    });
+  });
+
+  it('a VAE with one NaN weight reports a NaN loss, as on the cpu (relu hidden layers)', async () => {
+    const losses = (): tf.Tensor[] => {
+      manualSeed(5);
+      const vae = VAE.mlp({ inputShape: [6, 6], latentDim: 3, hidden: [16, 16] });
+      const x = tf.tidy(() => tf.reshape(tf.cast(tf.greater(tf.tensor2d(randn(8 * 36, 41), [8, 36]), 0), 'float32'), [8, 6, 6]));
+      try {
+        const w = vae.trainableVariables[2]!; // the encoder's second kernel [16, 16]
+        expect(w.shape).toEqual([16, 16]);
+        const poisoned = tf.tidy(() => tf.where(tf.equal(tf.reshape(tf.range(0, w.size, 1, 'int32'), w.shape), 37), tf.fill(w.shape, NaN), w));
+        w.assign(poisoned);
+        poisoned.dispose();
+        // Forward only (the relu fused into _FusedMatMul), then under a gradient tape (unfused).
+        const forward = tf.tidy(() => vae.loss(x).loss);
+        const { value, grads } = tf.variableGrads(() => vae.loss(x).loss as tf.Scalar, vae.trainableVariables);
+        tf.dispose(Object.values(grads));
+        return [forward, value];
+      } finally {
+        x.dispose();
+        vae.dispose();
+      }
+    };
+    const cpu = await onCpu(losses);
+    expect(cpu.map((o) => Number.isNaN(o.values[0]))).toEqual([true, true]);
+    await expectNoLeak(async () => {
+      const gpu = await onGpu(losses);
+      expect(gpu.map((o) => Number.isNaN(o.values[0])), `webgpu: loss ${gpu.map((o) => o.values[0])}`).toEqual([true, true]);
+    });
   });
 });
 

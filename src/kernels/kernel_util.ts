@@ -11,6 +11,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
+
 /** A backend as kernel functions receive it (tfjs types it as `{}`). */
 export type AnyBackend = object;
 
@@ -52,4 +53,12 @@ export function swapLastTwo(rank: number): number[] {
   perm[rank - 2] = rank - 1;
   perm[rank - 1] = rank - 2;
   return perm;
+}
+
+/** The members of tfjs-backend-wasm's `BackendWasm` that reach tensor data on the wasm heap. */
+export interface WasmHeapBackend extends KernelBackend {
+  /** Allocates an output tensor on the heap. */
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  /** A view of a tensor's data; take it after the last call that may grow (and move) the heap. */
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
 }

@@ -9,29 +9,35 @@
  * The replacements below transpose the operand explicitly (O(n^2) memory traffic) and call the
  * stock kernel's fast path (O(n^3) work); batched products of non-tiny matrices are split into
  * batch-1 products written straight into the output buffer.
+ *
+ * The stock fused kernel also applies relu and relu6 as XNNPACK's output clamp, which turns NaN
+ * into 0, and computes prelu as max(0, x) + alpha min(0, x) (NaN wherever alpha is NaN): dlvm's
+ * runs those products with activation 'linear' and applies the activation itself, as the cpu
+ * backend does (kernel_util.ts, `withCpuNaNActivation`).
  */
 import {
   broadcast_util,
-  type KernelBackend,
   type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { disposeInfos, runConfig, runKernel, swapLastTwo, type AnyBackend } from './kernel_util.js';
+import {
+  disposeInfos,
+  runConfig,
+  runKernel,
+  swapLastTwo,
+  type AnyBackend,
+  type WasmHeapBackend,
+} from './kernel_util.js';
+import { withCpuNaNActivation } from './nan.js';
 
 /**
  * Batched products with at least this many multiply-adds per batch entry (m * k * n) are split
  * into batch-1 products; below it, per-call overhead outweighs the faster inner loop.
  */
 export const SPLIT_BATCH_MIN_MACS = 1 << 16;
-
-/** The subset of BackendWasm that the split path needs. */
-interface WasmHeapBackend extends KernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array;
-}
 
 /** Transposes the last two axes of `x` when `flag` is set; returns x itself otherwise. */
 function untranspose(backend: AnyBackend, x: TensorInfo, flag: boolean): TensorInfo {
@@ -110,7 +116,8 @@ export function makeWasmBatchMatMul(stock: KernelConfig): KernelConfig {
 
 /**
  * `_FusedMatMul` (matmul + bias + activation, used by tfjs-layers `Dense`) for wasm: explicit
- * transposes, then the stock fused kernel's fast path.
+ * transposes, then the stock fused kernel's fast path; relu, relu6 and prelu keep NaN as the cpu
+ * backend's do (see the note at the top).
  */
 export function makeWasmFusedMatMul(stock: KernelConfig): KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo => {
@@ -130,6 +137,6 @@ export function makeWasmFusedMatMul(stock: KernelConfig): KernelConfig {
     if (b2 !== b) disposeInfos(backend, b2);
     return out;
   };
-  return { ...stock, kernelFunc: kernelFunc as KernelFunc };
+  return { ...stock, kernelFunc: withCpuNaNActivation(kernelFunc as KernelFunc) };
 }
 

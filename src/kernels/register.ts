@@ -8,6 +8,7 @@
  * | Conv2DBackpropInput, Conv2DBackpropFilter | wasm, cpu | missing (wasm) or very slow; done as forward convolutions |
  * | UnsortedSegmentSum | wasm | missing, so `gather` had no gradient |
  * | Conv2D, FusedConv2D | wasm | 'same' padding with stride > filter size gave zeros |
+ * | _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D (relu, relu6, prelu), Relu, Relu6, ClipByValue, Maximum, Minimum, Prelu | wasm | NaN lost: relu / relu6 / clip of NaN gave 0 or the bound (XNNPACK's output clamp; Relu: NaN with the sign bit set, as inf - inf makes), max(x, NaN) gave x; prelu gave NaN for x >= 0 where alpha was NaN or infinite |
  * | Log1p | wasm | computed log(1 + x), losing small x (log1p(1e-7) was 19% off) |
  * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
@@ -15,11 +16,13 @@
  * | Cumsum, Cumprod | webgpu | reverse: reused the shader compiled for another row length |
  * | Cast | webgpu | int32/bool to float32 relabelled the i32 buffer: transposes of the result, so reductions over non-innermost axes, gave zeros, stale data, 1.4e-42 or NaN |
  * | Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu | webgpu | WGSL built-ins and cancelling formulas: log(1 - 2^-24) 73% off, log1p(3e-8) 240%, expm1 and tanh of tiny x wrong in every digit, softplus(-13) 4%, sinh(89) infinite |
+ * | Relu, Relu6, Prelu, _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D (relu, relu6, leakyrelu, prelu) | webgpu | relu / relu6 of NaN gave 0 (the driver may compile the select as max); vec4 leakyrelu / prelu multiplied by 0 (NaN for infinite x) |
+ * | BatchMatMul, _FusedMatMul | webgpu | reads of b past its rows (transposeB) or past its end (inner size not a multiple of the tile) were multiplied by the zero padding of a: one infinite or NaN element of b made whole columns, or the whole product, NaN; with transposeB, batch 1, inner size >= 2000 and few output tiles (the split-K program) the product was wrong (abs. error 3 on sums of 2000 unit terms) |
  *
  * The webgpu entries are installed only once tfjs-backend-webgpu is loaded (an optional peer
- * dependency that nothing here imports): {@link registerDlvmWebGpuKernels}. The first four rows
- * are fixes to the programs the stock kernels run (webgpu.ts), the last two are new kernels
- * (Cast in webgpu.ts, the math in webgpu_math.ts).
+ * dependency that nothing here imports): {@link registerDlvmWebGpuKernels}. Cast and the math
+ * kernels are new kernels (webgpu.ts, webgpu_math.ts); the other webgpu rows are fixes to the
+ * programs the stock kernels run (webgpu.ts).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -31,6 +34,7 @@ import {
   Conv2DBackpropInput,
   _FusedMatMul,
   FusedConv2D,
+  FusedDepthwiseConv2D,
   getKernel,
   registerKernel,
   unregisterKernel,
@@ -41,6 +45,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
 import { makeWasmSamePaddingConv } from './conv2d_same.js';
+import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmLog1pConfig } from './log1p.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
@@ -76,6 +81,11 @@ export function registerDlvmKernels(): string[] {
   return dlvmKernelNames();
 }
 
+/** A wasm fused kernel whose relu, relu6 and prelu keep NaN as the cpu backend's do. */
+function keepNaN(config: KernelConfig): KernelConfig {
+  return { ...config, kernelFunc: withCpuNaNActivation(config.kernelFunc) };
+}
+
 function registerWasmAndCpuKernels(): void {
   const stockBmm = getKernel(BatchMatMul, 'wasm');
   const stockFused = getKernel(_FusedMatMul, 'wasm');
@@ -84,7 +94,12 @@ function registerWasmAndCpuKernels(): void {
   const stockConv = getKernel(Conv2D, 'wasm');
   const stockFusedConv = getKernel(FusedConv2D, 'wasm');
   if (stockConv) replace(makeWasmSamePaddingConv(stockConv), stockConv);
-  if (stockFusedConv) replace(makeWasmSamePaddingConv(stockFusedConv), stockFusedConv);
+  if (stockFusedConv) replace(keepNaN(makeWasmSamePaddingConv(stockFusedConv)), stockFusedConv);
+  const stockFusedDepthwise = getKernel(FusedDepthwiseConv2D, 'wasm');
+  if (stockFusedDepthwise) replace(keepNaN(stockFusedDepthwise), stockFusedDepthwise);
+  for (const config of makeWasmNaNKernels((name) => getKernel(name, 'wasm'))) {
+    replace(config, getKernel(config.kernelName, 'wasm'));
+  }
   for (const backendName of ['wasm', 'cpu']) {
     const stockInput = getKernel(Conv2DBackpropInput, backendName);
     const stockFilter = getKernel(Conv2DBackpropFilter, backendName);

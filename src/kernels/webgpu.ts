@@ -4,7 +4,8 @@
  * Four stock shaders are wrong, and the kernels that run them also call them internally (every
  * reduction over a non-innermost axis transposes first; ArgMax, ArgMin, Cumsum, Cumprod,
  * UnsortedSegmentSum, Einsum and BatchToSpaceND call the stock `transpose` function directly),
- * so replacing registered kernels cannot reach them. dlvm therefore wraps
+ * so replacing registered kernels cannot reach them; so are snippets shared by many programs (the
+ * activation bodies and the matmul reads of b, the last two items). dlvm therefore wraps
  * `WebGPUBackend.prototype.runWebGPUProgram` and swaps those programs before they compile:
  * - TransposeProgram on int32 / bool data passes the i32 element to the f32 `setOutputAtIndex`:
  *   the WGSL does not compile, Dawn only logs a validation error and the output buffer is left
@@ -20,6 +21,22 @@
  * - CumProgram with `reverse` bakes the row length into the shader but not into its cache key,
  *   so a reverse cumsum reused the pipeline of an earlier one of the same rank: the key gets the
  *   length.
+ * - The relu and relu6 bodies (`select(a, 0.0, a < 0.0)`, `clamp(a, 0.0, 6.0)`), in the Relu and
+ *   Relu6 programs and in every fused program (matmul, conv2d, depthwise conv2d, bias +
+ *   activation), return 0 for NaN where the driver compiles them as max / min (Mesa does; WGSL
+ *   lets implementations assume there is no NaN), and the vec4 leakyrelu / prelu bodies compute
+ *   `(a < 0) * (alpha a) + (1 - (a < 0)) * a`, NaN for infinite a under IEEE arithmetic (Mesa
+ *   happens to fold the products away, so llvmpipe does not show it). Each is replaced by a
+ *   select with the prelude's bit-pattern `isnan` (which no fast-math rule folds), so NaN and
+ *   infinities come out as on the cpu backend.
+ * - The matmul programs read b without bounds: with transposeB, reads past the end of a row of b
+ *   took the next row's elements, and otherwise reads past the inner size ran off the buffer
+ *   (robust access clamps them to its last element). Both were multiplied by the zero padding of
+ *   a, so one infinite or NaN element of b made whole columns, or the whole product, NaN (0 * inf).
+ *   The read is bounded as the read of a already is. MatMulSplitKProgram (batch 1, few output
+ *   tiles, inner size >= 2000) with transposeB and vec4 elements read four inner elements of one
+ *   row of b where it needed one element of four rows: the product was wrong (errors of 3 on
+ *   sums of 2000 terms of size 1); dlvm gathers the right four.
  * The wrapper is installed on the class the backend instances share, and taken off again by
  * `restoreStockKernels`.
  *
@@ -35,11 +52,18 @@
  * and leaves every other cast to the stock kernel.
  */
 import {
+  _FusedMatMul,
   ArgMax,
   ArgMin,
+  BatchMatMul,
   Cast,
   Cumprod,
   Cumsum,
+  FusedConv2D,
+  FusedDepthwiseConv2D,
+  Prelu,
+  Relu,
+  Relu6,
   Transpose,
   UnsortedSegmentSum,
   type CastAttrs,
@@ -213,7 +237,10 @@ fn main(index : i32) {
 function fixProgram(program: WebGpuProgram, inputs: TensorInfo[]): WebGpuProgram {
   const key = program.shaderKey;
   if (typeof key !== 'string') return program;
-  const p = program as WebGpuProgram & { newDim?: unknown; type?: unknown; inputShape?: unknown; op?: unknown; reverse?: unknown };
+  const p = program as WebGpuProgram & {
+    newDim?: unknown; type?: unknown; inputShape?: unknown; op?: unknown; reverse?: unknown;
+    fitInner?: unknown; fitBOuter?: unknown; transposeB?: unknown; outputComponent?: unknown;
+  };
   if (key === 'transposeShared' || (key.startsWith('transpose_') && Array.isArray(p.newDim))) {
     const x = inputs[0];
     if (x != null && x.dtype !== 'float32') {
@@ -226,8 +253,103 @@ function fixProgram(program: WebGpuProgram, inputs: TensorInfo[]): WebGpuProgram
   } else if (key.startsWith('cum_') && p.reverse === true) {
     program.shaderKey = `${key}_n${program.outputShape[program.outputShape.length - 1]}`;
   }
+  const edits: [string, string][] = [];
+  let suffix = '';
+  if (dropsNaN(program)) {
+    edits.push(...NAN_SAFE_BODIES);
+    suffix += '_dlvmNaN';
+  }
+  if (key.startsWith('matMulSplitK_') && p.transposeB === true && p.outputComponent === 4) {
+    edits.push(SPLIT_K_TRANSPOSED_B_READ);
+    suffix += '_dlvmGatherB';
+  } else if (key.startsWith('matMul') && !(p.fitInner === true && p.fitBOuter === true)) {
+    edits.push(...BOUNDED_B_READS);
+    suffix += '_dlvmBoundedB';
+  }
+  if (edits.length > 0 && !(EDITED in program)) {
+    const stockCode = program.getUserCode.bind(program);
+    program.getUserCode = () => edits.reduce((code, [from, to]) => code.split(from).join(to), stockCode());
+    program.shaderKey = `${program.shaderKey}${suffix}`;
+    Object.defineProperty(program, EDITED, { value: true });
+  }
   return program;
 }
+
+/** Marks a program whose code dlvm has edited (so that a program run twice is edited once). */
+const EDITED = Symbol('dlvm: edited WGSL');
+
+/** tfjs-backend-webgpu 4.22's `UnaryOpType.RELU`, `UnaryOpType.RELU6` and `BinaryOpType.PRELU`. */
+const UNARY_RELU = 23;
+const UNARY_RELU6 = 24;
+const BINARY_PRELU = 20;
+
+/** Activations whose stock WGSL bodies lose NaN or make one (see the note at the top). */
+const CLAMPING_ACTIVATIONS = ['relu', 'relu6', 'leakyrelu', 'prelu'];
+
+/** Whether `program` runs one of the stock relu, relu6, vec4 leakyrelu or vec4 prelu bodies. */
+function dropsNaN(program: WebGpuProgram): boolean {
+  const p = program as WebGpuProgram & { activation?: unknown; op?: unknown; outputComponent?: unknown };
+  if (typeof p.activation === 'string') return CLAMPING_ACTIVATIONS.includes(p.activation);
+  const key = program.shaderKey;
+  if (key === `unary_${UNARY_RELU}` || key === `unary_${UNARY_RELU6}`) return true;
+  return key.startsWith(`binary_${BINARY_PRELU}_`) && p.op === BINARY_PRELU && p.outputComponent === 4;
+}
+
+/**
+ * The stock activation bodies (tfjs-backend-webgpu 4.22 `unary_op_util`, `binary_op_util`) and
+ * their replacements: each keeps the stock expression and returns `a` itself where it is NaN;
+ * the vec4 leakyrelu / prelu become selects (`alpha * a` for a < 0, else a).
+ */
+const NAN_SAFE_BODIES: [string, string][] = [
+  ['return select(a, 0.0, a < 0.0);', 'return select(select(a, 0.0, a < 0.0), a, isnan(a));'],
+  [
+    'return select(a, vec4<f32>(0.0), a < vec4<f32>(0.0));',
+    'return select(select(a, vec4<f32>(0.0), a < vec4<f32>(0.0)), a, isnanVec4(a));',
+  ],
+  ['return clamp(a, 0.0, 6.0);', 'return select(clamp(a, 0.0, 6.0), a, isnan(a));'],
+  [
+    'return clamp(a, vec4<f32>(0.0, 0.0, 0.0, 0.0), vec4<f32>(6.0, 6.0, 6.0, 6.0));',
+    'return select(clamp(a, vec4<f32>(0.0), vec4<f32>(6.0)), a, isnanVec4(a));',
+  ],
+  [
+    'return (aLessThanZero * (uniforms.alpha * a)) + ((vec4<f32>(1.0) - aLessThanZero) * a);',
+    'return select(select(a, uniforms.alpha * a, a < vec4<f32>(0.0)), a, isnanVec4(a));',
+  ],
+  [
+    'return (aLessThanZero * (b * a)) + ((vec4<f32>(1.0) - aLessThanZero) * a);',
+    'return select(select(a, b * a, a < vec4<f32>(0.0)), a, isnanVec4(a));',
+  ],
+];
+
+/**
+ * The matmul programs' unbounded reads of b (`mm_readB`; b is [batch, inner, outer], or
+ * [batch, outer, inner] with transposeB), bounded like the reads of a: outside, the value is 0.
+ */
+const BOUNDED_B_READS: [string, string][] = [
+  [
+    'value = getB(batch, col, row);',
+    'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, col, row); }',
+  ],
+  [
+    'value = getB(batch, row, col);',
+    'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, row, col); }',
+  ],
+];
+
+/**
+ * MatMulSplitKProgram's read of b with transposeB and vec4 elements: the stock read returns four
+ * consecutive elements of a row of b ([batch, outer, inner]: four inner indices), where the
+ * product needs four outer indices at one inner index. This gathers those four (stride: the
+ * inner size) from the vec4 array, within bounds.
+ */
+const SPLIT_K_TRANSPOSED_B_READ: [string, string] = [
+  'value = getB(batch, col, row);',
+  `if (row < uniforms.dimInner && col < uniforms.dimBOuter) {
+      let i = getIndexFromCoords3D(vec3<i32>(batch, col, row), uniforms.bShape);
+      let s = uniforms.bShape[2];
+      value = vec4<f32>(B[i / 4][i % 4], B[(i + s) / 4][(i + s) % 4], B[(i + 2 * s) / 4][(i + 2 * s) % 4], B[(i + 3 * s) / 4][(i + 3 * s) % 4]);
+    }`,
+];
 
 type RunProgram = WebGpuBackendLike['runWebGPUProgram'];
 
@@ -250,9 +372,9 @@ function owner(target: object): Patchable | null {
 
 /**
  * Installs dlvm's program fixes (int/bool transposes, ArgMax/ArgMin ties, int32
- * UnsortedSegmentSum, reverse cumsum) on
- * tfjs-backend-webgpu's `WebGPUBackend`, and on every class it was installed on before and then
- * removed from. Idempotent.
+ * UnsortedSegmentSum, reverse cumsum, NaN through relu / relu6 / leakyrelu / prelu, bounded
+ * matmul reads of b) on tfjs-backend-webgpu's `WebGPUBackend`, and on every class it was
+ * installed on before and then removed from. Idempotent.
  *
  * @param target the `WebGPUBackend` class or a backend instance; omitted: only re-installs.
  * @returns whether any class now carries the fixes.
@@ -328,12 +450,16 @@ export function makeWebGpuCastKernel(
 }
 
 /** Kernels whose stock programs the fixes replace; dlvm wraps them to make sure the fixes are on. */
-const FIXED_BY_PROGRAM = [Transpose, ArgMax, ArgMin, Cumsum, Cumprod, UnsortedSegmentSum];
+const FIXED_BY_PROGRAM = [
+  Transpose, ArgMax, ArgMin, Cumsum, Cumprod, UnsortedSegmentSum,
+  Relu, Relu6, Prelu, BatchMatMul, _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D,
+];
 
 /**
- * dlvm's webgpu kernel configs: Transpose, ArgMax, ArgMin, Cumsum, Cumprod and
- * UnsortedSegmentSum (the stock
- * kernels, run with the program fixes installed on the backend they are given), Cast
+ * dlvm's webgpu kernel configs: Transpose, ArgMax, ArgMin, Cumsum, Cumprod,
+ * UnsortedSegmentSum, Relu, Relu6, Prelu, BatchMatMul, _FusedMatMul, FusedConv2D and
+ * FusedDepthwiseConv2D (the stock kernels, run with the program fixes installed on the backend
+ * they are given), Cast
  * ({@link makeWebGpuCastKernel}) and the accurate math kernels of webgpu_math.ts. Each config
  * makes sure the program fixes are installed on the backend it runs on, so they hold even for a
  * backend dlvm was not shown.
