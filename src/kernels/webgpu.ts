@@ -74,24 +74,32 @@ import {
 import { makeWebGpuMathKernels } from './webgpu_math.js';
 import { COORD_NAMES, coordsType, flatProgram, type WebGpuBackendLike, type WebGpuProgram } from './webgpu_program.js';
 
-/** A transpose of int32 / bool data that copies i32 elements (no f32 round trip). */
-class IntTransposeProgram implements WebGpuProgram {
+/** A program with one input `A` and a flat output of `outputShape`, 64 invocations per workgroup. */
+abstract class FlatProgramOfA implements WebGpuProgram {
   variableNames = ['A'];
   size = true;
   workgroupSize: [number, number, number] = [64, 1, 1];
   outputShape: number[];
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
+  abstract shaderKey: string;
+
+  protected constructor(outputShape: number[]) {
+    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(outputShape, this.workgroupSize));
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** A transpose of int32 / bool data that copies i32 elements (no f32 round trip). */
+class IntTransposeProgram extends FlatProgramOfA {
   shaderKey: string;
 
   constructor(
     aShape: number[],
     private readonly perm: number[],
   ) {
-    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(
-      perm.map((p) => aShape[p]!),
-      this.workgroupSize,
-    ));
+    super(perm.map((p) => aShape[p]!));
     this.shaderKey = `dlvm_transpose_i32_${perm.join(',')}`;
   }
 
@@ -111,20 +119,11 @@ fn main(index : i32) {
 }
 
 /** int32 / bool to float32 by value: each i32 element converted with `f32()`. */
-class IntToFloatProgram implements WebGpuProgram {
-  variableNames = ['A'];
-  size = true;
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
+class IntToFloatProgram extends FlatProgramOfA {
   shaderKey = 'dlvm_cast_i32_f32';
 
   constructor(shape: number[]) {
-    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(
-      shape,
-      this.workgroupSize,
-    ));
+    super(shape);
   }
 
   getUserCode(): string {
