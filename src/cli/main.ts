@@ -117,9 +117,19 @@ async function loadRunModel(run: string): Promise<VAE> {
   for (const which of ['last', 'best'] as const) {
     const dir = join(run, 'checkpoints', which);
     if (existsSync(join(dir, 'training.json')) && existsSync(join(dir, 'model', 'model.json'))) {
-      const state = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { epoch: number; step: number };
-      console.error(`${run} is unfinished (no model/): using its ${which} checkpoint (epoch ${state.epoch}, step ${state.step})`);
-      return loadModel(join(dir, 'model'));
+      // A run still training replaces its checkpoint every epoch; a read that straddles a swap
+      // fails its checksums (never loads a mixed model), so it is read again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const state = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { epoch: number; step: number };
+          const model = await loadModel(join(dir, 'model'));
+          console.error(`${run} is unfinished (no model/): using its ${which} checkpoint (epoch ${state.epoch}, step ${state.step})`);
+          return model;
+        } catch (e) {
+          if (attempt >= 5) throw e;
+          await new Promise((res) => setTimeout(res, 200 * attempt));
+        }
+      }
     }
   }
   throw new Error(`${run} has no model/ and no complete checkpoint yet (checkpoints are written after each epoch).`);
