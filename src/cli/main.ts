@@ -181,7 +181,7 @@ program
   .option('--labelled-batch-size <n>', 'labelled examples per step (ssvae; default min(--batch-size, --labels))', int('--labelled-batch-size'))
   .option('--m1 <run>', "stacked M1+M2 (ssvae): the run folder of a trained VAE whose latent z1 ~ q(z1|x) M2 models and classifies")
   .option('--limit <n>', 'use the first n training images', int('--limit'))
-  .option('--data <dir>', 'folder with the dataset files')
+  .option('--data <dir>', 'folder with the dataset files (the only place looked when given)')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--resume', 'continue from the run\'s last checkpoint')
   .option('--force', 'overwrite an existing run in --out (its model, history and checkpoints)')
@@ -391,7 +391,7 @@ program
   .option('--bayes <k>', "ssvae: also the accuracy of p(y|x) by Bayes' rule, log p(x|y) by IWAE-k per class", int('--bayes'))
   .addOption(new Option('--binarize <mode>', "binarisation of the test images (default: the run's)").choices(['threshold', 'dynamic', 'static', 'none']))
   .option('--limit <n>', 'use the first n test examples', int('--limit'))
-  .option('--data <dir>', 'folder with the dataset files')
+  .option('--data <dir>', 'folder with the dataset files (the only place looked when given)')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
@@ -469,7 +469,7 @@ program
   })
   .requiredOption('--run <dir>', 'run folder written by dlvm train')
   .option('--out <file>', 'PNG file (default RUN/<kind>.png)')
-  .option('--data <dir>', 'folder with the dataset files')
+  .option('--data <dir>', 'folder with the dataset files (the only place looked when given)')
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (kind: string, o) => {
     const file = resolve(o.out ?? join(o.run, `${kind}.png`));

