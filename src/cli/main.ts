@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lockRun } from './run_lock.js';
+import { recoverDir, replaceDir, writeFileAtomic } from '../io.js';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -113,7 +114,15 @@ function readRun(run: string): RunInfo {
  * last complete checkpoint, else its best one, saying so on stderr.
  */
 async function loadRunModel(run: string): Promise<VAE> {
-  if (existsSync(join(run, 'model', 'model.json'))) return loadModel(join(run, 'model'));
+  let failed: Error | null = null;
+  if (existsSync(join(run, 'model', 'model.json'))) {
+    try {
+      return await loadModel(join(run, 'model'));
+    } catch (e) {
+      // A damaged model/ (e.g. a weights file that fails its checksum): its checkpoints may be good.
+      failed = e as Error;
+    }
+  }
   for (const which of ['last', 'best'] as const) {
     const dir = join(run, 'checkpoints', which);
     if (existsSync(join(dir, 'training.json')) && existsSync(join(dir, 'model', 'model.json'))) {
@@ -123,15 +132,20 @@ async function loadRunModel(run: string): Promise<VAE> {
         try {
           const state = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { epoch: number; step: number };
           const model = await loadModel(join(dir, 'model'));
-          console.error(`${run} is unfinished (no model/): using its ${which} checkpoint (epoch ${state.epoch}, step ${state.step})`);
+          const why = failed ? `its model/ cannot be loaded (${failed.message})` : `${run} is unfinished (no model/)`;
+          console.error(`${why}: using its ${which} checkpoint (epoch ${state.epoch}, step ${state.step})`);
           return model;
         } catch (e) {
-          if (attempt >= 5) throw e;
+          if (attempt >= 5) {
+            if (which === 'last') break;
+            throw failed ?? e;
+          }
           await new Promise((res) => setTimeout(res, 200 * attempt));
         }
       }
     }
   }
+  if (failed) throw failed;
   throw new Error(`${run} has no model/ and no complete checkpoint yet (checkpoints are written after each epoch).`);
 }
 
@@ -322,8 +336,13 @@ program
     // and sampled from its checkpoint.
     const t0 = performance.now();
     let stepsDone = 0;
-    const writeRun = (i: RunInfo) => writeFileSync(join(out, 'run.json'), JSON.stringify(i, null, 2));
-    writeRun(runInfo({ steps: 0, seconds: 0, stopReason: 'running' }));
+    // Every file of the run is replaced whole: a kill leaves the previous version or the new one.
+    const writeRun = (i: RunInfo) => writeFileAtomic(join(out, 'run.json'), JSON.stringify(i, null, 2));
+    const modelDir = join(out, 'model');
+    const isModel = async (d: string) => existsSync(join(d, 'model.json'));
+    const repaired = await recoverDir(modelDir, isModel);
+    if (repaired) console.error(repaired);
+    await writeRun(runInfo({ steps: 0, seconds: 0, stopReason: 'running' }));
     const controller = new AbortController();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
@@ -348,15 +367,15 @@ program
         onStepEnd: (step) => {
           stepsDone = step;
         },
-        onEpochEnd: () => writeRun(runInfo({ steps: stepsDone, seconds: (performance.now() - t0) / 1000, stopReason: 'running' })),
+        onEpochEnd: async () => writeRun(runInfo({ steps: stepsDone, seconds: (performance.now() - t0) / 1000, stopReason: 'running' })),
       },
     });
-    await model.save(join(out, 'model'));
-    writeFileSync(join(out, 'history.json'), JSON.stringify(result.history));
+    await replaceDir('dlvm train', modelDir, (fresh) => model.save(fresh));
+    await writeFileAtomic(join(out, 'history.json'), JSON.stringify(result.history));
     // A run stopped before its first history record (e.g. a non-finite loss at step 1) has no curve.
     if (result.history.length > 0) await trainingCurves(result.history, { file: join(out, 'curves.png') });
     const info = runInfo({ steps: result.steps, seconds: result.seconds, stopReason: result.stopReason });
-    writeRun(info);
+    await writeRun(info);
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
     console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
@@ -420,7 +439,7 @@ program
         bayes = { bayesAccuracy: await model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
       }
       const result = { examples: test.length, binarize, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
-      writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
+      await writeFileAtomic(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
       const byBayes = 'bayesAccuracy' in bayes ? `, of p(y|x) by Bayes' rule (IWAE-${o.bayes} per class) ${bayes.bayesAccuracy.toFixed(4)}` : '';
       console.log(
         `${test.length} test examples: accuracy of q(y|x) ${m.accuracy.toFixed(4)}${byBayes}; ELBO of ${of}, y summed out, ${m.elbo.toFixed(2)} (reconstruction ${m.reconstruction.toFixed(2)}, KL ${m.kl.toFixed(2)}); ${result.seconds.toFixed(0)} s`,
@@ -451,7 +470,7 @@ program
       activeUnits: (await activeUnits(model, test, opts)).count,
       seconds: (performance.now() - t0) / 1000,
     };
-    writeFileSync(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
+    await writeFileAtomic(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
     console.log(
       `${test.length} test examples: ELBO ${e.elbo.toFixed(2)} (reconstruction ${e.reconstruction.toFixed(2)}, KL ${e.kl.toFixed(2)}), ` +
         `IWAE-${o.iw} NLL ${(-ll).toFixed(2)} nats (${result.bitsPerDim.toFixed(4)} bits/dim), MSE ${result.mse.toFixed(4)}, active units ${result.activeUnits}; ${result.seconds.toFixed(0)} s`,

@@ -3,6 +3,7 @@
  * so that browser bundles of dlvm leave it out).
  */
 import { DlvmError } from '../errors.js';
+import { sha256Hex } from '../io.js';
 import { isGzip } from './idx.js';
 
 /** A file a dataset needs: its name and the SHA-256 of its uncompressed bytes. */
@@ -53,12 +54,6 @@ async function gunzipIfNeeded(fn: string, path: string, raw: Uint8Array): Promis
   } catch (err) {
     throw new DlvmError(`${fn}: ${path} is a corrupt or truncated gzip file: ${(err as Error).message}`);
   }
-}
-
-/** SHA-256 of bytes, hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The default cache folder: `$DLVM_CACHE`, `$XDG_CACHE_HOME/dlvm` or `~/.cache/dlvm`. */

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argError, DlvmError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { sha256Of, writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
@@ -36,12 +36,6 @@ export interface SavedModel {
    * last with model.json and verified by loadModel (absent in models saved before dlvm 0.2).
    */
   checksums?: Record<string, string>;
-}
-
-/** SHA-256 (hex) of a file's bytes. */
-async function sha256Of(file: string): Promise<string> {
-  const [{ createHash }, fs] = await Promise.all([import('node:crypto'), import('node:fs/promises')]);
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
 }
 
 /** Checks every file against model.json's checksums; names the first that does not match. */

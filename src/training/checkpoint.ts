@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DlvmError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { recoverDir, replaceDir, sha256Of, writeFileAtomic } from '../io.js';
 import { loadModel, saveModel } from '../models/persistence.js';
 import type { VAE } from '../models/vae.js';
 import type { HistoryRecord } from './fit.js';
@@ -32,10 +32,7 @@ interface OptimizerManifest {
  */
 export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Optimizer, state: TrainingState): Promise<void> {
   const path = await import('node:path');
-  const fs = await import('node:fs/promises');
-  const stamp = `${process.pid}-${Date.now()}`;
-  const fresh = `${dir}.new-${stamp}`;
-  try {
+  await replaceDir('saveCheckpoint', dir, async (fresh) => {
     await saveModel(model, path.join(fresh, 'model'));
     const weights = await optimizer.getWeights();
     const total = weights.reduce((s, w) => s + w.tensor.size, 0);
@@ -49,20 +46,18 @@ export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
     const manifest: OptimizerManifest = { weights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
     await writeFileAtomic(path.join(fresh, 'optimizer.bin'), new Uint8Array(bytes.buffer));
     await writeFileAtomic(path.join(fresh, 'optimizer.json'), JSON.stringify(manifest));
-    await writeFileAtomic(path.join(fresh, 'training.json'), JSON.stringify(state));
-  } catch (e) {
-    await fs.rm(fresh, { recursive: true, force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new DlvmError(`saveCheckpoint: the disk is full (writing ${fresh}); the previous checkpoint in ${dir} is unchanged. Free some space and resume.`);
-    }
-    throw e;
-  }
-  const old = `${dir}.old-${stamp}`;
-  const had = await fs.stat(dir).then(() => true, () => false);
-  if (had) await fs.rename(dir, old);
-  await fs.rename(fresh, dir);
-  if (had) await fs.rm(old, { recursive: true, force: true });
+    // training.json last, with the checksums of the files beside it: all belong to this step.
+    const files = Object.fromEntries(await Promise.all(CHECKPOINT_FILES.map(async (f) => [f, await sha256Of(path.join(fresh, f))] as const)));
+    await writeFileAtomic(path.join(fresh, 'training.json'), JSON.stringify({ ...state, files } satisfies SavedTrainingState));
+  });
+}
+
+/** The files whose SHA-256 a checkpoint's training.json records (model.json covers the model's own files). */
+const CHECKPOINT_FILES = ['model/model.json', 'optimizer.bin', 'optimizer.json'] as const;
+
+/** training.json: the progress and the checksums of the checkpoint's other files. */
+interface SavedTrainingState extends TrainingState {
+  files?: Record<string, string>;
 }
 
 /** True when `dir` holds a complete checkpoint. */
@@ -78,35 +73,12 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
 }
 
 /**
- * Repairs the checkpoint `dir` after an interrupted {@link saveCheckpoint}: when `dir` is missing
- * or incomplete, the newest complete sibling it left (`dir.new-*`, else `dir.old-*`) takes its
- * place; incomplete siblings are removed.
+ * Repairs the checkpoint `dir` after an interrupted {@link saveCheckpoint} (see `recoverDir`).
  *
  * @returns a sentence saying what was restored, or null when nothing needed repair.
  */
-export async function recoverCheckpoint(dir: string): Promise<string | null> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const parent = path.dirname(dir);
-  const name = path.basename(dir);
-  const siblings = await fs.readdir(parent).catch(() => [] as string[]);
-  const left = siblings.filter((f) => f.startsWith(`${name}.new-`) || f.startsWith(`${name}.old-`));
-  if (left.length === 0) return null;
-  let note: string | null = null;
-  if (!(await hasCheckpoint(dir))) {
-    // Newest first; a complete .new-* is newer than any .old-*.
-    const order = [...left].sort((a, b) => (a.includes('.new-') === b.includes('.new-') ? b.localeCompare(a) : a.includes('.new-') ? -1 : 1));
-    for (const f of order) {
-      if (await hasCheckpoint(path.join(parent, f))) {
-        await fs.rm(dir, { recursive: true, force: true });
-        await fs.rename(path.join(parent, f), dir);
-        note = `${dir} was left incomplete by an interrupted save; restored the complete copy ${f}.`;
-        break;
-      }
-    }
-  }
-  for (const f of left) await fs.rm(path.join(parent, f), { recursive: true, force: true });
-  return note;
+export function recoverCheckpoint(dir: string): Promise<string | null> {
+  return recoverDir(dir, hasCheckpoint);
 }
 
 /**
@@ -131,12 +103,19 @@ export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
       throw new DlvmError(`${fn}: ${path.join(dir, file)} is not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
     }
   };
-  const state = parse<TrainingState>('training.json', await read('training.json'));
+  const state = parse<SavedTrainingState>('training.json', await read('training.json'));
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   if (!state || typeof state !== 'object' || !count(state.epoch) || !count(state.step) || !Array.isArray(state.history) || !(state.bestElbo === null || typeof state.bestElbo === 'number')) {
     throw new DlvmError(
       `${fn}: ${path.join(dir, 'training.json')} is not a training state (epoch and step must be nonnegative integers, history an array, bestElbo a number or null; found ${JSON.stringify(state).slice(0, 120)}).`,
     );
+  }
+  // Every file must belong to the step training.json describes (checkpoints before 0.x lack the list).
+  for (const [f, sha] of Object.entries(state.files ?? {})) {
+    const found = await sha256Of(path.join(dir, f)).catch(() => 'missing');
+    if (found !== sha) {
+      throw new DlvmError(`${fn}: ${path.join(dir, f)} does not belong to the checkpoint (step ${state.step}) described by ${path.join(dir, 'training.json')}: its SHA-256 is ${found}, expected ${sha}.`);
+    }
   }
   const saved = await loadModel(path.join(dir, 'model'));
   try {

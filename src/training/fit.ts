@@ -49,7 +49,8 @@ export interface HistoryRecord {
 /** Hooks into the loop; all optional. */
 export interface Callbacks {
   onEpochBegin?(epoch: number): void;
-  onEpochEnd?(epoch: number, records: HistoryRecord[]): void;
+  /** Called after each epoch's records and checkpoints; `fit` waits for a returned promise. */
+  onEpochEnd?(epoch: number, records: HistoryRecord[]): unknown;
   onStepBegin?(step: number): void;
   onStepEnd?(step: number, loss: number): void;
 }
@@ -414,7 +415,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
             `, ${((step * batchSize) / secs).toFixed(0)} samples/s`,
         );
       }
-      options.callbacks?.onEpochEnd?.(epoch, records);
+      await options.callbacks?.onEpochEnd?.(epoch, records);
       if (step >= maxSteps) break;
     }
   } finally {
