@@ -38,7 +38,13 @@ export async function saveCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
     const total = weights.reduce((s, w) => s + w.tensor.size, 0);
     const bytes = new Float32Array(total);
     let offset = 0;
-    const values = await Promise.all(weights.map((w) => w.tensor.data()));
+    let values: Awaited<ReturnType<tf.Tensor['data']>>[];
+    try {
+      values = await Promise.all(weights.map((w) => w.tensor.data()));
+    } finally {
+      // getWeights makes a fresh tensor of the step counter ('iter'); the rest are the optimizer's variables.
+      tf.dispose(weights.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
+    }
     values.forEach((v, i) => {
       bytes.set(v as Float32Array, offset);
       offset += weights[i]!.tensor.size;
