@@ -69,12 +69,19 @@ export class Bernoulli extends Distribution {
     return tf.cast(tf.less(u, this.probs), 'float32');
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
-    // x * l - softplus(l): the negated binary cross-entropy with logits, finite for any l.
-    return tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits));
+    // x * l - softplus(l): the negated binary cross-entropy with logits, finite for finite l.
+    // At l = +inf (probs 1) the limit is 0 for x = 1 and -inf otherwise; at l = -inf, 0 for x = 0
+    // (the formula's inf - inf would give NaN, as torch 1.13 does).
+    const lp = tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits));
+    const l = tf.broadcastTo(this.logits, lp.shape);
+    const certain = tf.where(tf.greater(l, 0), tf.onesLike(l), tf.zerosLike(l)); // the sure outcome
+    const limit = tf.where(tf.equal(tf.broadcastTo(x, lp.shape), certain), tf.zerosLike(lp), tf.fill(lp.shape, -Infinity));
+    return tf.where(tf.equal(tf.abs(l), Infinity), limit, lp);
   }
   protected override _entropy(): tf.Tensor {
-    // softplus(l) - p * l
-    return tf.sub(tf.softplus(this.logits), tf.mul(this.probs, this.logits));
+    // softplus(l) - p * l; 0 at infinite logits (a sure outcome), not inf - inf.
+    const h = tf.sub(tf.softplus(this.logits), tf.mul(this.probs, this.logits));
+    return tf.where(tf.equal(tf.abs(this.logits), Infinity), tf.zerosLike(h), h);
   }
   protected override _mean(): tf.Tensor {
     return tf.clone(this.probs);

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../random.js';
-import { integerInterval, realVector, simplex, type Constraint } from './constraints.js';
+import { integerInterval, realVector, unnormalizedSimplex, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
 import { categoricalParams, nanTensor, probsOrLogits, type ProbsOrLogits, uniformOpen } from './util.js';
@@ -11,8 +11,10 @@ import { categoricalParams, nanTensor, probsOrLogits, type ProbsOrLogits, unifor
 /**
  * Categorical({ probs } | { logits }) over {0, ..., K - 1}, where K is the size of the last
  * dimension of the parameter (the rest is the batch shape; the event shape is []).
- * `probs` are normalised to sum to 1; `logits` are normalised so logSumExp(logits) = 0.
- * Samples are int32 class indices.
+ * `probs` need not sum to 1 (as in torch, they are divided by their sum: nonnegative with a
+ * positive sum); `logits` are normalised so logSumExp(logits) = 0. Samples are int32 class
+ * indices. With validation off, `logProb` of a value that is not a class (out of 0..K-1, or not
+ * an integer) is NaN, never the probability of another class (torch raises an index error).
  *
  * @example
  * const y = new Categorical({ logits: classifierOutput }); // logits [B, 10] -> batch [B]
@@ -43,7 +45,7 @@ export class Categorical extends Distribution {
   }
 
   get argConstraints(): Record<string, Constraint> {
-    return { probs: simplex, logits: realVector };
+    return { probs: unnormalizedSimplex, logits: realVector };
   }
   get support(): Constraint {
     return integerInterval(0, this.numEvents - 1);
@@ -66,7 +68,11 @@ export class Categorical extends Distribution {
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // Select the logit of class x by a one-hot product: broadcasts x against the batch shape.
     const oneHot = tf.oneHot(tf.cast(x, 'int32'), this.numEvents); // [..., K]
-    return tf.sum(tf.mul(oneHot, this.logits), -1);
+    const lp = tf.sum(tf.mul(oneHot, this.logits), -1);
+    // Not a class (possible with validation off): NaN, not the 0 of an all-zero one-hot row.
+    const xf = tf.cast(x, 'float32');
+    const isClass = tf.logicalAnd(tf.equal(xf, tf.floor(xf)), tf.logicalAnd(tf.greaterEqual(xf, 0), tf.lessEqual(xf, this.numEvents - 1)));
+    return tf.where(tf.broadcastTo(isClass, lp.shape), lp, tf.fill(lp.shape, NaN));
   }
   protected override _entropy(): tf.Tensor {
     // -sum p log p, with logits clamped so p = 0 contributes 0 rather than 0 * -inf.

@@ -206,6 +206,24 @@ export const simplex = make(
   (e: Float32Array) => e.every((x) => x >= 0) && Math.abs(e.reduce((a, b) => a + b, 0) - 1) <= 1e-6 * Math.max(1, e.length),
 );
 
+/**
+ * Probability vectors before normalisation, as torch's Categorical takes them (it divides by the
+ * sum, then checks Simplex()): nonnegative entries with a positive, finite sum.
+ */
+export const unnormalizedSimplex = make(
+  'Simplex() once normalised (nonnegative entries, a positive finite sum)',
+  (v) => {
+    const sum = tf.sum(v, -1);
+    return tf.logicalAnd(tf.all(tf.greaterEqual(v, 0), -1), tf.logicalAnd(tf.greater(sum, 0), tf.less(sum, Infinity)));
+  },
+  1,
+  false,
+  (e: Float32Array) => {
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.every((x) => x >= 0) && sum > 0 && Number.isFinite(sum);
+  },
+);
+
 /** One-hot vectors: entries 0 or 1 summing to 1. */
 export const oneHot = make(
   'OneHot()',

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Categorical } from './categorical.js';
-import { oneHot, realVector, simplex, type Constraint } from './constraints.js';
+import { oneHot, realVector, unnormalizedSimplex, type Constraint } from './constraints.js';
 import { Distribution, type DistributionOptions } from './distribution.js';
 import { klDivergence, registerKL } from './kl.js';
 import type { ProbsOrLogits } from './util.js';
@@ -35,7 +35,7 @@ export class OneHotCategorical extends Distribution {
     return this.categorical.logits;
   }
   get argConstraints(): Record<string, Constraint> {
-    return { probs: simplex, logits: realVector };
+    return { probs: unnormalizedSimplex, logits: realVector };
   }
   get support(): Constraint {
     return oneHot;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lgammaNumber } from '../math/special.js';
 import { nextSeed } from '../random.js';
-import { positive, realVector, simplex, type Constraint } from './constraints.js';
+import { positive, realVector, simplex, unnormalizedSimplex, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { ExpTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
@@ -38,7 +38,7 @@ export class ExpRelaxedCategorical extends Distribution {
   }
 
   get argConstraints(): Record<string, Constraint> {
-    return { probs: simplex, logits: realVector, temperature: positive };
+    return { probs: unnormalizedSimplex, logits: realVector, temperature: positive };
   }
   get support(): Constraint {
     return realVector;
@@ -97,7 +97,7 @@ export class RelaxedOneHotCategorical extends TransformedDistribution {
     return this.expBase.probs;
   }
   override get argConstraints(): Record<string, Constraint> {
-    return { probs: simplex, logits: realVector, temperature: positive };
+    return { probs: unnormalizedSimplex, logits: realVector, temperature: positive };
   }
   override get support(): Constraint {
     return simplex;
