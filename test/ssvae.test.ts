@@ -195,7 +195,7 @@ describe('SSVAE by Bayes\' rule', () => {
     const x = tf.ones([2, 4]);
     expect(() => ssvae.bayesClassify(x, { samples: 0 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.samples' must be a positive integer, but got 0/);
     expect(() => ssvae.bayesClassify(x, { chunk: 1.5 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.chunk' must be a positive integer, but got 1\.5/);
-    expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, \.\.\.\] of examples/);
+    expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, 4\] \(or any shape with 4 values per example\), but got \[1, 0, 1, 1\]/);
     const grey = tf.fill([2, 4], 0.5);
     // Checked on the device: the error comes with the next awaited read.
     tf.tidy(() => {

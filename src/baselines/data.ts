@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
-import { argError } from '../errors.js';
+import { argError, checkExamples, Described } from '../errors.js';
 
 /** Data a baseline accepts: an ArrayDataset, a tensor [N, ...] or rows of numbers. */
 export type BaselineData = ArrayDataset | tf.Tensor | number[][];
@@ -18,10 +18,13 @@ export interface Rows {
 
 /**
  * The rows of `data`, read asynchronously (binarised as asked when it is an ArrayDataset; `binarize: 'dynamic'` is
- * refused: a baseline fits one fixed data set).
+ * refused: a baseline fits one fixed data set). With `itemShape` (a fitted model's), the data are
+ * checked against it before anything is read: tensors and datasets by their shapes (see
+ * `checkExamples`), rows of numbers by their length.
  */
-export async function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'none'): Promise<Rows> {
+export async function rowsOf(fn: string, data: BaselineData, binarize: Binarize = 'none', itemShape?: readonly number[]): Promise<Rows> {
   if (data instanceof ArrayDataset) {
+    if (itemShape) checkExamples(fn, 'data', data, itemShape, 'N');
     if (binarize === 'dynamic') throw argError(fn, 'options.binarize', "'none', 'threshold' or 'static' (a baseline fits one fixed data set)", binarize);
     const n = data.length;
     let values: Float32Array;
@@ -42,7 +45,8 @@ export async function rowsOf(fn: string, data: BaselineData, binarize: Binarize 
     return { values, n, d: data.itemSize, itemShape: data.itemShape };
   }
   if (data instanceof tf.Tensor) {
-    if (data.rank < 2 || data.shape[0]! < 1) throw argError(fn, 'data', 'a tensor [N, ...itemShape] with N >= 1', `a tensor [${data.shape.join(', ')}]`);
+    if (data.rank < 2 || data.shape[0]! < 1) throw argError(fn, 'data', 'a tensor [N, ...itemShape] with N >= 1', data);
+    if (itemShape) checkExamples(fn, 'data', data, itemShape, 'N');
     const n = data.shape[0]!;
     const values = Float32Array.from((await data.data()) as ArrayLike<number>);
     return { values, n, d: values.length / n, itemShape: data.shape.slice(1) };
@@ -52,6 +56,8 @@ export async function rowsOf(fn: string, data: BaselineData, binarize: Binarize 
     if (d < 1 || !data.every((r) => Array.isArray(r) && r.length === d && r.every(Number.isFinite))) {
       throw argError(fn, 'data', 'rows of equal length holding finite numbers', data);
     }
+    const want = itemShape?.reduce((a, b) => a * b, 1);
+    if (want !== undefined && d !== want) throw argError(fn, 'data', `rows of ${want} values`, new Described(`rows of ${d} values`));
     const values = new Float32Array(data.length * d);
     data.forEach((r, i) => values.set(r, i * d));
     return { values, n: data.length, d, itemShape: [d] };

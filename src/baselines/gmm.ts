@@ -192,9 +192,7 @@ export class GaussianMixture {
   }
 
   private async rows(fn: string, data: BaselineData, binarize: Binarize = 'none'): Promise<Rows> {
-    const rows = await rowsOf(fn, data, binarize);
-    if (rows.d !== this.dataDim) throw argError(fn, 'data', `examples with ${this.dataDim} values`, `${rows.d} values`);
-    return rows;
+    return rowsOf(fn, data, binarize, [this.dataDim]);
   }
 
   /** log p(x) per example (float64). */
@@ -204,7 +202,7 @@ export class GaussianMixture {
 
   /** Mean log p(x) over the data, in nats per example. */
   async logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<number> {
-    const lp = await this.logProb(data, options);
+    const lp = this.eStep(await this.rows('GaussianMixture.logLikelihood', data, options.binarize)).logProb;
     return lp.reduce((a, b) => a + b, 0) / lp.length;
   }
 
@@ -215,7 +213,7 @@ export class GaussianMixture {
 
   /** The most probable component of each example. */
   async predict(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<Int32Array> {
-    const r = await this.responsibilities(data, options);
+    const r = this.eStep(await this.rows('GaussianMixture.predict', data, options.binarize)).resp;
     const k = this.components;
     return Int32Array.from({ length: r.length / k }, (_, i) => {
       let best = 0;

@@ -10,7 +10,7 @@ import { Independent } from '../distributions/independent.js';
 import { LowRankMultivariateNormal } from '../distributions/lowrank_multivariate_normal.js';
 import { MultivariateNormal } from '../distributions/multivariate_normal.js';
 import { Normal } from '../distributions/normal.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, checkExamples, DlvmError } from '../errors.js';
 import { rowsOf, type BaselineData } from './data.js';
 
 /** Options of {@link PPCA.fit}. */
@@ -120,7 +120,7 @@ export class PPCA {
     this.prior = { distribution: () => new MultivariateNormal(t.zeros, { scaleTril: t.eye }, { validateArgs: false }) };
     this.encoder = {
       posterior: (x: tf.Tensor) => {
-        this.checkX('PPCA.encoder.posterior', x);
+        checkExamples('PPCA.encoder.posterior', 'x', x, this.itemShape);
         return new MultivariateNormal(tf.matMul(tf.sub(flat(x), t.b), t.proj), { covarianceMatrix: t.postCov }, { validateArgs: false });
       },
     };
@@ -170,10 +170,14 @@ export class PPCA {
     return model;
   }
 
-  private checkX(fn: string, x: unknown): void {
-    if (!(x instanceof tf.Tensor) || x.rank < 2 || x.size / x.shape[0]! !== this.dataDim) {
-      throw argError(fn, 'x', `a tensor [B, ...] with ${this.dataDim} values per example`, x);
-    }
+  /**
+   * The shape of one example (`itemShape`). `logProb`, `encode`, `reconstruct`, the encoder and
+   * `logProbValues` check their data against it (see `checkExamples`): examples of this shape,
+   * flat ([D]) or with a trailing unit axis more or less; a PPCA of flat data ([D]) takes any
+   * shape with D values.
+   */
+  get inputShape(): number[] {
+    return [...this.itemShape];
   }
 
   /** p(x) = N(b, W W^T + sigma^2 I), event [D] (a LowRankMultivariateNormal). */
@@ -184,7 +188,7 @@ export class PPCA {
 
   /** log p(x) per example, exact (Woodbury), for x [B, ...]: [B]. */
   logProb(x: tf.Tensor): tf.Tensor {
-    this.checkX('PPCA.logProb', x);
+    checkExamples('PPCA.logProb', 'x', x, this.itemShape);
     return tf.tidy(() => this.distribution().logProb(tf.reshape(x, [x.shape[0]!, this.dataDim])));
   }
 
@@ -193,11 +197,14 @@ export class PPCA {
    * e^T C^-1 e = (|e|^2 - e^T W M^-1 W^T e) / sigma^2 and log det C = (D - q) log sigma^2 + log det M.
    */
   async logProbValues(data: BaselineData, { binarize = 'none' }: { binarize?: Binarize } = {}): Promise<Float64Array> {
-    const rows = await rowsOf('PPCA.logProbValues', data, binarize);
-    const { n, values } = rows;
+    return this.logProbsOf('PPCA.logProbValues', data, binarize);
+  }
+
+  /** {@link logProbValues}, with errors naming `fn`. */
+  private async logProbsOf(fn: string, data: BaselineData, binarize: Binarize = 'none'): Promise<Float64Array> {
+    const { n, values } = await rowsOf(fn, data, binarize, this.itemShape);
     const d = this.dataDim;
     const q = this.latentDim;
-    if (rows.d !== d) throw argError('PPCA.logProbValues', 'data', `examples with ${d} values`, `${rows.d} values`);
     const { Minv, logDetM } = this.small;
     const logDetC = (d - q) * Math.log(this.sigma2) + logDetM;
     const out = new Float64Array(n);
@@ -223,17 +230,19 @@ export class PPCA {
 
   /** Mean log p(x) over `data` in nats per example (float64, exact). */
   async logLikelihood(data: BaselineData, options: { binarize?: Binarize } = {}): Promise<number> {
-    const lp = await this.logProbValues(data, options);
+    const lp = await this.logProbsOf('PPCA.logLikelihood', data, options.binarize);
     return lp.reduce((a, b) => a + b, 0) / lp.length;
   }
 
   /** The posterior means E[z|x] = M^-1 W^T (x - b), the latent projection: [B, q]. */
   encode(x: tf.Tensor): tf.Tensor {
+    checkExamples('PPCA.encode', 'x', x, this.itemShape);
     return tf.tidy(() => this.encoder.posterior(x).mean);
   }
 
   /** W E[z|x] + b, shaped like x. */
   reconstruct(x: tf.Tensor): tf.Tensor {
+    checkExamples('PPCA.reconstruct', 'x', x, this.itemShape);
     return tf.tidy(() => tf.reshape(this.decoder.likelihood(this.encode(x)).mean, x.shape));
   }
 

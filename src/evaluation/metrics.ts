@@ -10,14 +10,14 @@
  * backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, DlvmError } from '../errors.js';
+import { argError, checkExamples, checkLabels, describeValue, DlvmError } from '../errors.js';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { withSeed } from '../random.js';
-import { asEvent, checkModel, conditionOf, type LatentVariableModel } from './model.js';
+import { asEvent, checkModel, conditionOf, inputShapeOf, type LatentVariableModel } from './model.js';
 import { importanceParts, repeatBatch } from '../models/objectives.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
@@ -53,15 +53,28 @@ export interface ElboResult {
   n: number;
 }
 
-/** Iterates over the data in batches of tensors (each freed after `visit` settles). */
+/**
+ * Iterates over the data in batches of tensors (each freed after `visit` settles). With a
+ * `model`, the data are first checked against it, from shapes and host labels alone: examples
+ * of the model's input shape, and for a conditional model labels in 0..C-1.
+ */
 async function forEachBatch(
   fn: string,
   data: EvalData,
   options: EvalOptions,
+  model: LatentVariableModel | null,
   visit: (x: tf.Tensor, labels: Int32Array | null) => Promise<void>,
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  if (!(data instanceof ArrayDataset) && !(data instanceof tf.Tensor && data.rank >= 1)) {
+    throw argError(fn, 'data', 'an ArrayDataset or a tensor [N, ...itemShape]', data);
+  }
+  if (model !== null) {
+    checkExamples(fn, 'data', data, inputShapeOf(model), 'N');
+    const c = model.numClasses;
+    if (c !== undefined && data instanceof ArrayDataset && data.labels) checkLabels(fn, 'data', data.labels, c, `the model's ${c} classes`);
+  }
   let done = 0;
   if (data instanceof ArrayDataset) {
     for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize, binarizeSeed: options.binarizeSeed })) {
@@ -70,9 +83,6 @@ async function forEachBatch(
       options.onProgress?.(done, data.length);
     }
     return data.length;
-  }
-  if (!(data instanceof tf.Tensor) || data.rank < 1) {
-    throw argError(fn, 'data', 'an ArrayDataset or a tensor [N, ...itemShape]', data);
   }
   const n = data.shape[0]!;
   for (let start = 0; start < n; start += batchSize) {
@@ -115,7 +125,7 @@ export async function evaluateElbo(model: LatentVariableModel, data: EvalData, o
   let kl = 0;
   let analytic = true;
   const n = await withSeed(options.seed, () =>
-    forEachBatch(fn, data, options, async (x, labels) => {
+    forEachBatch(fn, data, options, m, async (x, labels) => {
       const rk = tf.tidy(() => {
         const y = conditionOf(fn, m, labels);
         const q = m.encoder.posterior(x, y); // batch [B], event [M]
@@ -162,7 +172,7 @@ export async function iwaeLogLikelihood(
   if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
   let total = 0;
   const n = await withSeed(options.seed, () =>
-    forEachBatch(fn, data, { batchSize: 100, ...options }, async (x, labels) => {
+    forEachBatch(fn, data, { batchSize: 100, ...options }, m, async (x, labels) => {
       const b = x.shape[0]!;
       // Running log-sum-exp per example over chunks: max and sum of exp(w - max).
       let runMax = new Float64Array(b).fill(-Infinity);
@@ -210,7 +220,7 @@ export async function reconstructionMse(model: LatentVariableModel, data: EvalDa
   const m = checkModel(fn, model);
   let sum = 0;
   let count = 0;
-  await forEachBatch(fn, data, options, async (x, labels) => {
+  await forEachBatch(fn, data, options, m, async (x, labels) => {
     const s = tf.tidy(() => {
       const y = conditionOf(fn, m, labels);
       const z = m.encoder.posterior(x, y).mean;
@@ -225,7 +235,9 @@ export async function reconstructionMse(model: LatentVariableModel, data: EvalDa
 
 /**
  * Classification accuracy of `classify` (x -> class probabilities or logits `[B, C]`, or a
- * Categorical) on a labelled dataset.
+ * Categorical) on a labelled dataset. Scores for another number of examples than the batch's,
+ * or labels outside the C classes the scores cover, are refused (from shapes and the dataset's
+ * labels alone). The data's item shape is checked by `classify`'s model (e.g. `SSVAE.classify`).
  */
 export async function classificationAccuracy(
   classify: (x: tf.Tensor) => tf.Tensor | Distribution,
@@ -236,13 +248,17 @@ export async function classificationAccuracy(
   if (typeof classify !== 'function') throw argError(fn, 'classify', 'a function x -> logits, probabilities or a Categorical', classify);
   if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
   let correct = 0;
-  await forEachBatch(fn, data, options, async (x, labels) => {
+  await forEachBatch(fn, data, options, null, async (x, labels) => {
     const pred = tf.tidy(() => {
       const out = classify(x);
       const scores = out instanceof Distribution ? (out as unknown as { logits: tf.Tensor }).logits : out;
-      if (!(scores instanceof tf.Tensor) || scores.rank !== 2) {
-        throw new DlvmError(`${fn}: classify must return [B, C] scores or a Categorical, but returned ${String(scores)}.`);
+      const b = x.shape[0]!;
+      if (!(scores instanceof tf.Tensor) || scores.rank !== 2 || scores.shape[0] !== b) {
+        const found = scores instanceof tf.Tensor ? describeValue(scores) : String(scores);
+        throw new DlvmError(`${fn}: classify must return [B, C] scores or a Categorical, for a batch of B = ${b} examples, but returned ${found}.`);
       }
+      // Labels the scores cannot name are an error, not a silent miss (host labels, shapes only).
+      checkLabels(fn, 'data', labels!, scores.shape[1]!, `classify returns ${scores.shape[1]} class scores`);
       return tf.argMax(scores, -1);
     });
     const p = await readAndFree(pred);
@@ -269,7 +285,7 @@ export async function activeUnits(
   const threshold = options.threshold ?? 0.01;
   let sum: Float64Array | null = null;
   let sumSq: Float64Array | null = null;
-  const n = await forEachBatch(fn, data, options, async (x, labels) => {
+  const n = await forEachBatch(fn, data, options, m, async (x, labels) => {
     const mu = tf.tidy(() => m.encoder.posterior(x, conditionOf(fn, m, labels)).mean); // [B, M]
     const dim = mu.shape[mu.rank - 1]!;
     const v = await readAndFree(mu);
@@ -292,7 +308,7 @@ export async function klPerDimension(model: LatentVariableModel, data: EvalData,
   const fn = 'klPerDimension';
   const m = checkModel(fn, model);
   let sum: Float64Array | null = null;
-  const n = await forEachBatch(fn, data, options, async (x, labels) => {
+  const n = await forEachBatch(fn, data, options, m, async (x, labels) => {
     const kl = tf.tidy(() => {
       const q = m.encoder.posterior(x, conditionOf(fn, m, labels));
       const p = m.prior.distribution();

@@ -26,6 +26,19 @@ export interface LatentVariableModel {
    * figures are of log p(x|y).
    */
   readonly numClasses?: number;
+  /**
+   * The shape of one example x, when the model knows it (dlvm's models and PPCA do). The
+   * evaluation functions then check the data against it before the first batch: examples of
+   * this shape, flat ([D]) or with a trailing unit axis more or less are accepted, anything else
+   * is refused with an error naming the function, the expected and the found shape.
+   */
+  readonly inputShape?: readonly number[] | null;
+}
+
+/** The model's {@link LatentVariableModel.inputShape}, or null when it does not say. */
+export function inputShapeOf(model: LatentVariableModel): readonly number[] | null {
+  const s = model.inputShape;
+  return Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0) ? s : null;
 }
 
 /**

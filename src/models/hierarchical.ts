@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Distribution } from '../distributions/distribution.js';
 import { realVector, type Constraint } from '../distributions/constraints.js';
 import { klDivergence } from '../distributions/kl.js';
-import { argError } from '../errors.js';
+import { argError, checkExamples } from '../errors.js';
 import { BernoulliDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { mlp, type MlpOptions } from './networks.js';
@@ -169,6 +169,15 @@ export class HierarchicalVAE {
     });
   }
 
+  /**
+   * The shape of one example x (the likelihood's item shape, e.g. [28, 28]). Every method that
+   * takes x checks it first: `[B, ...inputShape]`, flat `[B, D]`, or a trailing unit axis more or
+   * less; anything else is refused with an error naming the method and both shapes.
+   */
+  get inputShape(): number[] {
+    return [...this.likelihood.itemShape];
+  }
+
   get trainableVariables(): tf.Variable[] {
     return [...this.encoder1.trainableVariables, ...this.encoder2.trainableVariables, ...this.conditionalPrior.trainableVariables, ...this.likelihood.trainableVariables];
   }
@@ -179,6 +188,7 @@ export class HierarchicalVAE {
    * the sample (a Monte Carlo term, not a KL), `kl` = their sum.
    */
   elboParts(x: tf.Tensor): ObjectiveParts & { klTop: tf.Tensor; klBottom: tf.Tensor } {
+    checkExamples('HierarchicalVAE.elboParts', 'x', x, this.inputShape);
     const out = tf.tidy(() => {
       const q1 = this.encoder1.posterior(x);
       const z1 = q1.rsample();
@@ -197,6 +207,7 @@ export class HierarchicalVAE {
 
   /** The loss to minimise (the negative mean ELBO) and its parts, for `fit`. */
   loss(x: tf.Tensor): ObjectiveParts {
+    checkExamples('HierarchicalVAE.loss', 'x', x, this.inputShape);
     const p = this.elboParts(x);
     tf.dispose([p.klTop, p.klBottom]);
     return { loss: p.loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl, beta: 1, klAnalytic: false };
@@ -204,6 +215,7 @@ export class HierarchicalVAE {
 
   /** ELBO per example [B]. */
   elbo(x: tf.Tensor): tf.Tensor {
+    checkExamples('HierarchicalVAE.elbo', 'x', x, this.inputShape);
     return tf.tidy(() => this.elboParts(x).elbo);
   }
 
@@ -218,6 +230,7 @@ export class HierarchicalVAE {
 
   /** Decoder means at the posterior mean of z1: [B, ...itemShape]. */
   reconstruct(x: tf.Tensor): tf.Tensor {
+    checkExamples('HierarchicalVAE.reconstruct', 'x', x, this.inputShape);
     return tf.tidy(() => this.likelihood.likelihood(this.encoder1.posterior(x).mean).mean);
   }
 

@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, checkExamples, checkLabels, DlvmError } from '../errors.js';
 import { withSeed } from '../random.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { boolean } from '../distributions/constraints.js';
@@ -251,10 +251,33 @@ export class SSVAE extends ConditionalVAE {
   }
 
   /**
+   * The shape of one example x: the decoder's item shape, or for M1+M2 the input shape of M1's
+   * encoder network (e.g. [784] for an MLP M1: any layout of 784 values; [28, 28, 1] for a
+   * convolutional one), since every method takes x and turns it into z1 itself. The features
+   * z1 are not an input: pass x.
+   */
+  override get inputShape(): number[] | null {
+    if (this.m1 === null) return super.inputShape;
+    const s = this.m1.net.inputs[0]?.shape.slice(1);
+    return s && s.length > 0 && s.every((d) => typeof d === 'number' && d > 0) ? (s as number[]) : null;
+  }
+
+  protected override get kind(): string {
+    return 'SSVAE';
+  }
+
+  /** Checks a labelled data set: examples of {@link inputShape}, labels in 0..C-1. */
+  private checkLabelledData(fn: string, data: ArrayDataset): void {
+    checkExamples(fn, 'data', data, this.inputShape, 'N');
+    checkLabels(fn, 'data', data.labels!, this.numClasses, `the model's ${this.numClasses} classes`);
+  }
+
+  /**
    * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1] (its `m1Dims` columns): a draw
    * from q(z1|x) when `draw` is 'sample', else its mean.
    */
   features(x: tf.Tensor, draw: FeatureMode = 'mean'): tf.Tensor {
+    this.checkX('features', x);
     const m1 = this.m1;
     if (m1 === null) return x;
     return tf.tidy(() => {
@@ -276,11 +299,13 @@ export class SSVAE extends ConditionalVAE {
 
   /** q(y|x): a Categorical with batch [B]. */
   classify(x: tf.Tensor): Categorical {
+    this.checkX('classify', x);
     return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: run(this.classifier, f) }, { validateArgs: false }));
   }
 
   /** The most probable class under q(y|x), int32 [B]. */
   predict(x: tf.Tensor): tf.Tensor {
+    this.checkX('predict', x);
     return this.onFeatures(x, 'mean', (f) => this.predictOn(f));
   }
 
@@ -303,7 +328,7 @@ export class SSVAE extends ConditionalVAE {
    */
   bayesClassify(x: tf.Tensor, options: { samples?: number; chunk?: number } = {}): Categorical {
     const fn = 'SSVAE.bayesClassify';
-    if (!(x instanceof tf.Tensor) || x.rank < 2) throw argError(fn, 'x', 'a tensor [B, ...] of examples', x);
+    this.checkX('bayesClassify', x);
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
     const k = options.samples ?? 100;
     if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
@@ -353,6 +378,7 @@ export class SSVAE extends ConditionalVAE {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', options.batchSize);
     const samples = options.samples ?? 100;
     if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
+    this.checkLabelledData(fn, data);
     let correct = 0;
     let done = 0;
     await withSeed(options.seed ?? 0, async () => {
@@ -371,6 +397,7 @@ export class SSVAE extends ConditionalVAE {
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
   labelledParts(x: tf.Tensor, y: Labels): { elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor } {
+    this.checkXY('labelledParts', x, y);
     return this.onFeatures(x, 'mean', (f) => this.withOneHot('SSVAE.labelledParts', y, x.shape[0]!, (c) => this.labelledOn(f, c)));
   }
 
@@ -389,6 +416,7 @@ export class SSVAE extends ConditionalVAE {
    * q(y|x) to the uniform p(y) stays exact). `mode` overrides the model's setting.
    */
   unlabelledParts(x: tf.Tensor, mode: UnlabelledMode = this.unlabelledMode): UnlabelledParts {
+    this.checkX('unlabelledParts', x);
     return this.onFeatures(x, 'mean', (f) => this.unlabelledOn(f, mode));
   }
 
@@ -433,11 +461,20 @@ export class SSVAE extends ConditionalVAE {
    */
   override loss(x: tf.Tensor, step = 0, y?: Labels, labelled?: { x: tf.Tensor; y: Labels }): ObjectiveParts {
     void step;
-    if (y !== undefined && labelled !== undefined) throw argError('SSVAE.loss', 'y', 'undefined when `labelled` is given (x is then the unlabelled batch)', 'labels');
+    const fn = 'SSVAE.loss';
+    if (y !== undefined && labelled !== undefined) throw argError(fn, 'y', 'undefined when `labelled` is given (x is then the unlabelled batch)', 'labels');
+    // Every argument is checked before the first tensor is made, so a refused call leaves none.
+    if (y !== undefined) this.checkXY('loss', x, y);
+    else this.checkX('loss', x);
+    if (labelled !== undefined) {
+      if (labelled === null || typeof labelled !== 'object') throw argError(fn, 'labelled', 'a labelled batch { x, y }', labelled);
+      checkExamples(fn, 'labelled.x', labelled.x, this.inputShape);
+      this.checkY(fn, labelled.y, labelled.x.shape[0]!, 'labelled.y');
+    }
     type Supervised = { loss: tf.Scalar; elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor };
     const draw = this.m1Features;
-    const supervised = (xl: tf.Tensor, yl: Labels): Supervised =>
-      this.withOneHot('SSVAE.loss', yl, xl.shape[0]!, (c) =>
+    const supervised = (xl: tf.Tensor, yl: Labels, arg: string): Supervised =>
+      this.withOneHot(fn, yl, xl.shape[0]!, (c) =>
         this.onFeatures(xl, draw, (f) =>
           tf.tidy(() => {
             const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, f))), -1)); // -log q(y|x)
@@ -446,16 +483,17 @@ export class SSVAE extends ConditionalVAE {
             return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
           }) as Supervised,
         ),
+        arg,
       );
     if (y !== undefined) {
-      const s = supervised(x, y);
+      const s = supervised(x, y, 'y');
       return { ...s, beta: 1, klAnalytic: true };
     }
     const u = this.onFeatures(x, draw, (f) => this.unlabelledOn(f, this.unlabelledMode));
     u.klY.dispose();
-    let loss = tf.mul(-this.genWeight, tf.mean(u.elbo)) as tf.Scalar;
+    let loss = tf.tidy(() => tf.mul(-this.genWeight, tf.mean(u.elbo))) as tf.Scalar; // no stray mean left outside a tidy
     if (labelled !== undefined) {
-      const s = supervised(labelled.x, labelled.y);
+      const s = supervised(labelled.x, labelled.y, 'labelled.y');
       const total = tf.add(loss, s.loss) as tf.Scalar;
       tf.dispose([loss, s.loss, s.elbo, s.reconstruction, s.kl]);
       loss = total;
@@ -465,17 +503,25 @@ export class SSVAE extends ConditionalVAE {
 
   /** The ELBO of log p(x|y) without the log p(y) term (M1+M2: of M1's mean z1) and its parts. */
   override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
-    return this.onFeatures(x, 'mean', (f) => super.elboParts(f, y));
+    this.checkXY('elboParts', x, y);
+    return this.onFeatures(x, 'mean', (f) => this.withOneHot('SSVAE.elboParts', y, x.shape[0]!, (c) => PLAIN_ELBO.parts(this, f, 0, c)));
   }
 
   /** q(z|x, y) (M1+M2: q(z2|z1, y) at M1's mean z1). */
   override encode(x: tf.Tensor, y?: Labels): Distribution {
-    return this.onFeatures(x, 'mean', (f) => super.encode(f, y));
+    this.checkXY('encode', x, y);
+    return this.onFeatures(x, 'mean', (f) => this.withOneHot('SSVAE.encode', y, x.shape[0]!, (c) => this.encoder.posterior(f, c)));
   }
 
   /** Decoder means at the posterior means given y (M1+M2: of z1, at M1's mean z1). */
   override reconstruct(x: tf.Tensor, y?: Labels): tf.Tensor {
-    return this.onFeatures(x, 'mean', (f) => super.reconstruct(f, y));
+    this.checkXY('reconstruct', x, y);
+    return this.onFeatures(x, 'mean', (f) =>
+      tf.tidy(() => {
+        const c = this.oneHot('SSVAE.reconstruct', y, x.shape[0]!);
+        return this.decoder.likelihood(this.encoder.posterior(f, c).mean, c).mean;
+      }),
+    );
   }
 
   /**
@@ -486,6 +532,7 @@ export class SSVAE extends ConditionalVAE {
   async validationMetrics(data: ArrayDataset, options: { binarize?: Binarize; seed?: number; batchSize?: number } = {}): Promise<SsvaeMetrics> {
     const fn = 'SSVAE.validationMetrics';
     if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
+    this.checkLabelledData(fn, data);
     let rec = 0;
     let kl = 0;
     let correct = 0;

@@ -3,7 +3,7 @@
  * ELBO reads like the math.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError } from '../errors.js';
+import { argError, checkExamples } from '../errors.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
@@ -195,13 +195,44 @@ export class VAE {
     return [...this.encoder.trainableVariables, ...this.decoder.trainableVariables, ...this.prior.trainableVariables];
   }
 
-  /** The ELBO (beta = 1, one sample) and its parts for a batch x [B, ...]. */
+  /**
+   * The shape of one example x that the model takes: the decoder's `itemShape` (e.g. [28, 28]),
+   * or null when the decoder does not say (a decoder of your own without `itemShape`).
+   * Every method that takes x checks it against this shape before any computation (see
+   * {@link checkExamples}): x may be `[B, ...inputShape]`, flat `[B, D]`, or have a trailing unit
+   * (channel) axis more or less; anything else is refused with an error naming the method, the
+   * shape expected and the shape found. The evaluation functions check their data the same way.
+   */
+  get inputShape(): number[] | null {
+    const s = (this.decoder as { itemShape?: unknown }).itemShape;
+    return Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0) ? [...(s as number[])] : null;
+  }
+
+  /** The class name that errors give (a string, so that minified class names do not leak into messages). */
+  protected get kind(): string {
+    return 'VAE';
+  }
+
+  /** Throws, naming `<kind>.<method>`, unless x is a batch of examples of {@link inputShape}. */
+  protected checkX(method: string, x: unknown): asserts x is tf.Tensor {
+    checkExamples(`${this.kind}.${method}`, 'x', x, this.inputShape);
+  }
+
+  /** Throws, naming `<kind>.<method>`, unless z is a batch of latent vectors [B, M]. */
+  protected checkZ(method: string, z: unknown): asserts z is tf.Tensor {
+    const m = this.prior.latentDim;
+    checkExamples(`${this.kind}.${method}`, 'z', z, Number.isInteger(m) ? [m] : null);
+  }
+
+  /** The ELBO (beta = 1, one sample) and its parts for a batch x [B, ...inputShape]. */
   elboParts(x: tf.Tensor): ElboParts {
+    this.checkX('elboParts', x);
     return PLAIN_ELBO.parts(this, x);
   }
 
   /** The objective's parts for a batch at training step `step` (`parts.loss` is what to minimise). */
   loss(x: tf.Tensor, step = 0): ObjectiveParts {
+    this.checkX('loss', x);
     return this.objective.parts(this, x, step);
   }
 
@@ -219,16 +250,19 @@ export class VAE {
 
   /** ELBO per example [B]. */
   elbo(x: tf.Tensor): tf.Tensor {
+    this.checkX('elbo', x);
     return tf.tidy(() => this.elboParts(x).elbo);
   }
 
   /** q(z|x). */
   encode(x: tf.Tensor): Distribution {
+    this.checkX('encode', x);
     return this.encoder.posterior(x);
   }
 
-  /** p(x|z). */
+  /** p(x|z) for z [B, M]. */
   decode(z: tf.Tensor): Distribution {
+    this.checkZ('decode', z);
     return this.decoder.likelihood(z);
   }
 
@@ -243,6 +277,7 @@ export class VAE {
 
   /** Decoder means at the posterior means: [B, ...itemShape]. */
   reconstruct(x: tf.Tensor): tf.Tensor {
+    this.checkX('reconstruct', x);
     return tf.tidy(() => this.decoder.likelihood(this.encoder.posterior(x).mean).mean);
   }
 }
@@ -250,6 +285,9 @@ export class VAE {
 
 /** beta-VAE (Higgins et al. 2017): the ELBO with the KL weighted by beta (constant or scheduled). */
 export class BetaVAE extends VAE {
+  protected override get kind(): string {
+    return 'BetaVAE';
+  }
   /** `VAE.mlp` trained on the beta-ELBO. */
   static override mlp(options: VaeMlpOptions & { beta: BetaSchedule; weightDecay?: number }): BetaVAE {
     return new BetaVAE(VAE.mlp({ ...options, objective: new ELBO({ beta: options.beta, weightDecay: options.weightDecay }) }));
@@ -262,6 +300,9 @@ export class BetaVAE extends VAE {
 
 /** GMVAE: a VAE whose prior is a mixture of Gaussians (CS236 HW2; DTU 02460 exercise 1.6). */
 export class GMVAE extends VAE {
+  protected override get kind(): string {
+    return 'GMVAE';
+  }
   /** `VAE.mlp` with `MixtureOfGaussiansPrior(latentDim, { components, learnWeights })`. */
   static override mlp(options: VaeMlpOptions & { components: number; learnWeights?: boolean }): GMVAE {
     return new GMVAE(VAE.mlp({ ...options, prior: { mixture: options.components, learnWeights: options.learnWeights } }));
@@ -274,6 +315,9 @@ export class GMVAE extends VAE {
 
 /** IWAE (Burda et al. 2016): the VAE trained on the k-sample importance-weighted bound. */
 export class IWAE extends VAE {
+  protected override get kind(): string {
+    return 'IWAE';
+  }
   /** `VAE.mlp` trained on `IWAEBound(k)`. */
   static override mlp(options: VaeMlpOptions & { k: number }): IWAE {
     return new IWAE(VAE.mlp({ ...options, objective: new IWAEBound(options.k) }));
@@ -322,6 +366,10 @@ export class ConditionalVAE extends VAE {
     this.numClasses = parts.numClasses;
   }
 
+  protected override get kind(): string {
+    return 'ConditionalVAE';
+  }
+
   /** An MLP conditional VAE: the encoder sees [x, y] (D + C inputs), the decoder [z, y] (M + C). */
   static override mlp(options: ConditionalMlpOptions): ConditionalVAE {
     const fn = 'ConditionalVAE.mlp';
@@ -355,33 +403,50 @@ export class ConditionalVAE extends VAE {
 
   /**
    * One-hot rows [B, C] (float32) from labels; `b` is the batch size they must match (a single
-   * number is repeated). Errors name `fn`.
+   * number is repeated). Errors name `fn` and `arg` (default 'y'). Labels as class indices [B]
+   * or one-hot rows [B, C], a JavaScript array of B indices or one index for all; any other
+   * shape, length or number of classes is refused before a tensor is made.
    */
-  oneHot(fn: string, y: Labels | undefined, b: number): tf.Tensor {
-    if (y === undefined || y === null) throw argError(fn, 'y', `the labels of the batch (${b} class indices in 0..${this.numClasses - 1}, or one-hot rows)`, y);
+  oneHot(fn: string, y: Labels | undefined, b: number, arg = 'y'): tf.Tensor {
+    const list = this.checkY(fn, y, b, arg);
+    if (list !== null) return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(list, 'int32'), this.numClasses), 'float32'));
+    const t = y as tf.Tensor;
+    if (t.rank === 2) return t.dtype === 'float32' ? t : tf.cast(t, 'float32');
+    // Class indices [B]: checked on the device; the verdict is read with the next awaited read (checkArgs).
+    tf.tidy(() => checkConstraint(fn, arg, tf.cast(t, 'float32'), integerInterval(0, this.numClasses - 1), `hold class indices in 0..${this.numClasses - 1}`));
+    return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(t, 'int32'), this.numClasses), 'float32'));
+  }
+
+  /**
+   * Checks labels y for a batch of `b` without making a tensor: a tensor by its shape ([B] class
+   * indices or one-hot rows [B, C]), numbers by their values. Returns the class indices of
+   * numbers (null for a tensor). Errors name `fn` and `arg`.
+   */
+  protected checkY(fn: string, y: Labels | undefined, b: number, arg = 'y'): number[] | null {
+    const c = this.numClasses;
+    if (y === undefined || y === null) throw argError(fn, arg, `the labels of the batch (${b} class indices in 0..${c - 1}, or one-hot rows)`, y);
     if (y instanceof tf.Tensor) {
-      if (y.rank === 2 && y.shape[1] === this.numClasses && y.shape[0] === b) return y.dtype === 'float32' ? y : tf.cast(y, 'float32');
-      if (y.rank === 2 && y.shape[0] === b) throw argError(fn, 'y', `one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);
-      if (y.rank === 1 && y.shape[0] === b) {
-        // Checked on the device; the verdict is read with the next awaited read (checkArgs).
-        tf.tidy(() => checkConstraint(fn, 'y', tf.cast(y, 'float32'), integerInterval(0, this.numClasses - 1), `hold class indices in 0..${this.numClasses - 1}`));
-        return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(y, 'int32'), this.numClasses), 'float32'));
-      }
-      throw argError(fn, 'y', `labels [${b}] or one-hot rows [${b}, ${this.numClasses}]`, `a tensor [${y.shape.join(', ')}]`);
+      if ((y.rank === 2 && y.shape[1] === c && y.shape[0] === b) || (y.rank === 1 && y.shape[0] === b)) return null;
+      if (y.rank === 2 && y.shape[0] === b) throw argError(fn, arg, `one-hot rows [${b}, ${c}]`, y);
+      throw argError(fn, arg, `labels [${b}] or one-hot rows [${b}, ${c}]`, y);
     }
     const list = typeof y === 'number' ? new Array<number>(b).fill(y) : Array.from(y);
-    if (list.length !== b || !list.every((v) => Number.isInteger(v) && v >= 0 && v < this.numClasses)) {
-      throw argError(fn, 'y', `${b} class indices in 0..${this.numClasses - 1}`, y);
-    }
-    return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(list, 'int32'), this.numClasses), 'float32'));
+    if (list.length !== b || !list.every((v) => Number.isInteger(v) && v >= 0 && v < c)) throw argError(fn, arg, `${b} class indices in 0..${c - 1}`, y);
+    return list;
+  }
+
+  /** Checks x (see {@link VAE.inputShape}) and then its labels y, naming `<kind>.<method>`; makes no tensor. */
+  protected checkXY(method: string, x: unknown, y: Labels | undefined): asserts x is tf.Tensor {
+    this.checkX(method, x);
+    this.checkY(`${this.kind}.${method}`, y, x.shape[0]!);
   }
 
   /**
    * Runs `use` with the one-hot rows of the labels `y` for a batch of `b` (see `oneHot`), and
    * frees the rows afterwards when they were made here.
    */
-  protected withOneHot<T>(fn: string, y: Labels | undefined, b: number, use: (c: tf.Tensor) => T): T {
-    const c = this.oneHot(fn, y, b);
+  protected withOneHot<T>(fn: string, y: Labels | undefined, b: number, use: (c: tf.Tensor) => T, arg = 'y'): T {
+    const c = this.oneHot(fn, y, b, arg);
     try {
       return use(c);
     } finally {
@@ -391,27 +456,32 @@ export class ConditionalVAE extends VAE {
 
   /** The ELBO of log p(x|y) (beta = 1, one sample) and its parts. */
   override elboParts(x: tf.Tensor, y?: Labels): ElboParts {
-    return this.withOneHot('ConditionalVAE.elboParts', y, x.shape[0]!, (c) => PLAIN_ELBO.parts(this, x, 0, c));
+    this.checkXY('elboParts', x, y);
+    return this.withOneHot(`${this.kind}.elboParts`, y, x.shape[0]!, (c) => PLAIN_ELBO.parts(this, x, 0, c));
   }
 
   /** The objective's parts for a labelled batch at training step `step`. */
   override loss(x: tf.Tensor, step = 0, y?: Labels): ObjectiveParts {
-    return this.withOneHot('ConditionalVAE.loss', y, x.shape[0]!, (c) => this.objective.parts(this, x, step, c));
+    this.checkXY('loss', x, y);
+    return this.withOneHot(`${this.kind}.loss`, y, x.shape[0]!, (c) => this.objective.parts(this, x, step, c));
   }
 
   /** ELBO of log p(x|y) per example [B]. */
   override elbo(x: tf.Tensor, y?: Labels): tf.Tensor {
+    this.checkXY('elbo', x, y);
     return tf.tidy(() => this.elboParts(x, y).elbo);
   }
 
   /** q(z|x, y). */
   override encode(x: tf.Tensor, y?: Labels): Distribution {
-    return this.withOneHot('ConditionalVAE.encode', y, x.shape[0]!, (c) => this.encoder.posterior(x, c));
+    this.checkXY('encode', x, y);
+    return this.withOneHot(`${this.kind}.encode`, y, x.shape[0]!, (c) => this.encoder.posterior(x, c));
   }
 
-  /** p(x|z, y). */
+  /** p(x|z, y) for z [B, M]. */
   override decode(z: tf.Tensor, y?: Labels): Distribution {
-    return this.withOneHot('ConditionalVAE.decode', y, z.shape[0]!, (c) => this.decoder.likelihood(z, c));
+    this.checkZ('decode', z);
+    return this.withOneHot(`${this.kind}.decode`, y, z.shape[0]!, (c) => this.decoder.likelihood(z, c));
   }
 
   /**
@@ -419,17 +489,20 @@ export class ConditionalVAE extends VAE {
    * with `mean: true` the decoder means. [n, ...itemShape].
    */
   override sample(n: number, { mean = false, y }: { mean?: boolean; y?: Labels } = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw argError('ConditionalVAE.sample', 'n', 'a positive integer', n);
+    const fn = `${this.kind}.sample`;
+    if (!Number.isInteger(n) || n < 1) throw argError(fn, 'n', 'a positive integer', n);
+    this.checkY(fn, y, n);
     return tf.tidy(() => {
-      const p = this.decoder.likelihood(this.prior.distribution().sample([n]), this.oneHot('ConditionalVAE.sample', y, n));
+      const p = this.decoder.likelihood(this.prior.distribution().sample([n]), this.oneHot(fn, y, n));
       return mean ? p.mean : p.sample();
     });
   }
 
   /** Decoder means at the posterior means, both given y: [B, ...itemShape]. */
   override reconstruct(x: tf.Tensor, y?: Labels): tf.Tensor {
+    this.checkXY('reconstruct', x, y);
     return tf.tidy(() => {
-      const c = this.oneHot('ConditionalVAE.reconstruct', y, x.shape[0]!);
+      const c = this.oneHot(`${this.kind}.reconstruct`, y, x.shape[0]!);
       return this.decoder.likelihood(this.encoder.posterior(x, c).mean, c).mean;
     });
   }
