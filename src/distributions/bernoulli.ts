@@ -2,6 +2,7 @@
  * The Bernoulli distribution, torch.distributions.Bernoulli.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { nextSeed } from '../random.js';
 import { boolean, real, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -73,9 +74,9 @@ export class Bernoulli extends Distribution {
     // At l = +inf (probs 1) the limit is 0 for x = 1 and -inf otherwise; at l = -inf, 0 for x = 0
     // (the formula's inf - inf would give NaN, as torch 1.13 does).
     const lp = tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits));
-    const l = tf.broadcastTo(this.logits, lp.shape);
+    const l = broadcastTo(this.logits, lp.shape);
     const certain = tf.where(tf.greater(l, 0), tf.onesLike(l), tf.zerosLike(l)); // the sure outcome
-    const limit = tf.where(tf.equal(tf.broadcastTo(x, lp.shape), certain), tf.zerosLike(lp), tf.fill(lp.shape, -Infinity));
+    const limit = tf.where(tf.equal(broadcastTo(x, lp.shape), certain), tf.zerosLike(lp), tf.fill(lp.shape, -Infinity));
     return tf.where(tf.equal(tf.abs(l), Infinity), limit, lp);
   }
   protected override _entropy(): tf.Tensor {

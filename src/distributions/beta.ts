@@ -2,6 +2,7 @@
  * The Beta distribution, torch.distributions.Beta.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { digamma, lbeta, lgamma, xlogy } from '../math/special.js';
 import { positive, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -49,8 +50,8 @@ export class Beta extends Distribution {
 
   protected override _rsample(sampleShape: number[]): tf.Tensor {
     const shape = [...sampleShape, ...this.batchShape];
-    const x = standardGamma(tf.broadcastTo(this.concentration1, shape));
-    const y = standardGamma(tf.broadcastTo(this.concentration0, shape));
+    const x = standardGamma(broadcastTo(this.concentration1, shape));
+    const y = standardGamma(broadcastTo(this.concentration0, shape));
     return tf.div(x, tf.add(x, y));
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {

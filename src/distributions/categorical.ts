@@ -2,6 +2,7 @@
  * The Categorical distribution, torch.distributions.Categorical.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { nextSeed } from '../random.js';
 import { integerInterval, realVector, unnormalizedSimplex, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -72,7 +73,7 @@ export class Categorical extends Distribution {
     // Not a class (possible with validation off): NaN, not the 0 of an all-zero one-hot row.
     const xf = tf.cast(x, 'float32');
     const isClass = tf.logicalAnd(tf.equal(xf, tf.floor(xf)), tf.logicalAnd(tf.greaterEqual(xf, 0), tf.lessEqual(xf, this.numEvents - 1)));
-    return tf.where(tf.broadcastTo(isClass, lp.shape), lp, tf.fill(lp.shape, NaN));
+    return tf.where(broadcastTo(isClass, lp.shape), lp, tf.fill(lp.shape, NaN));
   }
   protected override _entropy(): tf.Tensor {
     // -sum p log p, with logits clamped so p = 0 contributes 0 rather than 0 * -inf.

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { cholesky, diagPart, transposeLast } from '../math/linalg.js';
+import { allTrue } from '../math/ops.js';
 import { hostValuesOf } from './util.js';
 
 /** A set of allowed values; see the module documentation. */
@@ -180,7 +181,7 @@ export function independent(base: Constraint, n: number): Constraint {
       tf.tidy(() => {
         const ok = base.check(v);
         const axes = Array.from({ length: n }, (_, i) => ok.rank - 1 - i);
-        return tf.all(ok, axes);
+        return allTrue(ok, axes);
       }),
     ...(base.checkHost
       ? {
@@ -198,7 +199,7 @@ export const simplex = make(
   'Simplex()',
   (v) =>
     tf.logicalAnd(
-      tf.all(tf.greaterEqual(v, 0), -1),
+      allTrue(tf.greaterEqual(v, 0), -1),
       tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!)),
     ),
   1,
@@ -214,7 +215,7 @@ export const unnormalizedSimplex = make(
   'Simplex() once normalised (nonnegative entries, a positive finite sum)',
   (v) => {
     const sum = tf.sum(v, -1);
-    return tf.logicalAnd(tf.all(tf.greaterEqual(v, 0), -1), tf.logicalAnd(tf.greater(sum, 0), tf.less(sum, Infinity)));
+    return tf.logicalAnd(allTrue(tf.greaterEqual(v, 0), -1), tf.logicalAnd(tf.greater(sum, 0), tf.less(sum, Infinity)));
   },
   1,
   false,
@@ -227,7 +228,7 @@ export const unnormalizedSimplex = make(
 /** One-hot vectors: entries 0 or 1 summing to 1. */
 export const oneHot = make(
   'OneHot()',
-  (v) => tf.logicalAnd(tf.all(boolean.check(v), -1), tf.equal(tf.sum(v, -1), 1)),
+  (v) => tf.logicalAnd(allTrue(boolean.check(v), -1), tf.equal(tf.sum(v, -1), 1)),
   1,
   true,
   (e: Float32Array) => e.every((x) => x === 0 || x === 1) && e.reduce((a, b) => a + b, 0) === 1,
@@ -239,8 +240,8 @@ export const lowerCholesky = make(
   (v) => {
     const d = v.shape[v.rank - 1]!;
     const upper = tf.sub(tf.ones([d, d]), tf.linalg.bandPart(tf.ones([d, d]), -1, 0));
-    const upperZero = tf.all(tf.equal(tf.mul(v, upper), 0), [-2, -1]);
-    return tf.logicalAnd(upperZero, tf.all(tf.greater(diagPart(v), 0), -1));
+    const upperZero = allTrue(tf.equal(tf.mul(v, upper), 0), [-2, -1]);
+    return tf.logicalAnd(upperZero, allTrue(tf.greater(diagPart(v), 0), -1));
   },
   2,
   false,
@@ -262,7 +263,7 @@ export const positiveDefinite = make(
       tf.mul(1e-6, tf.add(1, tf.max(tf.abs(v), [-2, -1]))),
     );
     const diag = diagPart(cholesky(v));
-    return tf.logicalAnd(sym, tf.all(tf.greater(diag, 0), -1));
+    return tf.logicalAnd(sym, allTrue(tf.greater(diag, 0), -1));
   },
   2,
   false,

@@ -2,6 +2,7 @@
  * The Dirichlet distribution, torch.distributions.Dirichlet.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { digamma, lgamma, xlogy } from '../math/special.js';
 import { independent, positive, simplex, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -40,7 +41,7 @@ export class Dirichlet extends Distribution {
   }
 
   protected override _rsample(sampleShape: number[]): tf.Tensor {
-    const g = standardGamma(tf.broadcastTo(this.concentration, [...sampleShape, ...this.batchShape, ...this.eventShape]));
+    const g = standardGamma(broadcastTo(this.concentration, [...sampleShape, ...this.batchShape, ...this.eventShape]));
     return tf.div(g, tf.sum(g, -1, true));
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
@@ -72,7 +73,7 @@ export class Dirichlet extends Distribution {
     const m = tf.relu(tf.sub(a, 1));
     const mode = tf.div(m, tf.sum(m, -1, true));
     const allBelow = tf.all(tf.less(a, 1), -1, true);
-    return tf.where(tf.broadcastTo(allBelow, a.shape), tf.cast(tf.oneHot(tf.argMax(a, -1), k), 'float32'), mode);
+    return tf.where(broadcastTo(allBelow, a.shape), tf.cast(tf.oneHot(tf.argMax(a, -1), k), 'float32'), mode);
   }
   protected override _variance(): tf.Tensor {
     const a = this.concentration;

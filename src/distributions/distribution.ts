@@ -15,6 +15,7 @@
  * `tf.tidy`. Every method returns a new tensor that the caller owns.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo, emptyShape } from '../math/ops.js';
 import { DlvmError, argError } from '../errors.js';
 import type { Constraint } from './constraints.js';
 import { unitInterval } from './constraints.js';
@@ -82,7 +83,7 @@ export function prepareParams<K extends string>(
       const t = converted[n];
       const full = [...batchShape, ...t.shape.slice(t.rank - (eventRanks[n] ?? 0))];
       if (!tf.util.arraysEqual(full, t.shape)) {
-        converted[n] = tf.broadcastTo(t, full);
+        converted[n] = broadcastTo(t, full);
         shareHostValues(t, converted[n]);
         created.push(converted[n]);
       }
@@ -232,13 +233,19 @@ export abstract class Distribution {
   /** Log density or log mass of `value`. Returns `[...sampleShape, ...batchShape]`. */
   logProb(value: TensorInput): tf.Tensor {
     this.assertLive('logProb');
-    return tf.tidy(() => this._logProb(this.checkValue('logProb', value)));
+    return tf.tidy(() => {
+      const x = this.checkValue('logProb', value);
+      return this.emptyResult('_logProb', [x.shape.slice(0, x.rank - this.eventShape.length), this.batchShape]) ?? this._logProb(x);
+    });
   }
 
   /** Cumulative distribution function. Returns the (broadcast) shape of `value`. */
   cdf(value: TensorInput): tf.Tensor {
     this.assertLive('cdf');
-    return tf.tidy(() => this._cdf(this.checkValue('cdf', value)));
+    return tf.tidy(() => {
+      const x = this.checkValue('cdf', value);
+      return this.emptyResult('_cdf', [x.shape, this.batchShape]) ?? this._cdf(x);
+    });
   }
 
   /** Inverse CDF of probabilities in [0, 1]. Returns the (broadcast) shape of `value`. */
@@ -249,38 +256,38 @@ export abstract class Distribution {
       if (this.validateArgs) {
         checkConstraint(`${this.name}.icdf`, 'value', tensor, unitInterval, `be a probability in ${unitInterval.name}`);
       }
-      return this._icdf(tensor);
+      return this.emptyResult('_icdf', [tensor.shape, this.batchShape]) ?? this._icdf(tensor);
     });
   }
 
   /** Entropy in nats. Returns `batchShape`. */
   entropy(): tf.Tensor {
     this.assertLive('entropy');
-    return tf.tidy(() => this._entropy());
+    return tf.tidy(() => this.emptyResult('_entropy', [this.batchShape]) ?? this._entropy());
   }
 
   /** Mean, `[...batchShape, ...eventShape]`. */
   get mean(): tf.Tensor {
     this.assertLive('mean');
-    return tf.tidy(() => this._mean());
+    return tf.tidy(() => this.emptyResult('_mean', [[...this.batchShape, ...this.eventShape]]) ?? this._mean());
   }
 
   /** Mode, `[...batchShape, ...eventShape]`. */
   get mode(): tf.Tensor {
     this.assertLive('mode');
-    return tf.tidy(() => this._mode());
+    return tf.tidy(() => this.emptyResult('_mode', [[...this.batchShape, ...this.eventShape]]) ?? this._mode());
   }
 
   /** Variance, `[...batchShape, ...eventShape]`. */
   get variance(): tf.Tensor {
     this.assertLive('variance');
-    return tf.tidy(() => this._variance());
+    return tf.tidy(() => this.emptyResult('_variance', [[...this.batchShape, ...this.eventShape]]) ?? this._variance());
   }
 
   /** Standard deviation, `[...batchShape, ...eventShape]`. */
   get stddev(): tf.Tensor {
     this.assertLive('stddev');
-    return tf.tidy(() => tf.sqrt(this._variance()));
+    return tf.tidy(() => this.emptyResult('_variance', [[...this.batchShape, ...this.eventShape]]) ?? tf.sqrt(this._variance()));
   }
 
   /**
@@ -312,7 +319,7 @@ export abstract class Distribution {
     }
     const made: tf.Tensor[] = [];
     const broadcast = (t: tf.Tensor, eventRank = 0): tf.Tensor => {
-      const out = tf.broadcastTo(t, [...shape, ...t.shape.slice(t.rank - eventRank)]);
+      const out = broadcastTo(t, [...shape, ...t.shape.slice(t.rank - eventRank)]);
       made.push(out);
       return out;
     };
@@ -324,6 +331,18 @@ export abstract class Distribution {
       tf.dispose(made);
       throw e;
     }
+  }
+
+  /**
+   * The result of a method when it has no values: zeros of the broadcast of `shapes` when that
+   * holds a 0 and the family implements `method` (torch gives such empty results; tfjs's kernels
+   * mishandle empty tensors, see math/ops.ts), else null (compute it, or let the method say it
+   * is not defined, or let the shapes' mismatch be reported by the computation).
+   */
+  private emptyResult(method: '_logProb' | '_cdf' | '_icdf' | '_entropy' | '_mean' | '_mode' | '_variance', shapes: number[][]): tf.Tensor | null {
+    const shape = emptyShape(shapes);
+    if (shape === null || this[method] === Distribution.prototype[method]) return null;
+    return tf.zeros(shape);
   }
 
   /** `Normal(loc: [2, 3], scale: [2, 3])`. */

@@ -3,6 +3,7 @@
  * and Dirichlet share.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { digamma, lgamma, standardGammaGrad, xlogy } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { nonnegative, positive, type Constraint } from './constraints.js';
@@ -136,7 +137,7 @@ export class Gamma extends Distribution {
 
   protected override _rsample(sampleShape: number[]): tf.Tensor {
     const shape = [...sampleShape, ...this.batchShape];
-    const z = standardGamma(tf.broadcastTo(this.concentration, shape));
+    const z = standardGamma(broadcastTo(this.concentration, shape));
     return tf.maximum(tf.div(z, this.rate), TINY);
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {

@@ -8,6 +8,7 @@
  * per class pair, and warns once when two pairs are equally specific in different ways.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { emptyShape } from '../math/ops.js';
 import { DlvmError, argError } from '../errors.js';
 import { Distribution } from './distribution.js';
 
@@ -121,6 +122,9 @@ export function klDivergence(p: Distribution, q: Distribution): tf.Tensor {
         `Estimate it with monteCarloKL(p, q, nSamples), or register one with registerKL(${P.name}, ${Q.name}, fn).`,
     );
   }
+  // No values (a 0 in the batch shape): torch's empty result, without tfjs's empty-tensor kernels.
+  const empty = emptyShape([p.batchShape, q.batchShape]);
+  if (empty !== null) return tf.zeros(empty);
   return tf.tidy(() => fn(p, q));
 }
 

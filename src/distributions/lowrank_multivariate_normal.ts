@@ -3,6 +3,7 @@
  * torch.distributions.LowRankMultivariateNormal.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { argError, Described } from '../errors.js';
 import { cholesky, diagPart, solveLowerTriangular } from '../math/linalg.js';
 import { nextSeed } from '../random.js';
@@ -91,7 +92,7 @@ export class LowRankMultivariateNormal extends Distribution {
     const epsW = tf.randomNormal([...head, r, 1], 0, 1, 'float32', nextSeed());
     const epsD = tf.randomNormal([...head, ...this.eventShape], 0, 1, 'float32', nextSeed());
     const d = this.eventShape[0]!;
-    const w = tf.broadcastTo(this.covFactor, [...head, d, r]);
+    const w = broadcastTo(this.covFactor, [...head, d, r]);
     const lowRank = tf.squeeze(tf.matMul(w, epsW), [-1]);
     return tf.add(tf.add(this.loc, lowRank), tf.mul(tf.sqrt(this.covDiag), epsD));
   }
@@ -102,7 +103,7 @@ export class LowRankMultivariateNormal extends Distribution {
     const dInvX = tf.div(diff, this.covDiag);
     const head = diff.shape.slice(0, -1);
     const r = this.covFactor.shape[this.covFactor.rank - 1]!;
-    const w = tf.broadcastTo(this.covFactor, [...head, d, r]);
+    const w = broadcastTo(this.covFactor, [...head, d, r]);
     const wtDx = tf.matMul(w, tf.expandDims(dInvX, -1), true, false); // [..., R, 1]
     const y = solveLowerTriangular(this.capacitanceTril, wtDx);
     const m = tf.sub(tf.sum(tf.mul(diff, dInvX), -1), tf.sum(tf.square(y), [-2, -1]));

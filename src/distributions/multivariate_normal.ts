@@ -2,6 +2,7 @@
  * The multivariate normal distribution, torch.distributions.MultivariateNormal.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { argError } from '../errors.js';
 import { cholesky, diagPart, inverseSpd, solveLowerTriangular } from '../math/linalg.js';
 import { nextSeed } from '../random.js';
@@ -87,7 +88,7 @@ export class MultivariateNormal extends Distribution {
     // loc + L eps, as a batched matrix-vector product: [..., D, D] x [..., D, 1].
     const shape = broadcastShapes('MultivariateNormal.rsample', [['eps', eps.shape.slice(0, -1)], ['L', this.scaleTril.shape.slice(0, -2)]]);
     const d = this.eventShape[0]!;
-    const l = tf.broadcastTo(this.scaleTril, [...shape, d, d]);
+    const l = broadcastTo(this.scaleTril, [...shape, d, d]);
     return tf.add(this.loc, tf.squeeze(tf.matMul(l, tf.expandDims(eps, -1)), [-1]));
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {

@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DlvmError } from '../errors.js';
+import { allTrue, broadcastTo } from '../math/ops.js';
 
 /** Checks that keep their values for the error message; more are folded into one verdict. */
 export const MAX_PENDING = 256;
@@ -48,7 +49,7 @@ export function deferCheck(head: string, value: tf.Tensor, ok: tf.Tensor, eventD
     pending.push({ head, ok: tf.keep(ok.dtype === 'bool' ? tf.clone(ok) : tf.cast(ok, 'bool')), value: tf.keep(tf.clone(value)), eventDim });
     return;
   }
-  const all = tf.tidy(() => tf.all(ok));
+  const all = tf.tidy(() => allTrue(ok));
   if (folded === null) {
     folded = { ok: tf.keep(all), head, count: 1 };
   } else {
@@ -68,7 +69,7 @@ export function pendingArgChecks(): number {
 async function invalidEntries(value: tf.Tensor, ok: tf.Tensor, eventDim: number, limit = 4): Promise<string> {
   const rows2d = tf.tidy(() => {
     const eventShape = value.shape.slice(value.rank - eventDim);
-    return tf.broadcastTo(value, [...ok.shape, ...eventShape]).reshape([Math.max(1, ok.size), -1]);
+    return broadcastTo(value, [...ok.shape, ...eventShape]).reshape([Math.max(1, ok.size), -1]);
   });
   try {
     const [okData, rows] = await Promise.all([ok.data(), rows2d.array() as Promise<number[][]>]);
@@ -102,7 +103,7 @@ export async function checkArgs(): Promise<void> {
   pending = [];
   folded = null;
   try {
-    const verdicts = tf.tidy(() => tf.stack([...entries.map((e) => tf.all(e.ok)), ...(fold ? [fold.ok] : [])]));
+    const verdicts = tf.tidy(() => tf.stack([...entries.map((e) => allTrue(e.ok)), ...(fold ? [fold.ok] : [])]));
     let flags: Uint8Array | Int32Array | Float32Array;
     try {
       flags = (await verdicts.data()) as Uint8Array;

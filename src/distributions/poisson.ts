@@ -2,6 +2,7 @@
  * The Poisson distribution, torch.distributions.Poisson.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { lgamma, xlogy } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { nonnegative, nonnegativeInteger, type Constraint } from './constraints.js';
@@ -129,7 +130,7 @@ export class Poisson extends Distribution {
     // Both methods run on every element (with a safe rate where the other applies) and the
     // result is chosen per element, so nothing is read back: inversion below rate 10, PTRS above.
     return tf.tidy(() => {
-      const rate = tf.broadcastTo(this.rate, [...sampleShape, ...this.batchShape]);
+      const rate = broadcastTo(this.rate, [...sampleShape, ...this.batchShape]);
       const small = tf.less(rate, INVERSION_MAX_RATE);
       const byInversion = poissonInversion(tf.where(small, rate, tf.zerosLike(rate)));
       const byRejection = poissonPtrs(tf.where(small, tf.fill(rate.shape, INVERSION_MAX_RATE), rate));

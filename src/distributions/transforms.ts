@@ -6,6 +6,7 @@
  * dimensions (0 for elementwise transforms). `sign` is +1 or -1 for monotone elementwise maps.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from '../math/ops.js';
 import { argError } from '../errors.js';
 import { interval, positive, real, unitInterval, type Constraint } from './constraints.js';
 import { EPS, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
@@ -173,7 +174,7 @@ export class AffineTransform extends Transform {
     return tf.div(tf.sub(y, this.loc), this.scale);
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
-    const full = tf.broadcastTo(tf.log(tf.abs(this.scale)), tf.broadcast_util.assertAndGetBroadcastShape(x.shape, this.scale.shape));
+    const full = broadcastTo(tf.log(tf.abs(this.scale)), tf.broadcast_util.assertAndGetBroadcastShape(x.shape, this.scale.shape));
     return sumRightmost(full, this.dims);
   }
   override equals(other: Transform): boolean {

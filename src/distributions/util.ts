@@ -3,6 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
+import { sum } from '../math/ops.js';
 
 /** A parameter or value: a tensor, or anything `tf.tensor` accepts (numbers, nested arrays). */
 export type TensorInput = tf.Tensor | tf.TensorLike;
@@ -137,7 +138,7 @@ export function checkSampleShape(fn: string, sampleShape: unknown): number[] {
 /** Sums the `n` rightmost dimensions of `x`. */
 export function sumRightmost(x: tf.Tensor, n: number): tf.Tensor {
   if (n <= 0) return x;
-  return tf.sum(x, Array.from({ length: n }, (_, i) => x.rank - 1 - i));
+  return sum(x, Array.from({ length: n }, (_, i) => x.rank - 1 - i));
 }
 
 /** The identity with a zero gradient (tfjs has no `stopGradient`); used by `sample()`. */

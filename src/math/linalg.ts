@@ -5,6 +5,7 @@
  * hundred), not large matrices.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo, transpose } from './ops.js';
 
 /**
  * Lower Cholesky factor L of symmetric positive-definite `a` ([..., D, D]), with a = L L^T.
@@ -12,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * diagonal, which {@link isPositiveDefinite} checks.
  */
 export function cholesky(a: tf.Tensor): tf.Tensor {
+  if (a.size === 0) return tf.zeros(a.shape); // tfjs's kernels mishandle empty tensors (see ops.ts)
   return tf.tidy(() => {
     const d = a.shape[a.rank - 1]!;
     const rowIndex = tf.range(0, d, 1, 'int32');
@@ -46,8 +48,9 @@ export function solveLowerTriangular(l: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const d = l.shape[l.rank - 1]!;
     const batch = broadcastBatch(l.shape.slice(0, -2), b.shape.slice(0, -2));
-    const lb = tf.broadcastTo(l, [...batch, d, d]);
-    const bb = tf.broadcastTo(b, [...batch, d, b.shape[b.rank - 1]!]);
+    if (batch.includes(0) || d === 0) return tf.zeros([...batch, d, b.shape[b.rank - 1]!]);
+    const lb = broadcastTo(l, [...batch, d, d]);
+    const bb = broadcastTo(b, [...batch, d, b.shape[b.rank - 1]!]);
     const rows: tf.Tensor[] = [];
     const axis = batch.length;
     for (let i = 0; i < d; i++) {
@@ -108,5 +111,5 @@ export function transposeLast(a: tf.Tensor): tf.Tensor {
   const perm = a.shape.map((_, i) => i);
   perm[a.rank - 1] = a.rank - 2;
   perm[a.rank - 2] = a.rank - 1;
-  return tf.transpose(a, perm);
+  return transpose(a, perm);
 }

@@ -6,6 +6,7 @@
  * relative or 1e-6 absolute on (1e-4, 1e6); ndtri within 2e-6 absolute on (1e-6, 1 - 1e-6).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcastTo } from './ops.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -355,8 +356,8 @@ function gammaGradTemme(a: tf.Tensor, x: tf.Tensor): tf.Tensor {
 export function standardGammaGrad(alpha: tf.Tensor, z: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const shape = tf.broadcast_util.assertAndGetBroadcastShape(alpha.shape, z.shape);
-    const a = tf.broadcastTo(tf.cast(alpha, 'float32'), shape);
-    const x = tf.broadcastTo(tf.cast(z, 'float32'), shape);
+    const a = broadcastTo(tf.cast(alpha, 'float32'), shape);
+    const x = broadcastTo(tf.cast(z, 'float32'), shape);
     const temme = tf.greaterEqual(a, GRAD_TEMME_MIN_ALPHA);
     // Each branch gets inputs that are safe for it; the others' elements are replaced.
     const aSmall = tf.minimum(a, GRAD_TEMME_MIN_ALPHA);
