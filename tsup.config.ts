@@ -22,6 +22,10 @@ const library = {
   // inside dist/, which Node cannot load from tfjs-core's CommonJS entry. Bundled, they register
   // into tfjs's global registries (shared across copies by design), as tfjs-layers' own bundle does.
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
+  // Keep class and function names: messages say `Normal: argument 'scale' ...` from
+  // `this.constructor.name`, and the KL registry's advice names classes (esbuild would rename
+  // them `_Normal` when it hoists them).
+  keepNames: true,
 };
 
 export default defineConfig([
@@ -37,6 +41,7 @@ export default defineConfig([
     target: 'es2022',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    keepNames: true,
     external: [...library.external, 'dlvm'],
   },
 ]);

@@ -116,8 +116,38 @@ async function importOptional(spec: string): Promise<unknown | null> {
 
 let wasmThreadsNote: string | null = null;
 
+/** The process events whose handlers the wasm module installs under Node. */
+const WASM_PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `init` and then removes the process handlers it added. tfjs's wasm module (built with
+ * Emscripten) installs `uncaughtException` and `unhandledRejection` handlers that rethrow, so
+ * any uncaught error, the user's own included, would print a line of tfjs's source and exit with
+ * code 7 instead of Node's own report and code 1. Handlers the user had are kept.
+ */
+export async function withoutAddedProcessHandlers<T>(init: () => Promise<T>): Promise<T> {
+  if (!isNode()) return init();
+  // As a plain emitter: Node's typings overload `listeners` per event, not for a union of them.
+  const proc = process as unknown as { listeners(event: string): unknown[]; removeListener(event: string, listener: never): unknown };
+  const before = new Map(WASM_PROCESS_EVENTS.map((e) => [e, new Set(proc.listeners(e))]));
+  try {
+    return await init();
+  } finally {
+    for (const event of WASM_PROCESS_EVENTS) {
+      for (const listener of proc.listeners(event)) {
+        if (!before.get(event)!.has(listener)) proc.removeListener(event, listener as never);
+      }
+    }
+  }
+}
+
+/** Initialises wasm (see {@link withoutAddedProcessHandlers}). */
+function initWasm(threads: number, notes: string[]): Promise<boolean> {
+  return withoutAddedProcessHandlers(() => initWasmThreads(threads, notes));
+}
+
 /** Initialises wasm, with threads under Node when more than one is asked for. */
-async function initWasm(threads: number, notes: string[]): Promise<boolean> {
+async function initWasmThreads(threads: number, notes: string[]): Promise<boolean> {
   if (tf.engine().registry['wasm'] != null) {
     // Already initialised in this process: thread count is fixed.
     if (wasmThreadsNote) notes.push(wasmThreadsNote);

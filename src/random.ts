@@ -66,20 +66,26 @@ export function uniformSource(): () => number {
 }
 
 /**
- * Runs `body` with dlvm's samplers seeded by `seed` (when given), then unseeds them; when `body`
- * returns a promise, unseeds once it settles (other sampling meanwhile draws from the same stream).
+ * Runs `body` with dlvm's samplers seeded by `seed` (when given), then puts back the stream that
+ * was there before (the user's `manualSeed` stream continues where it was, or draws stay
+ * unseeded), as torch's `fork_rng` does; when `body` returns a promise, once it settles (other
+ * sampling meanwhile draws from the seeded stream).
  */
 export function withSeed<T>(seed: number | undefined, body: () => T): T {
   if (seed === undefined) return body();
+  const saved = state;
+  const restore = () => {
+    state = saved;
+  };
   manualSeed(seed);
   let result: T;
   try {
     result = body();
   } catch (e) {
-    manualSeed(null);
+    restore();
     throw e;
   }
-  if (result instanceof Promise) return result.finally(() => manualSeed(null)) as T;
-  manualSeed(null);
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
   return result;
 }

@@ -134,15 +134,26 @@ describe('dlvm CLI', () => {
     const bad = dlvm('train', '--model', 'foo', '--out', run);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/option '--model <name>' argument 'foo' is invalid\. Allowed choices are vae, betavae, gmvae, iwae, cvae, ssvae\./);
+    // The error and one line pointing to --help, not the whole help (63 lines for train).
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: option '--model <name>'/), '(add --help to see the options)']);
+    const unknown = dlvm('bogus');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toEqual(["error: unknown command 'bogus'", '(add --help to see the options)']);
     const zero = dlvm('train', '--epochs', '0', '--out', run);
     expect(zero.status).toBe(1);
     expect(zero.stderr).toMatch(/--epochs must be a positive integer, got "0"/);
     const proc = dlvm('train', '--dataset', 'toy2d', '--epochs', '1', '--out', '/proc/dlvm-cannot-write');
     expect(proc.status).toBe(1);
     expect(proc.stderr).toMatch(/--out \/proc\/dlvm-cannot-write cannot be written \(.*\); choose a writable folder\./);
-    const missing = dlvm('eval', '--run', join(run, 'nope'));
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/dlvm: .*nope\/run\.json cannot be read .*is .*nope a folder written by 'dlvm train'\?/);
+    // A missing run folder: the same message from every command, before the backend starts.
+    for (const args of [['eval'], ['sample'], ['plot', 'latent']]) {
+      const missing = dlvm(...args, '--run', join(run, 'nope'));
+      expect(missing.status).toBe(1);
+      expect(missing.stderr.trim()).toBe(`dlvm: --run ${join(run, 'nope')}: no such folder. Pass a folder written by 'dlvm train --out DIR'.`);
+    }
+    const empty = mkdtempSync(join(tmpdir(), 'dlvm-not-a-run-'));
+    const notRun = dlvm('sample', '--run', empty);
+    expect(notRun.stderr.trim()).toBe(`dlvm: --run ${empty} is not a run folder (it has no run.json and no model/). Pass a folder written by 'dlvm train --out DIR'.`);
     const kind = dlvm('plot', 'histogram', '--run', run);
     expect(kind.status).toBe(1);
     expect(kind.stderr).toMatch(/must be latent, manifold, reconstructions, curves, toy or style-content, got "histogram"/);

@@ -210,12 +210,12 @@ describe('downloads', () => {
         mirrors: [`${base}/bad/`, `${base}/missing/`, 'http://127.0.0.1:1/'],
         progress: false,
       }),
-    ).rejects.toThrow(/loadThing: cannot find or download hello\.txt for hello\.[\s\S]*\/nowhere[\s\S]*checksum mismatch[\s\S]*HTTP 404[\s\S]*127\.0\.0\.1:1[\s\S]*Offline\? Put hello\.txt\(\.gz\)/);
+    ).rejects.toThrow(/loadThing: cannot find or download hello\.txt for hello\.[\s\S]*\/nowhere[\s\S]*checksum mismatch[\s\S]*HTTP 404[\s\S]*127\.0\.0\.1:1[\s\S]*Offline\? Put hello\.txt\(\.gz\) \(plain or gzipped\) into one of the folders above\. To use a folder that has them: `--data DIR` \(the dlvm command\), `\{ path: DIR \}` \(the loaders\), or the DLVM_DATA environment variable \(both\)\.$/);
   });
 
   it('with download: false, says which files to put where', async () => {
     await expect(locateFiles('loadThing', 'hello', [file], ['/nowhere'], '/cache', { mirrors: [], download: false })).rejects.toThrow(
-      /loadThing: the hello files \(hello\.txt\(\.gz\)\) are not in any of these folders:\n  \/nowhere\n  \/cache\nPut them in one of them/,
+      /loadThing: the hello files \(hello\.txt\(\.gz\)\) are not in any of these folders:\n  \/nowhere\n  \/cache\nTo use a folder that has them: `--data DIR` \(the dlvm command\), `\{ path: DIR \}` \(the loaders\), or the DLVM_DATA environment variable \(both\)\. Or allow downloads \(\{ download: true \}\)\.$/,
     );
   });
 

@@ -54,7 +54,7 @@ for (const backend of BACKENDS) {
       const b = new Independent(new Bernoulli({ logits: tf.zeros([2, 3]) }), 1);
       const x = tf.tensor2d([[0, 1, 0.5], [1, 0.25, 0]]);
       tf.dispose(b.logProb(x));
-      await expect(checkArgs()).rejects.toThrow(/Independent\.logProb: argument 'value' \(Tensor of shape \[2, 3\]\) must be within the support IndependentConstraint\(Boolean\(\), 1\) of Independent, but found invalid values 0\.5, 0\.25\.$/);
+      await expect(checkArgs()).rejects.toThrow(/Independent\.logProb: argument 'value' \(Tensor of shape \[2, 3\]\) must be within the support IndependentConstraint\(Boolean\(\), 1\) of Independent \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.5, 0\.25\.$/);
       tf.dispose(x);
       b.dispose();
     });

@@ -55,7 +55,7 @@ describe('fit', () => {
     expect(trainRecs[0]!.loss).toBeCloseTo(-trainRecs[0]!.elbo, 3);
     expect(new Set(counts).size).toBe(1);
     expect(lines.length).toBe(3);
-    expect(lines[2]).toMatch(/^epoch 3\/3: step 36, train ELBO -\d+\.\d\d \(rec \d+\.\d\d, KL \d+\.\d\d\), validation ELBO -\d+\.\d\d, \d+ samples\/s$/);
+    expect(lines[2]).toMatch(/^epoch 3\/3: step 36\/36, train ELBO -\d+\.\d\d \(rec \d+\.\d\d, KL \d+\.\d\d\), validation ELBO -\d+\.\d\d, \d+ samples\/s$/);
     vae.dispose();
   });
 
@@ -120,6 +120,22 @@ describe('fit', () => {
     expect(r.steps).toBe(8);
     expect(r.message).toBe('trained 8 steps (maxSteps).');
     await expect(fit(vae, train, { epochs: 1, maxSteps: 0 })).rejects.toThrow(/fit: argument 'options\.maxSteps' must be a positive integer, but got 0/);
+    vae.dispose();
+  });
+
+  it('log lines count the epochs that will run (maxSteps may end early), and progress lines come between them', async () => {
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
+    // 600 examples, batches of 100: 6 steps per epoch; maxSteps 9 ends in epoch 2 of the 10 asked.
+    const lines: string[] = [];
+    await fit(vae, train, { epochs: 10, maxSteps: 9, batchSize: 100, binarize: 'threshold', progress: false, progressSeconds: 1e-6, log: (l) => lines.push(l) });
+    const epochLines = lines.filter((l) => /train ELBO/.test(l));
+    expect(epochLines.map((l) => l.split(',')[0])).toEqual(['epoch 1/2: step 6/9', 'epoch 2/2: step 9/9']);
+    const progress = lines.filter((l) => /ETA/.test(l));
+    // One after every step but the last (progressSeconds is tiny here; 30 s by default).
+    expect(progress).toHaveLength(8);
+    expect(progress[0]).toMatch(/^epoch 1\/2: step 1\/9 \(11%\), loss \d+\.\d\d, \d+ samples\/s, ETA (\d+s|\d+m \d+s)$/);
+    expect(progress[7]).toMatch(/^epoch 2\/2: step 8\/9 \(89%\), /);
+    await expect(fit(vae, train, { epochs: 1, progressSeconds: -1 })).rejects.toThrow(/fit: argument 'options\.progressSeconds' must be a number of seconds >= 0, but got -1/);
     vae.dispose();
   });
 

@@ -2,7 +2,7 @@
  * The `dlvm` command line: train, sample, eval and plot, as the DTU `vae_bernoulli.py` script
  * and more. Every command has --help; bad flags print an error and exit with status 1.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lockRun } from './run_lock.js';
 import { recoverDir, replaceDir, writeFileAtomic } from '../io.js';
 import { dirname, join, resolve } from 'node:path';
@@ -101,6 +101,18 @@ async function dataset(name: string, split: 'train' | 'test', opts: { data?: str
   return ds;
 }
 
+/**
+ * Checks `--run` before anything else (so that every command reports a wrong folder the same way,
+ * before the backend starts): it must be a folder holding run.json or model/.
+ */
+function checkRunFolder(run: string): void {
+  if (!existsSync(run)) throw new Error(`--run ${run}: no such folder. Pass a folder written by 'dlvm train --out DIR'.`);
+  if (!statSync(run).isDirectory()) throw new Error(`--run ${run} is a file, not a run folder. Pass a folder written by 'dlvm train --out DIR'.`);
+  if (!existsSync(join(run, 'run.json')) && !existsSync(join(run, 'model'))) {
+    throw new Error(`--run ${run} is not a run folder (it has no run.json and no model/). Pass a folder written by 'dlvm train --out DIR'.`);
+  }
+}
+
 function readRun(run: string): RunInfo {
   try {
     return JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunInfo;
@@ -164,7 +176,7 @@ async function backend(name: string | undefined): Promise<string> {
 }
 
 const program = new Command();
-program.name('dlvm').description('Deep latent variable models on TensorFlow.js').version(VERSION).showHelpAfterError();
+program.name('dlvm').description('Deep latent variable models on TensorFlow.js').version(VERSION).showHelpAfterError('(add --help to see the options)');
 
 program
   .command('train')
@@ -219,7 +231,13 @@ program
     const backendName = await backend(o.backend);
     manualSeed(o.seed);
     const toy = o.dataset === 'toy2d';
-    const binarize: Binarize = o.binarize ?? (toy ? 'none' : o.dataset === 'binarized-mnist' ? 'none' : 'threshold');
+    // The data as given (the library's default, 'none'), except grey images for a Bernoulli
+    // likelihood, which need binary pixels: thresholded at 0.5 by default, and said so.
+    const greyForBernoulli = o.likelihood === 'bernoulli' && !toy && o.dataset !== 'binarized-mnist';
+    const binarize: Binarize = o.binarize ?? (greyForBernoulli ? 'threshold' : 'none');
+    if (o.binarize === undefined && greyForBernoulli) {
+      console.error(`binarize: threshold (pixels >= 0.5 -> 1; the default for a Bernoulli likelihood on ${o.dataset}'s grey images: --binarize dynamic|static|threshold to choose, or --likelihood continuous-bernoulli for grey levels)`);
+    }
     const train = await dataset(o.dataset, 'train', { data: o.data, toy: o.toy, limit: o.limit, seed: o.seed });
     const test = await dataset(o.dataset, 'test', { data: o.data, toy: o.toy, limit: o.limit === undefined ? undefined : Math.min(o.limit, 1000), seed: o.seed });
     const base = {
@@ -394,6 +412,7 @@ program
   .option('--out <file>', 'PNG file (default RUN/samples.png)')
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
+    checkRunFolder(o.run);
     await backend(o.backend);
     const model = await loadRunModel(o.run);
     refuseStacked(model, o.run, 'dlvm sample');
@@ -414,6 +433,7 @@ program
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (o) => {
+    checkRunFolder(o.run);
     await backend(o.backend);
     const run = readRun(o.run);
     const model = await loadRunModel(o.run);
@@ -491,6 +511,7 @@ program
   .option('--data <dir>', 'folder with the dataset files (the only place looked when given)')
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu')
   .action(async (kind: string, o) => {
+    checkRunFolder(o.run);
     const file = resolve(o.out ?? join(o.run, `${kind}.png`));
     const run = readRun(o.run);
     if (kind === 'curves') {

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
 import { mulberry32, nextSeed, uniformSource } from '../random.js';
+import { ensureBackend } from '../backend_ready.js';
 
 /** How images are turned into binary data (or not) when batches are made. */
 export type Binarize =
@@ -125,6 +126,7 @@ export class ArrayDataset {
 
   /** Values of the examples at `indices` (default: all), scaled, as a new Float32Array. */
   values(indices?: ArrayLike<number>): Float32Array {
+    ensureBackend(`${this.name}.tensor`);
     const idx = indices ?? Int32Array.from({ length: this.length }, (_, i) => i);
     const out = new Float32Array(idx.length * this.itemSize);
     for (let r = 0; r < idx.length; r++) {

@@ -136,6 +136,10 @@ export async function verifyContent(fn: string, path: string, content: Uint8Arra
   }
 }
 
+/** How a user points dlvm at data files, from the command line or from code. */
+const POINT_TO_FILES =
+  'To use a folder that has them: `--data DIR` (the dlvm command), `{ path: DIR }` (the loaders), or the DLVM_DATA environment variable (both).';
+
 /**
  * Finds every file of `files` in the first folder of `folders` that holds all of them; otherwise
  * downloads them into `cacheDir` (verifying checksums). Returns the paths, in order.
@@ -157,7 +161,7 @@ export async function locateFiles(
   const names = fileList(files);
   if (options.download === false) {
     throw new DlvmError(
-      `${fn}: the ${dataset} files (${names}) are not in any of these folders:\n${where}\nPut them in one of them (or pass { path }), or allow { download: true }.`,
+      `${fn}: the ${dataset} files (${names}) are not in any of these folders:\n${where}\n${POINT_TO_FILES} Or allow downloads ({ download: true }).`,
     );
   }
   const path = await import('node:path');
@@ -185,7 +189,7 @@ export async function locateFiles(
     if (!done) {
       throw new DlvmError(
         `${fn}: cannot find or download ${f.name} for ${dataset}.\nSearched:\n${where}\nDownload attempts:\n${errors.map((e) => `  ${e}`).join('\n')}\n` +
-          `Offline? Put ${names} (plain or gzipped) into one of the folders above, or pass { path: folder }.`,
+          `Offline? Put ${names} (plain or gzipped) into one of the folders above. ${POINT_TO_FILES}`,
       );
     }
     out.push(done);

@@ -33,6 +33,8 @@ export interface Constraint {
    * are tensors without host values, or bounds that do not line up with the values).
    */
   checkHost?(values: Float32Array, shape: number[]): Uint8Array | null;
+  /** What to do about a value outside this set, appended to support errors (e.g. grey pixels for a Bernoulli). */
+  readonly hint?: string;
 }
 
 /** A host test of the event at flat event index `i`: elementwise (`x => boolean`) or, for eventDim > 0, per event. */
@@ -85,7 +87,12 @@ export const nonnegative = greaterThanEq(0);
 /** 0 <= x <= 1. */
 export const unitInterval = interval(0, 1);
 /** 0 or 1. */
-export const boolean = make('Boolean()', (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)), 0, true, each((x) => x === 0 || x === 1));
+export const boolean: Constraint = {
+  ...make('Boolean()', (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)), 0, true, each((x) => x === 0 || x === 1)),
+  hint:
+    "values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' " +
+    "(fit, the evaluation functions, ArrayDataset.batches; --binarize in the dlvm command), or a ContinuousBernoulli likelihood for grey levels",
+};
 /** 0, 1, 2, ... */
 export const nonnegativeInteger = make(
   'IntegerGreaterThan(lower_bound=0)',
@@ -175,6 +182,7 @@ export function independent(base: Constraint, n: number): Constraint {
   return {
     base,
     name: `IndependentConstraint(${base.name}, ${n})`,
+    ...(base.hint ? { hint: base.hint } : {}),
     eventDim: base.eventDim + n,
     isDiscrete: base.isDiscrete,
     check: (v) =>

@@ -28,6 +28,20 @@ export interface DistributionOptions {
   validateArgs?: boolean;
 }
 
+/**
+ * Options a family passes to the distribution it is built on (LogNormal on Normal, the relaxed
+ * families on their logit / log-space bases): `reportAs` is the name its messages give, so a bad
+ * parameter of `LogNormal(0, -1)` is reported as LogNormal's. Not part of the public API.
+ */
+export interface BaseOptions extends DistributionOptions {
+  reportAs?: string;
+}
+
+/** The name messages give for a distribution of class `own` built with `options`. */
+export function reportName(options: DistributionOptions | undefined, own: string): string {
+  return (options as BaseOptions | undefined)?.reportAs ?? own;
+}
+
 let defaultValidateArgs = true;
 
 /**
@@ -143,6 +157,7 @@ export abstract class Distribution {
   readonly validateArgs: boolean;
   private readonly owned: tf.Tensor[] = [];
   private isDisposedFlag = false;
+  private readonly reportAs: string | undefined;
 
   protected constructor(batchShape: number[], eventShape: number[], options: DistributionOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -151,6 +166,7 @@ export abstract class Distribution {
     this.batchShape = [...batchShape];
     this.eventShape = [...eventShape];
     this.validateArgs = options.validateArgs ?? defaultValidateArgs;
+    this.reportAs = (options as BaseOptions).reportAs;
   }
 
   /** Constraints of the parameters, by name (torch's `arg_constraints`). */
@@ -171,7 +187,7 @@ export abstract class Distribution {
 
   /** Name used in messages: the class name (`Normal`, ...). */
   get name(): string {
-    return this.constructor.name;
+    return this.reportAs ?? this.constructor.name;
   }
 
   /**
@@ -439,7 +455,7 @@ export abstract class Distribution {
       throw argError(fn, 'value', `broadcastable with [${expected.join(', ')}] (batchShape + eventShape)`, tensor);
     }
     const support = this.support;
-    checkConstraint(fn, 'value', tensor, support, `be within the support ${support.name} of ${this.name}`);
+    checkConstraint(fn, 'value', tensor, support, `be within the support ${support.name} of ${this.name}${support.hint ? ` (${support.hint})` : ''}`);
     return tensor;
   }
 }

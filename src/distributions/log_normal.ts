@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { positive, real, type Constraint } from './constraints.js';
-import type { DistributionOptions } from './distribution.js';
+import type { BaseOptions, DistributionOptions } from './distribution.js';
 import { Normal } from './normal.js';
 import { ExpTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
@@ -15,7 +15,7 @@ import type { TensorInput } from './util.js';
  */
 export class LogNormal extends TransformedDistribution {
   constructor(loc: TensorInput, scale: TensorInput, options: DistributionOptions = {}) {
-    super(new Normal(loc, scale, options), [new ExpTransform()], options);
+    super(new Normal(loc, scale, { ...options, reportAs: 'LogNormal' } as BaseOptions), [new ExpTransform()], options);
   }
   private get normal(): Normal {
     return this.base as Normal;

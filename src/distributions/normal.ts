@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ndtr, ndtri } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { positive, real, type Constraint } from './constraints.js';
-import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
+import { Distribution, prepareParams, reportName, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
 import type { TensorInput } from './util.js';
 
@@ -27,7 +27,7 @@ export class Normal extends Distribution {
   readonly scale: tf.Tensor;
 
   constructor(loc: TensorInput, scale: TensorInput, options: DistributionOptions = {}) {
-    const p = prepareParams('Normal', { loc, scale });
+    const p = prepareParams(reportName(options, 'Normal'), { loc, scale });
     super(p.batchShape, [], options);
     this.loc = p.values.loc;
     this.scale = p.values.scale;

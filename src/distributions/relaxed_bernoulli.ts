@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../random.js';
 import { positive, real, unitInterval, type Constraint } from './constraints.js';
-import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
+import { Distribution, prepareParams, reportName, type BaseOptions, type DistributionOptions } from './distribution.js';
 import { SigmoidTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
 import { binaryParams, probsOrLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
@@ -24,7 +24,7 @@ export class LogitRelaxedBernoulli extends Distribution {
   private readonly given: 'probs' | 'logits';
 
   constructor(temperature: TensorInput, params: ProbsOrLogits, options: DistributionOptions = {}) {
-    const fn = new.target?.name ?? 'LogitRelaxedBernoulli';
+    const fn = reportName(options, new.target?.name ?? 'LogitRelaxedBernoulli');
     const { kind, value } = probsOrLogits(fn, params);
     const p = prepareParams(fn, { [kind]: value } as Record<'probs' | 'logits', unknown>);
     const t = prepareParams(fn, { temperature });
@@ -78,7 +78,7 @@ export class LogitRelaxedBernoulli extends Distribution {
  */
 export class RelaxedBernoulli extends TransformedDistribution {
   constructor(temperature: TensorInput, params: ProbsOrLogits, options: DistributionOptions = {}) {
-    super(new LogitRelaxedBernoulli(temperature, params, options), [new SigmoidTransform()], options);
+    super(new LogitRelaxedBernoulli(temperature, params, { ...options, reportAs: 'RelaxedBernoulli' } as BaseOptions), [new SigmoidTransform()], options);
   }
   private get logitBase(): LogitRelaxedBernoulli {
     return this.base as LogitRelaxedBernoulli;

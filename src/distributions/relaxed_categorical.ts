@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { lgammaNumber } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { positive, realVector, simplex, unnormalizedSimplex, type Constraint } from './constraints.js';
-import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
+import { Distribution, prepareParams, reportName, type BaseOptions, type DistributionOptions } from './distribution.js';
 import { ExpTransform } from './transforms.js';
 import { TransformedDistribution } from './transformed_distribution.js';
 import { categoricalParams, probsOrLogits, uniformOpen, type ProbsOrLogits, type TensorInput } from './util.js';
@@ -24,7 +24,7 @@ export class ExpRelaxedCategorical extends Distribution {
   readonly probs: tf.Tensor;
 
   constructor(temperature: TensorInput, params: ProbsOrLogits, options: DistributionOptions = {}) {
-    const fn = new.target?.name ?? 'ExpRelaxedCategorical';
+    const fn = reportName(options, new.target?.name ?? 'ExpRelaxedCategorical');
     const { kind, value } = probsOrLogits(fn, params);
     const p = prepareParams(fn, { [kind]: value } as Record<'probs' | 'logits', unknown>, { [kind]: 1 });
     const t = prepareParams(fn, { temperature });
@@ -79,7 +79,7 @@ export class ExpRelaxedCategorical extends Distribution {
  */
 export class RelaxedOneHotCategorical extends TransformedDistribution {
   constructor(temperature: TensorInput, params: ProbsOrLogits, options: DistributionOptions = {}) {
-    super(new ExpRelaxedCategorical(temperature, params, options), [new ExpTransform()], options);
+    super(new ExpRelaxedCategorical(temperature, params, { ...options, reportAs: 'RelaxedOneHotCategorical' } as BaseOptions), [new ExpTransform()], options);
   }
   private get expBase(): ExpRelaxedCategorical {
     return this.base as ExpRelaxedCategorical;

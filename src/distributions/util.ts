@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
 import { sum } from '../math/ops.js';
+import { backendNotReady, ensureBackend } from '../backend_ready.js';
 
 /** A parameter or value: a tensor, or anything `tf.tensor` accepts (numbers, nested arrays). */
 export type TensorInput = tf.Tensor | tf.TensorLike;
@@ -88,6 +89,7 @@ export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.T
     throw argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
   }
   if (!isTensorLike(value)) throw argError(fn, arg, 'a Tensor or TensorLike (number or nested array)', value);
+  ensureBackend(fn);
   try {
     const shape = nestedShape(value)!;
     const values = Float32Array.from(typeof value === 'number' || typeof value === 'boolean' ? [Number(value)] : (tf.util.flatten(value as number[]) as number[]));
@@ -95,7 +97,7 @@ export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.T
     hostValues.set(tensor, { values, shape });
     return { tensor, created: true };
   } catch (e) {
-    throw argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
+    throw backendNotReady(fn, e) ?? argError(fn, arg, 'a Tensor or a rectangular nested array of numbers', value);
   }
 }
 

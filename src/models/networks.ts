@@ -4,6 +4,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argError } from '../errors.js';
 import { nextSeed } from '../random.js';
+import { ensureBackend } from '../backend_ready.js';
 
 /** Options of {@link mlp}. */
 export interface MlpOptions {
@@ -33,6 +34,7 @@ export interface MlpOptions {
  */
 export function mlp(options: MlpOptions): tfl.Sequential {
   const fn = 'mlp';
+  ensureBackend(fn);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
   const { inputDim, hidden, outputDim } = options;
   for (const [k, v] of [
@@ -118,6 +120,7 @@ function convShape(fn: string, options: ConvOptions): { h: number; w: number; c:
  * convEncoderNet({ imageShape: [28, 28], size: 2 * 10 }); // the PML report: 16 and 32 channels
  */
 export function convEncoderNet(options: ConvOptions): tfl.LayersModel {
+  ensureBackend('convEncoderNet');
   const { h, w, c, channels } = convShape('convEncoderNet', options);
   const cond = conditionDimOf('convEncoderNet', options);
   const activation = options.activation ?? 'relu';
@@ -146,6 +149,7 @@ export function convEncoderNet(options: ConvOptions): tfl.LayersModel {
  * [size + conditionDim] for a conditional decoder: z and y concatenated).
  */
 export function convDecoderNet(options: ConvOptions): tfl.Sequential {
+  ensureBackend('convDecoderNet');
   const { h, w, c, channels } = convShape('convDecoderNet', options);
   const cond = conditionDimOf('convDecoderNet', options);
   const activation = options.activation ?? 'relu';

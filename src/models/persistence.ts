@@ -16,6 +16,7 @@ import { nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior, type PriorConfig } from './priors.js';
 import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE } from './vae.js';
+import { ensureBackend } from '../backend_ready.js';
 
 /** The `model.json` of a saved dlvm model. */
 export interface SavedModel {
@@ -266,6 +267,7 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
 export async function loadModel(dir: string): Promise<VAE> {
   const fn = 'loadModel';
   if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
+  ensureBackend(fn);
   const path = await import('node:path');
   const file = path.join(dir, 'model.json');
   const cfg = await readJson<SavedModel>(fn, file);

@@ -73,8 +73,14 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** Aborting stops after the current step; `fit` returns normally with `stopReason: 'aborted'`. */
   signal?: AbortSignal;
-  /** Progress bar on stderr (default: when stderr is a terminal); otherwise one log line per epoch. */
+  /**
+   * Progress bar on stderr (default: when stderr is a terminal). Without one (off a terminal: CI,
+   * a log file), one log line per epoch and, within an epoch, a progress line every
+   * `progressSeconds`.
+   */
   progress?: boolean;
+  /** Without a progress bar, seconds between progress lines within an epoch (default 30; 0: none). */
+  progressSeconds?: number;
   /** Where plain log lines go (default console.log). */
   log?: (line: string) => void;
   /** Keep an in-memory copy of the weights every this many steps, for the NaN guard (default 100). */
@@ -177,6 +183,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     throw argError(fn, 'options.maxSteps', 'a positive integer', options.maxSteps);
   }
   const maxSteps = options.maxSteps ?? Infinity;
+  const progressSeconds = options.progressSeconds ?? 30;
+  if (typeof progressSeconds !== 'number' || !(progressSeconds >= 0)) throw argError(fn, 'options.progressSeconds', 'a number of seconds >= 0', options.progressSeconds);
   const logEvery = options.logEvery ?? 50;
   const snapshotEvery = options.snapshotEvery ?? 100;
   const log = options.log ?? ((line: string) => console.log(line));
@@ -184,6 +192,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   const vars = model.trainableVariables;
   const perEpoch = data.numBatches({ batchSize });
   const total = Math.min(perEpoch * epochs, options.maxSteps ?? Infinity);
+  // The last epoch that runs: maxSteps may end training before options.epochs (CS236's 20000 steps).
+  const lastEpoch = Math.min(epochs, Math.ceil(total / perEpoch));
   const history: HistoryRecord[] = [];
   const showBar = options.progress ?? Boolean(typeof process !== 'undefined' && process.stderr?.isTTY);
   let bar: { start(t: number, v: number, p?: object): void; update(v: number, p?: object): void; stop(): void } | null = null;
@@ -270,6 +280,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   let stopReason: FitResult['stopReason'] = 'completed';
   let message = '';
   const t0 = performance.now();
+  let lastLine = t0;
+  const firstStep = step;
   const window = { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 };
   try {
     outer: for (let epoch = startEpoch; epoch <= epochs; epoch++) {
@@ -371,6 +383,14 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           }
         }
         options.callbacks?.onStepEnd?.(step, loss);
+        if (!bar && progressSeconds > 0 && performance.now() - lastLine >= progressSeconds * 1000 && step < total) {
+          lastLine = performance.now();
+          const rate = (step - firstStep) / ((lastLine - t0) / 1000);
+          log(
+            `epoch ${epoch}/${lastEpoch}: step ${step}/${total} (${((100 * step) / total).toFixed(0)}%), loss ${loss.toFixed(2)}, ` +
+              `${(rate * batchSize).toFixed(0)} samples/s, ETA ${formatSeconds((total - step) / rate)}`,
+          );
+        }
         bar?.update(step, {
           epoch,
           loss: loss.toFixed(2),
@@ -408,7 +428,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         const valid = records.find((r) => r.split === 'validation');
         const secs = (performance.now() - t0) / 1000;
         log(
-          `epoch ${epoch}/${epochs}: step ${step}` +
+          `epoch ${epoch}/${lastEpoch}: step ${step}/${total}` +
             (n > 0 ? `, train ELBO ${(epochSum.elbo / n).toFixed(2)} (rec ${(epochSum.rec / n).toFixed(2)}, KL ${(epochSum.kl / n).toFixed(2)})` : '') +
             (valid ? `, validation ELBO ${valid.elbo.toFixed(2)}` : '') +
             (valid?.accuracy !== undefined ? `, validation accuracy ${valid.accuracy.toFixed(4)}` : '') +
@@ -430,3 +450,11 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   return { history, steps: step, stopReason, message, seconds: (performance.now() - t0) / 1000, resumedFromEpoch };
 }
 
+/** `95` -> `1m 35s`, `4000` -> `1h 6m`: an ETA for progress lines. */
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '-';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
