@@ -3,7 +3,14 @@ import { defineConfig } from 'tsup';
 const library = {
   entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  // The declarations (dist/index.d.ts) reference what tfjs-core's own declarations need but do
+  // not import (the Long type of tfjs-core's hash_util), and load tfjs-core's chained-op types
+  // (x.square(), ...) that the bundle registers at runtime; see docs/install.md.
+  dts: {
+    banner:
+      '/// <reference types="long" />\n' +
+      "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';",
+  },
   sourcemap: true,
   clean: false,
   target: 'es2022',

@@ -32,8 +32,13 @@ export function describeValue(value: unknown): string {
     const ctor = (value as object).constructor?.name;
     const shape = (value as { shape?: unknown }).shape;
     if (Array.isArray(shape)) return `${ctor ?? 'object'} of shape [${shape.join(', ')}]`;
-    return ctor && ctor !== 'Object' ? `a ${ctor}` : 'an object';
+    if (ctor && ctor !== 'Object') return `a ${ctor}`;
+    // A plain object: its keys say what it is (e.g. a hand-built prior missing a method).
+    const keys = Object.keys(value as object);
+    if (keys.length === 0) return 'an empty object {}';
+    return `an object with keys { ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''} }`;
   }
+  if (typeof value === 'function') return value.name ? `the function ${value.name}` : 'a function';
   return typeof value;
 }
 

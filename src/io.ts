@@ -27,11 +27,46 @@ function diskFull(e: unknown): boolean {
  * Writes bytes to `path` atomically (a temporary file renamed), creating folders. On a full disk
  * the temporary file is removed and the error names `path`. Node only.
  */
+let partCount = 0;
+
+/** The pid in the name of a temporary file of {@link writeFileAtomic} (`name.<pid>.<ms>[.<n>].part`). */
+function partPid(name: string): number | null {
+  const m = /\.(\d+)\.\d+(?:\.\d+)?\.part$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Whether process `pid` is alive (on this machine). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that writes killed mid-way left in `dir` (`*.<pid>.<ms>.part` of a
+ * process that is no longer running; a live writer's are kept). Returns the names removed.
+ */
+export async function removeStaleParts(dir: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  const p = await import('node:path');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((n) => {
+    const pid = partPid(n);
+    return pid !== null && pid !== process.pid && !alive(pid);
+  });
+  for (const n of stale) await fs.rm(p.join(dir, n), { force: true });
+  return stale;
+}
+
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   if (typeof path !== 'string' || path === '') throw argError('writeFileAtomic', 'path', 'a file path', path);
   const fs = await import('node:fs/promises');
   const p = await import('node:path');
-  const tmp = `${path}.${process.pid}.${Date.now()}.part`;
+  // pid, time and a counter: two writes of one file in the same millisecond never share a name.
+  const tmp = `${path}.${process.pid}.${Date.now()}.${++partCount}.part`;
   try {
     await fs.mkdir(p.dirname(path), { recursive: true });
     await fs.writeFile(tmp, bytes);

@@ -9,7 +9,28 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs, LogNormal, manualSeed, Normal, RelaxedBernoulli, RelaxedOneHotCategorical } from '../src/index.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { vi } from 'vitest';
+import {
+  ArrayDataset,
+  BernoulliDecoder,
+  checkArgs,
+  ConditionalVAE,
+  fit,
+  GaussianEncoder,
+  GaussianPrior,
+  GMVAE,
+  HierarchicalVAE,
+  LogNormal,
+  manualSeed,
+  mlp,
+  Normal,
+  PPCA,
+  RelaxedBernoulli,
+  RelaxedOneHotCategorical,
+  SSVAE,
+  VAE,
+} from '../src/index.js';
 import { withSeed } from '../src/random.js';
 import { useBackend } from './helpers/backends.js';
 
@@ -155,5 +176,108 @@ describe('messages and seeds', () => {
     const u1 = await draw();
     const u2 = await draw();
     expect(u1, 'unseeded stays unseeded').not.toEqual(u2);
+  });
+});
+
+describe('what a method returns, its caller frees with one dispose()', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it('posteriors, likelihoods and priors own the tensors made for them, for every model', async () => {
+    const models: Array<[string, { encoder: { posterior(x: tf.Tensor): { dispose(): void } }; decoder: { likelihood(z: tf.Tensor): { dispose(): void } }; prior: { distribution(): { dispose(): void }; latentDim?: number } }, number]> = [
+      ['VAE (Bernoulli)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] }), 2],
+      ['VAE (Gaussian, learned variance)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], likelihood: 'gaussian', variance: 'learned-shared' }), 2],
+      ['VAE (Gaussian, predicted variance)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], likelihood: 'gaussian', variance: 'predicted' }), 2],
+      ['VAE (learnable prior)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], prior: 'learnable' }), 2],
+      ['VAE (VampPrior)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], prior: { vamp: 3 } }), 2],
+      ['GMVAE', GMVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], components: 3 }), 2],
+      ['VAE.conv', VAE.conv({ inputShape: [8, 8], latentDim: 2, channels: [2, 2] }), 2],
+      ['HierarchicalVAE', HierarchicalVAE.mlp({ inputShape: [4], latentDims: [2, 2], hidden: [3] }), 4],
+      ['PPCA', new PPCA({ mean: [0, 0, 0, 0], W: [[1, 0], [0, 1], [0, 0], [1, 1]], sigma2: 0.5, itemShape: [4] }), 2],
+    ];
+    for (const [name, m, latent] of models) {
+      const x = name === 'VAE.conv' ? tf.zeros([2, 8, 8]) : tf.zeros([2, 4]);
+      const z = tf.randomNormal([2, latent], 0, 1, 'float32', 1);
+      await checkArgs();
+      const before = tf.memory().numTensors;
+      m.prior.distribution().dispose();
+      m.encoder.posterior(x).dispose();
+      m.decoder.likelihood(z).dispose();
+      await checkArgs();
+      expect(tf.memory().numTensors, `${name}: tensors left`).toBe(before);
+      tf.dispose([x, z]);
+      (m as unknown as { dispose(): void }).dispose();
+    }
+  });
+
+  it("the models' own methods too: encode, decode, elboParts (every part is the caller's)", async () => {
+    const vae = VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] });
+    const cvae = ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 3 });
+    const ssvae = SSVAE.mlp({ inputShape: [4], numClasses: 3, latentDim: 2, hidden: [3] });
+    const x = tf.zeros([2, 4]);
+    const z = tf.zeros([2, 2]);
+    await checkArgs();
+    const before = tf.memory().numTensors;
+    vae.encode(x).dispose();
+    vae.decode(z).dispose();
+    cvae.encode(x, [0, 2]).dispose();
+    cvae.decode(z, [1, 1]).dispose();
+    ssvae.encode(x, [0, 1]).dispose();
+    ssvae.classify(x).dispose();
+    for (const p of [vae.elboParts(x), vae.loss(x), cvae.elboParts(x, [0, 1])]) tf.dispose([p.elbo, p.reconstruction, p.kl, ...('loss' in p ? [p.loss] : [])]);
+    await checkArgs();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, z]);
+    for (const m of [vae, cvae, ssvae]) m.dispose();
+  });
+
+  it('a custom part can hand its tensors to the distribution it returns (Distribution.owning)', async () => {
+    const { Distribution, Independent } = await import('../src/index.js');
+    const net = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 4 })] });
+    const posterior = (x: tf.Tensor) => {
+      const [loc, scale] = tf.tidy(() => {
+        const [m, r] = tf.split(net.apply(x) as tf.Tensor, 2, 1) as [tf.Tensor, tf.Tensor];
+        return [m, tf.exp(r)];
+      });
+      return Distribution.owning(new Independent(new Normal(loc, scale), 1), [loc, scale]);
+    };
+    const x = tf.ones([3, 4]);
+    await checkArgs();
+    const before = tf.memory().numTensors;
+    posterior(x).dispose();
+    await checkArgs();
+    expect(tf.memory().numTensors).toBe(before);
+    const v = tf.variable(tf.zeros([2]));
+    expect(() => Distribution.owning(new Normal(0, 1), [v])).toThrow(/^Distribution\.owning: argument 'made' must be tensors made for the distribution, not variables/);
+    tf.dispose([x, v]);
+    net.dispose();
+  });
+
+  it('warns once when a Bernoulli decoder network ends in a sigmoid (outputs that look like probabilities)', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      // The decoder of a port that kept torch's `nn.Sigmoid()` at the end.
+      manualSeed(11);
+      const init = (seed: number) => tfl.initializers.glorotNormal({ seed });
+      const sigmoidNet = tfl.sequential({
+        layers: [tfl.layers.dense({ inputShape: [2], units: 8, activation: 'tanh', kernelInitializer: init(1) }), tfl.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: init(2) })],
+      });
+      const model = new VAE({ encoder: new GaussianEncoder(mlp({ inputDim: 16, hidden: [8], outputDim: 4 })), decoder: new BernoulliDecoder(sigmoidNet, [16]), prior: new GaussianPrior(2) });
+      const data = new ArrayDataset({ name: 'bits', itemShape: [16], values: Float32Array.from({ length: 16 * 32 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0)) });
+      await fit(model, data, { epochs: 2, batchSize: 8, seed: 0, progress: false, log: () => undefined });
+      manualSeed(null);
+      const ours = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('BernoulliDecoder'));
+      expect(ours).toEqual([expect.stringMatching(/^dlvm: BernoulliDecoder: every output of its network lies in \[0, 1\], which looks like probabilities, but a BernoulliDecoder reads logits: end the network without a sigmoid/)]);
+      model.dispose();
+      // A network that outputs logits is not warned about.
+      warn.mockClear();
+      const plain = VAE.mlp({ inputShape: [16], latentDim: 2, hidden: [8] });
+      await fit(plain, data, { epochs: 1, batchSize: 8, progress: false, log: () => undefined });
+      expect(warn.mock.calls.filter((c) => String(c[0]).includes('BernoulliDecoder'))).toEqual([]);
+      plain.dispose();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -144,6 +144,44 @@ console.log(JSON.stringify({ backend: info.name, software: info.adapter?.softwar
     gpu.forEach((r, i) => expect(Math.abs(r.loss - cpu[i]!.loss)).toBeLessThan(1e-3 * (1 + Math.abs(cpu[i]!.loss))));
   });
 
+  // The README's TypeScript examples, copied into the downstream project as its user would, with
+  // the one documented setup (docs/install.md): "strict" on, NodeNext modules. TypeScript 5.9
+  // checks every declaration (no skipLibCheck: dlvm's types import only tfjs-core); TypeScript 7
+  // needs skipLibCheck for errors inside tfjs-core's own declarations (its @webgpu/types
+  // reference collides with TypeScript 7's DOM types). Then each example runs.
+  it("the README's examples typecheck under --strict with TypeScript 5.9 and 7, and run", () => {
+    const dir = join(project, 'readme');
+    mkdirSync(dir, { recursive: true });
+    const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    const files = blocks.map((code, i) => {
+      writeFileSync(join(dir, `example${i + 1}.ts`), code);
+      return `example${i + 1}.ts`;
+    });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    const config = (skipLibCheck: boolean, emit: boolean) => ({
+      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [], skipLibCheck, ...(emit ? { outDir: 'out' } : { noEmit: true }) },
+      files,
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config(false, true)));
+    writeFileSync(join(dir, 'tsconfig.ts7.json'), JSON.stringify(config(true, false)));
+    const tsc = (pkg: string, tsconfig: string) =>
+      spawnSync(process.execPath, [join(project, 'node_modules', pkg, 'bin', 'tsc'), '-p', tsconfig], { cwd: dir, encoding: 'utf8' });
+    const ts59 = tsc('typescript', 'tsconfig.json');
+    expect(ts59.stdout + ts59.stderr, 'TypeScript 5.9, no skipLibCheck').toBe('');
+    expect(ts59.status).toBe(0);
+    const ts7 = tsc('typescript7', 'tsconfig.ts7.json');
+    expect(ts7.stdout + ts7.stderr, 'TypeScript 7').toBe('');
+    expect(ts7.status).toBe(0);
+    expect(tsc('typescript7', 'tsconfig.ts7.json').status).toBe(0);
+    for (const f of files) {
+      const r = spawnSync(process.execPath, [join('out', f.replace(/\.ts$/, '.js'))], { cwd: dir, encoding: 'utf8', env: { ...process.env, DLVM_BACKEND: 'wasm' }, timeout: 300_000 });
+      expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.length, f).toBeGreaterThan(0);
+    }
+    expect(readFileSync(join(dir, 'samples.png')).length).toBeGreaterThan(1000);
+  }, 600_000);
+
   it('runs the dlvm command from the installed package', () => {
     const out = execFileSync(process.execPath, [join(project, 'node_modules', 'dlvm', 'dist', 'cli.js'), '--version'], { cwd: project, encoding: 'utf8' });
     expect(out.trim()).toBe(pkgVersion);

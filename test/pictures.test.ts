@@ -44,9 +44,10 @@ function countColour(r: Raster, hex: string, tol = 8): number {
 }
 
 /** Fraction of pixels that are not white. */
+/** The fraction of pixels with ink: not black (the default draws white digits on black, as torchvision). */
 function inked(r: Raster): number {
   let n = 0;
-  for (let i = 0; i < r.data.length; i += 4) if (r.data[i]! < 250 || r.data[i + 1]! < 250 || r.data[i + 2]! < 250) n++;
+  for (let i = 0; i < r.data.length; i += 4) if (r.data[i]! > 5 || r.data[i + 1]! > 5 || r.data[i + 2]! > 5) n++;
   return n / (r.width * r.height);
 }
 
@@ -63,7 +64,7 @@ function tinyModel(pixels: number, latent = 2): LatentVariableModel {
 }
 
 describe('image grids', () => {
-  it('places image k at row floor(k / cols), column k mod cols, dark ink on white', async () => {
+  it('places image k at row floor(k / cols), column k mod cols, white on black as torchvision (invert: dark on white)', async () => {
     const imgs = tf.tensor3d([
       [[0, 1], [1, 0]],
       [[1, 1], [0, 0]],
@@ -73,10 +74,13 @@ describe('image grids', () => {
     expect([raster.width, raster.height]).toEqual([2 * 3 + 1, 2 * 3 + 1]);
     const back = await decodePng(await encodePng(raster));
     expect(back.width).toBe(7);
-    // Image 1 (second column): pixel (0, 0) is 1 -> black; image 2 (second row): (0, 0) is 0.5 -> 128.
-    expect(grey(back, 1 + 3, 1)).toBe(0);
+    // Image 1 (second column): pixel (0, 0) is 1 -> white; image 2 (second row): (0, 0) is 0.5 -> 128.
+    expect(grey(back, 1 + 3, 1)).toBe(255);
     expect(grey(back, 1, 1 + 3)).toBe(128);
-    expect(grey(back, 0, 0)).toBe(255); // padding
+    expect(grey(back, 0, 0)).toBe(0); // padding
+    const inverted = await imageGrid(imgs, { cols: 2, pad: 1, invert: true });
+    expect(grey(inverted, 1 + 3, 1)).toBe(0);
+    expect(grey(inverted, 0, 0)).toBe(255);
     imgs.dispose();
   });
 });
@@ -110,7 +114,7 @@ describe('model pictures', () => {
     const v = x.dataSync();
     for (const [i, j] of [[14, 14], [10, 20], [20, 5]] as const) {
       for (let k = 0; k < 5; k++) {
-        expect(grey(r, 2 + k * 30 + j, 2 + i)).toBe(Math.round(255 * (1 - v[k * 784 + i * 28 + j]!)));
+        expect(grey(r, 2 + k * 30 + j, 2 + i)).toBe(Math.round(255 * v[k * 784 + i * 28 + j]!));
       }
     }
     x.dispose();
@@ -121,7 +125,7 @@ describe('model pictures', () => {
     expect([r.width, r.height]).toEqual([5 * 28, 5 * 28]);
     const expected = tf.tidy(() => model.decoder.likelihood(tf.tensor2d([[-2, 2]])).mean.dataSync());
     for (const [i, j] of [[0, 0], [13, 7], [27, 27]] as const) {
-      expect(grey(r, j, i)).toBe(Math.round(255 * (1 - expected[i * 28 + j]!)));
+      expect(grey(r, j, i)).toBe(Math.round(255 * expected[i * 28 + j]!));
     }
     await expect(latentManifold(model, { dims: [0, 5] })).rejects.toThrow(/latentManifold: argument 'options.dims' must be two different latent dimensions in \[0, 2\)/);
   });

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkArgs, ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE, GaussianEncoder } from '../src/index.js';
 import { nextSeed } from '../src/random.js';
@@ -141,7 +142,7 @@ describe('SSVAE by Bayes\' rule', () => {
     const ssvae = SSVAE.mlp({ inputShape: [D], numClasses: C, latentDim: 1, hidden: [8] });
     // A proposal q(z|x, y) = N(0, 1.5^2), broader than p(z), keeps the importance weights bounded;
     // the untrained encoder's narrow, misplaced q would need far more draws.
-    const out = (ssvae.encoder as GaussianEncoder).net.layers.at(-1)!;
+    const out = ((ssvae.encoder as GaussianEncoder).net as unknown as tfl.LayersModel).layers.at(-1)!;
     const proposal = [tf.zerosLike(out.getWeights()[0]!), tf.tensor1d([0, Math.log(Math.expm1(1.5))])];
     out.setWeights(proposal);
     tf.dispose(proposal);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Binarize } from '../data/dataset.js';
-import type { Distribution } from '../distributions/distribution.js';
+import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { LowRankMultivariateNormal } from '../distributions/lowrank_multivariate_normal.js';
 import { MultivariateNormal } from '../distributions/multivariate_normal.js';
@@ -121,11 +121,15 @@ export class PPCA {
     this.encoder = {
       posterior: (x: tf.Tensor) => {
         checkExamples('PPCA.encoder.posterior', 'x', x, this.itemShape);
-        return new MultivariateNormal(tf.matMul(tf.sub(flat(x), t.b), t.proj), { covarianceMatrix: t.postCov }, { validateArgs: false });
+        const loc = tf.tidy(() => tf.matMul(tf.sub(flat(x), t.b), t.proj));
+        return Distribution.owning(new MultivariateNormal(loc, { covarianceMatrix: t.postCov }, { validateArgs: false }), [loc]);
       },
     };
     this.decoder = {
-      likelihood: (z: tf.Tensor) => new Independent(new Normal(tf.add(tf.matMul(z, t.w, false, true), t.b), Math.sqrt(this.sigma2), { validateArgs: false }), 1),
+      likelihood: (z: tf.Tensor) => {
+        const mean = tf.tidy(() => tf.add(tf.matMul(z, t.w, false, true), t.b));
+        return Distribution.owning(new Independent(new Normal(mean, Math.sqrt(this.sigma2), { validateArgs: false }), 1), [mean]);
+      },
     };
   }
 

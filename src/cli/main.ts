@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lockRun } from './run_lock.js';
-import { recoverDir, replaceDir, writeFileAtomic } from '../io.js';
+import { recoverDir, removeStaleParts, replaceDir, writeFileAtomic } from '../io.js';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -360,6 +360,9 @@ program
     const isModel = async (d: string) => existsSync(join(d, 'model.json'));
     const repaired = await recoverDir(modelDir, isModel);
     if (repaired) console.error(repaired);
+    // A kill during a write of run.json (or history.json, curves.png) leaves its temporary file.
+    const stale = await removeStaleParts(out);
+    if (stale.length > 0) console.error(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of an interrupted write: ${stale.join(', ')}`);
     await writeRun(runInfo({ steps: 0, seconds: 0, stopReason: 'running' }));
     const controller = new AbortController();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

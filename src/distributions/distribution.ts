@@ -216,6 +216,26 @@ export abstract class Distribution {
     return t;
   }
 
+  /**
+   * Gives `d` the tensors in `made`, to be freed by `d.dispose()`, and returns `d`. For code that
+   * computes a distribution's parameters and returns the distribution (an encoder, a decoder, a
+   * prior of your own): the caller then frees everything with one `dispose()`. Pass only
+   * tensors made for `d`, never variables or tensors that live on.
+   *
+   * @example
+   * posterior(x) {
+   *   const [loc, scale] = tf.tidy(() => { const out = net.apply(x); return [out.slice(...), ...]; });
+   *   return Distribution.owning(new Independent(new Normal(loc, scale), 1), [loc, scale]);
+   * }
+   */
+  static owning<D extends Distribution>(d: D, made: tf.Tensor[]): D {
+    if (!(d instanceof Distribution)) throw argError('Distribution.owning', 'd', 'a Distribution', d);
+    if (!Array.isArray(made) || !made.every((t) => t instanceof tf.Tensor)) throw argError('Distribution.owning', 'made', 'an array of tensors', made);
+    if (made.some((t) => t instanceof tf.Variable)) throw argError('Distribution.owning', 'made', 'tensors made for the distribution, not variables', made);
+    d.owned.push(...made);
+    return d;
+  }
+
   /** Frees the tensors this distribution made. Tensors given to it are not touched. */
   dispose(): void {
     tf.dispose(this.owned);

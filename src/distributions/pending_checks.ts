@@ -60,6 +60,25 @@ export function deferCheck(head: string, value: tf.Tensor, ok: tf.Tensor, eventD
   }
 }
 
+/** Warnings waiting for their verdict: `warn` (a bool scalar) true means print `message`. */
+let warnings: Array<{ warn: tf.Tensor; message: string }> = [];
+/** Messages already printed: each warning is printed once per process. */
+const printed = new Set<string>();
+
+/**
+ * Queues a warning decided on the device: when `warn` (a bool scalar) turns out true at the next
+ * awaited read ({@link checkArgs}), `message` is printed with console.warn, once per process. For
+ * suspicious but legal values (a decoder whose logits all look like probabilities); never throws.
+ * Takes `warn` (a bool scalar made for this); safe inside `tf.tidy`.
+ */
+export function deferWarning(message: string, warn: tf.Tensor): void {
+  if (printed.has(message)) {
+    warn.dispose();
+    return;
+  }
+  warnings.push({ warn: tf.keep(warn), message });
+}
+
 /** The number of device checks waiting to be read. */
 export function pendingArgChecks(): number {
   return pending.length + (folded?.count ?? 0);
@@ -97,6 +116,7 @@ async function invalidEntries(value: tf.Tensor, ok: tf.Tensor, eventDim: number,
  * await checkArgs();                // DlvmError: Normal: argument 'scale' (Tensor of shape [3]) must ...
  */
 export async function checkArgs(): Promise<void> {
+  if (warnings.length > 0) await readWarnings();
   if (pending.length === 0 && folded === null) return;
   const entries = pending;
   const fold = folded;
@@ -123,6 +143,25 @@ export async function checkArgs(): Promise<void> {
   } finally {
     for (const e of entries) tf.dispose([e.ok, e.value]);
     fold?.ok.dispose();
+  }
+}
+
+/** Reads the queued warnings' verdicts (one read) and prints those that hold. */
+async function readWarnings(): Promise<void> {
+  const queued = warnings;
+  warnings = [];
+  const flags = tf.tidy(() => tf.stack(queued.map((w) => w.warn)));
+  try {
+    const values = await flags.data();
+    queued.forEach((w, i) => {
+      if (values[i] && !printed.has(w.message)) {
+        printed.add(w.message);
+        console.warn(w.message);
+      }
+    });
+  } finally {
+    flags.dispose();
+    for (const w of queued) w.warn.dispose();
   }
 }
 

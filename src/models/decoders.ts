@@ -2,14 +2,15 @@
  * Decoders: networks whose output is the likelihood p(x|z).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { argError } from '../errors.js';
 import { Bernoulli } from '../distributions/bernoulli.js';
 import { ContinuousBernoulli } from '../distributions/continuous_bernoulli.js';
-import type { Distribution } from '../distributions/distribution.js';
+import { Distribution } from '../distributions/distribution.js';
+import { deferWarning } from '../distributions/pending_checks.js';
 import { Independent } from '../distributions/independent.js';
 import { Normal } from '../distributions/normal.js';
 import { checkNet, runWith, variablesOf } from './nets_util.js';
+import type { Network } from './network.js';
 
 /** A decoder's description in a saved model. */
 export interface DecoderConfig {
@@ -21,9 +22,9 @@ export interface DecoderConfig {
 
 /** Shared part of the decoders: a network and the shape of one example. */
 export abstract class Decoder {
-  readonly net: tfl.LayersModel;
+  readonly net: Network;
   readonly itemShape: number[];
-  constructor(name: string, net: tfl.LayersModel, itemShape: number[]) {
+  constructor(name: string, net: Network, itemShape: number[]) {
     this.net = checkNet(name, net);
     if (!Array.isArray(itemShape) || !itemShape.every((d) => Number.isInteger(d) && d > 0)) {
       throw argError(name, 'itemShape', 'the shape of one example, e.g. [28, 28]', itemShape);
@@ -32,7 +33,7 @@ export abstract class Decoder {
   }
   /** The network's output for z [B, M] (and a condition y [B, C]), reshaped to [B, ...itemShape]. */
   protected params(z: tf.Tensor, y?: tf.Tensor): tf.Tensor {
-    return tf.reshape(runWith(this.net, z, y), [z.shape[0]!, ...this.itemShape]);
+    return tf.tidy(() => tf.reshape(runWith(this.net, z, y), [z.shape[0]!, ...this.itemShape]));
   }
   /**
    * p(x|z): batch [B], event itemShape. The conditional form p(x|z, y) takes y [B, C] (one-hot
@@ -50,26 +51,53 @@ export abstract class Decoder {
   }
 }
 
-/** p(x|z) = Bernoulli(logits = net(z)) per pixel, for binary data. */
+/** Likelihood calls of a BernoulliDecoder whose logits are looked at for probabilities. */
+const SIGMOID_CHECKS = 3;
+
+/**
+ * p(x|z) = Bernoulli(logits = net(z)) per pixel, for binary data. The network outputs logits,
+ * so it ends without a sigmoid; on its first calls the decoder warns once (at the next awaited
+ * read) when every output (at least 64 of them) lies in [0, 1] and they vary, which looks like probabilities passed as
+ * logits (a sigmoid at the end trains silently to a far worse ELBO).
+ */
 export class BernoulliDecoder extends Decoder {
-  constructor(net: tfl.LayersModel, itemShape: number[]) {
+  private checksLeft = SIGMOID_CHECKS;
+  constructor(net: Network, itemShape: number[]) {
     super('BernoulliDecoder', net, itemShape);
   }
   likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
-    return new Independent(new Bernoulli({ logits: this.params(z, y) }, { validateArgs: false }), this.itemShape.length);
+    const logits = this.params(z, y);
+    // With fewer than 64 outputs in [0, 1] by chance is too likely (a tiny untrained network).
+    if (this.checksLeft > 0 && logits.size >= 64) {
+      this.checksLeft--;
+      // All in [0, 1] and not all equal (a network fed zeros gives its constant bias).
+      deferWarning(
+        SIGMOID_WARNING,
+        tf.tidy(() => {
+          const [lo, hi] = [tf.min(logits), tf.max(logits)];
+          return tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(lo, 0), tf.lessEqual(hi, 1)), tf.greater(tf.sub(hi, lo), 1e-3));
+        }),
+      );
+    }
+    return Distribution.owning(new Independent(new Bernoulli({ logits: logits }, { validateArgs: false }), this.itemShape.length), [logits]);
   }
   config(): DecoderConfig {
     return { type: 'BernoulliDecoder', itemShape: this.itemShape };
   }
 }
 
+const SIGMOID_WARNING =
+  'dlvm: BernoulliDecoder: every output of its network lies in [0, 1], which looks like probabilities, but a BernoulliDecoder reads logits: ' +
+  'end the network without a sigmoid (p(x|z) = Bernoulli(logits = net(z))). With a sigmoid at the end a VAE trains to a far worse ELBO.';
+
 /** p(x|z) = ContinuousBernoulli(logits = net(z)) per pixel, for data in [0, 1]. */
 export class ContinuousBernoulliDecoder extends Decoder {
-  constructor(net: tfl.LayersModel, itemShape: number[]) {
+  constructor(net: Network, itemShape: number[]) {
     super('ContinuousBernoulliDecoder', net, itemShape);
   }
   likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
-    return new Independent(new ContinuousBernoulli({ logits: this.params(z, y) }, { validateArgs: false }), this.itemShape.length);
+    const logits = this.params(z, y);
+    return Distribution.owning(new Independent(new ContinuousBernoulli({ logits: logits }, { validateArgs: false }), this.itemShape.length), [logits]);
   }
   config(): DecoderConfig {
     return { type: 'ContinuousBernoulliDecoder', itemShape: this.itemShape };
@@ -100,7 +128,7 @@ export class GaussianDecoder extends Decoder {
   /** Unconstrained learned scale (sigma = softplus(rho)), when `variance` is learned. */
   readonly rho: tf.Variable | null;
 
-  constructor(net: tfl.LayersModel, itemShape: number[], { scale = 1, variance = 'fixed' }: { scale?: number; variance?: GaussianVariance } = {}) {
+  constructor(net: Network, itemShape: number[], { scale = 1, variance = 'fixed' }: { scale?: number; variance?: GaussianVariance } = {}) {
     super('GaussianDecoder', net, itemShape);
     if (!(scale > 0)) throw argError('GaussianDecoder', 'scale', 'a positive number', scale);
     if (!VARIANCES.includes(variance)) throw argError('GaussianDecoder', 'variance', VARIANCES.map((v) => `'${v}'`).join(', '), variance);
@@ -117,12 +145,17 @@ export class GaussianDecoder extends Decoder {
   }
   likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution {
     if (this.variance === 'predicted') {
-      const out = tf.reshape(runWith(this.net, z, y), [z.shape[0]!, 2, ...this.itemShape]);
-      const [mean, raw] = tf.unstack(out, 1) as [tf.Tensor, tf.Tensor];
-      return new Independent(new Normal(mean, tf.add(tf.softplus(raw), 1e-4), { validateArgs: false }), this.itemShape.length);
+      const [mean, scale] = tf.tidy(() => {
+        const out = tf.reshape(runWith(this.net, z, y), [z.shape[0]!, 2, ...this.itemShape]);
+        const [m, raw] = tf.unstack(out, 1) as [tf.Tensor, tf.Tensor];
+        return [m, tf.add(tf.softplus(raw), 1e-4)];
+      });
+      return Distribution.owning(new Independent(new Normal(mean, scale, { validateArgs: false }), this.itemShape.length), [mean, scale]);
     }
-    const sigma = this.rho ? tf.softplus(this.rho) : this.scale;
-    return new Independent(new Normal(this.params(z, y), sigma, { validateArgs: false }), this.itemShape.length);
+    const mean = this.params(z, y);
+    const sigma = this.rho ? tf.softplus(this.rho) : null;
+    const made = sigma ? [mean, sigma] : [mean];
+    return Distribution.owning(new Independent(new Normal(mean, sigma ?? this.scale, { validateArgs: false }), this.itemShape.length), made);
   }
   override get trainableVariables(): tf.Variable[] {
     return this.rho ? [...variablesOf(this.net), this.rho] : variablesOf(this.net);

@@ -76,6 +76,11 @@ export class TwoLevelJoint extends Distribution {
   expand(): Distribution {
     throw this.notDefined('expand');
   }
+  /** Frees the lead distribution too (the joint owns it). */
+  override dispose(): void {
+    this.lead.dispose();
+    super.dispose();
+  }
 }
 
 /** Options of {@link HierarchicalVAE.mlp}. */
@@ -143,7 +148,13 @@ export class HierarchicalVAE {
     this.encoder = { posterior: (x) => new TwoLevelJoint(this.encoder1.posterior(x), (z1) => this.encoder2.posterior(z1), 'z1', this.latentDims) };
     this.prior = { distribution: () => new TwoLevelJoint(this.topPrior.distribution(), (z2) => this.conditionalPrior.posterior(z2), 'z2', this.latentDims) };
     // p(x|z1) reads the z1 part of z = [z1, z2] (any leading dimensions).
-    this.decoder = { likelihood: (z) => this.likelihood.likelihood(z.shape[z.rank - 1] === m1 ? z : (tf.split(z, [m1, dims[1]], -1)[0] as tf.Tensor)) };
+    this.decoder = {
+      likelihood: (z) => {
+        if (z.shape[z.rank - 1] === m1) return this.likelihood.likelihood(z);
+        const z1 = tf.tidy(() => tf.split(z, [m1, dims[1]], -1)[0] as tf.Tensor);
+        return Distribution.owning(this.likelihood.likelihood(z1), [z1]);
+      },
+    };
   }
 
   /** MLP networks: x -> hidden -> z1, z1 -> topHidden -> z2, and mirrored generative networks. */

@@ -2,26 +2,26 @@
  * Helpers shared by encoders and decoders.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { argError, DlvmError } from '../errors.js';
+import type { Network } from './network.js';
 
 /** Checks that `net` is a tfjs-layers model. */
-export function checkNet(fn: string, net: unknown): tfl.LayersModel {
-  if (!net || typeof (net as tfl.LayersModel).apply !== 'function' || !Array.isArray((net as tfl.LayersModel).trainableWeights)) {
+export function checkNet(fn: string, net: unknown): Network {
+  if (!net || typeof (net as Network).apply !== 'function' || !Array.isArray((net as Network).trainableWeights)) {
     throw argError(fn, 'net', 'a tfjs-layers model (tf.LayersModel)', net);
   }
-  return net as tfl.LayersModel;
+  return net as Network;
 }
 
 /**
  * Runs a layers model on x reshaped to the model's input shape: [B, D] for dense networks,
  * [B, H, W, C] for convolutional ones (so [B, 28, 28] images meet a [28, 28, 1] input).
  */
-export function run(net: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
+export function run(net: Network, x: tf.Tensor): tf.Tensor {
   const want = net.inputs[0]?.shape.slice(1) as number[] | undefined;
   const shaped = want && want.every((d) => typeof d === 'number') ? [x.shape[0]!, ...want] : [x.shape[0]!, -1];
-  const input = tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped);
-  return net.apply(input) as tf.Tensor;
+  // In a tidy: only the output outlives the call (a reshaped input would be left behind).
+  return tf.tidy(() => net.apply(tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped)) as tf.Tensor);
 }
 
 /**
@@ -29,7 +29,7 @@ export function run(net: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
  * a network with two inputs gets [x, y]; a network with one input gets x flattened and
  * concatenated with y ([B, D + C]).
  */
-export function runWith(net: tfl.LayersModel, x: tf.Tensor, y?: tf.Tensor): tf.Tensor {
+export function runWith(net: Network, x: tf.Tensor, y?: tf.Tensor): tf.Tensor {
   if (y === undefined) return run(net, x);
   const b = x.shape[0]!;
   if (y.rank !== 2 || y.shape[0] !== b) {
@@ -38,13 +38,13 @@ export function runWith(net: tfl.LayersModel, x: tf.Tensor, y?: tf.Tensor): tf.T
   if (net.inputs.length === 2) {
     const want = net.inputs[0]!.shape.slice(1) as number[];
     const shaped = want.every((d) => typeof d === 'number') ? [b, ...want] : [b, -1];
-    return net.apply([tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped), y]) as tf.Tensor;
+    return tf.tidy(() => net.apply([tf.util.arraysEqual(x.shape, shaped) ? x : tf.reshape(x, shaped), y]) as tf.Tensor);
   }
-  return run(net, tf.concat([tf.reshape(x, [b, -1]), y], 1));
+  return tf.tidy(() => run(net, tf.concat([tf.reshape(x, [b, -1]), y], 1)));
 }
 
 /** The variables behind a layers model's trainable weights. */
-export function variablesOf(net: tfl.LayersModel): tf.Variable[] {
+export function variablesOf(net: Network): tf.Variable[] {
   return net.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 

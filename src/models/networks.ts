@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { argError } from '../errors.js';
 import { nextSeed } from '../random.js';
 import { ensureBackend } from '../backend_ready.js';
+import type { Network } from './network.js';
 
 /** Options of {@link mlp}. */
 export interface MlpOptions {
@@ -32,7 +33,7 @@ export interface MlpOptions {
  * @example
  * const net = mlp({ inputDim: 784, hidden: [512, 512], outputDim: 20 }); // DTU 02460 encoder
  */
-export function mlp(options: MlpOptions): tfl.Sequential {
+export function mlp(options: MlpOptions): Network {
   const fn = 'mlp';
   ensureBackend(fn);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
@@ -119,7 +120,7 @@ function convShape(fn: string, options: ConvOptions): { h: number; w: number; c:
  * @example
  * convEncoderNet({ imageShape: [28, 28], size: 2 * 10 }); // the PML report: 16 and 32 channels
  */
-export function convEncoderNet(options: ConvOptions): tfl.LayersModel {
+export function convEncoderNet(options: ConvOptions): Network {
   ensureBackend('convEncoderNet');
   const { h, w, c, channels } = convShape('convEncoderNet', options);
   const cond = conditionDimOf('convEncoderNet', options);
@@ -148,7 +149,7 @@ export function convEncoderNet(options: ConvOptions): tfl.LayersModel {
  * 3x3 transposed convolutions back to [H, W, C] (the last one linear). Input [size] (or
  * [size + conditionDim] for a conditional decoder: z and y concatenated).
  */
-export function convDecoderNet(options: ConvOptions): tfl.Sequential {
+export function convDecoderNet(options: ConvOptions): Network {
   ensureBackend('convDecoderNet');
   const { h, w, c, channels } = convShape('convDecoderNet', options);
   const cond = conditionDimOf('convDecoderNet', options);

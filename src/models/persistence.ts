@@ -7,16 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { argError, DlvmError } from '../errors.js';
+import { argError, describeValue, DlvmError } from '../errors.js';
 import { sha256Of, writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
-import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
-import { GaussianEncoder } from './encoders.js';
-import { nonFiniteNames } from './nets_util.js';
+import { BernoulliDecoder, ContinuousBernoulliDecoder, Decoder as DlvmDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
+import { GaussianEncoder, type PosteriorScale } from './encoders.js';
+import { checkNet, nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
-import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior, type PriorConfig } from './priors.js';
-import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE } from './vae.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type Prior, type PriorConfig } from './priors.js';
+import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE, type Decoder, type Encoder } from './vae.js';
 import { ensureBackend } from '../backend_ready.js';
+import type { Network } from './network.js';
 
 /** The `model.json` of a saved dlvm model. */
 export interface SavedModel {
@@ -28,9 +29,9 @@ export interface SavedModel {
   numClasses?: number;
   /** Registered classes (e.g. SSVAE): their extra networks (folder names) and settings. */
   extra?: { nets: Record<string, string>; config: Record<string, unknown> };
-  encoder: { type: 'GaussianEncoder'; path: string };
-  decoder: DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string };
-  prior: PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string };
+  encoder: { type: 'GaussianEncoder'; path: string; scale?: PosteriorScale } | CustomPartConfig;
+  decoder: (DecoderConfig & { path: string; variables?: Array<{ name: string; shape: number[] }>; statePath?: string }) | CustomPartConfig;
+  prior: (PriorConfig & { variables: Array<{ name: string; shape: number[] }>; path: string }) | CustomPartConfig;
   objective: { type: 'elbo'; beta: number | 'schedule'; weightDecay: number } | { type: 'iwae'; k: number };
   /**
    * SHA-256 (hex) of every other file of the saved model, by path relative to its folder; written
@@ -61,11 +62,11 @@ export interface ModelClassSpec {
   /** Whether `model` is of this class (checked before the built-in classes). */
   matches(model: VAE): boolean;
   /** Networks besides the encoder and the decoder, by folder name. */
-  nets(model: VAE): Record<string, tfl.LayersModel>;
+  nets(model: VAE): Record<string, Network>;
   /** JSON settings needed to rebuild the model. */
   config(model: VAE): Record<string, unknown>;
   /** Rebuilds the model from its loaded parts. */
-  build(parts: { prior: Prior; encoder: GaussianEncoder; decoder: VAE['decoder']; objective: Objective; numClasses?: number }, nets: Record<string, tfl.LayersModel>, config: Record<string, unknown>): VAE;
+  build(parts: { prior: Prior; encoder: Encoder; decoder: VAE['decoder']; objective: Objective; numClasses?: number }, nets: Record<string, Network>, config: Record<string, unknown>): VAE;
 }
 
 const registered = new Map<string, ModelClassSpec>();
@@ -81,6 +82,156 @@ export function registerModelClass(spec: ModelClassSpec): void {
     if (typeof spec[k] !== 'function') throw argError(fn, `spec.${k}`, 'a function', spec[k]);
   }
   registered.set(spec.name, spec);
+}
+
+/** A part of a model: its prior, its encoder or its decoder. */
+export type PartKind = 'prior' | 'encoder' | 'decoder';
+
+/** What a part of your own gives to be saved (see {@link PartSpec}). */
+export interface PartState {
+  /** JSON settings that rebuild the part (sizes, options). */
+  config?: Record<string, unknown>;
+  /** Its tfjs-layers networks, by name (saved in tfjs's layers format, one folder each). */
+  nets?: Record<string, Network>;
+  /** Its other variables or tensors, by name (saved as float32, checksummed). */
+  variables?: Record<string, tf.Tensor>;
+}
+
+/** What a part's `load` gets back: the config, the networks loaded, the variables' saved values. */
+export interface LoadedPart {
+  config: Record<string, unknown>;
+  nets: Record<string, Network>;
+  /** Tensors with the saved values, freed after `load` returns: make variables of them (`tf.variable(t)` keeps the data) or clone them. */
+  variables: Record<string, tf.Tensor>;
+}
+
+/**
+ * How a prior, an encoder or a decoder of your own is saved with the model and rebuilt by
+ * `loadModel`. Register it with {@link registerPart} before saving and before loading.
+ *
+ * @example
+ * registerPart({
+ *   kind: 'prior', type: 'StudentPrior',
+ *   matches: (p) => p instanceof StudentPrior,
+ *   save: (p) => ({ config: { latentDim: p.latentDim }, variables: { loc: p.loc } }),
+ *   load: ({ config, variables }) => new StudentPrior(config.latentDim as number, tf.variable(variables.loc!)),
+ * });
+ */
+export interface PartSpec<P extends object = object> {
+  kind: PartKind;
+  /** The type name written in model.json (one per kind; not one of dlvm's). */
+  type: string;
+  /** Whether `part` is of this type (e.g. `part instanceof MyPrior`). */
+  matches(part: object): boolean;
+  /** What to save of `part`. */
+  save(part: P): PartState;
+  /** Rebuilds the part. `context.encoder` is the loaded encoder (for a prior built on it, as the VampPrior). */
+  load(saved: LoadedPart, context: { encoder: Encoder | null }): P;
+}
+
+/** A part of your own in model.json. */
+export interface CustomPartConfig {
+  type: 'custom';
+  /** The registered type name. */
+  part: string;
+  config: Record<string, unknown>;
+  /** Network name -> folder. */
+  nets: Record<string, string>;
+  variables: Array<{ name: string; shape: number[] }>;
+  /** The variables' file. */
+  path: string;
+}
+
+const parts = new Map<string, PartSpec>();
+const partKey = (kind: PartKind, type: string) => `${kind}:${type}`;
+const BUILTIN_PARTS = ['GaussianPrior', 'LearnableGaussianPrior', 'MixtureOfGaussiansPrior', 'VampPrior', 'GaussianEncoder', 'BernoulliDecoder', 'ContinuousBernoulliDecoder', 'GaussianDecoder', 'custom'];
+
+/**
+ * Registers how a prior, an encoder or a decoder of your own is saved and loaded (see
+ * {@link PartSpec}); registering a type again replaces it.
+ */
+export function registerPart<P extends object>(spec: PartSpec<P>): void {
+  const fn = 'registerPart';
+  if (spec === null || typeof spec !== 'object') throw argError(fn, 'spec', 'an object { kind, type, matches, save, load }', spec);
+  if (!['prior', 'encoder', 'decoder'].includes(spec.kind)) throw argError(fn, 'spec.kind', "'prior', 'encoder' or 'decoder'", spec.kind);
+  if (typeof spec.type !== 'string' || spec.type === '' || BUILTIN_PARTS.includes(spec.type)) {
+    throw argError(fn, 'spec.type', "a nonempty type name other than dlvm's own", spec.type);
+  }
+  for (const k of ['matches', 'save', 'load'] as const) {
+    if (typeof spec[k] !== 'function') throw argError(fn, `spec.${k}`, 'a function', spec[k]);
+  }
+  parts.set(partKey(spec.kind, spec.type), spec as unknown as PartSpec);
+}
+
+/** The registered spec of a part of your own, or undefined. */
+function partSpecOf(kind: PartKind, part: object): PartSpec | undefined {
+  return [...parts.values()].find((p) => p.kind === kind && p.matches(part));
+}
+
+function isBuiltinPrior(prior: Prior): prior is BuiltinPrior {
+  return prior instanceof GaussianPrior || prior instanceof LearnableGaussianPrior || prior instanceof MixtureOfGaussiansPrior || prior instanceof VampPrior;
+}
+
+/** The state `saveModel` writes of a part beside its networks, by name (a checkpoint restores the same). */
+export function partVariables(kind: PartKind, part: object): Record<string, tf.Tensor> {
+  if (kind === 'prior' && isBuiltinPrior(part as Prior)) return (part as BuiltinPrior).state();
+  if (kind === 'decoder' && typeof (part as { state?: unknown }).state === 'function' && part instanceof DlvmDecoder) return (part as DlvmDecoder).state();
+  if (kind === 'encoder' && part instanceof GaussianEncoder) return {};
+  return partSpecOf(kind, part)?.save(part).variables ?? {};
+}
+
+/** The error for a part that is neither dlvm's nor registered. */
+function unsavable(kind: PartKind, part: object): DlvmError {
+  return new DlvmError(
+    `saveModel: the model's ${kind} (${describeValue(part)}) is not one of dlvm's, and no registerPart({ kind: '${kind}', type, matches, save, load }) matches it; ` +
+      'register how to save and load it (docs/models.md, "Parts of your own").',
+  );
+}
+
+/** Saves a registered part into `dir`: its networks (folders `<kind>-<name>`) and variables (`<kind>-state.bin`). */
+async function saveCustomPart(dir: string, kind: PartKind, part: object, spec: PartSpec): Promise<{ json: CustomPartConfig; files: string[] }> {
+  const path = await import('node:path');
+  const st = spec.save(part) ?? {};
+  const nets = Object.entries(st.nets ?? {});
+  const vars = Object.entries(st.variables ?? {});
+  if (!vars.every(([, v]) => v instanceof tf.Tensor)) throw new DlvmError(`saveModel: the ${kind} ${spec.type}'s save() must give tensors in variables.`);
+  const folders: Record<string, string> = {};
+  for (const [name, net] of nets) {
+    folders[name] = `${kind}-${name}`;
+    await saveNet(checkNet(`saveModel (${spec.type}.save)`, net), path.join(dir, folders[name]!));
+  }
+  const bin = `${kind}-state.bin`;
+  await writeFileAtomic(path.join(dir, bin), await packVariables(vars));
+  return {
+    json: { type: 'custom', part: spec.type, config: st.config ?? {}, nets: folders, variables: vars.map(([name, v]) => ({ name, shape: v.shape })), path: bin },
+    files: [...Object.values(folders).flatMap((f) => [`${f}/model.json`, `${f}/weights.bin`]), bin],
+  };
+}
+
+/** Rebuilds a registered part saved by {@link saveCustomPart}. */
+async function loadCustomPart<P extends object>(
+  fn: string,
+  dir: string,
+  kind: PartKind,
+  c: CustomPartConfig,
+  context: { encoder: Encoder | null },
+  keep: <T extends { dispose(): unknown }>(x: T) => T,
+): Promise<P> {
+  const path = await import('node:path');
+  const spec = parts.get(partKey(kind, c.part));
+  if (!spec) {
+    throw new DlvmError(`${fn}: ${path.join(dir, 'model.json')} has a ${kind} of your own, ${JSON.stringify(c.part)}; register how to load it with registerPart({ kind: '${kind}', type: ${JSON.stringify(c.part)}, ... }) before loadModel.`);
+  }
+  const nets: Record<string, Network> = {};
+  for (const [name, folder] of Object.entries(c.nets)) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
+  const variables = await readVariables(fn, path.join(dir, c.path), `${kind} ${c.part}`, c.variables);
+  try {
+    const part = spec.load({ config: c.config, nets, variables }, context) as P;
+    if (part === null || typeof part !== 'object') throw new DlvmError(`${fn}: the ${kind} ${c.part}'s load() returned ${describeValue(part)}, not a ${kind}.`);
+    return part;
+  } finally {
+    tf.dispose(Object.values(variables));
+  }
 }
 
 /** The model classes by name (a function: vae.ts and this module import each other). */
@@ -102,9 +253,9 @@ function objectiveConfig(o: Objective): SavedModel['objective'] {
 }
 
 /** Writes a layers model in tfjs's format (model.json + weights.bin) into `dir`. */
-async function saveNet(net: tfl.LayersModel, dir: string): Promise<void> {
+async function saveNet(net: Network, dir: string): Promise<void> {
   const path = await import('node:path');
-  await net.save(
+  await (net as unknown as tfl.LayersModel).save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
       const modelJson = {
@@ -122,7 +273,7 @@ async function saveNet(net: tfl.LayersModel, dir: string): Promise<void> {
 }
 
 /** float32 bytes of variables, in order (awaited reads). */
-async function packVariables(vars: Array<[string, tf.Variable]>): Promise<Uint8Array> {
+async function packVariables(vars: Array<[string, tf.Tensor]>): Promise<Uint8Array> {
   const bytes = new Uint8Array(vars.reduce((s, [, v]) => s + v.size * 4, 0));
   const all = await Promise.all(vars.map(([, v]) => v.data()));
   let offset = 0;
@@ -159,6 +310,23 @@ async function unpackVariables(
   }
 }
 
+/** Reads float32 `file` (laid out as `specs`) into new tensors, by name. */
+async function readVariables(fn: string, file: string, owner: string, specs: Array<{ name: string; shape: number[] }>): Promise<Record<string, tf.Tensor>> {
+  const bytes = await readFileOrFail(fn, file);
+  const expected = specs.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (bytes.byteLength !== expected) {
+    throw new DlvmError(`${fn}: ${file} has ${bytes.byteLength} bytes, expected ${expected} for the ${owner}'s variables (truncated?).`);
+  }
+  const out: Record<string, tf.Tensor> = {};
+  let offset = 0;
+  for (const v of specs) {
+    const size = v.shape.reduce((a, b) => a * b, 1);
+    out[v.name] = tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4)), v.shape);
+    offset += size * 4;
+  }
+  return out;
+}
+
 /** Bytes of a weight spec's data. */
 function specBytes(spec: tf.io.WeightsManifestEntry): number {
   const size = spec.shape.reduce((a, b) => a * b, 1);
@@ -184,7 +352,7 @@ async function readJson<T>(fn: string, file: string): Promise<T> {
 }
 
 /** Loads a layers model saved by saveNet, checking the weight file against its manifest. */
-async function loadNet(fn: string, dir: string): Promise<tfl.LayersModel> {
+async function loadNet(fn: string, dir: string): Promise<Network> {
   const path = await import('node:path');
   const modelFile = path.join(dir, 'model.json');
   const json = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(fn, modelFile);
@@ -219,15 +387,69 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   if (!(model instanceof VAE)) throw argError(fn, 'model', 'a VAE (or BetaVAE, GMVAE, IWAE)', model);
   if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
   const { encoder, decoder, prior } = model;
-  if (!(encoder instanceof GaussianEncoder)) throw new DlvmError(`${fn}: only GaussianEncoder encoders can be saved, got ${String(encoder)}.`);
-  const dec = decoder as unknown as { net?: tfl.LayersModel; config?: () => DecoderConfig };
-  if (!dec.net || typeof dec.config !== 'function') throw new DlvmError(`${fn}: only dlvm's decoders can be saved.`);
-  if (typeof (prior as Prior).config !== 'function') throw new DlvmError(`${fn}: only dlvm's priors can be saved.`);
+  // Each part is dlvm's own or registered with registerPart; anything else is refused first.
+  const encoderSpec = encoder instanceof GaussianEncoder ? undefined : partSpecOf('encoder', encoder);
+  if (!(encoder instanceof GaussianEncoder) && !encoderSpec) throw unsavable('encoder', encoder);
+  const dec = decoder instanceof DlvmDecoder ? decoder : null;
+  const decoderSpec = dec ? undefined : partSpecOf('decoder', decoder);
+  if (!dec && !decoderSpec) throw unsavable('decoder', decoder);
+  const priorSpec = isBuiltinPrior(prior) ? undefined : partSpecOf('prior', prior);
+  if (!isBuiltinPrior(prior) && !priorSpec) throw unsavable('prior', prior);
   const path = await import('node:path');
   const spec = [...registered.values()].find((s) => s.matches(model));
-  const state = Object.entries(prior.state());
-  const decState = Object.entries((decoder as unknown as { state?: () => Record<string, tf.Variable> }).state?.() ?? {});
-  const netFolders = [...Object.keys(spec?.nets(model) ?? {}), 'encoder', 'decoder'];
+  const priorState = Object.entries(partVariables('prior', prior));
+  const decState = Object.entries(partVariables('decoder', decoder));
+  const encState = Object.entries(partVariables('encoder', encoder));
+  // Never write non-finite weights (a diverged or corrupted model) where a good one may be.
+  const bad = await nonFiniteNames([
+    ...model.trainableVariables.map((v) => [v.name, v] as [string, tf.Tensor]),
+    ...priorState.map(([name, v]) => [`prior.${name}`, v] as [string, tf.Tensor]),
+    ...decState.map(([name, v]) => [`decoder.${name}`, v] as [string, tf.Tensor]),
+    ...encState.map(([name, v]) => [`encoder.${name}`, v] as [string, tf.Tensor]),
+  ]);
+  if (bad.length > 0) {
+    throw new DlvmError(
+      `${fn}: the model holds NaN or infinite values (in ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? `, and ${bad.length - 4} more` : ''}); nothing was written to ${dir}.`,
+    );
+  }
+  const files: string[] = [];
+  const netFile = (folder: string) => files.push(`${folder}/model.json`, `${folder}/weights.bin`);
+  for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) {
+    await saveNet(net, path.join(dir, name));
+    netFile(name);
+  }
+  let encoderJson: SavedModel['encoder'];
+  if (encoder instanceof GaussianEncoder) {
+    await saveNet(encoder.net, path.join(dir, 'encoder'));
+    netFile('encoder');
+    encoderJson = { type: 'GaussianEncoder', path: 'encoder', scale: encoder.scale };
+  } else {
+    const c = await saveCustomPart(dir, 'encoder', encoder, encoderSpec!);
+    files.push(...c.files);
+    encoderJson = c.json;
+  }
+  let decoderJson: SavedModel['decoder'];
+  if (dec) {
+    await saveNet(dec.net, path.join(dir, 'decoder'));
+    netFile('decoder');
+    await writeFileAtomic(path.join(dir, 'decoder-state.bin'), await packVariables(decState));
+    files.push('decoder-state.bin');
+    decoderJson = { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' };
+  } else {
+    const c = await saveCustomPart(dir, 'decoder', decoder, decoderSpec!);
+    files.push(...c.files);
+    decoderJson = c.json;
+  }
+  let priorJson: SavedModel['prior'];
+  if (isBuiltinPrior(prior)) {
+    await writeFileAtomic(path.join(dir, 'prior.bin'), await packVariables(priorState));
+    files.push('prior.bin');
+    priorJson = { ...prior.config(), variables: priorState.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' };
+  } else {
+    const c = await saveCustomPart(dir, 'prior', prior, priorSpec!);
+    files.push(...c.files);
+    priorJson = c.json;
+  }
   const saved: SavedModel = {
     format: 'dlvm-model',
     formatVersion: 1,
@@ -235,30 +457,13 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
     class: className(model),
     ...(model instanceof ConditionalVAE ? { numClasses: model.numClasses } : {}),
     ...(spec ? { extra: { nets: Object.fromEntries(Object.keys(spec.nets(model)).map((k) => [k, k])), config: spec.config(model) } } : {}),
-    encoder: { type: 'GaussianEncoder', path: 'encoder' },
-    decoder: { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' },
-    prior: { ...prior.config(), variables: state.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' },
+    encoder: encoderJson,
+    decoder: decoderJson,
+    prior: priorJson,
     objective: objectiveConfig(model.objective),
   };
-  // Never write non-finite weights (a diverged or corrupted model) where a good one may be.
-  const bad = await nonFiniteNames([
-    ...model.trainableVariables.map((v) => [v.name, v] as [string, tf.Tensor]),
-    ...state.map(([name, v]) => [`prior.${name}`, v] as [string, tf.Tensor]),
-    ...decState.map(([name, v]) => [`decoder.${name}`, v] as [string, tf.Tensor]),
-  ]);
-  if (bad.length > 0) {
-    throw new DlvmError(
-      `${fn}: the model holds NaN or infinite values (in ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? `, and ${bad.length - 4} more` : ''}); nothing was written to ${dir}.`,
-    );
-  }
-  for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) await saveNet(net, path.join(dir, name));
-  await saveNet(encoder.net, path.join(dir, 'encoder'));
-  await saveNet(dec.net, path.join(dir, 'decoder'));
-  await writeFileAtomic(path.join(dir, 'prior.bin'), await packVariables(state));
-  await writeFileAtomic(path.join(dir, 'decoder-state.bin'), await packVariables(decState));
   // model.json last, with the checksums of the files it describes: a folder whose model.json
   // matches its files is complete and consistent.
-  const files = [...netFolders.flatMap((n) => [`${n}/model.json`, `${n}/weights.bin`]), 'prior.bin', 'decoder-state.bin'];
   saved.checksums = Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256Of(path.join(dir, f))] as const)));
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
 }
@@ -283,38 +488,62 @@ export async function loadModel(dir: string): Promise<VAE> {
     made.push(x);
     return x;
   };
+  // A part of your own is freed on failure if it can be (its dispose(), else its net's).
+  const keepPart = <T extends object>(x: T): T => {
+    const part = x as { dispose?: () => unknown; net?: { dispose(): unknown } };
+    if (typeof part.dispose === 'function') made.push({ dispose: () => part.dispose!() });
+    else if (part.net) made.push(part.net);
+    return x;
+  };
   try {
-    const encoder = new GaussianEncoder(keep(await loadNet(fn, path.join(dir, cfg.encoder.path))));
-    const decNet = keep(await loadNet(fn, path.join(dir, cfg.decoder.path)));
+    const e = cfg.encoder;
+    const encoder: Encoder =
+      e.type === 'custom'
+        ? keepPart(await loadCustomPart<Encoder>(fn, dir, 'encoder', e, { encoder: null }, keep))
+        : e.type === 'GaussianEncoder'
+          ? new GaussianEncoder(keep(await loadNet(fn, path.join(dir, e.path))), { scale: e.scale ?? 'softplus' })
+          : (() => {
+              throw new DlvmError(`${fn}: ${file} names an unknown encoder ${JSON.stringify((e as { type: unknown }).type)}.`);
+            })();
     const d = cfg.decoder;
-    const decoder =
-      d.type === 'BernoulliDecoder'
-        ? new BernoulliDecoder(decNet, d.itemShape)
-        : d.type === 'ContinuousBernoulliDecoder'
-          ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
-          : d.type === 'GaussianDecoder'
-            ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
-            : (() => {
-                throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
-              })();
-    const p = cfg.prior;
-    const prior: Prior =
-      p.type === 'GaussianPrior'
-        ? new GaussianPrior(p.latentDim)
-        : p.type === 'LearnableGaussianPrior'
-          ? new LearnableGaussianPrior(p.latentDim)
-          : p.type === 'MixtureOfGaussiansPrior'
-            ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
-            : p.type === 'VampPrior'
-              ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
+    let decoder: Decoder;
+    if (d.type === 'custom') decoder = keepPart(await loadCustomPart<Decoder>(fn, dir, 'decoder', d, { encoder }, keep));
+    else {
+      const decNet = keep(await loadNet(fn, path.join(dir, d.path)));
+      decoder =
+        d.type === 'BernoulliDecoder'
+          ? new BernoulliDecoder(decNet, d.itemShape)
+          : d.type === 'ContinuousBernoulliDecoder'
+            ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
+            : d.type === 'GaussianDecoder'
+              ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
               : (() => {
-                  throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
+                  throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
                 })();
-    keep(prior);
-    keep({ dispose: () => tf.dispose(Object.values((decoder as { state?: () => Record<string, tf.Variable> }).state?.() ?? {})) });
-    await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, prior.state());
-    if (d.variables && d.variables.length > 0) {
-      await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as { state(): Record<string, tf.Variable> }).state());
+      keep({ dispose: () => tf.dispose(Object.values((decoder as DlvmDecoder).state())) });
+      if (d.variables && d.variables.length > 0) {
+        await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as DlvmDecoder).state());
+      }
+    }
+    const p = cfg.prior;
+    let prior: Prior;
+    if (p.type === 'custom') prior = keepPart(await loadCustomPart<Prior>(fn, dir, 'prior', p, { encoder }, keep));
+    else {
+      const builtin: BuiltinPrior =
+        p.type === 'GaussianPrior'
+          ? new GaussianPrior(p.latentDim)
+          : p.type === 'LearnableGaussianPrior'
+            ? new LearnableGaussianPrior(p.latentDim)
+            : p.type === 'MixtureOfGaussiansPrior'
+              ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
+              : p.type === 'VampPrior'
+                ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
+                : (() => {
+                    throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
+                  })();
+      keep(builtin);
+      await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, builtin.state());
+      prior = builtin;
     }
     // Sizes and formats are checked above with their own messages; the checksums catch the rest
     // (bytes flipped in place, files from another save).
@@ -327,7 +556,7 @@ export async function loadModel(dir: string): Promise<VAE> {
       objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
     }
     if (spec) {
-      const nets: Record<string, tfl.LayersModel> = {};
+      const nets: Record<string, Network> = {};
       for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
       return spec.build({ prior, encoder, decoder, objective, numClasses: cfg.numClasses }, nets, cfg.extra?.config ?? {});
     }

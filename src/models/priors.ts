@@ -4,20 +4,32 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError } from '../errors.js';
 import { Categorical } from '../distributions/categorical.js';
-import type { Distribution } from '../distributions/distribution.js';
+import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
 import { MixtureSameFamily } from '../distributions/mixture_same_family.js';
 import { Normal } from '../distributions/normal.js';
 import { mulberry32 } from '../random.js';
 
-/** A prior p(z) over latent vectors of size `latentDim`. */
+/**
+ * A prior p(z) over latent vectors of size `latentDim`: what a model needs of one. A prior of
+ * your own is any object of this shape (no cast needed); to save and load it with the model,
+ * register it with `registerPart` (docs/models.md, "Parts of your own").
+ *
+ * @example
+ * const prior: Prior = { latentDim: 2, trainableVariables: [], distribution: () => new Independent(new Normal(tf.zeros([2]), 1), 1) };
+ */
 export interface Prior {
   readonly latentDim: number;
-  /** p(z): batch [], event [latentDim]. */
+  /** p(z): batch [], event [latentDim]. The caller owns (and disposes) it. */
   distribution(): Distribution;
   /** Trainable variables (none for a fixed prior). */
   readonly trainableVariables: tf.Variable[];
-  /** Frees the prior's tensors. */
+  /** Frees the prior's tensors (called by the model's dispose()). */
+  dispose?(): void;
+}
+
+/** dlvm's own priors: a {@link Prior} that describes itself for `saveModel`. */
+export interface BuiltinPrior extends Prior {
   dispose(): void;
   /** What `loadModel` needs to rebuild the prior (JSON). */
   config(): PriorConfig;
@@ -44,7 +56,7 @@ function randnArray(n: number, seed: number, scale: number): Float32Array {
 }
 
 /** The standard Gaussian prior N(0, I), fixed. */
-export class GaussianPrior implements Prior {
+export class GaussianPrior implements BuiltinPrior {
   readonly latentDim: number;
   readonly trainableVariables: tf.Variable[] = [];
   private readonly zeros: tf.Tensor;
@@ -69,7 +81,7 @@ export class GaussianPrior implements Prior {
 }
 
 /** N(mu, diag(sigma^2)) with learnable mu and sigma = softplus(rho) (initially N(0, I)). */
-export class LearnableGaussianPrior implements Prior {
+export class LearnableGaussianPrior implements BuiltinPrior {
   readonly latentDim: number;
   readonly mean: tf.Variable;
   /** Unconstrained scale parameter: sigma = softplus(rho). */
@@ -85,7 +97,8 @@ export class LearnableGaussianPrior implements Prior {
     return [this.mean, this.rho];
   }
   distribution(): Distribution {
-    return new Independent(new Normal(this.mean, tf.softplus(this.rho), { validateArgs: false }), 1);
+    const scale = tf.softplus(this.rho);
+    return Distribution.owning(new Independent(new Normal(this.mean, scale, { validateArgs: false }), 1), [scale]);
   }
   dispose(): void {
     tf.dispose([this.mean, this.rho]);
@@ -115,7 +128,7 @@ export interface MixturePriorOptions {
  * p(z) = sum_j pi_j N(z; mu_j, diag(sigma_j^2)), with learnable means and scales
  * (sigma = softplus(rho)) and fixed uniform or learnable weights.
  */
-export class MixtureOfGaussiansPrior implements Prior {
+export class MixtureOfGaussiansPrior implements BuiltinPrior {
   readonly latentDim: number;
   readonly components: number;
   readonly means: tf.Variable;
@@ -140,9 +153,10 @@ export class MixtureOfGaussiansPrior implements Prior {
   }
   /** MixtureSameFamily(Categorical(logits), Independent(Normal(means, scales), 1)), event [M]. */
   distribution(): Distribution {
-    return new MixtureSameFamily(
-      new Categorical({ logits: this.logits }, { validateArgs: false }),
-      new Independent(new Normal(this.means, tf.softplus(this.rho), { validateArgs: false }), 1),
+    const scales = tf.softplus(this.rho);
+    return Distribution.owning(
+      new MixtureSameFamily(new Categorical({ logits: this.logits }, { validateArgs: false }), new Independent(new Normal(this.means, scales, { validateArgs: false }), 1)),
+      [scales],
     );
   }
   dispose(): void {
@@ -160,7 +174,7 @@ export class MixtureOfGaussiansPrior implements Prior {
  * The VampPrior (Tomczak & Welling 2018): p(z) = (1/K) sum_k q(z | u_k), the encoder's posterior
  * at K learnable pseudo-inputs u_k (initialised near 0.5 with small noise, or from data).
  */
-export class VampPrior implements Prior {
+export class VampPrior implements BuiltinPrior {
   readonly latentDim: number;
   readonly pseudoInputs: tf.Variable;
   private readonly encoder: { posterior(x: tf.Tensor): Distribution };
@@ -198,7 +212,8 @@ export class VampPrior implements Prior {
   distribution(): Distribution {
     const k = this.pseudoInputs.shape[0]!;
     const components = this.encoder.posterior(this.pseudoInputs); // batch [K], event [M]
-    return new MixtureSameFamily(new Categorical({ logits: tf.zeros([k]) }, { validateArgs: false }), components);
+    const logits = tf.zeros([k]);
+    return Distribution.owning(new MixtureSameFamily(new Categorical({ logits }, { validateArgs: false }), components), [logits]);
   }
   dispose(): void {
     this.pseudoInputs.dispose();

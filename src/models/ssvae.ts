@@ -3,13 +3,12 @@
  * q(y|x) and an encoder q(z|x, y).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
 import { argError, checkExamples, checkLabels, DlvmError } from '../errors.js';
 import { withSeed } from '../random.js';
-import { checkConstraint, type Distribution } from '../distributions/distribution.js';
+import { checkConstraint, Distribution } from '../distributions/distribution.js';
 import { boolean } from '../distributions/constraints.js';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
@@ -20,6 +19,7 @@ import { ELBO, importanceParts, repeatBatch, type ObjectiveParts } from './objec
 import { GaussianPrior, type Prior } from './priors.js';
 import { registerModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
+import type { Network } from './network.js';
 
 const PLAIN_ELBO = new ELBO();
 
@@ -132,7 +132,7 @@ export interface SsvaeMetrics {
  */
 export class SSVAE extends ConditionalVAE {
   /** q(y|x): a network from x (or M1's z1) to C logits. */
-  readonly classifier: tfl.LayersModel;
+  readonly classifier: Network;
   readonly alpha: number;
   readonly labelledElbo: boolean;
   readonly genWeight: number;
@@ -148,7 +148,7 @@ export class SSVAE extends ConditionalVAE {
     prior: Prior;
     encoder: Encoder;
     decoder: Decoder;
-    classifier: tfl.LayersModel;
+    classifier: Network;
     numClasses: number;
     alpha?: number;
     labelledElbo?: boolean;
@@ -229,7 +229,7 @@ export class SSVAE extends ConditionalVAE {
 
   private static build(
     options: SsvaeMlpOptions,
-    parts: { prior: GaussianPrior; encoder: GaussianEncoder; decoder: Decoder; classifier: tfl.LayersModel; c: number; m1: VAE | undefined },
+    parts: { prior: GaussianPrior; encoder: GaussianEncoder; decoder: Decoder; classifier: Network; c: number; m1: VAE | undefined },
   ): SSVAE {
     const { prior, encoder, decoder, classifier, c, m1 } = parts;
     return new SSVAE({
@@ -300,7 +300,10 @@ export class SSVAE extends ConditionalVAE {
   /** q(y|x): a Categorical with batch [B]. */
   classify(x: tf.Tensor): Categorical {
     this.checkX('classify', x);
-    return this.onFeatures(x, 'mean', (f) => new Categorical({ logits: run(this.classifier, f) }, { validateArgs: false }));
+    return this.onFeatures(x, 'mean', (f) => {
+      const logits = run(this.classifier, f);
+      return Distribution.owning(new Categorical({ logits }, { validateArgs: false }), [logits]);
+    });
   }
 
   /** The most probable class under q(y|x), int32 [B]. */

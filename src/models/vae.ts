@@ -7,22 +7,36 @@ import { argError, checkExamples } from '../errors.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
-import { GaussianEncoder } from './encoders.js';
+import { GaussianEncoder, type PosteriorScale } from './encoders.js';
 import { saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
+import type { Network } from './network.js';
 
-/** An encoder: x -> q(z|x) (conditional models: (x, y) -> q(z|x, y), y one-hot [B, C]). */
+/**
+ * An encoder: x -> q(z|x) (conditional models: (x, y) -> q(z|x, y), y one-hot [B, C]). An
+ * encoder of your own is any object of this shape; `registerPart` saves it with the model.
+ */
 export interface Encoder {
+  /** q(z|x), batch [B], event [M]; the caller owns (and disposes) it (see `Distribution.owning`). */
   posterior(x: tf.Tensor, y?: tf.Tensor): Distribution;
   readonly trainableVariables: tf.Variable[];
+  /** Frees the encoder (called by the model's dispose()); without it, its `net` is disposed. */
+  dispose?(): void;
 }
-/** A decoder: z -> p(x|z) (conditional models: (z, y) -> p(x|z, y)). */
+/**
+ * A decoder: z -> p(x|z) (conditional models: (z, y) -> p(x|z, y)). A decoder of your own is any
+ * object of this shape; `registerPart` saves it with the model.
+ */
 export interface Decoder {
+  /** p(x|z), batch [B], event the shape of one example; the caller owns (and disposes) it. */
   likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution;
   readonly trainableVariables: tf.Variable[];
+  /** The shape of one example (the model's `inputShape`; inputs are checked against it when given). */
+  readonly itemShape?: readonly number[];
+  /** Frees the decoder (called by the model's dispose()); without it, its `net` is disposed. */
+  dispose?(): void;
 }
 
 /** The ELBO's parts per example, and the loss to minimise (see objectives.ts). */
@@ -60,11 +74,11 @@ function checkPresetOptions(fn: string, options: { inputShape: number[]; latentD
 }
 
 /** A VAE from two networks and the preset's likelihood, prior and objective choices. */
-function assemble(fn: string, options: PresetOptions, encNet: tfl.LayersModel, decNet: tfl.LayersModel): VAE {
+function assemble(fn: string, options: PresetOptions, encNet: Network, decNet: Network): VAE {
   const { inputShape, latentDim } = options;
   let decoder: Decoder | undefined;
   try {
-    const encoder = new GaussianEncoder(encNet);
+    const encoder = new GaussianEncoder(encNet, { scale: options.posteriorScale ?? 'softplus' });
     const likelihood = options.likelihood ?? 'bernoulli';
     decoder =
       likelihood === 'bernoulli'
@@ -112,6 +126,8 @@ export interface PresetOptions {
   prior?: 'gaussian' | 'learnable' | { mixture: number; learnWeights?: boolean } | { vamp: number };
   /** The training objective (default the ELBO). */
   objective?: Objective;
+  /** How the encoder's raw outputs become q(z|x)'s scale: 'softplus' (default) or 'exp' (as `vae_bernoulli.py`). */
+  posteriorScale?: PosteriorScale;
 }
 
 /** Options of {@link VAE.conv}. */
@@ -243,8 +259,11 @@ export class VAE {
 
   /** Frees the networks' and the prior's variables. */
   dispose(): void {
-    for (const part of [this.encoder, this.decoder] as unknown as Array<{ net?: { dispose(): unknown } }>) part.net?.dispose();
-    this.prior.dispose();
+    for (const part of [this.encoder, this.decoder] as Array<{ dispose?(): void; net?: { dispose(): unknown } }>) {
+      if (typeof part.dispose === 'function') part.dispose();
+      else part.net?.dispose();
+    }
+    this.prior.dispose?.();
     tf.dispose(Object.values(decoderState(this.decoder)));
   }
 

@@ -21,7 +21,10 @@ export interface GridOptions {
   pad?: number;
   /** Shape of one image [H, W] (or [H, W, 3]) when the input is flat [N, D]. Default: a square. */
   imageShape?: number[];
-  /** Dark ink on white, as printed digits (default true); false: white on black. */
+  /**
+   * Dark ink on white, as printed digits. Default false: white on black, pixel value = intensity,
+   * as torchvision's `make_grid` / `save_image` draw MNIST (the padding is black too).
+   */
   invert?: boolean;
   /** Integer upscaling of every pixel (default 1). */
   scale?: number;
@@ -53,7 +56,7 @@ export async function imageGrid(images: tf.Tensor, options: GridOptions = {}): P
   if (!Number.isInteger(cols) || cols < 1) throw argError(fn, 'options.cols', 'a positive integer', options.cols);
   const pad = options.pad ?? 2;
   const scale = options.scale ?? 1;
-  const invert = options.invert ?? true;
+  const invert = options.invert ?? false;
   const rows = Math.ceil(n / cols);
   const width = (cols * (w + pad) + pad) * scale;
   const height = (rows * (h + pad) + pad) * scale;

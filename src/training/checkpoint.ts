@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DlvmError } from '../errors.js';
 import { recoverDir, replaceDir, sha256Of, writeFileAtomic } from '../io.js';
-import { loadModel, saveModel } from '../models/persistence.js';
+import { loadModel, partVariables, saveModel } from '../models/persistence.js';
 import type { VAE } from '../models/vae.js';
 import type { HistoryRecord } from './fit.js';
 
@@ -125,13 +125,17 @@ export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
   }
   const saved = await loadModel(path.join(dir, 'model'));
   try {
-    const target = [...model.trainableVariables, ...Object.values(model.prior.state())];
-    const source = [...saved.trainableVariables, ...Object.values(saved.prior.state())];
+    // The trainable variables and the prior's state (e.g. fixed mixture weights), as saveModel writes them.
+    const stateOf = (m: VAE) => [...m.trainableVariables, ...Object.values(partVariables('prior', m.prior))];
+    const target = stateOf(model);
+    const source = stateOf(saved);
     const same = target.length === source.length && target.every((v, i) => tf.util.arraysEqual(v.shape, source[i]!.shape));
     if (!same) {
       throw new DlvmError(`${fn}: the checkpoint in ${dir} holds a different model (variables ${source.map((v) => `[${v.shape.join(', ')}]`).join(' ')}).`);
     }
-    target.forEach((v, i) => v.assign(source[i]!));
+    target.forEach((v, i) => {
+      if (v instanceof tf.Variable) v.assign(source[i]!);
+    });
   } finally {
     saved.dispose();
   }
