@@ -24,6 +24,14 @@ describe('dlvm CLI', () => {
     const t = dlvm('train', '--limit', '600', '--epochs', '2', '--hidden', '64', '--latent-dim', '2', '--batch-size', '100', '--out', run);
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/trained 12 steps \(2 epochs\)\. \d+ s; validation ELBO -\d+\.\d\d\. Saved /);
+    // The library's default is the data as given; the command thresholds grey images for its
+    // Bernoulli likelihood and says so. Off a terminal, epoch lines count the epochs that run.
+    expect(t.stderr).toMatch(/^binarize: threshold \(pixels >= 0\.5 -> 1; the default for a Bernoulli likelihood on mnist's grey images: --binarize dynamic\|static\|threshold to choose, or --likelihood continuous-bernoulli for grey levels\)$/m);
+    expect(t.stdout).toMatch(/^epoch 2\/2: step 12\/12, train ELBO /m);
+    // --steps ends training in the first epoch: the line says 1/1, not 1/(the default epochs).
+    const st = dlvm('train', '--dataset', 'toy2d', '--toy', 'square', '--limit', '400', '--batch-size', '50', '--hidden', '8', '--latent-dim', '2', '--steps', '3', '--out', join(run, 'steps3'));
+    expect(st.status, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/^epoch 1\/1: step 3\/3, train ELBO /m);
     for (const f of ['run.json', 'history.json', 'curves.png', 'model/model.json', 'checkpoints/last/training.json']) expect(existsSync(join(run, f)), f).toBe(true);
     const info = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
     expect(info).toMatchObject({ model: 'vae', dataset: 'mnist', binarize: 'threshold', latentDim: 2, hidden: [64], backend: 'wasm', steps: 12, stopReason: 'completed' });
