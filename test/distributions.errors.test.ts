@@ -9,7 +9,6 @@ import {
   checkArgs,
   Categorical,
   Dirichlet,
-  Distribution,
   Independent,
   klDivergence,
   Laplace,
@@ -137,13 +136,18 @@ describe('bad input', () => {
 describe('KL registry dispatch', () => {
   class MyNormal extends Normal {}
   class OtherNormal extends Normal {}
-  afterEach(() => vi.restoreAllMocks());
+  // Every registration made here is undone: the registry is global.
+  const undo: Array<() => void> = [];
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const u of undo.splice(0).reverse()) u();
+  });
 
   it('subclasses use the closest registered pair and re-dispatch after a new registration', () => {
     const p = new MyNormal(0, 1);
     const q = new Normal(1, 1);
     expect(klDivergence(p, q).dataSync()[0]).toBeCloseTo(0.5, 6);
-    registerKL(MyNormal, Normal, () => tf.scalar(42));
+    undo.push(registerKL(MyNormal, Normal, () => tf.scalar(42)));
     expect(klDivergence(p, q).dataSync()[0]).toBe(42);
     // (Normal, Normal) still applies to plain Normals.
     expect(klDivergence(q, p).dataSync()[0]).toBeCloseTo(0.5, 6);
@@ -151,8 +155,7 @@ describe('KL registry dispatch', () => {
 
   it('warns once about equally specific pairs and uses the one closest on the left', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    registerKL(OtherNormal, Normal, () => tf.scalar(1));
-    registerKL(Normal, OtherNormal, () => tf.scalar(2));
+    undo.push(registerKL(OtherNormal, Normal, () => tf.scalar(1)), registerKL(Normal, OtherNormal, () => tf.scalar(2)));
     const a = new OtherNormal(0, 1);
     expect(klDivergence(a, a).dataSync()[0]).toBe(1);
     expect(klDivergence(a, a).dataSync()[0]).toBe(1);
@@ -160,9 +163,19 @@ describe('KL registry dispatch', () => {
     expect(String(warn.mock.calls[0]![0])).toMatch(/ambiguous KL\(OtherNormal \|\| OtherNormal\)/);
   });
 
-  it('a user pair registered for new families is found', () => {
-    registerKL(Laplace, Poisson as never, () => tf.scalar(7));
+  it('a user pair registered for new families is found, and undoing it removes it', () => {
+    const remove = registerKL(Laplace, Poisson as never, () => tf.scalar(7));
     expect(klDivergence(new Laplace(0, 1), new Poisson(1)).dataSync()[0]).toBe(7);
-    expect(Distribution).toBeDefined();
+    remove();
+    expect(() => klDivergence(new Laplace(0, 1), new Poisson(1))).toThrow(/no closed form is registered for KL\(Laplace \|\| Poisson\)/);
+  });
+
+  it("undoing a replacement puts back the pair it replaced (dlvm's own Normal || Normal)", () => {
+    const p = new Normal(0, 1);
+    const q = new Normal(1, 1);
+    const undoIt = registerKL(Normal, Normal, () => tf.scalar(-1));
+    expect(klDivergence(p, q).dataSync()[0]).toBe(-1);
+    undoIt();
+    expect(klDivergence(p, q).dataSync()[0]).toBeCloseTo(0.5, 6);
   });
 });

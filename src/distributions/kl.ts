@@ -32,23 +32,35 @@ function isDistributionClass(c: unknown): c is DistributionClass {
 
 /**
  * Registers a closed form for KL(p || q) when p is a `P` and q a `Q` (subclasses included, unless a
- * more specific pair is registered). Replaces an existing registration of the same pair.
+ * more specific pair is registered). Replaces an existing registration of the same pair. Returns
+ * a function that undoes this registration (putting back the one it replaced, if any), for tests
+ * and plug-ins that must leave the global registry as they found it.
  *
  * @example
- * registerKL(Normal, Laplace, (p, q) => ...); // returns a tensor of the batch shape
+ * const undo = registerKL(Normal, Laplace, (p, q) => ...); // fn returns a tensor of the batch shape
+ * undo();
  */
 export function registerKL<P extends Distribution, Q extends Distribution>(
   P: DistributionClass<P>,
   Q: DistributionClass<Q>,
   fn: KLFunction<P, Q>,
-): void {
+): () => void {
   if (!isDistributionClass(P)) throw argError('registerKL', 'P', 'a Distribution class', P);
   if (!isDistributionClass(Q)) throw argError('registerKL', 'Q', 'a Distribution class', Q);
   if (typeof fn !== 'function') throw argError('registerKL', 'fn', 'a function (p, q) => Tensor', fn);
   let row = registry.get(P);
   if (!row) registry.set(P, (row = new Map()));
+  const previous = row.get(Q);
   row.set(Q, fn as KLFunction);
   cache.clear();
+  let undone = false;
+  return () => {
+    if (undone || registry.get(P)?.get(Q) !== fn) return; // replaced since: leave the newer one
+    undone = true;
+    if (previous) registry.get(P)!.set(Q, previous);
+    else registry.get(P)!.delete(Q);
+    cache.clear();
+  };
 }
 
 /** Steps from `cls` up its prototype chain to `ancestor`; -1 when `ancestor` is not on it. */
