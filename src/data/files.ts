@@ -4,7 +4,7 @@
  */
 import { DlvmError } from '../errors.js';
 import { sha256Hex } from '../io.js';
-import { isGzip } from './idx.js';
+import { gunzipIfNeeded } from './gzip.js';
 
 /** A file a dataset needs: its name and the SHA-256 of its uncompressed bytes. */
 export interface DataFile {
@@ -32,28 +32,6 @@ export interface FetchOptions {
   mirrors?: string[];
   /** Show a progress bar on stderr while downloading (default: when stderr is a terminal). */
   progress?: boolean;
-}
-
-/** Reads a file, gunzipping it when it starts with the gzip magic number. */
-export async function readMaybeGzip(fn: string, path: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
-  let raw: Uint8Array;
-  try {
-    raw = await readFile(path);
-  } catch (err) {
-    throw new DlvmError(`${fn}: cannot read ${path}: ${(err as Error).message}`);
-  }
-  return gunzipIfNeeded(fn, path, raw);
-}
-
-async function gunzipIfNeeded(fn: string, path: string, raw: Uint8Array): Promise<Uint8Array> {
-  if (!isGzip(raw)) return raw;
-  const { gunzipSync } = await import('node:zlib');
-  try {
-    return gunzipSync(raw);
-  } catch (err) {
-    throw new DlvmError(`${fn}: ${path} is a corrupt or truncated gzip file: ${(err as Error).message}`);
-  }
 }
 
 /** The default cache folder: `$DLVM_CACHE`, `$XDG_CACHE_HOME/dlvm` or `~/.cache/dlvm`. */

@@ -5,7 +5,7 @@
  * d big-endian int32 sizes, then the data in row-major order.
  */
 import { argError, DlvmError } from '../errors.js';
-import { readMaybeGzip } from './files.js';
+import { readMaybeGzip } from './gzip.js';
 
 /** A decoded IDX array: its dimensions and its unsigned-byte data (row-major). */
 export interface IdxArray {
@@ -13,13 +13,6 @@ export interface IdxArray {
   shape: number[];
   /** The values, row-major; length is the product of `shape`. */
   data: Uint8Array;
-}
-
-const GZIP_MAGIC = [0x1f, 0x8b];
-
-/** True when `bytes` start with the gzip magic number. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-export { parseIdx, readIdx, isGzip } from './idx.js';
+export { parseIdx, readIdx } from './idx.js';
+export { isGzip } from './gzip.js';
 export type { IdxArray } from './idx.js';
 export { ArrayDataset, semiSupervisedSplit } from './dataset.js';
 export type { ArrayDatasetInit, Batch, BatchOptions, Binarize } from './dataset.js';

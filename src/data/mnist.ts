@@ -3,7 +3,8 @@
  */
 import { argError, DlvmError } from '../errors.js';
 import { ArrayDataset } from './dataset.js';
-import { defaultCacheDir, locateFiles, locateGiven, readMaybeGzip, verifyContent, type DataFile, type FetchOptions } from './files.js';
+import { defaultCacheDir, locateFiles, locateGiven, verifyContent, type DataFile, type FetchOptions } from './files.js';
+import { readMaybeGzip } from './gzip.js';
 import { parseIdx } from './idx.js';
 
 /** Options of {@link loadMnist} and {@link loadFashionMnist}. */

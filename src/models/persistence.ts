@@ -15,7 +15,7 @@ import { GaussianEncoder, type PosteriorScale } from './encoders.js';
 import { checkNet, nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type Prior, type PriorConfig } from './priors.js';
-import { BetaVAE, ConditionalVAE, GMVAE, IWAE, VAE, type Decoder, type Encoder } from './vae.js';
+import type { Decoder, Encoder, VAE } from './vae.js';
 import { ensureBackend } from '../backend_ready.js';
 import type { Network } from './network.js';
 
@@ -53,13 +53,13 @@ async function verifyChecksums(fn: string, dir: string, checksums: Record<string
 }
 
 /**
- * How a model class defined outside vae.ts (e.g. SSVAE, which has a classifier network) is saved
- * and rebuilt; such modules register themselves with {@link registerModelClass}.
+ * How a model class is saved and rebuilt. Every model module registers its classes (vae.ts the
+ * VAE family, ssvae.ts SSVAE) with {@link registerModelClass}; persistence knows no model class.
  */
 export interface ModelClassSpec {
   /** The class name written in model.json. */
   name: string;
-  /** Whether `model` is of this class (checked before the built-in classes). */
+  /** Whether `model` is of this class (the classes registered last are asked first, so a subclass registered after its base wins). */
   matches(model: VAE): boolean;
   /** Networks besides the encoder and the decoder, by folder name. */
   nets(model: VAE): Record<string, Network>;
@@ -70,18 +70,36 @@ export interface ModelClassSpec {
 }
 
 const registered = new Map<string, ModelClassSpec>();
+/** dlvm's own model classes, registered by their modules: their names are not for users. */
+const BUILTIN_CLASSES = ['VAE', 'BetaVAE', 'GMVAE', 'IWAE', 'ConditionalVAE', 'SSVAE'];
 
-/** Registers how a model class is saved and loaded (see {@link ModelClassSpec}). */
-export function registerModelClass(spec: ModelClassSpec): void {
-  const fn = 'registerModelClass';
+function checkClassSpec(fn: string, spec: ModelClassSpec): void {
   if (spec === null || typeof spec !== 'object') throw argError(fn, 'spec', 'an object { name, matches, nets, config, build }', spec);
-  if (typeof spec.name !== 'string' || spec.name === '' || ['VAE', 'BetaVAE', 'GMVAE', 'IWAE', 'ConditionalVAE'].includes(spec.name)) {
-    throw argError(fn, 'spec.name', 'a nonempty class name other than the built-in ones', spec.name);
-  }
   for (const k of ['matches', 'nets', 'config', 'build'] as const) {
     if (typeof spec[k] !== 'function') throw argError(fn, `spec.${k}`, 'a function', spec[k]);
   }
+}
+
+/** Registers how a model class of your own is saved and loaded (see {@link ModelClassSpec}). */
+export function registerModelClass(spec: ModelClassSpec): void {
+  const fn = 'registerModelClass';
+  if (spec === null || typeof spec !== 'object') throw argError(fn, 'spec', 'an object { name, matches, nets, config, build }', spec);
+  if (typeof spec.name !== 'string' || spec.name === '' || BUILTIN_CLASSES.includes(spec.name)) {
+    throw argError(fn, 'spec.name', 'a nonempty class name other than the built-in ones', spec.name);
+  }
+  checkClassSpec(fn, spec);
   registered.set(spec.name, spec);
+}
+
+/** Registers one of dlvm's own model classes (called by the module that defines it). */
+export function registerBuiltinModelClass(spec: ModelClassSpec): void {
+  checkClassSpec('registerBuiltinModelClass', spec);
+  registered.set(spec.name, spec);
+}
+
+/** The registered class of `model`: the last registered whose `matches` holds. */
+function classSpecOf(model: VAE): ModelClassSpec | undefined {
+  return [...registered.values()].reverse().find((s) => s.matches(model));
 }
 
 /** A part of a model: its prior, its encoder or its decoder. */
@@ -234,18 +252,6 @@ async function loadCustomPart<P extends object>(
   }
 }
 
-/** The model classes by name (a function: vae.ts and this module import each other). */
-const classes = () => ({ VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE }) as const;
-
-function className(model: VAE): SavedModel['class'] {
-  for (const spec of registered.values()) if (spec.matches(model)) return spec.name;
-  if (model instanceof ConditionalVAE) return 'ConditionalVAE';
-  if (model instanceof BetaVAE) return 'BetaVAE';
-  if (model instanceof GMVAE) return 'GMVAE';
-  if (model instanceof IWAE) return 'IWAE';
-  return 'VAE';
-}
-
 function objectiveConfig(o: Objective): SavedModel['objective'] {
   if (o instanceof IWAEBound) return { type: 'iwae', k: o.k };
   if (o instanceof ELBO) return { type: 'elbo', beta: typeof o.beta === 'number' ? o.beta : 'schedule', weightDecay: o.weightDecay };
@@ -384,7 +390,8 @@ async function loadNet(fn: string, dir: string): Promise<Network> {
  */
 export async function saveModel(model: VAE, dir: string): Promise<void> {
   const fn = 'saveModel';
-  if (!(model instanceof VAE)) throw argError(fn, 'model', 'a VAE (or BetaVAE, GMVAE, IWAE)', model);
+  const spec = model !== null && typeof model === 'object' ? classSpecOf(model) : undefined;
+  if (!spec) throw argError(fn, 'model', 'a dlvm model (VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE, SSVAE, or a class registered with registerModelClass)', model);
   if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
   const { encoder, decoder, prior } = model;
   // Each part is dlvm's own or registered with registerPart; anything else is refused first.
@@ -396,7 +403,6 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   const priorSpec = isBuiltinPrior(prior) ? undefined : partSpecOf('prior', prior);
   if (!isBuiltinPrior(prior) && !priorSpec) throw unsavable('prior', prior);
   const path = await import('node:path');
-  const spec = [...registered.values()].find((s) => s.matches(model));
   const priorState = Object.entries(partVariables('prior', prior));
   const decState = Object.entries(partVariables('decoder', decoder));
   const encState = Object.entries(partVariables('encoder', encoder));
@@ -414,7 +420,8 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   }
   const files: string[] = [];
   const netFile = (folder: string) => files.push(`${folder}/model.json`, `${folder}/weights.bin`);
-  for (const [name, net] of Object.entries(spec?.nets(model) ?? {})) {
+  const extraNets = spec.nets(model);
+  for (const [name, net] of Object.entries(extraNets)) {
     await saveNet(net, path.join(dir, name));
     netFile(name);
   }
@@ -454,9 +461,11 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
     format: 'dlvm-model',
     formatVersion: 1,
     dlvmVersion: VERSION,
-    class: className(model),
-    ...(model instanceof ConditionalVAE ? { numClasses: model.numClasses } : {}),
-    ...(spec ? { extra: { nets: Object.fromEntries(Object.keys(spec.nets(model)).map((k) => [k, k])), config: spec.config(model) } } : {}),
+    class: spec.name,
+    ...(typeof (model as { numClasses?: unknown }).numClasses === 'number' ? { numClasses: (model as unknown as { numClasses: number }).numClasses } : {}),
+    ...(Object.keys(extraNets).length > 0 || Object.keys(spec.config(model)).length > 0
+      ? { extra: { nets: Object.fromEntries(Object.keys(extraNets).map((k) => [k, k])), config: spec.config(model) } }
+      : {}),
     encoder: encoderJson,
     decoder: decoderJson,
     prior: priorJson,
@@ -480,8 +489,7 @@ export async function loadModel(dir: string): Promise<VAE> {
     throw new DlvmError(`${fn}: ${file} is not a dlvm model (format ${JSON.stringify(cfg.format)}, version ${JSON.stringify(cfg.formatVersion)}).`);
   }
   const spec = registered.get(cfg.class);
-  const Class = classes()[cfg.class as keyof ReturnType<typeof classes>];
-  if (!Class && !spec) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}.`);
+  if (!spec) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}${BUILTIN_CLASSES.includes(cfg.class) ? '' : ' (register it with registerModelClass before loadModel)'}.`);
   // Everything made so far is freed if a later part fails (a truncated or corrupt file).
   const made: Array<{ dispose(): unknown }> = [];
   const keep = <T extends { dispose(): unknown }>(x: T): T => {
@@ -555,16 +563,9 @@ export async function loadModel(dir: string): Promise<VAE> {
       if (o.beta === 'schedule') console.warn(`${fn}: the model was trained with a scheduled beta, which is not saved; using beta = 1.`);
       objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
     }
-    if (spec) {
-      const nets: Record<string, Network> = {};
-      for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
-      return spec.build({ prior, encoder, decoder, objective, numClasses: cfg.numClasses }, nets, cfg.extra?.config ?? {});
-    }
-    if (Class === ConditionalVAE) {
-      if (!Number.isInteger(cfg.numClasses)) throw new DlvmError(`${fn}: ${file} is a ConditionalVAE without a valid numClasses (${JSON.stringify(cfg.numClasses)}).`);
-      return new ConditionalVAE({ prior, encoder, decoder, objective, numClasses: cfg.numClasses! });
-    }
-    return new (Class as typeof VAE)({ prior, encoder, decoder, objective });
+    const nets: Record<string, Network> = {};
+    for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
+    return spec.build({ prior, encoder, decoder, objective, ...(cfg.numClasses === undefined ? {} : { numClasses: cfg.numClasses }) }, nets, cfg.extra?.config ?? {});
   } catch (e) {
     for (const m of made.reverse()) m.dispose();
     throw e;

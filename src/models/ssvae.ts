@@ -17,7 +17,7 @@ import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
 import { ELBO, importanceParts, repeatBatch, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, type Prior } from './priors.js';
-import { registerModelClass } from './persistence.js';
+import { registerBuiltinModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
 import type { Network } from './network.js';
 
@@ -565,7 +565,7 @@ export class SSVAE extends ConditionalVAE {
   }
 }
 
-registerModelClass({
+registerBuiltinModelClass({
   name: 'SSVAE',
   matches: (model) => model instanceof SSVAE,
   nets: (model) => {

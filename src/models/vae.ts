@@ -3,12 +3,12 @@
  * ELBO reads like the math.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, checkExamples } from '../errors.js';
+import { argError, checkExamples, DlvmError } from '../errors.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
-import { saveModel } from './persistence.js';
+import { registerBuiltinModelClass, saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
 import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
@@ -531,3 +531,26 @@ function checkClasses(fn: string, c: unknown): number {
   if (!Number.isInteger(c) || (c as number) < 2) throw argError(fn, 'options.numClasses', 'an integer >= 2', c);
   return c as number;
 }
+
+// How each class is saved and rebuilt (persistence knows no model class; each module registers
+// its own). Later registrations are asked first, so ConditionalVAE (registered after VAE) and
+// SSVAE (in ssvae.ts, which imports this module) match before their base classes.
+for (const [name, Class] of [['VAE', VAE], ['BetaVAE', BetaVAE], ['GMVAE', GMVAE], ['IWAE', IWAE]] as const) {
+  registerBuiltinModelClass({
+    name,
+    matches: (model) => model instanceof Class,
+    nets: () => ({}),
+    config: () => ({}),
+    build: ({ prior, encoder, decoder, objective }) => new Class({ prior, encoder, decoder, objective }),
+  });
+}
+registerBuiltinModelClass({
+  name: 'ConditionalVAE',
+  matches: (model) => model instanceof ConditionalVAE,
+  nets: () => ({}),
+  config: () => ({}),
+  build: ({ prior, encoder, decoder, objective, numClasses }) => {
+    if (!Number.isInteger(numClasses)) throw new DlvmError(`loadModel: the saved ConditionalVAE has no valid numClasses (${JSON.stringify(numClasses)}).`);
+    return new ConditionalVAE({ prior, encoder, decoder, objective, numClasses: numClasses! });
+  },
+});

@@ -7,7 +7,7 @@ import { DlvmError } from '../errors.js';
 import { recoverDir, replaceDir, sha256Of, writeFileAtomic } from '../io.js';
 import { loadModel, partVariables, saveModel } from '../models/persistence.js';
 import type { VAE } from '../models/vae.js';
-import type { HistoryRecord } from './fit.js';
+import type { HistoryRecord } from './history.js';
 
 /** The progress saved with a checkpoint. */
 export interface TrainingState {

@@ -12,6 +12,7 @@ import { VAE } from '../models/vae.js';
 import { hasCheckpoint, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { checkArgs } from '../distributions/pending_checks.js';
+import type { HistoryRecord } from './history.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
 export interface TrainableModel {
@@ -29,21 +30,6 @@ export interface TrainableModel {
   loss(x: tf.Tensor, step?: number, y?: tf.Tensor, labelled?: { x: tf.Tensor; y: tf.Tensor }): ObjectiveParts;
   /** When present, `fit` validates with it instead of `evaluateElbo` (e.g. SSVAE: bound and accuracy). */
   validationMetrics?(data: ArrayDataset, options: { binarize?: Binarize }): Promise<{ loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number }>;
-}
-
-/** One row of the training history. */
-export interface HistoryRecord {
-  /** Optimiser steps done when the record was made. */
-  step: number;
-  epoch: number;
-  split: 'train' | 'validation';
-  /** Means per example over the logged window (train) or the validation set. */
-  loss: number;
-  elbo: number;
-  reconstruction: number;
-  kl: number;
-  /** Classification accuracy (validation records of models that classify, e.g. SSVAE). */
-  accuracy?: number;
 }
 
 /** Hooks into the loop; all optional. */
