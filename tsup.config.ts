@@ -7,9 +7,7 @@ const library = {
   // not import (the Long type of tfjs-core's hash_util), and load tfjs-core's chained-op types
   // (x.square(), ...) that the bundle registers at runtime; see docs/install.md.
   dts: {
-    banner:
-      '/// <reference types="long" />\n' +
-      "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';",
+    banner: '/// <reference types="long" />\n' + "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';",
   },
   sourcemap: true,
   clean: false,

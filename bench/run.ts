@@ -44,16 +44,12 @@ const threads = opt('threads', Math.max(1, Math.min(4, os.availableParallelism()
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 function runWorker(task: string, backend: string, kernels: string, t: number, env: NodeJS.ProcessEnv = {}): Result {
-  const out = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', `${here}worker.ts`, task, backend, kernels, String(t), String(seconds)],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ...env, TSX_TSCONFIG_PATH: `${here}../tsconfig.run.json` },
-      // A stock cpu conv step takes ~30 s; nothing else comes near this.
-      timeout: (20 * seconds + 300) * 1000,
-    },
-  );
+  const out = spawnSync(process.execPath, ['--import', 'tsx', `${here}worker.ts`, task, backend, kernels, String(t), String(seconds)], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env, TSX_TSCONFIG_PATH: `${here}../tsconfig.run.json` },
+    // A stock cpu conv step takes ~30 s; nothing else comes near this.
+    timeout: (20 * seconds + 300) * 1000,
+  });
   const line = out.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Result;
@@ -159,8 +155,7 @@ for (const [backend, kernels, t] of rows) {
     `| ${backendCell(backend)} | ${kernels} | ${backend === 'webgpu' ? '-' : t} | ${fmt(mlp)} | ${fmt(conv)} | ${rss} | ${g ? [g.nn, g.tn, g.nt].map((v) => v!.toFixed(1)).join(' / ') : '-'} |`,
   );
 }
-const ratio = (a: Result | undefined, b: Result | undefined) =>
-  a?.samplesPerSec && b?.samplesPerSec ? a.samplesPerSec / b.samplesPerSec : null;
+const ratio = (a: Result | undefined, b: Result | undefined) => (a?.samplesPerSec && b?.samplesPerSec ? a.samplesPerSec / b.samplesPerSec : null);
 const ratios: Record<string, number | null> = {
   'MLP wasm: dlvm (best threads) / stock': ratio(find('mlp', 'wasm', 'dlvm', threads), find('mlp', 'wasm', 'stock', 1)),
   'MLP wasm: dlvm (1 thread) / stock': ratio(find('mlp', 'wasm', 'dlvm', 1), find('mlp', 'wasm', 'stock', 1)),

@@ -28,8 +28,12 @@ function candidates(): string[] {
     list.push(path.join(dir, 'python3'), path.join(dir, 'python'));
   }
   list.push(
-    '/usr/bin/python3', '/usr/local/bin/python3', '/opt/conda/bin/python', '/opt/miniconda3/bin/python',
-    path.join(home, 'miniconda3', 'bin', 'python'), path.join(home, 'anaconda3', 'bin', 'python'),
+    '/usr/bin/python3',
+    '/usr/local/bin/python3',
+    '/opt/conda/bin/python',
+    '/opt/miniconda3/bin/python',
+    path.join(home, 'miniconda3', 'bin', 'python'),
+    path.join(home, 'anaconda3', 'bin', 'python'),
   );
   const seen = new Set<string>();
   const out: string[] = [];

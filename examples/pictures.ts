@@ -42,7 +42,12 @@ const out = resolve(flag('out') ?? 'runs/pictures');
 const docs = hasFlag('docs');
 
 /** Trains with Adam; records the training ELBO every 50 steps and the validation ELBO every 200. */
-function train(vae: VAE, data: ArrayDataset, valid: tf.Tensor | null, opts: { epochs: number; binarize: 'threshold' | 'none'; lr?: number; batchSize?: number }): CurveRecord[] {
+function train(
+  vae: VAE,
+  data: ArrayDataset,
+  valid: tf.Tensor | null,
+  opts: { epochs: number; binarize: 'threshold' | 'none'; lr?: number; batchSize?: number },
+): CurveRecord[] {
   const optimizer = tf.train.adam(opts.lr ?? 1e-3);
   const history: CurveRecord[] = [];
   let step = 0;
@@ -50,11 +55,15 @@ function train(vae: VAE, data: ArrayDataset, valid: tf.Tensor | null, opts: { ep
     for (const { x } of data.batches({ batchSize: opts.batchSize ?? 128, seed: epoch, binarize: opts.binarize })) {
       const parts = tf.tidy(() => {
         let kept: number[] = [];
-        optimizer.minimize(() => {
-          const p = vae.elboParts(x);
-          if (step % 50 === 0) kept = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
-          return p.loss;
-        }, false, vae.trainableVariables);
+        optimizer.minimize(
+          () => {
+            const p = vae.elboParts(x);
+            if (step % 50 === 0) kept = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => t.dataSync()[0]!);
+            return p.loss;
+          },
+          false,
+          vae.trainableVariables,
+        );
         return kept;
       });
       if (step % 50 === 0) history.push({ step, split: 'train', elbo: parts[0], reconstruction: parts[1], kl: parts[2] });
@@ -78,7 +87,10 @@ async function main(): Promise<void> {
   manualSeed(0);
   const trainSet = await loadMnist({ split: 'train' });
   const testSet = await loadMnist({ split: 'test' });
-  const valid = testSet.tensor(Array.from({ length: 1000 }, (_, i) => i), { binarize: 'threshold' });
+  const valid = testSet.tensor(
+    Array.from({ length: 1000 }, (_, i) => i),
+    { binarize: 'threshold' },
+  );
 
   let t0 = performance.now();
   const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 10, hidden: [512, 512] });
@@ -86,7 +98,10 @@ async function main(): Promise<void> {
   console.log(`M = 10: ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   await sampleGrid(vae, { n: 100, cols: 10, seed: 1, file: join(out, 'samples.png') });
   await sampleGrid(vae, { n: 100, cols: 10, seed: 1, mean: true, file: join(out, 'samples-mean.png') });
-  const firstTest = testSet.tensor(Array.from({ length: 32 }, (_, i) => i), { binarize: 'threshold' });
+  const firstTest = testSet.tensor(
+    Array.from({ length: 32 }, (_, i) => i),
+    { binarize: 'threshold' },
+  );
   await reconstructionGrid(vae, firstTest, { cols: 16, file: join(out, 'reconstructions.png') });
   firstTest.dispose();
   await aggregatePosterior(vae, testSet, { n: 3000, binarize: 'threshold', file: join(out, 'aggregate-posterior.png') });

@@ -90,10 +90,24 @@ async function main(): Promise<void> {
     const ll = await iwaeLogLikelihood(vae, test, { ...opts, k: iw });
     const mse = await reconstructionMse(vae, test, opts);
     const name = arch === 'mlp' ? 'VAE (MLP 784-512-512)' : 'conv VAE (16, 32 channels)';
-    rows.push({ model: name, data: 'thresholded pixels', logLikelihood: ll, measure: `IWAE-${iw} log P(x)`, elbo: e.elbo, mse, fitSeconds, evalSeconds: seconds(t0) });
+    rows.push({
+      model: name,
+      data: 'thresholded pixels',
+      logLikelihood: ll,
+      measure: `IWAE-${iw} log P(x)`,
+      elbo: e.elbo,
+      mse,
+      fitSeconds,
+      evalSeconds: seconds(t0),
+    });
     console.log(`${name}: ELBO ${e.elbo.toFixed(2)}, IWAE-${iw} ${ll.toFixed(2)}, MSE ${mse.toFixed(4)}; ${fitSeconds.toFixed(0)} s training`);
     const tag = arch === 'mlp' ? 'vae' : 'conv-vae';
-    await aggregatePosterior(vae, test, { n: 5000, binarize: 'threshold', title: `${name}: posterior means of 5000 test digits`, file: join(out, `${tag}-latent.png`) });
+    await aggregatePosterior(vae, test, {
+      n: 5000,
+      binarize: 'threshold',
+      title: `${name}: posterior means of 5000 test digits`,
+      file: join(out, `${tag}-latent.png`),
+    });
     const x = test.tensor(idx, { binarize: 'threshold' });
     await reconstructionGrid(vae, x, { cols: 16, file: join(out, `${tag}-reconstructions.png`) });
     x.dispose();
@@ -108,7 +122,15 @@ async function main(): Promise<void> {
   t0 = performance.now();
   const ppcaLL = await ppca.logLikelihood(test);
   const ppcaMse = await reconstructionMse(ppca, test);
-  rows.push({ model: 'PPCA (q = 2)', data: 'continuous pixels', logLikelihood: ppcaLL, measure: 'exact log p(x) (density)', mse: ppcaMse, fitSeconds: ppcaFit, evalSeconds: seconds(t0) });
+  rows.push({
+    model: 'PPCA (q = 2)',
+    data: 'continuous pixels',
+    logLikelihood: ppcaLL,
+    measure: 'exact log p(x) (density)',
+    mse: ppcaMse,
+    fitSeconds: ppcaFit,
+    evalSeconds: seconds(t0),
+  });
   console.log(`PPCA: log p(x) ${ppcaLL.toFixed(2)}, MSE ${ppcaMse.toFixed(4)}, sigma^2 ${ppca.sigma2.toFixed(5)}; ${ppcaFit.toFixed(0)} s fitting`);
   await aggregatePosterior(ppca, test, { n: 5000, title: 'PPCA: posterior means E[z|x] of 5000 test digits', file: join(out, 'ppca-latent.png') });
   const xc = test.tensor(idx);
@@ -141,11 +163,26 @@ async function main(): Promise<void> {
     }
   }
   const gmmMse = sq / (test.length * 784);
-  rows.push({ model: 'GMM (k = 10, diagonal)', data: 'continuous pixels', logLikelihood: gmmLL, measure: 'exact log p(x) (density)', mse: gmmMse, fitSeconds: gmmFit, evalSeconds: seconds(t0) });
-  console.log(`GMM: log p(x) ${gmmLL.toExponential(4)}, MSE ${gmmMse.toFixed(4)}; ${gmm.iterations} EM iterations (converged: ${gmm.converged}), ${gmmFit.toFixed(0)} s fitting`);
+  rows.push({
+    model: 'GMM (k = 10, diagonal)',
+    data: 'continuous pixels',
+    logLikelihood: gmmLL,
+    measure: 'exact log p(x) (density)',
+    mse: gmmMse,
+    fitSeconds: gmmFit,
+    evalSeconds: seconds(t0),
+  });
+  console.log(
+    `GMM: log p(x) ${gmmLL.toExponential(4)}, MSE ${gmmMse.toFixed(4)}; ${gmm.iterations} EM iterations (converged: ${gmm.converged}), ${gmmFit.toFixed(0)} s fitting`,
+  );
   const means = tf.tensor3d(Float32Array.from(gmm.means), [10, 28, 28]);
   await writeFileAtomic(join(out, 'gmm-means.png'), await encodePng(await imageGrid(means, { cols: 10, scale: 2 })));
-  const pair = tf.concat([tf.slice(xc, [0, 0, 0], [16, 28, 28]), tf.tensor3d(recon.subarray(0, 16 * 784), [16, 28, 28]), tf.slice(xc, [16, 0, 0], [16, 28, 28]), tf.tensor3d(recon.subarray(16 * 784), [16, 28, 28])]);
+  const pair = tf.concat([
+    tf.slice(xc, [0, 0, 0], [16, 28, 28]),
+    tf.tensor3d(recon.subarray(0, 16 * 784), [16, 28, 28]),
+    tf.slice(xc, [16, 0, 0], [16, 28, 28]),
+    tf.tensor3d(recon.subarray(16 * 784), [16, 28, 28]),
+  ]);
   await writeFileAtomic(join(out, 'gmm-reconstructions.png'), await encodePng(await imageGrid(pair, { cols: 16 })));
   tf.dispose([means, pair, xc]);
   ppca.dispose();
@@ -155,7 +192,10 @@ async function main(): Promise<void> {
   const table = [
     '| model | data | log-likelihood per test image (nats) | measured as | test ELBO | MSE | fit (s) |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.model} | ${r.data} | ${fmt(r.logLikelihood)} | ${r.measure} | ${r.elbo === undefined ? '' : r.elbo.toFixed(2)} | ${r.mse.toFixed(4)} | ${r.fitSeconds.toFixed(0)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.data} | ${fmt(r.logLikelihood)} | ${r.measure} | ${r.elbo === undefined ? '' : r.elbo.toFixed(2)} | ${r.mse.toFixed(4)} | ${r.fitSeconds.toFixed(0)} |`,
+    ),
   ].join('\n');
   writeFileSync(join(out, 'table.md'), `${table}\n`);
   writeFileSync(join(out, 'results.json'), JSON.stringify({ backend: describeBackend(info), epochs, iw, rows }, null, 2));

@@ -31,9 +31,7 @@ export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
  */
 export type BackendPreference = 'auto' | BackendName | 'tensorflow-gpu' | 'tensorflow-cpu';
 
-const PREFERENCES: readonly BackendPreference[] = [
-  'auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu', 'webgl', 'webgpu',
-];
+const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu', 'webgl', 'webgpu'];
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions extends WebGpuNodeOptions {
@@ -78,7 +76,8 @@ const INSTALL_HINT: Record<string, string> = {
     `npm install ${NODE_CPU}@4.22 (its install script downloads libtensorflow 2.9.1, so it needs ` +
     'network access beyond the npm registry, or TFJS_NODE_BASE_URI pointing at a mirror)',
   webgl: "npm install @tensorflow/tfjs-backend-webgl@4.22 and import '@tensorflow/tfjs-backend-webgl' before initBackend (browsers only)",
-  webgpu: "npm install @tensorflow/tfjs-backend-webgpu@4.22 and import '@tensorflow/tfjs-backend-webgpu' before initBackend (browsers with WebGPU: Chrome and Edge 113+, Firefox 141+ on Windows, Safari 26+)",
+  webgpu:
+    "npm install @tensorflow/tfjs-backend-webgpu@4.22 and import '@tensorflow/tfjs-backend-webgpu' before initBackend (browsers with WebGPU: Chrome and Edge 113+, Firefox 141+ on Windows, Safari 26+)",
   'webgpu-node': WEBGPU_INSTALL,
 };
 
@@ -260,10 +259,7 @@ type Attempt = () => Promise<Omit<BackendInfo, 'requested' | 'source' | 'dlvmKer
  * console.log(describeBackend(info));
  * ```
  */
-export async function initBackend(
-  preference?: BackendPreference,
-  options: InitBackendOptions = {},
-): Promise<BackendInfo> {
+export async function initBackend(preference?: BackendPreference, options: InitBackendOptions = {}): Promise<BackendInfo> {
   let source: BackendInfo['source'] = 'argument';
   let requested = preference;
   if (requested === undefined) {
@@ -291,25 +287,26 @@ export async function initBackend(
   const notes: string[] = [];
   const node = isNode();
 
-  const tensorflow = (spec: string): Attempt => async () => {
-    if (!node) return null;
-    const mod = await importOptional(spec);
-    if (mod == null) {
-      notes.push(`${spec} is not installed`);
-      return null;
-    }
-    if (!(await tf.setBackend('tensorflow'))) {
-      throw new DlvmError(`initBackend: ${spec} loaded but the 'tensorflow' backend failed to initialise.`);
-    }
-    return { name: 'tensorflow', package: spec, gpu: spec === NODE_GPU };
-  };
+  const tensorflow =
+    (spec: string): Attempt =>
+    async () => {
+      if (!node) return null;
+      const mod = await importOptional(spec);
+      if (mod == null) {
+        notes.push(`${spec} is not installed`);
+        return null;
+      }
+      if (!(await tf.setBackend('tensorflow'))) {
+        throw new DlvmError(`initBackend: ${spec} loaded but the 'tensorflow' backend failed to initialise.`);
+      }
+      return { name: 'tensorflow', package: spec, gpu: spec === NODE_GPU };
+    };
   const wasm: Attempt = async () => {
     const threads = options.threads ?? (await defaultThreads());
     if (!(await initWasm(threads, notes))) return null;
     return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount() };
   };
-  const cpu: Attempt = async () =>
-    (await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null;
+  const cpu: Attempt = async () => ((await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null);
   let webgpuMissing = false;
   const nodeWebGpu: Attempt = async () => {
     const before = notes.length;
@@ -338,23 +335,25 @@ export async function initBackend(
     }
     return { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', adapter };
   };
-  const browserBackend = (name: 'webgl' | 'webgpu'): Attempt => async () => {
-    if (tf.findBackendFactory(name) == null) {
-      notes.push(`${name} is not registered (import @tensorflow/tfjs-backend-${name})`);
-      return null;
-    }
-    const ok = await tf.setBackend(name).catch(() => false);
-    if (!ok) notes.push(`${name} is registered but failed to initialise`);
-    if (!ok) return null;
-    if (name === 'webgpu') {
-      // dlvm's webgpu fixes go on the running backend before its first reduction.
-      registerDlvmWebGpuKernels();
-      const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-      const adapter = await gpu?.requestAdapter().catch(() => null);
-      if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter: adapterInfoOf(adapter, 'core', []) };
-    }
-    return { name, package: `@tensorflow/tfjs-backend-${name}` };
-  };
+  const browserBackend =
+    (name: 'webgl' | 'webgpu'): Attempt =>
+    async () => {
+      if (tf.findBackendFactory(name) == null) {
+        notes.push(`${name} is not registered (import @tensorflow/tfjs-backend-${name})`);
+        return null;
+      }
+      const ok = await tf.setBackend(name).catch(() => false);
+      if (!ok) notes.push(`${name} is registered but failed to initialise`);
+      if (!ok) return null;
+      if (name === 'webgpu') {
+        // dlvm's webgpu fixes go on the running backend before its first reduction.
+        registerDlvmWebGpuKernels();
+        const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+        const adapter = await gpu?.requestAdapter().catch(() => null);
+        if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter: adapterInfoOf(adapter, 'core', []) };
+      }
+      return { name, package: `@tensorflow/tfjs-backend-${name}` };
+    };
 
   const attempts: Record<Candidate, Attempt> = {
     [NODE_GPU]: tensorflow(NODE_GPU),

@@ -73,7 +73,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
-    if (diskFull(e)) throw new DlvmError(`writeFileAtomic: the disk is full: cannot write ${path} (${(e as NodeJS.ErrnoException).code}). Free some space and try again.`);
+    if (diskFull(e))
+      throw new DlvmError(`writeFileAtomic: the disk is full: cannot write ${path} (${(e as NodeJS.ErrnoException).code}). Free some space and try again.`);
     throw e;
   }
 }
@@ -99,7 +100,10 @@ export async function replaceDir(fn: string, dir: string, fill: (fresh: string) 
     throw e;
   }
   const old = `${dir}.old-${stamp}`;
-  const had = await fs.stat(dir).then(() => true, () => false);
+  const had = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (had) await fs.rename(dir, old);
   await fs.rename(fresh, dir);
   if (had) await fs.rm(old, { recursive: true, force: true });

@@ -34,12 +34,9 @@ async function writeThreadScripts(req: NodeRequire): Promise<string> {
   const os = await import('node:os');
   const path = await import('node:path');
   const factory = req('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js') as
-    | ((...args: unknown[]) => unknown)
-    | { default: (...args: unknown[]) => unknown };
+    ((...args: unknown[]) => unknown) | { default: (...args: unknown[]) => unknown };
   const factoryFn = typeof factory === 'function' ? factory : factory.default;
-  const { wasmWorkerContents } = req(
-    '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js',
-  ) as { wasmWorkerContents: string };
+  const { wasmWorkerContents } = req('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string };
   if (typeof factoryFn !== 'function' || typeof wasmWorkerContents !== 'string') {
     throw new Error('the installed @tensorflow/tfjs-backend-wasm does not ship the threaded-simd scripts');
   }
@@ -49,9 +46,7 @@ async function writeThreadScripts(req: NodeRequire): Promise<string> {
   fs.writeFileSync(mainScript, `var WasmBackendModuleThreadedSimd = ${factoryFn.toString()};\n`);
   // Inside the worker, the main script arrives as a Blob that it would turn into a blob: URL;
   // point that at the file instead. The worker text escapes '\n' as tfjs does for its Blob.
-  const prelude =
-    `URL.createObjectURL = function () { return ${JSON.stringify(mainScript)}; };\n` +
-    'URL.revokeObjectURL = function () {};\n';
+  const prelude = `URL.createObjectURL = function () { return ${JSON.stringify(mainScript)}; };\n` + 'URL.revokeObjectURL = function () {};\n';
   fs.writeFileSync(workerScript, prelude + wasmWorkerContents.replace(/\n/g, '\\n'));
   return workerScript;
 }
@@ -62,11 +57,7 @@ let workerScriptPromise: Promise<string> | null = null;
  * Runs `init` (which must initialise the wasm backend) with `threads` XNNPACK threads under Node.
  * Throws when the workaround cannot be applied; the caller falls back to one thread.
  */
-export async function withNodeWasmThreads<T>(
-  threads: number,
-  init: () => Promise<T>,
-  wasmModule: () => EmscriptenThreadedModule | undefined,
-): Promise<T> {
+export async function withNodeWasmThreads<T>(threads: number, init: () => Promise<T>, wasmModule: () => EmscriptenThreadedModule | undefined): Promise<T> {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new DlvmError(`withNodeWasmThreads: threads must be a positive integer, got ${threads}.`);
   }

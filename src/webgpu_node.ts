@@ -69,10 +69,10 @@ export const WEBGPU_INSTALL =
 /** How to get an adapter when Dawn finds none (Linux; the common case). */
 export const NO_ADAPTER_HELP =
   'On Linux Dawn needs the Vulkan loader and a Vulkan driver: install libvulkan1 (Debian/Ubuntu: ' +
-  'apt-get install libvulkan1) and your GPU vendor\'s Vulkan driver (NVIDIA: the proprietary driver ' +
+  "apt-get install libvulkan1) and your GPU vendor's Vulkan driver (NVIDIA: the proprietary driver " +
   'ships nvidia_icd.json; AMD/Intel: mesa-vulkan-drivers); point VK_ICD_FILENAMES (or VK_DRIVER_FILES) ' +
-  'at the driver\'s ICD JSON if the loader does not find it. Without a GPU driver, Dawn\'s OpenGL ES ' +
-  'backend runs on Mesa\'s software renderer: DLVM_DAWN_FLAGS=backend=opengles ' +
+  "at the driver's ICD JSON if the loader does not find it. Without a GPU driver, Dawn's OpenGL ES " +
+  "backend runs on Mesa's software renderer: DLVM_DAWN_FLAGS=backend=opengles " +
   'DLVM_WEBGPU_FEATURE_LEVEL=compatibility EGL_PLATFORM=surfaceless (slower than wasm; for tests). ' +
   'On macOS Dawn uses Metal and needs nothing else.';
 
@@ -85,7 +85,10 @@ export function webGpuNodeSettings(options: WebGpuNodeOptions = {}): { dawnFlags
     }
     dawnFlags = options.dawnFlags.map((f) => f.trim());
   } else {
-    dawnFlags = (process.env['DLVM_DAWN_FLAGS'] ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+    dawnFlags = (process.env['DLVM_DAWN_FLAGS'] ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== '');
   }
   const fromEnv = process.env['DLVM_WEBGPU_FEATURE_LEVEL'];
   const level = options.featureLevel ?? (fromEnv ? fromEnv : undefined);
@@ -103,7 +106,13 @@ export function webGpuNodeSettings(options: WebGpuNodeOptions = {}): { dawnFlags
 }
 
 /** True when the adapter is a CPU implementation (see {@link AdapterInfo.software}). */
-export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }): boolean {
+export function isSoftwareAdapter(info: {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}): boolean {
   if (info.isFallbackAdapter === true) return true;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
   return /llvmpipe|lavapipe|softpipe|swiftshader|software rasterizer|microsoft basic render/i.test(text);
@@ -164,8 +173,15 @@ export async function vulkanLoaderPresent(): Promise<boolean> {
   const { existsSync } = await import('node:fs');
   const dirs = [
     ...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((d) => d !== ''),
-    '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/aarch64-linux-gnu',
-    '/usr/lib64', '/lib64', '/usr/lib', '/lib', '/usr/local/lib',
+    '/usr/lib/x86_64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/lib64',
+    '/usr/lib',
+    '/lib',
+    '/usr/local/lib',
   ];
   return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
 }
@@ -197,9 +213,7 @@ export async function findNodeAdapter(options: WebGpuNodeOptions, notes: string[
   }
   const adapter = await dawn.gpu.requestAdapter({ featureLevel, powerPreference: 'high-performance' });
   if (adapter == null) {
-    notes.push(
-      `Dawn found no WebGPU adapter (flags [${dawnFlags.join(', ')}], feature level ${featureLevel})`,
-    );
+    notes.push(`Dawn found no WebGPU adapter (flags [${dawnFlags.join(', ')}], feature level ${featureLevel})`);
     return null;
   }
   notes.push(...own);
@@ -250,22 +264,26 @@ export async function registerWebGpuBackend(found: FoundAdapter, notes: string[]
     requestDevice(d: object): Promise<unknown>;
     info?: unknown;
   };
-  tf.registerBackend('webgpu', async () => {
-    const requiredFeatures = ['timestamp-query', 'bgra8unorm-storage'].filter((f) => adapter.features.has(f));
-    const l = adapter.limits;
-    const device = await adapter.requestDevice({
-      requiredFeatures,
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
-        maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
-        maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
-        maxBufferSize: l['maxBufferSize'],
-        maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
-        maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
-      },
-    });
-    return new WebGPUBackend(device, adapter.info);
-  }, 0);
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const requiredFeatures = ['timestamp-query', 'bgra8unorm-storage'].filter((f) => adapter.features.has(f));
+      const l = adapter.limits;
+      const device = await adapter.requestDevice({
+        requiredFeatures,
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
+          maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
+          maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
+          maxBufferSize: l['maxBufferSize'],
+          maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
+          maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
+        },
+      });
+      return new WebGPUBackend(device, adapter.info);
+    },
+    0,
+  );
   // dlvm's webgpu kernels and fixes to stock webgpu programs (kernels/register.ts).
   registerDlvmWebGpuKernels(WebGPUBackend);
   running = found.info;

@@ -41,7 +41,10 @@ describe('initBackend', () => {
     // Threads are fixed when wasm first starts in a process; the default is the core count (max 4).
     expect(info.threads).toBe(cores);
     // And the threaded backend computes correctly.
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = tf.matMul(x, x, false, true);
     expect(Array.from(y.dataSync())).toEqual([5, 11, 11, 25]);
     tf.dispose([x, y]);
@@ -85,15 +88,11 @@ describe('initBackend', () => {
   });
 
   it('rejects bad arguments with the function, argument, expectation and value', async () => {
-    await expect(initBackend('gpu' as never)).rejects.toThrow(
-      /initBackend: argument 'preference' must be one of 'auto', 'tensorflow'.*but got "gpu"/,
-    );
+    await expect(initBackend('gpu' as never)).rejects.toThrow(/initBackend: argument 'preference' must be one of 'auto', 'tensorflow'.*but got "gpu"/);
     process.env.DLVM_BACKEND = 'tpu';
     await expect(initBackend()).rejects.toThrow(/initBackend: argument 'DLVM_BACKEND' must be one of .* but got "tpu"/);
     delete process.env.DLVM_BACKEND;
-    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(
-      /initBackend: argument 'options.threads' must be a positive integer, but got 0/,
-    );
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/initBackend: argument 'options.threads' must be a positive integer, but got 0/);
     await expect(initBackend('wasm', { threads: 1.5 })).rejects.toThrow(/options.threads/);
   });
 });

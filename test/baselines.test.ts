@@ -107,7 +107,12 @@ describe('PPCA', () => {
     // A rotation of W (W R) leaves the likelihood unchanged: the solution is unique up to R.
     const [c, s] = [Math.cos(0.7), Math.sin(0.7)];
     const W = ppca.W;
-    const rotated = new PPCA({ mean: ppca.mean, W: Array.from({ length: W.length }, (_, k) => (k % 2 === 0 ? c * W[k]! + s * W[k + 1]! : -s * W[k - 1]! + c * W[k]!)), sigma2: ppca.sigma2, latentDim: 2 });
+    const rotated = new PPCA({
+      mean: ppca.mean,
+      W: Array.from({ length: W.length }, (_, k) => (k % 2 === 0 ? c * W[k]! + s * W[k + 1]! : -s * W[k - 1]! + c * W[k]!)),
+      sigma2: ppca.sigma2,
+      latentDim: 2,
+    });
     expect(await rotated.logLikelihood(f.train)).toBeCloseTo(best, 9);
     rotated.dispose();
     ppca.dispose();
@@ -140,7 +145,9 @@ describe('PPCA', () => {
     expect(large.sigma2).toBeLessThan(small.sigma2);
     const mseSmall = await reconstructionMse(small, data);
     const mseLarge = await reconstructionMse(large, data);
-    console.log(`PPCA on 2000 MNIST digits: sigma^2 ${small.sigma2.toFixed(4)} (q = 2), ${large.sigma2.toFixed(4)} (q = 30); MSE ${mseSmall.toFixed(4)} -> ${mseLarge.toFixed(4)}`);
+    console.log(
+      `PPCA on 2000 MNIST digits: sigma^2 ${small.sigma2.toFixed(4)} (q = 2), ${large.sigma2.toFixed(4)} (q = 30); MSE ${mseSmall.toFixed(4)} -> ${mseLarge.toFixed(4)}`,
+    );
     expect(mseLarge).toBeLessThan(mseSmall * 0.6);
     expect(await large.logLikelihood(data)).toBeGreaterThan(await small.logLikelihood(data));
     const s = small.sample(3);
@@ -153,10 +160,21 @@ describe('PPCA', () => {
   it('rejects bad input', async () => {
     await expect(PPCA.fit(fixtures.ppca.train, { latentDim: 6 })).rejects.toThrow(/PPCA\.fit: argument 'options\.latentDim' must be an integer in \[1, 5\]/);
     await expect(PPCA.fit('x' as never, { latentDim: 1 })).rejects.toThrow(/PPCA\.fit: argument 'data' must be an ArrayDataset, a tensor/);
-    await expect(PPCA.fit([[1, 0], [2, 0], [3, 0]], { latentDim: 1 })).rejects.toThrow(/PPCA\.fit: the data lie in a subspace of dimension <= 1/);
+    await expect(
+      PPCA.fit(
+        [
+          [1, 0],
+          [2, 0],
+          [3, 0],
+        ],
+        { latentDim: 1 },
+      ),
+    ).rejects.toThrow(/PPCA\.fit: the data lie in a subspace of dimension <= 1/);
     expect(() => new PPCA({ mean: [0, 0], W: [[1], [0]], sigma2: 0 })).toThrow(/PPCA: argument 'params\.sigma2' must be a positive number, but got 0/);
     const ppca = new PPCA({ mean: [0, 0], W: [[1], [0]], sigma2: 0.5 });
-    expect(() => ppca.logProb(tf.zeros([2, 3]))).toThrow(/PPCA\.logProb: argument 'x' must be a tensor \[B, 2\] \(or any shape with 2 values per example\), but got Tensor of shape \[2, 3\]/);
+    expect(() => ppca.logProb(tf.zeros([2, 3]))).toThrow(
+      /PPCA\.logProb: argument 'x' must be a tensor \[B, 2\] \(or any shape with 2 values per example\), but got Tensor of shape \[2, 3\]/,
+    );
     ppca.dispose();
   });
 });
@@ -179,10 +197,18 @@ describe('GaussianMixture', () => {
         const p = gmm.parameters();
         expectClose(p.weights as number[], run.weights, { rtol: 1e-8, atol: 1e-10, label: `${label}: weights` });
         expectClose(p.means.flat(), run.means.flat(), { rtol: 1e-8, atol: 1e-9, label: `${label}: means` });
-        expectClose((p.covariances as number[][]).flat(2) as number[], (run.covariances as number[][]).flat(2) as number[], { rtol: 1e-8, atol: 1e-9, label: `${label}: covariances` });
+        expectClose((p.covariances as number[][]).flat(2) as number[], (run.covariances as number[][]).flat(2) as number[], {
+          rtol: 1e-8,
+          atol: 1e-9,
+          label: `${label}: covariances`,
+        });
         expect(gmm.history.at(-1)).toBeCloseTo(run.lowerBound, 9);
         expectClose(Array.from(await gmm.logProb(g.test)), run.testLogProb, { rtol: 1e-9, atol: 1e-9, label: `${label}: log p(x)` });
-        expectClose(Array.from(await gmm.responsibilities(g.test)), run.testResponsibilities.flat(), { rtol: 1e-7, atol: 1e-9, label: `${label}: responsibilities` });
+        expectClose(Array.from(await gmm.responsibilities(g.test)), run.testResponsibilities.flat(), {
+          rtol: 1e-7,
+          atol: 1e-9,
+          label: `${label}: responsibilities`,
+        });
         expect(await gmm.logLikelihood(g.train)).toBeCloseTo(run.trainLogLikelihood, 9);
       }
     });
@@ -237,12 +263,42 @@ describe('GaussianMixture', () => {
   });
 
   it('rejects bad input', async () => {
-    await expect(GaussianMixture.fit(g.train, { components: 0 })).rejects.toThrow(/GaussianMixture\.fit: argument 'options\.components' must be a positive integer, but got 0/);
-    await expect(GaussianMixture.fit(g.train, { components: 2, covariance: 'spherical' as never })).rejects.toThrow(/GaussianMixture\.fit: argument 'options\.covariance' must be 'full' or 'diag'/);
+    await expect(GaussianMixture.fit(g.train, { components: 0 })).rejects.toThrow(
+      /GaussianMixture\.fit: argument 'options\.components' must be a positive integer, but got 0/,
+    );
+    await expect(GaussianMixture.fit(g.train, { components: 2, covariance: 'spherical' as never })).rejects.toThrow(
+      /GaussianMixture\.fit: argument 'options\.covariance' must be 'full' or 'diag'/,
+    );
     await expect(GaussianMixture.fit([[1, 2]], { components: 2 })).rejects.toThrow(/GaussianMixture\.fit: argument 'data' must be at least k = 2 examples/);
-    expect(() => new GaussianMixture({ weights: [0.5, 0.6], means: [[0], [1]], covariances: [[1], [1]] }, 'diag')).toThrow(/GaussianMixture: argument 'params\.weights' must be 2 positive weights summing to 1/);
-    expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] })).toThrow(/GaussianMixture: the covariance of component 0 is not positive definite/);
-    expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 0.5], [0, 1]]] })).toThrow(/GaussianMixture: the covariance of component 0 cannot be factorised .*symmetric positive definite/);
+    expect(() => new GaussianMixture({ weights: [0.5, 0.6], means: [[0], [1]], covariances: [[1], [1]] }, 'diag')).toThrow(
+      /GaussianMixture: argument 'params\.weights' must be 2 positive weights summing to 1/,
+    );
+    expect(
+      () =>
+        new GaussianMixture({
+          weights: [1],
+          means: [[0, 0]],
+          covariances: [
+            [
+              [1, 2],
+              [2, 1],
+            ],
+          ],
+        }),
+    ).toThrow(/GaussianMixture: the covariance of component 0 is not positive definite/);
+    expect(
+      () =>
+        new GaussianMixture({
+          weights: [1],
+          means: [[0, 0]],
+          covariances: [
+            [
+              [1, 0.5],
+              [0, 1],
+            ],
+          ],
+        }),
+    ).toThrow(/GaussianMixture: the covariance of component 0 cannot be factorised .*symmetric positive definite/);
     const gmm = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[1, 1]] }, 'diag');
     await expect(gmm.logProb([[1, 2, 3]])).rejects.toThrow(/GaussianMixture\.logProb: argument 'data' must be rows of 2 values, but got rows of 3 values\./);
   });

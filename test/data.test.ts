@@ -69,7 +69,11 @@ describe('MNIST', () => {
       delete process.env['DLVM_DATA'];
     }
     const raw = await readIdx(join(pkg, 't10k-images-idx3-ubyte'));
-    expectClose(a.values([0]), Array.from(raw.data.subarray(0, 784), (v) => v / 255), { rtol: 1e-7, atol: 0, label: 'pixels' });
+    expectClose(
+      a.values([0]),
+      Array.from(raw.data.subarray(0, 784), (v) => v / 255),
+      { rtol: 1e-7, atol: 0, label: 'pixels' },
+    );
   });
 
   it('rejects a file with the wrong shape, naming it', async () => {
@@ -88,7 +92,7 @@ describe('MNIST', () => {
     );
   });
 
-  it('Fashion-MNIST: found in Debian\'s folder, or the error says where to put which files', async () => {
+  it("Fashion-MNIST: found in Debian's folder, or the error says where to put which files", async () => {
     const debian = '/usr/share/datasets/fashion-mnist';
     if (existsSync(join(debian, 't10k-images-idx3-ubyte.gz'))) {
       const f = await loadFashionMnist({ split: 'test', cacheDir: empty(), download: false });
@@ -121,14 +125,22 @@ describe('MNIST', () => {
       const dir = empty();
       await withFallbacks(() =>
         expect(loadMnist({ ...opts, path: dir })).rejects.toThrow(
-          new RegExp(`loadMnist: the data folder ${dir} lacks t10k-images-idx3-ubyte\\(\\.gz\\), t10k-labels-idx1-ubyte\\(\\.gz\\) for MNIST test \\(it is empty\\)`),
+          new RegExp(
+            `loadMnist: the data folder ${dir} lacks t10k-images-idx3-ubyte\\(\\.gz\\), t10k-labels-idx1-ubyte\\(\\.gz\\) for MNIST test \\(it is empty\\)`,
+          ),
         ),
       );
     });
 
     it('a misspelt or missing folder, or a file, fails naming it', async () => {
-      await withFallbacks(() => expect(loadMnist({ ...opts, path: join(empty(), 'mnsit') })).rejects.toThrow(/loadMnist: the data folder .*mnsit does not exist/));
-      await withFallbacks(() => expect(loadMnist({ ...opts, path: join(pkg, 't10k-labels-idx1-ubyte') })).rejects.toThrow(/loadMnist: the data path .*t10k-labels-idx1-ubyte is not a folder/));
+      await withFallbacks(() =>
+        expect(loadMnist({ ...opts, path: join(empty(), 'mnsit') })).rejects.toThrow(/loadMnist: the data folder .*mnsit does not exist/),
+      );
+      await withFallbacks(() =>
+        expect(loadMnist({ ...opts, path: join(pkg, 't10k-labels-idx1-ubyte') })).rejects.toThrow(
+          /loadMnist: the data path .*t10k-labels-idx1-ubyte is not a folder/,
+        ),
+      );
     });
 
     it('a folder with only the train files fails for the test split, naming the test files, not mixing in others', async () => {
@@ -137,7 +149,9 @@ describe('MNIST', () => {
       writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), 'placeholder');
       writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), readFileSync(join(pkg, 't10k-labels-idx1-ubyte')));
       await withFallbacks(() =>
-        expect(loadMnist({ ...opts, path: dir })).rejects.toThrow(/lacks t10k-images-idx3-ubyte\(\.gz\) for MNIST test \(it holds t10k-labels-idx1-ubyte, train-images-idx3-ubyte\.gz, train-labels-idx1-ubyte\.gz\)/),
+        expect(loadMnist({ ...opts, path: dir })).rejects.toThrow(
+          /lacks t10k-images-idx3-ubyte\(\.gz\) for MNIST test \(it holds t10k-labels-idx1-ubyte, train-images-idx3-ubyte\.gz, train-labels-idx1-ubyte\.gz\)/,
+        ),
       );
     });
 
@@ -164,12 +178,16 @@ describe('MNIST', () => {
       const text = gunzipSync(readFileSync(join(SHARED, 'binarized-mnist', 'binarized_mnist_test.amat.gz'))).toString('latin1');
       const flipped = (text[0] === '0' ? '1' : '0') + text.slice(1);
       writeFileSync(join(dir, 'binarized_mnist_test.amat'), flipped, 'latin1');
-      await expect(loadBinarizedMnist({ split: 'test', path: dir })).rejects.toThrow(/loadBinarizedMnist: .*binarized_mnist_test\.amat is not the published binarized MNIST test file/);
+      await expect(loadBinarizedMnist({ split: 'test', path: dir })).rejects.toThrow(
+        /loadBinarizedMnist: .*binarized_mnist_test\.amat is not the published binarized MNIST test file/,
+      );
     });
   });
 
   it('bad options are rejected', async () => {
-    await expect(loadMnist({ split: 'validation' as never })).rejects.toThrow(/loadMnist: argument 'options.split' must be 'train' or 'test', but got "validation"/);
+    await expect(loadMnist({ split: 'validation' as never })).rejects.toThrow(
+      /loadMnist: argument 'options.split' must be 'train' or 'test', but got "validation"/,
+    );
     await expect(loadMnist({ path: 3 as never })).rejects.toThrow(/loadMnist: argument 'options.path' must be a folder path/);
   });
 });
@@ -210,7 +228,9 @@ describe('downloads', () => {
         mirrors: [`${base}/bad/`, `${base}/missing/`, 'http://127.0.0.1:1/'],
         progress: false,
       }),
-    ).rejects.toThrow(/loadThing: cannot find or download hello\.txt for hello\.[\s\S]*\/nowhere[\s\S]*checksum mismatch[\s\S]*HTTP 404[\s\S]*127\.0\.0\.1:1[\s\S]*Offline\? Put hello\.txt\(\.gz\) \(plain or gzipped\) into one of the folders above\. To use a folder that has them: `--data DIR` \(the dlvm command\), `\{ path: DIR \}` \(the loaders\), or the DLVM_DATA environment variable \(both\)\.$/);
+    ).rejects.toThrow(
+      /loadThing: cannot find or download hello\.txt for hello\.[\s\S]*\/nowhere[\s\S]*checksum mismatch[\s\S]*HTTP 404[\s\S]*127\.0\.0\.1:1[\s\S]*Offline\? Put hello\.txt\(\.gz\) \(plain or gzipped\) into one of the folders above\. To use a folder that has them: `--data DIR` \(the dlvm command\), `\{ path: DIR \}` \(the loaders\), or the DLVM_DATA environment variable \(both\)\.$/,
+    );
   });
 
   it('with download: false, says which files to put where', async () => {
@@ -335,8 +355,12 @@ describe('ArrayDataset batches', () => {
 
   it('rejects bad options', () => {
     expect(() => [...ds.batches({ batchSize: 0 })]).toThrow(/tiny\.batches: argument 'batchSize' must be a positive integer, but got 0/);
-    expect(() => [...ds.batches({ batchSize: 2, binarize: 'half' as never })]).toThrow(/tiny\.batches: argument 'binarize' must be one of 'none', 'threshold', 'dynamic', 'static'/);
-    expect(() => new ArrayDataset({ name: 'x', itemShape: [3], values: new Float32Array(4) })).toThrow(/ArrayDataset: argument 'values' must be a multiple of 3 values/);
+    expect(() => [...ds.batches({ batchSize: 2, binarize: 'half' as never })]).toThrow(
+      /tiny\.batches: argument 'binarize' must be one of 'none', 'threshold', 'dynamic', 'static'/,
+    );
+    expect(() => new ArrayDataset({ name: 'x', itemShape: [3], values: new Float32Array(4) })).toThrow(
+      /ArrayDataset: argument 'values' must be a multiple of 3 values/,
+    );
     expect(() => ds.values([10])).toThrow(/tiny\.values: argument 'indices' must be integers in \[0, 10\), but got 10/);
   });
 });

@@ -159,7 +159,9 @@ describe.each([...BACKENDS, 'webgpu' as const])('empty tensors as torch takes th
     d.dispose();
     // The same value in a batch of one is refused.
     const bad = new Normal(one, scale);
-    await expect(checkArgs()).rejects.toThrow(/^Normal: argument 'scale' \(Tensor of shape \[1, 1\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/);
+    await expect(checkArgs()).rejects.toThrow(
+      /^Normal: argument 'scale' \(Tensor of shape \[1, 1\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/,
+    );
     bad.dispose();
     tf.dispose([scale, none, one]);
     expect(tf.memory().numTensors).toBe(before);
@@ -176,7 +178,14 @@ describe.each([...BACKENDS, 'webgpu' as const])('empty tensors as torch takes th
     expect(await read(allTrue(e, -1))).toEqual({ shape: [2], values: [1, 1] });
     expect(await read(allTrue(e, 1, true))).toEqual({ shape: [2, 1], values: [1, 1] });
     expect(await read(allTrue(e, 0))).toEqual({ shape: [0], values: [] });
-    const f = tf.tensor2d([[true, false], [true, true]], undefined, 'bool');
+    const f = tf.tensor2d(
+      [
+        [true, false],
+        [true, true],
+      ],
+      undefined,
+      'bool',
+    );
     expect(await read(allTrue(f, -1))).toEqual({ shape: [2], values: [0, 1] });
     tf.dispose([e, f]);
   });

@@ -36,49 +36,170 @@ beforeAll(async () => {
 
 /** [name, the failing call, the message]; the call may build a distribution first. */
 const cases: Array<[string, () => unknown, RegExp]> = [
-  ['negative scale', () => new Normal(0, [-1, 2]), /^Normal: argument 'scale' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/],
+  [
+    'negative scale',
+    () => new Normal(0, [-1, 2]),
+    /^Normal: argument 'scale' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/,
+  ],
   ['NaN loc', () => new Normal(NaN, 1), /Normal: argument 'loc' .*Real\(\).*NaN/],
   ['string parameter', () => new Normal('a' as never, 1), /Normal: argument 'loc' must be a Tensor or TensorLike .* but got "a"/],
   ['ragged array', () => new Normal([[1, 2], [3]] as never, 1), /Normal: argument 'loc' must be a Tensor or a rectangular nested array/],
   ['shapes that do not broadcast', () => new Normal([1, 2], [1, 2, 3]), /Normal: arguments must have broadcastable shapes, but got loc \[2\], scale \[3\]/],
-  ['both probs and logits', () => new Bernoulli({ probs: 0.5, logits: 0 } as never), /Bernoulli: argument 'params' must be an object with exactly one of \{ probs \} or \{ logits \}/],
+  [
+    'both probs and logits',
+    () => new Bernoulli({ probs: 0.5, logits: 0 } as never),
+    /Bernoulli: argument 'params' must be an object with exactly one of \{ probs \} or \{ logits \}/,
+  ],
   ['neither probs nor logits', () => new Bernoulli({} as never), /exactly one of \{ probs \} or \{ logits \}/],
   ['probs above 1', () => new Bernoulli({ probs: [0.2, 1.5] }), /Bernoulli: argument 'probs' .*Interval\(lower_bound=0, upper_bound=1\).*1\.5/],
-  ['Bernoulli value 0.3', () => new Bernoulli({ probs: 0.5 }).logProb([0.3, 1]), /Bernoulli\.logProb: argument 'value' \(Tensor of shape \[2\]\) must be within the support Boolean\(\) of Bernoulli \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.3/],
-  ['Categorical class out of range', () => new Categorical({ logits: [0, 0, 0] }).logProb(3), /Categorical\.logProb: .*IntegerInterval\(lower_bound=0, upper_bound=2\).*3/],
+  [
+    'Bernoulli value 0.3',
+    () => new Bernoulli({ probs: 0.5 }).logProb([0.3, 1]),
+    /Bernoulli\.logProb: argument 'value' \(Tensor of shape \[2\]\) must be within the support Boolean\(\) of Bernoulli \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.3/,
+  ],
+  [
+    'Categorical class out of range',
+    () => new Categorical({ logits: [0, 0, 0] }).logProb(3),
+    /Categorical\.logProb: .*IntegerInterval\(lower_bound=0, upper_bound=2\).*3/,
+  ],
   ['Categorical negative probs', () => new Categorical({ probs: [0.5, -0.1, 0.6] }), /Categorical: argument 'probs' .*Simplex\(\)/],
   // A device value: the check runs on the device and throws at the next awaited read.
-  ['grey pixels for an Independent Bernoulli: the offending values, not whole images', async () => { new Independent(new Bernoulli({ logits: tf.zeros([2, 28, 28]) }), 2).logProb(tf.fill([2, 28, 28], 0.5)); await checkArgs(); }, /Independent\.logProb: argument 'value' \(Tensor of shape \[2, 28, 28\]\) must be within the support IndependentConstraint\(Boolean\(\), 2\) of Independent \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\.$/],
+  [
+    'grey pixels for an Independent Bernoulli: the offending values, not whole images',
+    async () => {
+      new Independent(new Bernoulli({ logits: tf.zeros([2, 28, 28]) }), 2).logProb(tf.fill([2, 28, 28], 0.5));
+      await checkArgs();
+    },
+    /Independent\.logProb: argument 'value' \(Tensor of shape \[2, 28, 28\]\) must be within the support IndependentConstraint\(Boolean\(\), 2\) of Independent \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\.$/,
+  ],
   ['Dirichlet value off the simplex', () => new Dirichlet([1, 2]).logProb([0.5, 0.6]), /Dirichlet\.logProb: .*Simplex\(\).*\[0\.5, 0\.6/],
   ['Uniform low >= high', () => new Uniform([0, 2], [1, 1]), /Uniform: argument 'high' .*GreaterThan\(lower_bound=low\).*1/],
   ['Uniform value outside', () => new Uniform(0, 1).logProb(1), /HalfOpenInterval\(lower_bound=low, upper_bound=high\)/],
-  ['MVN non-positive-definite covariance', () => new MultivariateNormal([0, 0], { covarianceMatrix: [[1, 2], [2, 1]] }), /MultivariateNormal: argument 'covarianceMatrix' .*PositiveDefinite\(\)/],
-  ['MVN matrix size', () => new MultivariateNormal([0, 0, 0], { scaleTril: [[1, 0], [0, 1]] }), /MultivariateNormal: argument 'scaleTril' must be a matrix of shape \[\.\.\., 3, 3\]/],
-  ['MVN two matrices', () => new MultivariateNormal([0], { scaleTril: [[1]], covarianceMatrix: [[1]] } as never), /exactly one of \{ covarianceMatrix \}, \{ scaleTril \} or \{ precisionMatrix \}/],
-  ['MVN value event shape', () => new MultivariateNormal([0, 0], { scaleTril: [[1, 0], [0, 1]] }).logProb([1, 2, 3]), /MultivariateNormal\.logProb: argument 'value' must be a tensor whose rightmost dimensions are the event shape \[2\], but got Tensor of shape \[3\]/],
+  [
+    'MVN non-positive-definite covariance',
+    () =>
+      new MultivariateNormal([0, 0], {
+        covarianceMatrix: [
+          [1, 2],
+          [2, 1],
+        ],
+      }),
+    /MultivariateNormal: argument 'covarianceMatrix' .*PositiveDefinite\(\)/,
+  ],
+  [
+    'MVN matrix size',
+    () =>
+      new MultivariateNormal([0, 0, 0], {
+        scaleTril: [
+          [1, 0],
+          [0, 1],
+        ],
+      }),
+    /MultivariateNormal: argument 'scaleTril' must be a matrix of shape \[\.\.\., 3, 3\]/,
+  ],
+  [
+    'MVN two matrices',
+    () => new MultivariateNormal([0], { scaleTril: [[1]], covarianceMatrix: [[1]] } as never),
+    /exactly one of \{ covarianceMatrix \}, \{ scaleTril \} or \{ precisionMatrix \}/,
+  ],
+  [
+    'MVN value event shape',
+    () =>
+      new MultivariateNormal([0, 0], {
+        scaleTril: [
+          [1, 0],
+          [0, 1],
+        ],
+      }).logProb([1, 2, 3]),
+    /MultivariateNormal\.logProb: argument 'value' must be a tensor whose rightmost dimensions are the event shape \[2\], but got Tensor of shape \[3\]/,
+  ],
   ['value that does not broadcast', () => new Normal([0, 0, 0], 1).logProb([1, 2]), /Normal\.logProb: argument 'value' must be broadcastable with \[3\]/],
-  ['Independent with too many dims', () => new Independent(new Normal([0, 0], 1), 2), /Independent: argument 'reinterpretedBatchNdims' must be an integer in \[0, 1\]/],
-  ['Mixture with mismatched components', () => new MixtureSameFamily(new Categorical({ logits: [0, 0] }), new Normal([0, 0, 0], 1)), /MixtureSameFamily: argument 'component' must be a distribution with batch shape \[2\].*but got batch shape \[3\]/],
-  ['Mixture without Categorical', () => new MixtureSameFamily(new Normal(0, 1) as never, new Normal([0, 0], 1)), /MixtureSameFamily: argument 'mixture' must be a Categorical, but got a Normal/],
+  [
+    'Independent with too many dims',
+    () => new Independent(new Normal([0, 0], 1), 2),
+    /Independent: argument 'reinterpretedBatchNdims' must be an integer in \[0, 1\]/,
+  ],
+  [
+    'Mixture with mismatched components',
+    () => new MixtureSameFamily(new Categorical({ logits: [0, 0] }), new Normal([0, 0, 0], 1)),
+    /MixtureSameFamily: argument 'component' must be a distribution with batch shape \[2\].*but got batch shape \[3\]/,
+  ],
+  [
+    'Mixture without Categorical',
+    () => new MixtureSameFamily(new Normal(0, 1) as never, new Normal([0, 0], 1)),
+    /MixtureSameFamily: argument 'mixture' must be a Categorical, but got a Normal/,
+  ],
   ['negative sample shape', () => new Normal(0, 1).sample([-1]), /Normal\.sample: argument 'sampleShape' must be an array of nonnegative integers/],
   ['sample shape as a number', () => new Normal(0, 1).sample(3 as never), /Normal\.sample: argument 'sampleShape'.*but got 3/],
-  ['expand to an incompatible shape', () => new Normal([0, 0], 1).expand([3]), /Normal\.expand: argument 'batchShape' must be a shape that \[2\] \(the batch shape\) broadcasts to, but got \[3\]/],
-  ['icdf outside [0, 1]', () => new Normal(0, 1).icdf(1.5), /Normal\.icdf: argument 'value' .*must be a probability in Interval\(lower_bound=0, upper_bound=1\).*1\.5/],
-  ['rsample of a discrete distribution', () => new Categorical({ logits: [0, 1] }).rsample(), /Categorical\.rsample: Categorical has no reparameterised sampler/],
+  [
+    'expand to an incompatible shape',
+    () => new Normal([0, 0], 1).expand([3]),
+    /Normal\.expand: argument 'batchShape' must be a shape that \[2\] \(the batch shape\) broadcasts to, but got \[3\]/,
+  ],
+  [
+    'icdf outside [0, 1]',
+    () => new Normal(0, 1).icdf(1.5),
+    /Normal\.icdf: argument 'value' .*must be a probability in Interval\(lower_bound=0, upper_bound=1\).*1\.5/,
+  ],
+  [
+    'rsample of a discrete distribution',
+    () => new Categorical({ logits: [0, 1] }).rsample(),
+    /Categorical\.rsample: Categorical has no reparameterised sampler/,
+  ],
   ['entropy torch does not define', () => new Poisson(2).entropy(), /Poisson\.entropy: not defined for Poisson/],
-  ['KL pair without closed form', () => klDivergence(new Poisson(1), new Normal(0, 1)), /klDivergence: no closed form is registered for KL\(Poisson \|\| Normal\)\. Estimate it with monteCarloKL\(p, q, nSamples\), or register one with registerKL\(Poisson, Normal, fn\)\./],
-  ['KL of a non-distribution', () => klDivergence({} as never, new Normal(0, 1)), /klDivergence: argument 'p' must be a Distribution, but got an empty object \{\}/],
-  ['monteCarloKL with 0 samples', () => monteCarloKL(new Normal(0, 1), new Normal(0, 1), 0), /monteCarloKL: argument 'nSamples' must be a positive integer, but got 0/],
+  [
+    'KL pair without closed form',
+    () => klDivergence(new Poisson(1), new Normal(0, 1)),
+    /klDivergence: no closed form is registered for KL\(Poisson \|\| Normal\)\. Estimate it with monteCarloKL\(p, q, nSamples\), or register one with registerKL\(Poisson, Normal, fn\)\./,
+  ],
+  [
+    'KL of a non-distribution',
+    () => klDivergence({} as never, new Normal(0, 1)),
+    /klDivergence: argument 'p' must be a Distribution, but got an empty object \{\}/,
+  ],
+  [
+    'monteCarloKL with 0 samples',
+    () => monteCarloKL(new Normal(0, 1), new Normal(0, 1), 0),
+    /monteCarloKL: argument 'nSamples' must be a positive integer, but got 0/,
+  ],
   ['registerKL with a non-class', () => registerKL((() => 0) as never, Normal, () => tf.scalar(0)), /registerKL: argument 'P' must be a Distribution class/],
-  ['setDefaultValidateArgs with a string', () => setDefaultValidateArgs('no' as never), /setDefaultValidateArgs: argument 'value' must be a boolean, but got "no"/],
+  [
+    'setDefaultValidateArgs with a string',
+    () => setDefaultValidateArgs('no' as never),
+    /setDefaultValidateArgs: argument 'value' must be a boolean, but got "no"/,
+  ],
   ['manualSeed with a fraction', () => manualSeed(1.5), /manualSeed: argument 'seed' must be an integer or null, but got 1\.5/],
-  ['a transform that is not a Transform', () => new TransformedDistribution(new Normal(0, 1), [{}] as never), /TransformedDistribution: argument 'transforms' must be a Transform or an array of Transforms/],
-  ['a base that is not a distribution', () => new TransformedDistribution({} as never, new ExpTransform()), /TransformedDistribution: argument 'base' must be a Distribution, but got an empty object \{\}/],
-  ['AffineTransform with a negative eventDim', () => new AffineTransform(0, 1, -1), /AffineTransform: argument 'eventDim' must be a nonnegative integer, but got -1/],
-  ['AffineTransform event dims beyond the base', () => new TransformedDistribution(new Normal(0, 1), new AffineTransform(0, 1, 1)), /TransformedDistribution: argument 'base' must be a distribution with at least 1 dimensions/],
+  [
+    'a transform that is not a Transform',
+    () => new TransformedDistribution(new Normal(0, 1), [{}] as never),
+    /TransformedDistribution: argument 'transforms' must be a Transform or an array of Transforms/,
+  ],
+  [
+    'a base that is not a distribution',
+    () => new TransformedDistribution({} as never, new ExpTransform()),
+    /TransformedDistribution: argument 'base' must be a Distribution, but got an empty object \{\}/,
+  ],
+  [
+    'AffineTransform with a negative eventDim',
+    () => new AffineTransform(0, 1, -1),
+    /AffineTransform: argument 'eventDim' must be a nonnegative integer, but got -1/,
+  ],
+  [
+    'AffineTransform event dims beyond the base',
+    () => new TransformedDistribution(new Normal(0, 1), new AffineTransform(0, 1, 1)),
+    /TransformedDistribution: argument 'base' must be a distribution with at least 1 dimensions/,
+  ],
   ['LogNormal with a negative scale', () => new LogNormal(0, -1), /Normal: argument 'scale' .*GreaterThan\(lower_bound=0\)/],
-  ['RelaxedBernoulli with a zero temperature', () => new RelaxedBernoulli(0, { logits: [0, 1] }), /^RelaxedBernoulli: argument 'temperature' .*GreaterThan\(lower_bound=0\)/],
-  ['LogNormal value at 0', () => new LogNormal(0, 1).logProb(-1), /LogNormal\.logProb: argument 'value' .*within the support GreaterThan\(lower_bound=0\) of LogNormal/],
+  [
+    'RelaxedBernoulli with a zero temperature',
+    () => new RelaxedBernoulli(0, { logits: [0, 1] }),
+    /^RelaxedBernoulli: argument 'temperature' .*GreaterThan\(lower_bound=0\)/,
+  ],
+  [
+    'LogNormal value at 0',
+    () => new LogNormal(0, 1).logProb(-1),
+    /LogNormal\.logProb: argument 'value' .*within the support GreaterThan\(lower_bound=0\) of LogNormal/,
+  ],
   ['options that are not an object', () => new Normal(0, 1, 5 as never), /Normal: argument 'options' must be an object/],
 ];
 
@@ -96,14 +217,25 @@ describe('bad input', () => {
 
   it('failing constructors and methods leak no tensors', async () => {
     const d = new Bernoulli({ probs: [0.5, 0.2] });
-    const mvn = new MultivariateNormal([0, 0], { scaleTril: [[1, 0], [0, 1]] });
+    const mvn = new MultivariateNormal([0, 0], {
+      scaleTril: [
+        [1, 0],
+        [0, 1],
+      ],
+    });
     await checkArgs();
     const before = tf.memory().numTensors;
     const failing = [
       () => new Normal([0, 1, 2], [-1, 1, 1]),
       () => new Normal([1, 2], [1, 2, 3]),
       () => new Categorical({ probs: [0.5, -0.1, 0.6] }),
-      () => new MultivariateNormal([0, 0], { covarianceMatrix: [[1, 2], [2, 1]] }),
+      () =>
+        new MultivariateNormal([0, 0], {
+          covarianceMatrix: [
+            [1, 2],
+            [2, 1],
+          ],
+        }),
       () => new Uniform([0, 2], [1, 1]),
       () => d.logProb([0.3, 1]),
       () => d.icdf(2),
@@ -155,7 +287,10 @@ describe('KL registry dispatch', () => {
 
   it('warns once about equally specific pairs and uses the one closest on the left', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    undo.push(registerKL(OtherNormal, Normal, () => tf.scalar(1)), registerKL(Normal, OtherNormal, () => tf.scalar(2)));
+    undo.push(
+      registerKL(OtherNormal, Normal, () => tf.scalar(1)),
+      registerKL(Normal, OtherNormal, () => tf.scalar(2)),
+    );
     const a = new OtherNormal(0, 1);
     expect(klDivergence(a, a).dataSync()[0]).toBe(1);
     expect(klDivergence(a, a).dataSync()[0]).toBe(1);

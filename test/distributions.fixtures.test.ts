@@ -98,7 +98,10 @@ describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', 
     expect(x.shape).toEqual([DRAWS, ...c.batchShape, ...c.eventShape]);
     // In the support: logProb is checked (validation on) and finite on every draw.
     const lp = await take(d.logProb(x));
-    expect(lp.every((v) => v > -Infinity && !Number.isNaN(v)), `${c.name}: log-density of a draw`).toBe(true);
+    expect(
+      lp.every((v) => v > -Infinity && !Number.isNaN(v)),
+      `${c.name}: log-density of a draw`,
+    ).toBe(true);
     const mean = ref(c, 'mean');
     const variance = ref(c, 'variance');
     if (mean !== undefined && variance !== undefined) {

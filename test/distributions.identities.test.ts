@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs,
+import {
+  checkArgs,
   Beta,
   Categorical,
   ContinuousBernoulli,
@@ -31,10 +32,7 @@ import { build, fixtures, flat } from './helpers/fixtures.js';
 /** Cases whose sample moments are checked (finite mean and variance, light enough tails). */
 const MOMENT_CASES = fixtures.cases.filter(
   (c) =>
-    c.mean !== undefined &&
-    c.variance !== undefined &&
-    flat(c.mean).every(Number.isFinite) &&
-    !/extreme|LogNormal|Poisson random|Transformed/.test(c.name),
+    c.mean !== undefined && c.variance !== undefined && flat(c.mean).every(Number.isFinite) && !/extreme|LogNormal|Poisson random|Transformed/.test(c.name),
 );
 
 describe.each(BACKENDS)('distribution identities on %s', (backend) => {
@@ -101,7 +99,11 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
       const p = build(k.p);
       const q = build(k.q);
       const self = take(klDivergence(p, p));
-      expectClose(self, self.map(() => 0), { rtol: 0, atol: 2e-5, label: 'KL(p, p)' });
+      expectClose(
+        self,
+        self.map(() => 0),
+        { rtol: 0, atol: 2e-5, label: 'KL(p, p)' },
+      );
       const analytic = take(klDivergence(p, q));
       expect(analytic.every((v) => v >= -1e-5)).toBe(true);
       // Monte Carlo needs finite log-ratios on p's draws: not for the extreme-parameter pairs, whose
@@ -142,7 +144,7 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
       Math.log(
         logits.reduce((s, l, k) => {
           const d = (x - loc[k]!) / scale[k]!;
-          return s + (Math.exp(l) / z) * Math.exp(-0.5 * d * d) / (scale[k]! * Math.sqrt(2 * Math.PI));
+          return s + ((Math.exp(l) / z) * Math.exp(-0.5 * d * d)) / (scale[k]! * Math.sqrt(2 * Math.PI));
         }, 0),
       ),
     );
@@ -151,17 +153,46 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
   });
 
   it('Independent.logProb sums the reinterpreted rightmost dimensions', () => {
-    const base = new Normal(tf.tensor3d([[[0, 1], [2, 3]], [[-1, 0.5], [0, 0]]]), 1.5);
-    const x = tf.tensor3d([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [0.7, 0.8]]]);
+    const base = new Normal(
+      tf.tensor3d([
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        [
+          [-1, 0.5],
+          [0, 0],
+        ],
+      ]),
+      1.5,
+    );
+    const x = tf.tensor3d([
+      [
+        [0.1, 0.2],
+        [0.3, 0.4],
+      ],
+      [
+        [0.5, 0.6],
+        [0.7, 0.8],
+      ],
+    ]);
     const lpBase = take(base.logProb(x));
     const one = new Independent(base.expand([2, 2, 2]), 1);
     const two = new Independent(base.expand([2, 2, 2]), 2);
     expect(one.batchShape).toEqual([2, 2]);
     expect(two.eventShape).toEqual([2, 2]);
-    expectClose(take(one.logProb(x)), [0, 2, 4, 6].map((i) => lpBase[i]! + lpBase[i + 1]!), { label: 'n = 1' });
-    expectClose(take(two.logProb(x)), [0, 4].map((i) => lpBase.slice(i, i + 4).reduce((a, b) => a + b)), {
-      label: 'n = 2',
-    });
+    expectClose(
+      take(one.logProb(x)),
+      [0, 2, 4, 6].map((i) => lpBase[i]! + lpBase[i + 1]!),
+      { label: 'n = 1' },
+    );
+    expectClose(
+      take(two.logProb(x)),
+      [0, 4].map((i) => lpBase.slice(i, i + 4).reduce((a, b) => a + b)),
+      {
+        label: 'n = 2',
+      },
+    );
     tf.dispose(x);
     [base, one, two].forEach((d) => d.dispose());
   });
@@ -181,7 +212,9 @@ function checkGradient(
 ): void {
   manualSeed(7);
   const grads = tf.tidy(() =>
-    tf.grads((...p: tf.Tensor[]) => tf.mean(f(make(...p).rsample([n])), 0).sum())(params).map((g) => Array.from(g.dataSync())),
+    tf
+      .grads((...p: tf.Tensor[]) => tf.mean(f(make(...p).rsample([n])), 0).sum())(params)
+      .map((g) => Array.from(g.dataSync())),
   );
   grads.forEach((g, i) => expectClose(g, expected[i]!, { rtol: 0.05, atol, label: `${label} d/dparam${i}` }));
   manualSeed(null);
@@ -210,10 +243,17 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
     checkGradient('Exponential', [tf.tensor1d([2])], (r) => new Exponential(r!), id, [[-0.25]], { atol: 0.005 });
   });
   it('Gamma (implicit reparameterisation): d/d(a, b) E[z] = (1/b, -a/b^2)', () => {
-    checkGradient('Gamma', [tf.tensor1d([0.5, 3]), tf.tensor1d([2, 1])], (a, b) => new Gamma(a!, b!), id, [
-      [0.5, 1],
-      [-0.125, -3],
-    ], { n: 20000 });
+    checkGradient(
+      'Gamma',
+      [tf.tensor1d([0.5, 3]), tf.tensor1d([2, 1])],
+      (a, b) => new Gamma(a!, b!),
+      id,
+      [
+        [0.5, 1],
+        [-0.125, -3],
+      ],
+      { n: 20000 },
+    );
   });
   it('Beta: d/d(a, b) E[z] = (b, -a) / (a + b)^2', () => {
     checkGradient('Beta', [tf.tensor1d([2]), tf.tensor1d([3])], (a, b) => new Beta(a!, b!), id, [[3 / 25], [-2 / 25]], {
@@ -224,9 +264,14 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
   it('Dirichlet: d/d alpha E[z_0] = (A - a_0, -a_0, -a_0) / A^2', () => {
     const a = [1.5, 2, 0.5];
     const A = 4;
-    checkGradient('Dirichlet', [tf.tensor1d(a)], (c) => new Dirichlet(c!), (z) => tf.slice(z, [0, 0], [-1, 1]), [
-      [(A - a[0]!) / A ** 2, -a[0]! / A ** 2, -a[0]! / A ** 2],
-    ], { n: 20000, atol: 0.005 });
+    checkGradient(
+      'Dirichlet',
+      [tf.tensor1d(a)],
+      (c) => new Dirichlet(c!),
+      (z) => tf.slice(z, [0, 0], [-1, 1]),
+      [[(A - a[0]!) / A ** 2, -a[0]! / A ** 2, -a[0]! / A ** 2]],
+      { n: 20000, atol: 0.005 },
+    );
   });
   it('ContinuousBernoulli: d/d lambda E[z] = Var[z] (exponential family)', () => {
     const lam = [-3, 0.4, 2];
@@ -240,17 +285,29 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       [1, 0],
       [0.5, 0.8],
     ];
-    checkGradient('MVN', [tf.tensor1d([0.3, -0.2]), tf.tensor2d(L)], (m, l) => new MultivariateNormal(m!, { scaleTril: l! }), (z) => tf.sum(tf.square(z), -1), [
-      [0.6, -0.4],
-      [2, 0, 1, 1.6],
-    ]);
+    checkGradient(
+      'MVN',
+      [tf.tensor1d([0.3, -0.2]), tf.tensor2d(L)],
+      (m, l) => new MultivariateNormal(m!, { scaleTril: l! }),
+      (z) => tf.sum(tf.square(z), -1),
+      [
+        [0.6, -0.4],
+        [2, 0, 1, 1.6],
+      ],
+    );
   });
   it('LowRankMultivariateNormal: d/dW E[|z|^2] = 2 W, d/dd = 1', () => {
     const W = [[0.5], [-1]];
-    checkGradient('LowRankMVN', [tf.tensor2d(W), tf.tensor1d([0.3, 0.6])], (w, d) => new LowRankMultivariateNormal([0, 0], w!, d!), (z) => tf.sum(tf.square(z), -1), [
-      [1, -2],
-      [1, 1],
-    ]);
+    checkGradient(
+      'LowRankMVN',
+      [tf.tensor2d(W), tf.tensor1d([0.3, 0.6])],
+      (w, d) => new LowRankMultivariateNormal([0, 0], w!, d!),
+      (z) => tf.sum(tf.square(z), -1),
+      [
+        [1, -2],
+        [1, 1],
+      ],
+    );
   });
 
   it('MixtureSameFamily of Normals (beyond torch): gradients reach logits, locs and scales', () => {
@@ -305,7 +362,13 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
   });
 
   it('sample() carries no gradient', () => {
-    const g = tf.tidy(() => Array.from(tf.grad((m: tf.Tensor) => tf.sum(new Normal(m, 1).sample([5])))(tf.tensor1d([1, 2])).dataSync()));
+    const g = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((m: tf.Tensor) => tf.sum(new Normal(m, 1).sample([5])))(tf.tensor1d([1, 2]))
+          .dataSync(),
+      ),
+    );
     expect(g).toEqual([0, 0]);
   });
 });

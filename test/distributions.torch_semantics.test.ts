@@ -28,7 +28,12 @@ describe('torch semantics', () => {
     expectClose(await c.probs.data(), [0.125, 0.25, 0.625], { rtol: 1e-6, label: 'probs' });
     expectClose(await read(c.logProb(2)), [-0.4700036292457356], { rtol: 1e-6, label: 'logProb' });
     c.dispose();
-    const oh = new OneHotCategorical({ probs: [[2, 2], [0, 3]] });
+    const oh = new OneHotCategorical({
+      probs: [
+        [2, 2],
+        [0, 3],
+      ],
+    });
     expectClose(await oh.probs.data(), [0.5, 0.5, 0, 1], { rtol: 1e-6, label: 'one-hot probs' });
     oh.dispose();
     expect(() => new Categorical({ probs: [0.5, -0.1, 0.6] })).toThrow(/Categorical: argument 'probs' .*Simplex\(\) once normalised/);

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs,
+import {
+  checkArgs,
   activeUnits,
   ArrayDataset,
   bitsPerDim,
@@ -69,7 +70,14 @@ function inverse2(a: number[][]): number[][] {
 }
 const COV_X = matMul(W, matT(W)).map((r, i) => r.map((v, j) => v + (i === j ? S * S : 0)));
 const POST_COV = inverse2(matMul(matT(W), W).map((r, i) => r.map((v, j) => v / (S * S) + (i === j ? 1 : 0))));
-const postMean = (x: number[]) => matMul(POST_COV, matMul(matT(W), x.map((v, i) => [(v - B[i]!) / (S * S)]))).map((r) => r[0]!);
+const postMean = (x: number[]) =>
+  matMul(
+    POST_COV,
+    matMul(
+      matT(W),
+      x.map((v, i) => [(v - B[i]!) / (S * S)]),
+    ),
+  ).map((r) => r[0]!);
 
 // Data drawn from the model itself (N = 200).
 const N = 200;
@@ -85,9 +93,7 @@ const EXACT = X.reduce((s, x) => s + mvnLogPdf(x, B, COV_X), 0) / N;
 /** The linear-Gaussian model; `posterior` exact ('full'), or diagonal with inflated variances. */
 function linearGaussian(posterior: 'full' | 'diagonal', inflate = 1, zeroColumn = false): LatentVariableModel {
   const w = zeroColumn ? W.map((r) => [r[0]!, 0]) : W;
-  const cov = zeroColumn
-    ? inverse2(matMul(matT(w), w).map((r, i) => r.map((v, j) => v / (S * S) + (i === j ? 1 : 0))))
-    : POST_COV;
+  const cov = zeroColumn ? inverse2(matMul(matT(w), w).map((r, i) => r.map((v, j) => v / (S * S) + (i === j ? 1 : 0)))) : POST_COV;
   const wT = tf.tensor2d(w); // [D, M]
   const b = tf.tensor1d(B);
   // Posterior mean: (x - b) W S / s^2 with S symmetric: x [N, D] -> [N, M].
@@ -121,7 +127,7 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     expect(Math.abs(est - EXACT)).toBeLessThan(2e-3);
   });
 
-  it('ELBO <= IWAE-k <= IWAE-k\' <= log p(x) for k < k\', and IWAE-5000 converges to log p(x)', async () => {
+  it("ELBO <= IWAE-k <= IWAE-k' <= log p(x) for k < k', and IWAE-5000 converges to log p(x)", async () => {
     const model = linearGaussian('diagonal', 2.5);
     await checkArgs();
     const before = tf.memory().numTensors;
@@ -192,7 +198,7 @@ describe.each(BACKENDS)('evaluation on %s', (backend) => {
     expect(Math.abs(mse - ref / (N * D))).toBeLessThan(1e-5);
     expect((await activeUnits(model, x)).count).toBe(2);
     // With W's second column zero, z_2 never depends on x: one active unit.
-    const collapsed = await activeUnits(linearGaussian("diagonal", 1, true), x);
+    const collapsed = await activeUnits(linearGaussian('diagonal', 1, true), x);
     expect(collapsed.count).toBe(1);
     expect(collapsed.variances[1]!).toBeLessThan(1e-10);
   });
@@ -214,8 +220,14 @@ describe('metrics without a model', () => {
   });
 
   it('rejects what is not a model or not data', async () => {
-    await expect(evaluateElbo({} as never, tf.zeros([2, 2]))).rejects.toThrow(/evaluateElbo: argument 'model' must be a model with encoder\.posterior\(x\), decoder\.likelihood\(z\) and prior\.distribution\(\)/);
-    await expect(iwaeLogLikelihood(linearGaussian('full'), tf.zeros([2, D]), { k: 0 })).rejects.toThrow(/iwaeLogLikelihood: argument 'options\.k' must be a positive integer, but got 0/);
-    await expect(reconstructionMse(linearGaussian('full'), 'x' as never)).rejects.toThrow(/reconstructionMse: argument 'data' must be an ArrayDataset or a tensor/);
+    await expect(evaluateElbo({} as never, tf.zeros([2, 2]))).rejects.toThrow(
+      /evaluateElbo: argument 'model' must be a model with encoder\.posterior\(x\), decoder\.likelihood\(z\) and prior\.distribution\(\)/,
+    );
+    await expect(iwaeLogLikelihood(linearGaussian('full'), tf.zeros([2, D]), { k: 0 })).rejects.toThrow(
+      /iwaeLogLikelihood: argument 'options\.k' must be a positive integer, but got 0/,
+    );
+    await expect(reconstructionMse(linearGaussian('full'), 'x' as never)).rejects.toThrow(
+      /reconstructionMse: argument 'data' must be an ArrayDataset or a tensor/,
+    );
   });
 });

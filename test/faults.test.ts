@@ -95,10 +95,29 @@ describe('kill -9 during checkpoint writes', () => {
   it('20 kills at random moments of checkpoint writes: every checkpoint left is whole and of one step; eval and --resume work after each', async () => {
     const r = join(work, 'killed');
     // Two steps per epoch: a checkpoint (last, often best too) and run.json every few milliseconds.
-    const args = ['train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '100000', '--hidden', '16', '--latent-dim', '2', '--batch-size', '100', '--out', r];
+    const args = [
+      'train',
+      '--dataset',
+      'toy2d',
+      '--limit',
+      '200',
+      '--epochs',
+      '100000',
+      '--hidden',
+      '16',
+      '--latent-dim',
+      '2',
+      '--batch-size',
+      '100',
+      '--out',
+      r,
+    ];
     const random = mulberry32(14);
     const trials: Array<{ delayMs: number; stepAtKill: number; leftovers: string[] }> = [];
-    const lastStep = () => (existsSync(join(r, 'checkpoints', 'last', 'training.json')) ? JSON.parse(readFileSync(join(r, 'checkpoints', 'last', 'training.json'), 'utf8')).step as number : -1);
+    const lastStep = () =>
+      existsSync(join(r, 'checkpoints', 'last', 'training.json'))
+        ? (JSON.parse(readFileSync(join(r, 'checkpoints', 'last', 'training.json'), 'utf8')).step as number)
+        : -1;
     let stepBefore = -1;
     for (let trial = 0; trial < 20; trial++) {
       const child = spawn(process.execPath, [cli, ...args, ...(trial > 0 ? ['--resume'] : [])], { cwd: root, env });
@@ -174,7 +193,10 @@ describe('kill -9 during checkpoint writes', () => {
     // For the record (the closing note's figures): how many kills landed inside a write.
     mkdirSync(join(root, '.tmp'), { recursive: true });
     const inside = trials.filter((t) => t.leftovers.length > 0).length;
-    writeFileSync(join(root, '.tmp', 'faults-kill-trials.json'), JSON.stringify({ trials: trials.length, survived: trials.length, insideAWrite: inside, trialsDetail: trials }, null, 2));
+    writeFileSync(
+      join(root, '.tmp', 'faults-kill-trials.json'),
+      JSON.stringify({ trials: trials.length, survived: trials.length, insideAWrite: inside, trialsDetail: trials }, null, 2),
+    );
     console.log(`kill -9 trials: ${trials.length} survived, ${inside} of them inside a write (left .part/.new-/.old- files)`);
   }, 600_000);
 });
@@ -187,7 +209,9 @@ describe('runs', () => {
     const firstModel = readFileSync(join(r, 'model', 'model.json'), 'utf8');
     const again = dlvm('train', ...small);
     expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/--out .*guarded already holds a run \(run\.json, model, history\.json, curves\.png, checkpoints\)\. Continue it with --resume, choose another --out, or replace it with --force\./);
+    expect(again.stderr).toMatch(
+      /--out .*guarded already holds a run \(run\.json, model, history\.json, curves\.png, checkpoints\)\. Continue it with --resume, choose another --out, or replace it with --force\./,
+    );
     expect(readFileSync(join(r, 'model', 'model.json'), 'utf8')).toBe(firstModel); // untouched
     expect(dlvm('train', ...small, '--resume', '--force').stderr).toMatch(/--resume and --force exclude each other/);
     const forced = dlvm('train', ...small, '--force', '--seed', '1');
@@ -203,10 +227,14 @@ describe('runs', () => {
 
   it('an unfinished run has run.json from the start, can be evaluated from its checkpoint, and SIGTERM saves it', async () => {
     const r = join(run, 'long');
-    const child = spawn(process.execPath, [cli, 'train', '--dataset', 'toy2d', '--epochs', '100000', '--hidden', '8', '--latent-dim', '2', '--batch-size', '200', '--out', r], {
-      cwd: root,
-      env: { ...process.env, DLVM_BACKEND: 'wasm' },
-    });
+    const child = spawn(
+      process.execPath,
+      [cli, 'train', '--dataset', 'toy2d', '--epochs', '100000', '--hidden', '8', '--latent-dim', '2', '--batch-size', '200', '--out', r],
+      {
+        cwd: root,
+        env: { ...process.env, DLVM_BACKEND: 'wasm' },
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
@@ -237,7 +265,11 @@ describe('runs', () => {
     writeFileSync(join(r, '.dlvm-train.lock'), JSON.stringify({ pid: process.pid, since: '2026-12-02T00:00:00.000Z' }));
     const busy = dlvm('train', ...small);
     expect(busy.status).toBe(1);
-    expect(busy.stderr).toMatch(new RegExp(`locked is being written by another 'dlvm train' \\(pid ${process.pid}, since 2026-12-02T00:00:00\\.000Z\\); wait for it to finish or stop it`));
+    expect(busy.stderr).toMatch(
+      new RegExp(
+        `locked is being written by another 'dlvm train' \\(pid ${process.pid}, since 2026-12-02T00:00:00\\.000Z\\); wait for it to finish or stop it`,
+      ),
+    );
     expect(existsSync(join(r, 'run.json'))).toBe(false);
     // A lock left by a process that is gone is stale.
     const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
@@ -249,10 +281,15 @@ describe('runs', () => {
     expect(existsSync(join(r, '.dlvm-train.lock'))).toBe(false);
     // Two trainings started together on one folder: exactly one writes it.
     const other = join(run, 'raced');
-    const both = await Promise.all([0, 1].map(() => new Promise<number | null>((res) => {
-      const c = spawn(process.execPath, [cli, 'train', ...small.slice(0, -1), other], { cwd: root, env: { ...process.env, DLVM_BACKEND: 'wasm' } });
-      c.on('exit', (code) => res(code));
-    })));
+    const both = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<number | null>((res) => {
+            const c = spawn(process.execPath, [cli, 'train', ...small.slice(0, -1), other], { cwd: root, env: { ...process.env, DLVM_BACKEND: 'wasm' } });
+            c.on('exit', (code) => res(code));
+          }),
+      ),
+    );
     expect(both.sort()).toEqual([0, 1]);
   });
 
@@ -267,7 +304,25 @@ describe('runs', () => {
 
   it('a run that stops on a non-finite loss at once still writes run.json and exits with status 1', () => {
     const r = join(run, 'diverged');
-    const t = dlvm('train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '1', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--lr', '1e30', '--out', r);
+    const t = dlvm(
+      'train',
+      '--dataset',
+      'toy2d',
+      '--limit',
+      '200',
+      '--epochs',
+      '1',
+      '--hidden',
+      '8',
+      '--latent-dim',
+      '2',
+      '--batch-size',
+      '100',
+      '--lr',
+      '1e30',
+      '--out',
+      r,
+    );
     expect(t.status, t.stderr).toBe(1);
     expect(`${t.stdout}${t.stderr}`).toMatch(/training stopped at step \d+ \(epoch 1\): the loss became/);
     const info = JSON.parse(readFileSync(join(r, 'run.json'), 'utf8'));
@@ -294,7 +349,24 @@ describe('runs', () => {
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/loadModel: .*model\/decoder\/weights\.bin .*checksum/);
     // --resume from a damaged last checkpoint falls back to best; with both damaged it stops, naming the file.
-    const resumed = dlvm('train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '3', '--hidden', '8', '--latent-dim', '2', '--batch-size', '100', '--out', r, '--resume');
+    const resumed = dlvm(
+      'train',
+      '--dataset',
+      'toy2d',
+      '--limit',
+      '200',
+      '--epochs',
+      '3',
+      '--hidden',
+      '8',
+      '--latent-dim',
+      '2',
+      '--batch-size',
+      '100',
+      '--out',
+      r,
+      '--resume',
+    );
     expect(resumed.status).toBe(1);
     expect(resumed.stderr).toMatch(/checkpoints\/best\/model\/encoder\/weights\.bin/);
   });
@@ -303,7 +375,9 @@ describe('runs', () => {
     const empty = mkdtempSync(join(work, 'data-'));
     const t = dlvm('train', '--data', empty, '--epochs', '1', '--out', join(work, 'nodata'));
     expect(t.status).toBe(1);
-    expect(t.stderr).toMatch(/loadMnist: the data folder .*data-\w+ lacks train-images-idx3-ubyte\(\.gz\), train-labels-idx1-ubyte\(\.gz\) for MNIST train \(it is empty\)/);
+    expect(t.stderr).toMatch(
+      /loadMnist: the data folder .*data-\w+ lacks train-images-idx3-ubyte\(\.gz\), train-labels-idx1-ubyte\(\.gz\) for MNIST train \(it is empty\)/,
+    );
     const misspelt = dlvm('train', '--data', join(work, 'mnsit'), '--epochs', '1', '--out', join(work, 'nodata'));
     expect(misspelt.stderr).toMatch(/the data folder .*mnsit does not exist/);
   });
@@ -325,7 +399,9 @@ describe('a full disk', () => {
         fullDisk.after = after;
         try {
           await expect(fit(model, data, { epochs: 2, batchSize: 100, checkpointDir: dir, resume: true, progress: false, log: () => {} })).rejects.toThrow(
-            new RegExp(`saveCheckpoint: the disk is full \\(writing ${dir}/last\\.new-[\\w-]+\\); ${dir}/last is unchanged\\. Free some space and try again\\.`),
+            new RegExp(
+              `saveCheckpoint: the disk is full \\(writing ${dir}/last\\.new-[\\w-]+\\); ${dir}/last is unchanged\\. Free some space and try again\\.`,
+            ),
           );
         } finally {
           fullDisk.under = null;
@@ -345,7 +421,23 @@ describe('a full disk', () => {
   const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', tiny]).status === 0;
   it.runIf(mounted)('dlvm train on a really full disk (a 160 KB tmpfs) fails naming the path, exit status 1', () => {
     try {
-      const t = dlvm('train', '--dataset', 'toy2d', '--limit', '200', '--epochs', '3', '--hidden', '256,256', '--latent-dim', '2', '--batch-size', '100', '--out', join(tiny, 'run'));
+      const t = dlvm(
+        'train',
+        '--dataset',
+        'toy2d',
+        '--limit',
+        '200',
+        '--epochs',
+        '3',
+        '--hidden',
+        '256,256',
+        '--latent-dim',
+        '2',
+        '--batch-size',
+        '100',
+        '--out',
+        join(tiny, 'run'),
+      );
       expect(t.status).toBe(1);
       expect(t.stderr).toMatch(/the disk is full.*tinyfs\/run/);
       expect(leftovers(tiny).filter((f) => f.endsWith('.part'))).toEqual([]);

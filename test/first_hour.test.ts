@@ -55,10 +55,16 @@ describe('uncaught errors print as they would without dlvm', () => {
   // code 7 and a line of tfjs's (minified) source before the message.
   const throwLater = "setTimeout(() => { throw new Error('my own bug'); }, 5);";
 
-  it.each([['wasm, 2 threads', '2'], ['wasm, 1 thread', '1']])('after initBackend on %s', (_label, threads) => {
-    const r = node(`await dlvm.initBackend('wasm');\nconsole.log(process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection'));\n${throwLater}`, {
-      DLVM_WASM_THREADS: threads,
-    });
+  it.each([
+    ['wasm, 2 threads', '2'],
+    ['wasm, 1 thread', '1'],
+  ])('after initBackend on %s', (_label, threads) => {
+    const r = node(
+      `await dlvm.initBackend('wasm');\nconsole.log(process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection'));\n${throwLater}`,
+      {
+        DLVM_WASM_THREADS: threads,
+      },
+    );
     expect(r.stdout.trim()).toBe('0 0');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Error: my own bug/);
@@ -90,7 +96,7 @@ describe('forgetting await initBackend()', () => {
         'const n = new dlvm.Normal(0, 1);',
         'const vae = dlvm.VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] });',
         'const elbo = await vae.elbo(tf.zeros([2, 4])).data();',
-        "console.log(JSON.stringify({ backend: tf.getBackend(), lp: (await n.logProb(0).data())[0], elbo: elbo.length }));",
+        'console.log(JSON.stringify({ backend: tf.getBackend(), lp: (await n.logProb(0).data())[0], elbo: elbo.length }));',
       ].join('\n'),
     );
     expect(r.status, r.stderr).toBe(0);
@@ -148,7 +154,9 @@ describe('messages and seeds', () => {
 
   it('families built on another name themselves in their errors (LogNormal, not Normal)', async () => {
     const before = tf.memory().numTensors;
-    expect(() => new LogNormal(0, -1)).toThrow(/^LogNormal: argument 'scale' \(Tensor of shape \[\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/);
+    expect(() => new LogNormal(0, -1)).toThrow(
+      /^LogNormal: argument 'scale' \(Tensor of shape \[\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/,
+    );
     expect(() => new LogNormal('a' as never, 1)).toThrow(/^LogNormal: argument 'loc' must be/);
     expect(() => new RelaxedBernoulli(-1, { probs: 0.5 })).toThrow(/^RelaxedBernoulli: argument 'temperature' /);
     expect(() => new RelaxedOneHotCategorical(1, { probs: [0.5, -0.1] })).toThrow(/^RelaxedOneHotCategorical: argument 'probs' /);
@@ -185,7 +193,17 @@ describe('what a method returns, its caller frees with one dispose()', () => {
   });
 
   it('posteriors, likelihoods and priors own the tensors made for them, for every model', async () => {
-    const models: Array<[string, { encoder: { posterior(x: tf.Tensor): { dispose(): void } }; decoder: { likelihood(z: tf.Tensor): { dispose(): void } }; prior: { distribution(): { dispose(): void }; latentDim?: number } }, number]> = [
+    const models: Array<
+      [
+        string,
+        {
+          encoder: { posterior(x: tf.Tensor): { dispose(): void } };
+          decoder: { likelihood(z: tf.Tensor): { dispose(): void } };
+          prior: { distribution(): { dispose(): void }; latentDim?: number };
+        },
+        number,
+      ]
+    > = [
       ['VAE (Bernoulli)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] }), 2],
       ['VAE (Gaussian, learned variance)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], likelihood: 'gaussian', variance: 'learned-shared' }), 2],
       ['VAE (Gaussian, predicted variance)', VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], likelihood: 'gaussian', variance: 'predicted' }), 2],
@@ -194,7 +212,21 @@ describe('what a method returns, its caller frees with one dispose()', () => {
       ['GMVAE', GMVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], components: 3 }), 2],
       ['VAE.conv', VAE.conv({ inputShape: [8, 8], latentDim: 2, channels: [2, 2] }), 2],
       ['HierarchicalVAE', HierarchicalVAE.mlp({ inputShape: [4], latentDims: [2, 2], hidden: [3] }), 4],
-      ['PPCA', new PPCA({ mean: [0, 0, 0, 0], W: [[1, 0], [0, 1], [0, 0], [1, 1]], sigma2: 0.5, itemShape: [4] }), 2],
+      [
+        'PPCA',
+        new PPCA({
+          mean: [0, 0, 0, 0],
+          W: [
+            [1, 0],
+            [0, 1],
+            [0, 0],
+            [1, 1],
+          ],
+          sigma2: 0.5,
+          itemShape: [4],
+        }),
+        2,
+      ],
     ];
     for (const [name, m, latent] of models) {
       const x = name === 'VAE.conv' ? tf.zeros([2, 8, 8]) : tf.zeros([2, 4]);
@@ -249,7 +281,9 @@ describe('what a method returns, its caller frees with one dispose()', () => {
     await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     const v = tf.variable(tf.zeros([2]));
-    expect(() => Distribution.owning(new Normal(0, 1), [v])).toThrow(/^Distribution\.owning: argument 'made' must be tensors made for the distribution, not variables/);
+    expect(() => Distribution.owning(new Normal(0, 1), [v])).toThrow(
+      /^Distribution\.owning: argument 'made' must be tensors made for the distribution, not variables/,
+    );
     tf.dispose([x, v]);
     net.dispose();
   });
@@ -261,14 +295,25 @@ describe('what a method returns, its caller frees with one dispose()', () => {
       manualSeed(11);
       const init = (seed: number) => tfl.initializers.glorotNormal({ seed });
       const sigmoidNet = tfl.sequential({
-        layers: [tfl.layers.dense({ inputShape: [2], units: 8, activation: 'tanh', kernelInitializer: init(1) }), tfl.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: init(2) })],
+        layers: [
+          tfl.layers.dense({ inputShape: [2], units: 8, activation: 'tanh', kernelInitializer: init(1) }),
+          tfl.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: init(2) }),
+        ],
       });
-      const model = new VAE({ encoder: new GaussianEncoder(mlp({ inputDim: 16, hidden: [8], outputDim: 4 })), decoder: new BernoulliDecoder(sigmoidNet, [16]), prior: new GaussianPrior(2) });
+      const model = new VAE({
+        encoder: new GaussianEncoder(mlp({ inputDim: 16, hidden: [8], outputDim: 4 })),
+        decoder: new BernoulliDecoder(sigmoidNet, [16]),
+        prior: new GaussianPrior(2),
+      });
       const data = new ArrayDataset({ name: 'bits', itemShape: [16], values: Float32Array.from({ length: 16 * 32 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0)) });
       await fit(model, data, { epochs: 2, batchSize: 8, seed: 0, progress: false, log: () => undefined });
       manualSeed(null);
       const ours = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('BernoulliDecoder'));
-      expect(ours).toEqual([expect.stringMatching(/^dlvm: BernoulliDecoder: every output of its network lies in \[0, 1\], which looks like probabilities, but a BernoulliDecoder reads logits: end the network without a sigmoid/)]);
+      expect(ours).toEqual([
+        expect.stringMatching(
+          /^dlvm: BernoulliDecoder: every output of its network lies in \[0, 1\], which looks like probabilities, but a BernoulliDecoder reads logits: end the network without a sigmoid/,
+        ),
+      ]);
       model.dispose();
       // A network that outputs logits is not warned about.
       warn.mockClear();

@@ -55,7 +55,9 @@ describe('HierarchicalVAE', () => {
     const b = stats(brute!);
     const c = stats(naive!);
     const se = Math.sqrt(a.se ** 2 + b.se ** 2);
-    console.log(`ELBO of one digit: estimator ${a.mean.toFixed(3)} ± ${a.se.toFixed(3)}, brute force ${b.mean.toFixed(3)} ± ${b.se.toFixed(3)}, KL-only formula ${c.mean.toFixed(3)} ± ${c.se.toFixed(3)}`);
+    console.log(
+      `ELBO of one digit: estimator ${a.mean.toFixed(3)} ± ${a.se.toFixed(3)}, brute force ${b.mean.toFixed(3)} ± ${b.se.toFixed(3)}, KL-only formula ${c.mean.toFixed(3)} ± ${c.se.toFixed(3)}`,
+    );
     expect(Math.abs(a.mean - b.mean)).toBeLessThan(4 * se);
     expect(Math.abs(c.mean - b.mean)).toBeGreaterThan(6 * Math.sqrt(c.se ** 2 + b.se ** 2));
     tf.dispose([x1, xs]);
@@ -71,7 +73,16 @@ describe('HierarchicalVAE', () => {
     const opts = { binarize: 'threshold' as const, seed: 0 };
     const before = (await evaluateElbo(hvae, valid, opts)).elbo;
     const counts: number[] = [];
-    await fit(hvae, train, { epochs: 5, batchSize: 50, binarize: 'threshold', learningRate: 3e-3, seed: 0, progress: false, log: () => undefined, callbacks: { onStepEnd: (s) => s > 3 && counts.push(tf.memory().numTensors) } });
+    await fit(hvae, train, {
+      epochs: 5,
+      batchSize: 50,
+      binarize: 'threshold',
+      learningRate: 3e-3,
+      seed: 0,
+      progress: false,
+      log: () => undefined,
+      callbacks: { onStepEnd: (s) => s > 3 && counts.push(tf.memory().numTensors) },
+    });
     expect(new Set(counts).size).toBe(1);
     await checkArgs();
     const tensors = tf.memory().numTensors;
@@ -85,7 +96,9 @@ describe('HierarchicalVAE', () => {
     expect([png.width, png.height]).toEqual([4 * 28, 4 * 28]);
     await checkArgs();
     expect(tf.memory().numTensors).toBe(tensors);
-    expect(() => HierarchicalVAE.mlp({ inputShape: [28, 28], latentDims: [8] as never, hidden: [16] })).toThrow(/HierarchicalVAE\.mlp: argument 'options\.latentDims' must be \[M1, M2\] positive integers/);
+    expect(() => HierarchicalVAE.mlp({ inputShape: [28, 28], latentDims: [8] as never, hidden: [16] })).toThrow(
+      /HierarchicalVAE\.mlp: argument 'options\.latentDims' must be \[M1, M2\] positive integers/,
+    );
     hvae.dispose();
   });
 });

@@ -51,12 +51,8 @@ describe('IDX', () => {
 
   it('names the file and the problem for broken input', async () => {
     expect(() => parseIdx(new Uint8Array([1, 2, 3, 4]), 'x.idx')).toThrow(/parseIdx: x.idx is not an IDX file/);
-    expect(() => parseIdx(new Uint8Array([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]), 'f.idx')).toThrow(
-      /f.idx holds IDX type 0xd, only 0x08/,
-    );
-    expect(() => parseIdx(idx([2, 3], [1, 2, 3]), 't.idx')).toThrow(
-      /t.idx is truncated: shape \[2, 3\] needs 6 data bytes, found 3/,
-    );
+    expect(() => parseIdx(new Uint8Array([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]), 'f.idx')).toThrow(/f.idx holds IDX type 0xd, only 0x08/);
+    expect(() => parseIdx(idx([2, 3], [1, 2, 3]), 't.idx')).toThrow(/t.idx is truncated: shape \[2, 3\] needs 6 data bytes, found 3/);
     expect(() => parseIdx(idx([1], [1, 2]), 'x.idx')).toThrow(/1 unexpected bytes after the data/);
     await expect(readIdx('/nonexistent/file.idx')).rejects.toThrow(/readIdx: cannot read \/nonexistent\/file.idx/);
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-idx-'));

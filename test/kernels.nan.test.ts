@@ -98,7 +98,10 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('NaN and infinities th
   });
 
   it('maximum, minimum and clipByValue keep a NaN from either operand', async () => {
-    for (const [name, op] of [['maximum', tf.maximum as Binary], ['minimum', tf.minimum as Binary]] as const) {
+    for (const [name, op] of [
+      ['maximum', tf.maximum as Binary],
+      ['minimum', tf.minimum as Binary],
+    ] as const) {
       await expectAsCpu(`${name} same shape`, () => op(x(), y()));
       await expectAsCpu(`${name} same shape, swapped`, () => op(y(), x()));
       await expectAsCpu(`${name} scalar second`, () => op(x(), tf.scalar(0.5)));
@@ -113,29 +116,42 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('NaN and infinities th
   });
 
   it('fused matMul: NaN and infinities in a, b, bias and prelu weights, every activation and transpose', async () => {
-    for (const [m, k, n] of [[33, 45, 24], [16, 64, 32]] as const) {
+    for (const [m, k, n] of [
+      [33, 45, 24],
+      [16, 64, 32],
+    ] as const) {
       // NaN rows in a and columns in b, infinities of both signs (their sums make NaN too).
       const A = sprinkled(m * k, 11, { 5: 'nan', [k * 2 + 7]: 'inf', [k * 3 + 1]: '-inf', [k * 5 + 4]: '-nan', [k * 7]: 'inf' });
       const B = sprinkled(k * n, 12, { [n * 4 + 9]: 'nan', 11: 'inf', [n * 6 + 3]: '-inf', [k * n - 1]: 'inf' });
       const bias = sprinkled(n, 13, { 3: 'nan', 5: '-inf', 8: 'inf', 10: '-nan' });
       const alpha = sprinkled(n, 14, { 2: 'nan', 6: 'inf', 7: '-inf' });
       for (const activation of ACTIVATIONS) {
-        for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        for (const [transposeA, transposeB] of [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ] as const) {
           const label = `${m}x${k}x${n} ${activation} tA=${transposeA} tB=${transposeB}`;
-          await expectAsCpu(label, () => {
-            const a = tf.tensor2d(A, [m, k]);
-            const b = tf.tensor2d(B, [k, n]);
-            return tf.fused.matMul({
-              a: transposeA ? tf.transpose(a) : a,
-              b: transposeB ? tf.transpose(b) : b,
-              transposeA,
-              transposeB,
-              bias: tf.tensor1d(bias),
-              activation,
-              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
-              leakyreluAlpha: 0.2,
-            });
-          }, 1e-4, 1e-4);
+          await expectAsCpu(
+            label,
+            () => {
+              const a = tf.tensor2d(A, [m, k]);
+              const b = tf.tensor2d(B, [k, n]);
+              return tf.fused.matMul({
+                a: transposeA ? tf.transpose(a) : a,
+                b: transposeB ? tf.transpose(b) : b,
+                transposeA,
+                transposeB,
+                bias: tf.tensor1d(bias),
+                activation,
+                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+                leakyreluAlpha: 0.2,
+              });
+            },
+            1e-4,
+            1e-4,
+          );
         }
       }
     }
@@ -152,27 +168,42 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('NaN and infinities th
       // With 'same' padding a non-finite filter tap that falls on the padding differs: the cpu
       // skips padded taps, wasm and webgpu multiply them by the zero padding (0 * NaN = NaN, as
       // TensorFlow's zero padding does). The filter is finite there.
-      for (const [pad, w, stride] of [['valid', wv, 1], ['valid', wv, 2], ['same', finiteW, 1], ['same', finiteW, 2]] as const) {
-        await expectAsCpu(`conv2d ${pad} stride ${stride} ${activation}`, () =>
-          tf.fused.conv2d({
-            ...common,
-            x: tf.tensor4d(xv, [2, 9, 9, 3]),
-            filter: tf.tensor4d(w, [3, 3, 3, 8]),
-            strides: stride,
-            pad,
-            bias: tf.tensor1d(bv),
-            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
-          }), 1e-4, 1e-4);
-        await expectAsCpu(`depthwise ${pad} stride ${stride} ${activation}`, () =>
-          tf.fused.depthwiseConv2d({
-            ...common,
-            x: tf.tensor4d(xv, [2, 9, 9, 3]),
-            filter: tf.tensor4d(w.slice(0, 54), [3, 3, 3, 2]),
-            strides: stride,
-            pad,
-            bias: tf.tensor1d(bv.slice(0, 6)),
-            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha.slice(0, 6)) : undefined,
-          }), 1e-4, 1e-4);
+      for (const [pad, w, stride] of [
+        ['valid', wv, 1],
+        ['valid', wv, 2],
+        ['same', finiteW, 1],
+        ['same', finiteW, 2],
+      ] as const) {
+        await expectAsCpu(
+          `conv2d ${pad} stride ${stride} ${activation}`,
+          () =>
+            tf.fused.conv2d({
+              ...common,
+              x: tf.tensor4d(xv, [2, 9, 9, 3]),
+              filter: tf.tensor4d(w, [3, 3, 3, 8]),
+              strides: stride,
+              pad,
+              bias: tf.tensor1d(bv),
+              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+            }),
+          1e-4,
+          1e-4,
+        );
+        await expectAsCpu(
+          `depthwise ${pad} stride ${stride} ${activation}`,
+          () =>
+            tf.fused.depthwiseConv2d({
+              ...common,
+              x: tf.tensor4d(xv, [2, 9, 9, 3]),
+              filter: tf.tensor4d(w.slice(0, 54), [3, 3, 3, 2]),
+              strides: stride,
+              pad,
+              bias: tf.tensor1d(bv.slice(0, 6)),
+              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha.slice(0, 6)) : undefined,
+            }),
+          1e-4,
+          1e-4,
+        );
       }
     }
   });
@@ -181,38 +212,57 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('NaN and infinities th
     const xf = randn(2400, 31).map((v) => v * 4);
     const yf = randn(2400, 32).map((v) => v * 4);
     const dy = randn(2400, 33);
-    const g = (f: (t: tf.Tensor) => tf.Tensor) => () =>
-      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor2d(dy, [40, 60]))))(tf.tensor2d(xf, [40, 60]));
-    await expectAsCpu('d relu', g((t) => tf.relu(t)));
-    await expectAsCpu('d relu6', g((t) => tf.relu6(t)));
-    await expectAsCpu('d clipByValue', g((t) => tf.clipByValue(t, -1, 1)));
+    const g = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor2d(dy, [40, 60]))))(tf.tensor2d(xf, [40, 60]));
+    await expectAsCpu(
+      'd relu',
+      g((t) => tf.relu(t)),
+    );
+    await expectAsCpu(
+      'd relu6',
+      g((t) => tf.relu6(t)),
+    );
+    await expectAsCpu(
+      'd clipByValue',
+      g((t) => tf.clipByValue(t, -1, 1)),
+    );
     await expectAsCpu('d prelu', () =>
       tf.grads((t: tf.Tensor, al: tf.Tensor) => tf.sum(tf.mul(tf.prelu(t, al), tf.tensor2d(dy, [40, 60]))))([
         tf.tensor2d(xf, [40, 60]),
         tf.tensor1d(yf.slice(0, 60)),
       ]),
     );
-    for (const [name, op] of [['maximum', tf.maximum], ['minimum', tf.minimum]] as const) {
+    for (const [name, op] of [
+      ['maximum', tf.maximum],
+      ['minimum', tf.minimum],
+    ] as const) {
       await expectAsCpu(`d ${name}`, () =>
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), tf.tensor2d(dy, [40, 60]))))([
-          tf.tensor2d(xf, [40, 60]),
-          tf.tensor2d(yf, [40, 60]),
-        ]),
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), tf.tensor2d(dy, [40, 60]))))([tf.tensor2d(xf, [40, 60]), tf.tensor2d(yf, [40, 60])]),
       );
     }
-    const m = 33, k = 45, n = 24;
+    const m = 33,
+      k = 45,
+      n = 24;
     for (const activation of ['relu', 'relu6', 'leakyrelu', 'prelu'] as const) {
-      await expectAsCpu(`d fused matMul ${activation}`, () => {
-        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-          tf.fused.matMul({
-            a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation, leakyreluAlpha: 0.2,
-            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(yf.slice(0, n)) : undefined,
-          });
-        return tf.grads(f)(
-          [tf.tensor2d(xf.slice(0, m * k), [m, k]), tf.tensor2d(yf.slice(0, k * n), [k, n]), tf.tensor1d(dy.slice(0, n))],
-          tf.tensor2d(dy.slice(0, m * n), [m, n]),
-        );
-      }, 1e-4, 1e-4);
+      await expectAsCpu(
+        `d fused matMul ${activation}`,
+        () => {
+          const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.fused.matMul({
+              a: a as tf.Tensor2D,
+              b: b as tf.Tensor2D,
+              bias: c,
+              activation,
+              leakyreluAlpha: 0.2,
+              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(yf.slice(0, n)) : undefined,
+            });
+          return tf.grads(f)(
+            [tf.tensor2d(xf.slice(0, m * k), [m, k]), tf.tensor2d(yf.slice(0, k * n), [k, n]), tf.tensor1d(dy.slice(0, n))],
+            tf.tensor2d(dy.slice(0, m * n), [m, n]),
+          );
+        },
+        1e-4,
+        1e-4,
+      );
     }
   });
 

@@ -11,8 +11,15 @@ import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randint, randn, rng, u
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface ConvCase {
-  n: number; h: number; w: number; ci: number; co: number; fh: number; fw: number;
-  stride: [number, number]; pad: Pad;
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  fh: number;
+  fw: number;
+  stride: [number, number];
+  pad: Pad;
 }
 
 /** Random conv configurations, including odd sizes, unequal strides and explicit padding. */
@@ -25,7 +32,22 @@ function convCases(count: number, seed: number): ConvCase[] {
     // Rows left over by a valid stride (negative bottom padding in the filter gradient).
     { n: 2, h: 10, w: 9, ci: 3, co: 4, fh: 3, fw: 2, stride: [2, 3], pad: 'valid' },
     // Explicit padding larger than the filter (negative padding in the input gradient).
-    { n: 2, h: 6, w: 7, ci: 2, co: 3, fh: 2, fw: 3, stride: [1, 2], pad: [[0, 0], [3, 1], [1, 4], [0, 0]] },
+    {
+      n: 2,
+      h: 6,
+      w: 7,
+      ci: 2,
+      co: 3,
+      fh: 2,
+      fw: 3,
+      stride: [1, 2],
+      pad: [
+        [0, 0],
+        [3, 1],
+        [1, 4],
+        [0, 0],
+      ],
+    },
   ];
   for (let i = 0; i < count; i++) {
     const fh = randint(u, 1, 5);
@@ -85,8 +107,16 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
     if (backend === 'wasm') {
       expect(names).toEqual(
         expect.arrayContaining([
-          'BatchMatMul@wasm', '_FusedMatMul@wasm', 'UnsortedSegmentSum@wasm', 'FusedDepthwiseConv2D@wasm',
-          'Relu@wasm', 'Relu6@wasm', 'ClipByValue@wasm', 'Maximum@wasm', 'Minimum@wasm', 'Prelu@wasm',
+          'BatchMatMul@wasm',
+          '_FusedMatMul@wasm',
+          'UnsortedSegmentSum@wasm',
+          'FusedDepthwiseConv2D@wasm',
+          'Relu@wasm',
+          'Relu6@wasm',
+          'ClipByValue@wasm',
+          'Maximum@wasm',
+          'Minimum@wasm',
+          'Prelu@wasm',
         ]),
       );
     }
@@ -113,8 +143,14 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
           seed += 3;
           const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
           const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
-          const aVals = randn(aShape.reduce((p, q) => p * q, 1), seed);
-          const bVals = randn(bShape.reduce((p, q) => p * q, 1), seed + 1);
+          const aVals = randn(
+            aShape.reduce((p, q) => p * q, 1),
+            seed,
+          );
+          const bVals = randn(
+            bShape.reduce((p, q) => p * q, 1),
+            seed + 1,
+          );
           const run = () =>
             tf.tidy(() => {
               const out = tf.matMul(tf.tensor(aVals, aShape), tf.tensor(bVals, bShape), transposeA, transposeB);
@@ -135,8 +171,15 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
 
   it('fused matMul (bias + activation) and its gradients agree with stock cpu', async () => {
     for (const activation of ['linear', 'relu', 'elu'] as const) {
-      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-        const m = 37, k = 45, n = 23;
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const m = 37,
+          k = 45,
+          n = 23;
         const aShape = transposeA ? [k, m] : [m, k];
         const bShape = transposeB ? [n, k] : [k, n];
         const aVals = randn(m * k, 7);
@@ -202,7 +245,14 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         const params = tf.tensor2d(table, [10, 6]);
         const idx = tf.tensor1d([3, 0, 3, 9, 7, 3, 1], 'int32');
         const g = tf.grad((p: tf.Tensor) => tf.gather(p, idx).square().sum())(params);
-        const idx2 = tf.tensor2d([[1, 2], [2, 5]], [2, 2], 'int32');
+        const idx2 = tf.tensor2d(
+          [
+            [1, 2],
+            [2, 5],
+          ],
+          [2, 2],
+          'int32',
+        );
         const g2 = tf.grad((p: tf.Tensor) => tf.gather(p, idx2, 1).mul(2).sum())(params);
         const seg = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4, 5], 'int32'), tf.tensor1d([0, 2, 0, 7, 1], 'int32'), 3);
         return [Array.from(g.dataSync()), Array.from(g2.dataSync()), Array.from(seg.dataSync())];

@@ -68,7 +68,9 @@ describe('no tensors are left behind on error paths', () => {
   it('presets that reject their options leave nothing', async () => {
     await expectNoLeak(() => {
       expect(() => VAE.mlp({ inputShape: [2], latentDim: 2, hidden: [4], prior: 'bogus' as never })).toThrow(/VAE\.mlp: argument 'options\.prior'/);
-      expect(() => SSVAE.mlp({ inputShape: [4], numClasses: 2, latentDim: 2, hidden: [3], alpha: -1 })).toThrow(/SSVAE: argument 'alpha' must be a nonnegative number/);
+      expect(() => SSVAE.mlp({ inputShape: [4], numClasses: 2, latentDim: 2, hidden: [3], alpha: -1 })).toThrow(
+        /SSVAE: argument 'alpha' must be a nonnegative number/,
+      );
     });
   });
 

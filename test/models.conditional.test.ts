@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs,
+import {
+  checkArgs,
   ArrayDataset,
   BernoulliDecoder,
   ConditionalVAE,
@@ -59,7 +60,12 @@ describe('conditional encoder and decoder', () => {
     const bd = [0.2, 0.0, -0.5];
     encNet.setWeights([tf.tensor2d(We), tf.tensor1d(be)]);
     decNet.setWeights([tf.tensor2d(Wd), tf.tensor1d(bd)]);
-    const cvae = new ConditionalVAE({ prior: new GaussianPrior(1), encoder: new GaussianEncoder(encNet), decoder: new BernoulliDecoder(decNet, [3]), numClasses: 2 });
+    const cvae = new ConditionalVAE({
+      prior: new GaussianPrior(1),
+      encoder: new GaussianEncoder(encNet),
+      decoder: new BernoulliDecoder(decNet, [3]),
+      numClasses: 2,
+    });
     const X = [
       [1, 0, 1],
       [0, 1, 1],
@@ -90,7 +96,13 @@ describe('conditional encoder and decoder', () => {
       expect(parts.elbo.dataSync()[b]).toBeCloseTo(-(rec + kl), 5);
     });
     // Labels as an int32 tensor and as one-hot rows give the same value.
-    for (const y of [tf.tensor1d(Y, 'int32'), tf.tensor2d([[0, 1], [1, 0]])]) {
+    for (const y of [
+      tf.tensor1d(Y, 'int32'),
+      tf.tensor2d([
+        [0, 1],
+        [1, 0],
+      ]),
+    ]) {
       manualSeed(42);
       const again = cvae.elboParts(x, y);
       expect(Array.from(again.elbo.dataSync())).toEqual(Array.from(parts.elbo.dataSync()));
@@ -153,7 +165,13 @@ describe('ConditionalVAE', () => {
     const after = await evaluateElbo(cvae, valid, opts);
     expect(after.elbo - before).toBeGreaterThan(250);
     // log p(x|y) bound with the true labels vs the labels shifted by one class.
-    const wrong = new ArrayDataset({ name: 'wrong', values: valid.values(), itemShape: [28, 28], labels: valid.labels!.map((c) => (c + 1) % 10), numClasses: 10 });
+    const wrong = new ArrayDataset({
+      name: 'wrong',
+      values: valid.values(),
+      itemShape: [28, 28],
+      labels: valid.labels!.map((c) => (c + 1) % 10),
+      numClasses: 10,
+    });
     const withWrong = (await evaluateElbo(cvae, wrong, opts)).elbo;
     console.log(`conditional ELBO ${before.toFixed(1)} -> ${after.elbo.toFixed(1)}; with wrong labels ${withWrong.toFixed(1)}`);
     expect(after.elbo - withWrong).toBeGreaterThan(5);
@@ -162,14 +180,20 @@ describe('ConditionalVAE', () => {
     expect(await reconstructionMse(cvae, valid, opts)).toBeLessThan(0.1);
     // Unlabelled data cannot be evaluated or trained on.
     const unlabelled = valid.withoutLabels();
-    await expect(evaluateElbo(cvae, unlabelled, opts)).rejects.toThrow(/evaluateElbo: the model is conditional \(p\(x\|z, y\) with 10 classes\) and needs labelled data/);
-    await expect(fit(cvae, unlabelled, { epochs: 1 })).rejects.toThrow(/fit: argument 'data' must be a labelled dataset \(the model is conditional, with 10 classes\)/);
+    await expect(evaluateElbo(cvae, unlabelled, opts)).rejects.toThrow(
+      /evaluateElbo: the model is conditional \(p\(x\|z, y\) with 10 classes\) and needs labelled data/,
+    );
+    await expect(fit(cvae, unlabelled, { epochs: 1 })).rejects.toThrow(
+      /fit: argument 'data' must be a labelled dataset \(the model is conditional, with 10 classes\)/,
+    );
     // Style/content grid: rows share z, columns are the classes.
     const png = await decodePng(await styleContentGrid(cvae, { rows: 3, seed: 1, pad: 0 }));
     expect([png.width, png.height]).toEqual([10 * 28, 3 * 28]);
     const grid = await decodePng(await sampleGrid(cvae, { n: 20, seed: 1, pad: 0 }));
     expect([grid.width, grid.height]).toEqual([10 * 28, 2 * 28]);
-    await expect(styleContentGrid(VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] }), {})).rejects.toThrow(/styleContentGrid: argument 'model' must be a conditional model/);
+    await expect(styleContentGrid(VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3] }), {})).rejects.toThrow(
+      /styleContentGrid: argument 'model' must be a conditional model/,
+    );
     // save -> load: same class, same outputs.
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-cvae-'));
     await cvae.save(dir);
@@ -205,15 +229,27 @@ describe('ConditionalVAE', () => {
   it('rejects bad input, naming the function and the argument', () => {
     const cvae = ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 3 });
     const x = tf.ones([2, 4]);
-    expect(() => cvae.elboParts(x)).toThrow(/ConditionalVAE\.elboParts: argument 'y' must be the labels of the batch \(2 class indices in 0\.\.2, or one-hot rows\)/);
+    expect(() => cvae.elboParts(x)).toThrow(
+      /ConditionalVAE\.elboParts: argument 'y' must be the labels of the batch \(2 class indices in 0\.\.2, or one-hot rows\)/,
+    );
     expect(() => cvae.loss(x, 0, [0, 3])).toThrow(/ConditionalVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2, but got \[0, 3\]/);
     expect(() => cvae.sample(2, { y: [1] })).toThrow(/ConditionalVAE\.sample: argument 'y' must be 2 class indices in 0\.\.2/);
     expect(() => cvae.encode(x, tf.zeros([2, 5]))).toThrow(/ConditionalVAE\.encode: argument 'y' must be one-hot rows \[2, 3\]/);
-    expect(() => ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 1 })).toThrow(/ConditionalVAE\.mlp: argument 'options\.numClasses' must be an integer >= 2, but got 1/);
-    expect(() => ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 3, prior: { vamp: 5 } })).toThrow(/ConditionalVAE\.mlp: argument 'options\.prior'/);
+    expect(() => ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 1 })).toThrow(
+      /ConditionalVAE\.mlp: argument 'options\.numClasses' must be an integer >= 2, but got 1/,
+    );
+    expect(() => ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 3, prior: { vamp: 5 } })).toThrow(
+      /ConditionalVAE\.mlp: argument 'options\.prior'/,
+    );
     const enc = new GaussianEncoder(mlp({ inputDim: 4, hidden: [], outputDim: 4 }));
     expect(
-      () => new ConditionalVAE({ prior: new VampPrior(2, enc, { count: 2, itemShape: [4] }), encoder: enc, decoder: new BernoulliDecoder(mlp({ inputDim: 5, hidden: [], outputDim: 4 }), [4]), numClasses: 3 }),
+      () =>
+        new ConditionalVAE({
+          prior: new VampPrior(2, enc, { count: 2, itemShape: [4] }),
+          encoder: enc,
+          decoder: new BernoulliDecoder(mlp({ inputDim: 5, hidden: [], outputDim: 4 }), [4]),
+          numClasses: 3,
+        }),
     ).toThrow(/ConditionalVAE: argument 'prior' must be a prior that does not use the encoder/);
     expect(() => enc.posterior(x, tf.zeros([3, 2]))).toThrow(/the condition y must be \[B, C\] with B = 2/);
     x.dispose();

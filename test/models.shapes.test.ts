@@ -71,7 +71,16 @@ beforeAll(async () => {
   m12 = SSVAE.mlp({ inputShape: [4, 4], numClasses: 3, latentDim: 2, hidden: [3], m1 });
   hvae = HierarchicalVAE.mlp({ inputShape: [4, 4], latentDims: [2, 2], hidden: [3] });
   ppca = new PPCA({ mean: new Array(16).fill(0), W: Array.from({ length: 16 }, (_, i) => [i % 3 === 0 ? 1 : 0]), sigma2: 0.5, itemShape: [4, 4] });
-  gmm = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] });
+  gmm = new GaussianMixture({
+    weights: [1],
+    means: [[0, 0]],
+    covariances: [
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    ],
+  });
   manualSeed(null);
   t = {
     x33: tf.zeros([2, 3, 3]), // a 3x3 item to a 4x4 model
@@ -98,61 +107,382 @@ afterAll(() => {
 const X = '[B, 4, 4] or [B, 16]';
 const cases: Array<[string, () => Case]> = [
   // VAE (BetaVAE, GMVAE and IWAE share these methods).
-  ['VAE.elbo: x with the wrong item shape', () => ({ fn: 'VAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.elbo(t.x33!) })],
-  ['VAE.loss: a 1-D x (no batch axis)', () => ({ fn: 'VAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => vae.loss(t.x1d!) })],
-  ['VAE.elboParts: the right size in the wrong layout', () => ({ fn: 'VAE.elboParts', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 2, 8]', call: () => vae.elboParts(t.x28!) })],
-  ['VAE.encode: x with the wrong item shape', () => ({ fn: 'VAE.encode', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.encode(t.x33!) })],
-  ['VAE.reconstruct: x with the wrong item shape', () => ({ fn: 'VAE.reconstruct', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.reconstruct(t.x33!) })],
-  ['VAE.decode: z of the wrong size', () => ({ fn: 'VAE.decode', arg: 'z', expected: 'a tensor [B, 2] (or any shape with 2 values per example)', found: 'Tensor of shape [2, 3]', call: () => vae.decode(t.z3!) })],
-  ['VAE.elbo: a non-tensor x', () => ({ fn: 'VAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: '[1, 2] (array of length 2)', call: () => vae.elbo([1, 2] as never) })],
+  [
+    'VAE.elbo: x with the wrong item shape',
+    () => ({ fn: 'VAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.elbo(t.x33!) }),
+  ],
+  [
+    'VAE.loss: a 1-D x (no batch axis)',
+    () => ({ fn: 'VAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => vae.loss(t.x1d!) }),
+  ],
+  [
+    'VAE.elboParts: the right size in the wrong layout',
+    () => ({ fn: 'VAE.elboParts', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 2, 8]', call: () => vae.elboParts(t.x28!) }),
+  ],
+  [
+    'VAE.encode: x with the wrong item shape',
+    () => ({ fn: 'VAE.encode', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.encode(t.x33!) }),
+  ],
+  [
+    'VAE.reconstruct: x with the wrong item shape',
+    () => ({ fn: 'VAE.reconstruct', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => vae.reconstruct(t.x33!) }),
+  ],
+  [
+    'VAE.decode: z of the wrong size',
+    () => ({
+      fn: 'VAE.decode',
+      arg: 'z',
+      expected: 'a tensor [B, 2] (or any shape with 2 values per example)',
+      found: 'Tensor of shape [2, 3]',
+      call: () => vae.decode(t.z3!),
+    }),
+  ],
+  [
+    'VAE.elbo: a non-tensor x',
+    () => ({ fn: 'VAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: '[1, 2] (array of length 2)', call: () => vae.elbo([1, 2] as never) }),
+  ],
   // The convolutional VAE (it also takes flat x, as before).
-  ['VAE.conv elbo: a 7x7 item to an 8x8 model', () => ({ fn: 'VAE.elbo', arg: 'x', expected: 'a tensor [B, 8, 8] or [B, 64]', found: 'Tensor of shape [2, 7, 7]', call: () => conv.elbo(t.x77!) })],
-  ['VAE.conv reconstruct: a 1-D x', () => ({ fn: 'VAE.reconstruct', arg: 'x', expected: 'a tensor [B, 8, 8] or [B, 64]', found: 'Tensor of shape [64]', call: () => conv.reconstruct(t.x64!) })],
+  [
+    'VAE.conv elbo: a 7x7 item to an 8x8 model',
+    () => ({ fn: 'VAE.elbo', arg: 'x', expected: 'a tensor [B, 8, 8] or [B, 64]', found: 'Tensor of shape [2, 7, 7]', call: () => conv.elbo(t.x77!) }),
+  ],
+  [
+    'VAE.conv reconstruct: a 1-D x',
+    () => ({ fn: 'VAE.reconstruct', arg: 'x', expected: 'a tensor [B, 8, 8] or [B, 64]', found: 'Tensor of shape [64]', call: () => conv.reconstruct(t.x64!) }),
+  ],
   // ConditionalVAE: x first (the batch size of y comes from x), then y.
-  ['ConditionalVAE.elbo: x with the wrong item shape', () => ({ fn: 'ConditionalVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => cvae.elbo(t.x33!, [0, 1]) })],
-  ['ConditionalVAE.loss: a 1-D x (was: a message about y)', () => ({ fn: 'ConditionalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => cvae.loss(t.x1d!, 0, [0, 1]) })],
-  ['ConditionalVAE.elbo: y of the wrong length', () => ({ fn: 'ConditionalVAE.elbo', arg: 'y', expected: '2 class indices in 0..2', found: '[0] (array of length 1)', call: () => cvae.elbo(t.flat!, [0]) })],
-  ['ConditionalVAE.encode: one-hot y of the wrong number of classes', () => ({ fn: 'ConditionalVAE.encode', arg: 'y', expected: 'one-hot rows [2, 3]', found: 'Tensor of shape [2, 5]', call: () => cvae.encode(t.good!, t.y5!) })],
-  ['ConditionalVAE.reconstruct: label tensor of the wrong length', () => ({ fn: 'ConditionalVAE.reconstruct', arg: 'y', expected: 'labels [2] or one-hot rows [2, 3]', found: 'Tensor of shape [3]', call: () => cvae.reconstruct(t.good!, t.y3!) })],
-  ['ConditionalVAE.sample: y of the wrong length', () => ({ fn: 'ConditionalVAE.sample', arg: 'y', expected: '2 class indices in 0..2', found: '[1] (array of length 1)', call: () => cvae.sample(2, { y: [1] }) })],
-  ['ConditionalVAE.decode: z of the wrong size', () => ({ fn: 'ConditionalVAE.decode', arg: 'z', expected: 'a tensor [B, 2] (or any shape with 2 values per example)', found: 'Tensor of shape [2, 3]', call: () => cvae.decode(t.z3!, [0, 1]) })],
+  [
+    'ConditionalVAE.elbo: x with the wrong item shape',
+    () => ({ fn: 'ConditionalVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => cvae.elbo(t.x33!, [0, 1]) }),
+  ],
+  [
+    'ConditionalVAE.loss: a 1-D x (was: a message about y)',
+    () => ({ fn: 'ConditionalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => cvae.loss(t.x1d!, 0, [0, 1]) }),
+  ],
+  [
+    'ConditionalVAE.elbo: y of the wrong length',
+    () => ({ fn: 'ConditionalVAE.elbo', arg: 'y', expected: '2 class indices in 0..2', found: '[0] (array of length 1)', call: () => cvae.elbo(t.flat!, [0]) }),
+  ],
+  [
+    'ConditionalVAE.encode: one-hot y of the wrong number of classes',
+    () => ({
+      fn: 'ConditionalVAE.encode',
+      arg: 'y',
+      expected: 'one-hot rows [2, 3]',
+      found: 'Tensor of shape [2, 5]',
+      call: () => cvae.encode(t.good!, t.y5!),
+    }),
+  ],
+  [
+    'ConditionalVAE.reconstruct: label tensor of the wrong length',
+    () => ({
+      fn: 'ConditionalVAE.reconstruct',
+      arg: 'y',
+      expected: 'labels [2] or one-hot rows [2, 3]',
+      found: 'Tensor of shape [3]',
+      call: () => cvae.reconstruct(t.good!, t.y3!),
+    }),
+  ],
+  [
+    'ConditionalVAE.sample: y of the wrong length',
+    () => ({
+      fn: 'ConditionalVAE.sample',
+      arg: 'y',
+      expected: '2 class indices in 0..2',
+      found: '[1] (array of length 1)',
+      call: () => cvae.sample(2, { y: [1] }),
+    }),
+  ],
+  [
+    'ConditionalVAE.decode: z of the wrong size',
+    () => ({
+      fn: 'ConditionalVAE.decode',
+      arg: 'z',
+      expected: 'a tensor [B, 2] (or any shape with 2 values per example)',
+      found: 'Tensor of shape [2, 3]',
+      call: () => cvae.decode(t.z3!, [0, 1]),
+    }),
+  ],
   // SSVAE (M2), and M1+M2 (its input is M1's input, not the features z1).
-  ['SSVAE.classify: x with the wrong item shape', () => ({ fn: 'SSVAE.classify', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.classify(t.x33!) })],
-  ['SSVAE.predict: a 1-D x', () => ({ fn: 'SSVAE.predict', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => ssvae.predict(t.x1d!) })],
-  ['SSVAE.loss: unlabelled x with the wrong item shape', () => ({ fn: 'SSVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.loss(t.x33!) })],
-  ['SSVAE.loss: labelled x with the wrong item shape (leaked the unlabelled parts before)', () => ({ fn: 'SSVAE.loss', arg: 'labelled.x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.x33!, y: [0, 1] }) })],
-  ['SSVAE.loss: labelled y of the wrong length (leaked the unlabelled parts before)', () => ({ fn: 'SSVAE.loss', arg: 'labelled.y', expected: '2 class indices in 0..2', found: '[1] (array of length 1)', call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.flat!, y: [1] }) })],
-  ['SSVAE.labelledParts: a class the model lacks', () => ({ fn: 'SSVAE.labelledParts', arg: 'y', expected: '2 class indices in 0..2', found: '[0, 3] (array of length 2)', call: () => ssvae.labelledParts(t.flat!, [0, 3]) })],
-  ['SSVAE.unlabelledParts: x with the wrong item shape', () => ({ fn: 'SSVAE.unlabelledParts', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.unlabelledParts(t.x33!) })],
-  ['SSVAE.bayesClassify: x with the wrong item shape', () => ({ fn: 'SSVAE.bayesClassify', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.bayesClassify(t.x33!, { samples: 2 }) })],
-  ['SSVAE.elbo: x with the wrong item shape', () => ({ fn: 'SSVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.elbo(t.x33!, [0, 1]) })],
-  ['M1+M2 SSVAE.classify: the features z1 instead of x', () => ({ fn: 'SSVAE.classify', arg: 'x', expected: 'a tensor [B, 16] (or any shape with 16 values per example)', found: 'Tensor of shape [2, 3]', call: () => m12.classify(t.z3!) })],
-  ['M1+M2 SSVAE.loss: x with the wrong item shape', () => ({ fn: 'SSVAE.loss', arg: 'x', expected: 'a tensor [B, 16] (or any shape with 16 values per example)', found: 'Tensor of shape [2, 3, 3]', call: () => m12.loss(t.x33!) })],
+  [
+    'SSVAE.classify: x with the wrong item shape',
+    () => ({ fn: 'SSVAE.classify', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.classify(t.x33!) }),
+  ],
+  [
+    'SSVAE.predict: a 1-D x',
+    () => ({ fn: 'SSVAE.predict', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => ssvae.predict(t.x1d!) }),
+  ],
+  [
+    'SSVAE.loss: unlabelled x with the wrong item shape',
+    () => ({ fn: 'SSVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.loss(t.x33!) }),
+  ],
+  [
+    'SSVAE.loss: labelled x with the wrong item shape (leaked the unlabelled parts before)',
+    () => ({
+      fn: 'SSVAE.loss',
+      arg: 'labelled.x',
+      expected: `a tensor ${X}`,
+      found: 'Tensor of shape [2, 3, 3]',
+      call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.x33!, y: [0, 1] }),
+    }),
+  ],
+  [
+    'SSVAE.loss: labelled y of the wrong length (leaked the unlabelled parts before)',
+    () => ({
+      fn: 'SSVAE.loss',
+      arg: 'labelled.y',
+      expected: '2 class indices in 0..2',
+      found: '[1] (array of length 1)',
+      call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.flat!, y: [1] }),
+    }),
+  ],
+  [
+    'SSVAE.labelledParts: a class the model lacks',
+    () => ({
+      fn: 'SSVAE.labelledParts',
+      arg: 'y',
+      expected: '2 class indices in 0..2',
+      found: '[0, 3] (array of length 2)',
+      call: () => ssvae.labelledParts(t.flat!, [0, 3]),
+    }),
+  ],
+  [
+    'SSVAE.unlabelledParts: x with the wrong item shape',
+    () => ({ fn: 'SSVAE.unlabelledParts', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.unlabelledParts(t.x33!) }),
+  ],
+  [
+    'SSVAE.bayesClassify: x with the wrong item shape',
+    () => ({
+      fn: 'SSVAE.bayesClassify',
+      arg: 'x',
+      expected: `a tensor ${X}`,
+      found: 'Tensor of shape [2, 3, 3]',
+      call: () => ssvae.bayesClassify(t.x33!, { samples: 2 }),
+    }),
+  ],
+  [
+    'SSVAE.elbo: x with the wrong item shape',
+    () => ({ fn: 'SSVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ssvae.elbo(t.x33!, [0, 1]) }),
+  ],
+  [
+    'M1+M2 SSVAE.classify: the features z1 instead of x',
+    () => ({
+      fn: 'SSVAE.classify',
+      arg: 'x',
+      expected: 'a tensor [B, 16] (or any shape with 16 values per example)',
+      found: 'Tensor of shape [2, 3]',
+      call: () => m12.classify(t.z3!),
+    }),
+  ],
+  [
+    'M1+M2 SSVAE.loss: x with the wrong item shape',
+    () => ({
+      fn: 'SSVAE.loss',
+      arg: 'x',
+      expected: 'a tensor [B, 16] (or any shape with 16 values per example)',
+      found: 'Tensor of shape [2, 3, 3]',
+      call: () => m12.loss(t.x33!),
+    }),
+  ],
   // HierarchicalVAE.
-  ['HierarchicalVAE.elbo: x with the wrong item shape', () => ({ fn: 'HierarchicalVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => hvae.elbo(t.x33!) })],
-  ['HierarchicalVAE.loss: a 1-D x', () => ({ fn: 'HierarchicalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => hvae.loss(t.x1d!) })],
-  ['HierarchicalVAE.reconstruct: x with the wrong item shape', () => ({ fn: 'HierarchicalVAE.reconstruct', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => hvae.reconstruct(t.x33!) })],
+  [
+    'HierarchicalVAE.elbo: x with the wrong item shape',
+    () => ({ fn: 'HierarchicalVAE.elbo', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => hvae.elbo(t.x33!) }),
+  ],
+  [
+    'HierarchicalVAE.loss: a 1-D x',
+    () => ({ fn: 'HierarchicalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => hvae.loss(t.x1d!) }),
+  ],
+  [
+    'HierarchicalVAE.reconstruct: x with the wrong item shape',
+    () => ({
+      fn: 'HierarchicalVAE.reconstruct',
+      arg: 'x',
+      expected: `a tensor ${X}`,
+      found: 'Tensor of shape [2, 3, 3]',
+      call: () => hvae.reconstruct(t.x33!),
+    }),
+  ],
   // Baselines.
-  ['PPCA.logProb: x with the wrong item shape', () => ({ fn: 'PPCA.logProb', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ppca.logProb(t.x33!) })],
-  ['PPCA.reconstruct: x with the wrong item shape (named the encoder before)', () => ({ fn: 'PPCA.reconstruct', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ppca.reconstruct(t.x33!) })],
-  ['PPCA.logProbValues: rows of the wrong length', () => ({ fn: 'PPCA.logProbValues', arg: 'data', expected: 'rows of 16 values', found: 'rows of 15 values', call: () => ppca.logProbValues([new Array(15).fill(0)]) })],
-  ['PPCA.logLikelihood: a data set of the wrong item shape', () => ({ fn: 'PPCA.logLikelihood', arg: 'data', expected: 'a data set of examples [4, 4] or [16]', found: 'ArrayDataset of examples [3, 3]', call: () => ppca.logLikelihood(items33) })],
-  ['PPCA.fit: a 1-D tensor', () => ({ fn: 'PPCA.fit', arg: 'data', expected: 'a tensor [N, ...itemShape] with N >= 1', found: 'Tensor of shape [16]', call: () => PPCA.fit(t.x1d!, { latentDim: 1 }) })],
-  ['GaussianMixture.logProb: points of the wrong dimension', () => ({ fn: 'GaussianMixture.logProb', arg: 'data', expected: 'a tensor [N, 2] (or any shape with 2 values per example)', found: 'Tensor of shape [2, 3]', call: () => gmm.logProb(t.pts3!) })],
-  ['GaussianMixture.fit: a 1-D tensor', () => ({ fn: 'GaussianMixture.fit', arg: 'data', expected: 'a tensor [N, ...itemShape] with N >= 1', found: 'Tensor of shape [16]', call: () => GaussianMixture.fit(t.x1d!, { components: 1 }) })],
+  [
+    'PPCA.logProb: x with the wrong item shape',
+    () => ({ fn: 'PPCA.logProb', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ppca.logProb(t.x33!) }),
+  ],
+  [
+    'PPCA.reconstruct: x with the wrong item shape (named the encoder before)',
+    () => ({ fn: 'PPCA.reconstruct', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [2, 3, 3]', call: () => ppca.reconstruct(t.x33!) }),
+  ],
+  [
+    'PPCA.logProbValues: rows of the wrong length',
+    () => ({
+      fn: 'PPCA.logProbValues',
+      arg: 'data',
+      expected: 'rows of 16 values',
+      found: 'rows of 15 values',
+      call: () => ppca.logProbValues([new Array(15).fill(0)]),
+    }),
+  ],
+  [
+    'PPCA.logLikelihood: a data set of the wrong item shape',
+    () => ({
+      fn: 'PPCA.logLikelihood',
+      arg: 'data',
+      expected: 'a data set of examples [4, 4] or [16]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => ppca.logLikelihood(items33),
+    }),
+  ],
+  [
+    'PPCA.fit: a 1-D tensor',
+    () => ({
+      fn: 'PPCA.fit',
+      arg: 'data',
+      expected: 'a tensor [N, ...itemShape] with N >= 1',
+      found: 'Tensor of shape [16]',
+      call: () => PPCA.fit(t.x1d!, { latentDim: 1 }),
+    }),
+  ],
+  [
+    'GaussianMixture.logProb: points of the wrong dimension',
+    () => ({
+      fn: 'GaussianMixture.logProb',
+      arg: 'data',
+      expected: 'a tensor [N, 2] (or any shape with 2 values per example)',
+      found: 'Tensor of shape [2, 3]',
+      call: () => gmm.logProb(t.pts3!),
+    }),
+  ],
+  [
+    'GaussianMixture.fit: a 1-D tensor',
+    () => ({
+      fn: 'GaussianMixture.fit',
+      arg: 'data',
+      expected: 'a tensor [N, ...itemShape] with N >= 1',
+      found: 'Tensor of shape [16]',
+      call: () => GaussianMixture.fit(t.x1d!, { components: 1 }),
+    }),
+  ],
   // Evaluation: the data are checked against the model before the first batch.
-  ['evaluateElbo: a data set of the wrong item shape', () => ({ fn: 'evaluateElbo', arg: 'data', expected: 'a data set of examples [4, 4] or [16]', found: 'ArrayDataset of examples [3, 3]', call: () => evaluateElbo(vae, items33) })],
-  ['evaluateElbo: a 1-D tensor', () => ({ fn: 'evaluateElbo', arg: 'data', expected: 'a tensor [N, 4, 4] or [N, 16]', found: 'Tensor of shape [16]', call: () => evaluateElbo(vae, t.x1d!) })],
-  ['evaluateElbo: labels beyond a conditional model\'s classes (silently zero rows before)', () => ({ fn: 'evaluateElbo', arg: 'data', expected: "labelled with classes in 0..2 (the model's 3 classes)", found: 'the label 5 (example 1)', call: () => evaluateElbo(cvae, badLabels) })],
-  ['iwaeLogLikelihood: a data set of the wrong item shape', () => ({ fn: 'iwaeLogLikelihood', arg: 'data', expected: 'a data set of examples [4, 4] or [16]', found: 'ArrayDataset of examples [3, 3]', call: () => iwaeLogLikelihood(hvae, items33, { k: 2 }) })],
-  ['reconstructionMse: a tensor of the wrong item shape', () => ({ fn: 'reconstructionMse', arg: 'data', expected: 'a tensor [N, 4, 4] or [N, 16]', found: 'Tensor of shape [2, 3, 3]', call: () => reconstructionMse(ppca, t.x33!) })],
-  ['activeUnits: a data set of the wrong item shape', () => ({ fn: 'activeUnits', arg: 'data', expected: 'a data set of examples [8, 8] or [64]', found: 'ArrayDataset of examples [3, 3]', call: () => activeUnits(conv, items33) })],
-  ['klPerDimension: a data set of the wrong item shape (M1+M2: M1\'s input)', () => ({ fn: 'klPerDimension', arg: 'data', expected: 'a data set of examples [16] (or any shape with 16 values per example)', found: 'ArrayDataset of examples [3, 3]', call: () => klPerDimension(m12, items33) })],
-  ['classificationAccuracy: a data set of the wrong item shape (named by the classifier)', () => ({ fn: 'SSVAE.classify', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [4, 3, 3]', call: () => classificationAccuracy((x) => ssvae.classify(x), items33) })],
-  ['classificationAccuracy: labels beyond the classifier\'s classes (silent misses before)', () => ({ fn: 'classificationAccuracy', arg: 'data', expected: 'labelled with classes in 0..2 (classify returns 3 class scores)', found: 'the label 5 (example 1)', call: () => classificationAccuracy((x) => ssvae.classify(x), badLabels) })],
-  ['SSVAE.bayesAccuracy: a data set of the wrong item shape', () => ({ fn: 'SSVAE.bayesAccuracy', arg: 'data', expected: 'a data set of examples [4, 4] or [16]', found: 'ArrayDataset of examples [3, 3]', call: () => ssvae.bayesAccuracy(items33, { samples: 2 }) })],
-  ['SSVAE.validationMetrics: a data set of the wrong item shape', () => ({ fn: 'SSVAE.validationMetrics', arg: 'data', expected: 'a data set of examples [4, 4] or [16]', found: 'ArrayDataset of examples [3, 3]', call: () => ssvae.validationMetrics(items33) })],
-  ['SSVAE.validationMetrics: labels beyond the model\'s classes (silent misses before)', () => ({ fn: 'SSVAE.validationMetrics', arg: 'data', expected: "labelled with classes in 0..2 (the model's 3 classes)", found: 'the label 5 (example 1)', call: () => ssvae.validationMetrics(badLabels) })],
+  [
+    'evaluateElbo: a data set of the wrong item shape',
+    () => ({
+      fn: 'evaluateElbo',
+      arg: 'data',
+      expected: 'a data set of examples [4, 4] or [16]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => evaluateElbo(vae, items33),
+    }),
+  ],
+  [
+    'evaluateElbo: a 1-D tensor',
+    () => ({
+      fn: 'evaluateElbo',
+      arg: 'data',
+      expected: 'a tensor [N, 4, 4] or [N, 16]',
+      found: 'Tensor of shape [16]',
+      call: () => evaluateElbo(vae, t.x1d!),
+    }),
+  ],
+  [
+    "evaluateElbo: labels beyond a conditional model's classes (silently zero rows before)",
+    () => ({
+      fn: 'evaluateElbo',
+      arg: 'data',
+      expected: "labelled with classes in 0..2 (the model's 3 classes)",
+      found: 'the label 5 (example 1)',
+      call: () => evaluateElbo(cvae, badLabels),
+    }),
+  ],
+  [
+    'iwaeLogLikelihood: a data set of the wrong item shape',
+    () => ({
+      fn: 'iwaeLogLikelihood',
+      arg: 'data',
+      expected: 'a data set of examples [4, 4] or [16]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => iwaeLogLikelihood(hvae, items33, { k: 2 }),
+    }),
+  ],
+  [
+    'reconstructionMse: a tensor of the wrong item shape',
+    () => ({
+      fn: 'reconstructionMse',
+      arg: 'data',
+      expected: 'a tensor [N, 4, 4] or [N, 16]',
+      found: 'Tensor of shape [2, 3, 3]',
+      call: () => reconstructionMse(ppca, t.x33!),
+    }),
+  ],
+  [
+    'activeUnits: a data set of the wrong item shape',
+    () => ({
+      fn: 'activeUnits',
+      arg: 'data',
+      expected: 'a data set of examples [8, 8] or [64]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => activeUnits(conv, items33),
+    }),
+  ],
+  [
+    "klPerDimension: a data set of the wrong item shape (M1+M2: M1's input)",
+    () => ({
+      fn: 'klPerDimension',
+      arg: 'data',
+      expected: 'a data set of examples [16] (or any shape with 16 values per example)',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => klPerDimension(m12, items33),
+    }),
+  ],
+  [
+    'classificationAccuracy: a data set of the wrong item shape (named by the classifier)',
+    () => ({
+      fn: 'SSVAE.classify',
+      arg: 'x',
+      expected: `a tensor ${X}`,
+      found: 'Tensor of shape [4, 3, 3]',
+      call: () => classificationAccuracy((x) => ssvae.classify(x), items33),
+    }),
+  ],
+  [
+    "classificationAccuracy: labels beyond the classifier's classes (silent misses before)",
+    () => ({
+      fn: 'classificationAccuracy',
+      arg: 'data',
+      expected: 'labelled with classes in 0..2 (classify returns 3 class scores)',
+      found: 'the label 5 (example 1)',
+      call: () => classificationAccuracy((x) => ssvae.classify(x), badLabels),
+    }),
+  ],
+  [
+    'SSVAE.bayesAccuracy: a data set of the wrong item shape',
+    () => ({
+      fn: 'SSVAE.bayesAccuracy',
+      arg: 'data',
+      expected: 'a data set of examples [4, 4] or [16]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => ssvae.bayesAccuracy(items33, { samples: 2 }),
+    }),
+  ],
+  [
+    'SSVAE.validationMetrics: a data set of the wrong item shape',
+    () => ({
+      fn: 'SSVAE.validationMetrics',
+      arg: 'data',
+      expected: 'a data set of examples [4, 4] or [16]',
+      found: 'ArrayDataset of examples [3, 3]',
+      call: () => ssvae.validationMetrics(items33),
+    }),
+  ],
+  [
+    "SSVAE.validationMetrics: labels beyond the model's classes (silent misses before)",
+    () => ({
+      fn: 'SSVAE.validationMetrics',
+      arg: 'data',
+      expected: "labelled with classes in 0..2 (the model's 3 classes)",
+      found: 'the label 5 (example 1)',
+      call: () => ssvae.validationMetrics(badLabels),
+    }),
+  ],
 ];
 
 describe('wrong input shapes are refused with a message naming the function, the expected and the found shape', () => {
@@ -222,11 +552,26 @@ describe('the shapes that worked before still work', () => {
       }
     };
     for (const [found, want] of [
-      [[5, 28, 28], [28, 28]],
-      [[5, 784], [28, 28]],
-      [[5, 28, 28, 1], [28, 28]],
-      [[5, 28, 28], [28, 28, 1]],
-      [[5, 784], [28, 28, 1]],
+      [
+        [5, 28, 28],
+        [28, 28],
+      ],
+      [
+        [5, 784],
+        [28, 28],
+      ],
+      [
+        [5, 28, 28, 1],
+        [28, 28],
+      ],
+      [
+        [5, 28, 28],
+        [28, 28, 1],
+      ],
+      [
+        [5, 784],
+        [28, 28, 1],
+      ],
       [[5, 28, 28], [784]],
       [[5, 3], null],
     ] as Array<[number[], number[] | null]>) {
@@ -238,7 +583,9 @@ describe('the shapes that worked before still work', () => {
     expect(ok([5, 14, 56], [28, 28])).toThrow(/must be a tensor \[B, 28, 28\] or \[B, 784\], but got Tensor of shape \[5, 14, 56\]/);
     expect(ok([5], null)).toThrow(/^f: argument 'x' must be a tensor \[B, \.\.\.\] of examples, but got Tensor of shape \[5\]\.$/);
     const set = new ArrayDataset({ name: 's', itemShape: [3], values: new Float32Array(3) });
-    expect(() => checkExamples('g', 'data', set, [4], 'N')).toThrow(/^g: argument 'data' must be a data set of examples \[4\] \(or any shape with 4 values per example\), but got ArrayDataset of examples \[3\]\.$/);
+    expect(() => checkExamples('g', 'data', set, [4], 'N')).toThrow(
+      /^g: argument 'data' must be a data set of examples \[4\] \(or any shape with 4 values per example\), but got ArrayDataset of examples \[3\]\.$/,
+    );
     expect(() => checkExamples('g', 'data', set, [3], 'N')).not.toThrow();
   });
 });

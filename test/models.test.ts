@@ -60,7 +60,10 @@ describe.each(BACKENDS)('VAE on %s', (backend) => {
     manualSeed(1);
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 8, hidden: [64] });
     const optimizer = tf.train.adam(3e-3);
-    const evalX = train.tensor(Array.from({ length: 200 }, (_, i) => i), { binarize: 'threshold' });
+    const evalX = train.tensor(
+      Array.from({ length: 200 }, (_, i) => i),
+      { binarize: 'threshold' },
+    );
     const score = () => tf.tidy(() => tf.mean(vae.elbo(evalX)).dataSync()[0]!);
     const before = score();
     let steps = 0;
@@ -98,7 +101,9 @@ describe.each(BACKENDS)('VAE on %s', (backend) => {
   });
 
   it('rejects bad construction', () => {
-    expect(() => VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8], likelihood: 'poisson' as never })).toThrow(/VAE\.mlp: argument 'options\.likelihood' must be 'bernoulli', 'continuous-bernoulli' or 'gaussian', but got "poisson"/);
+    expect(() => VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8], likelihood: 'poisson' as never })).toThrow(
+      /VAE\.mlp: argument 'options\.likelihood' must be 'bernoulli', 'continuous-bernoulli' or 'gaussian', but got "poisson"/,
+    );
     expect(() => new GaussianEncoder({} as never)).toThrow(/GaussianEncoder: argument 'net' must be a tfjs-layers model/);
     expect(() => new GaussianPrior(0)).toThrow(/GaussianPrior: argument 'latentDim' must be a positive integer, but got 0/);
     expect(() => mlp({ inputDim: 3, hidden: [0], outputDim: 1 })).toThrow(/mlp: argument 'options\.hidden' must be an array of positive integers/);

@@ -50,7 +50,7 @@ describe('priors', () => {
     expect(d.eventShape).toEqual([2]);
     const got = take(d.logProb(zs));
     const expected = zs.map((z) => {
-      const dens = means.map((m) => Math.exp(-0.5 * ((z[0]! - m[0]!) ** 2 + (z[1]! - m[1]!) ** 2) / sd ** 2) / (2 * Math.PI * sd ** 2));
+      const dens = means.map((m) => Math.exp((-0.5 * ((z[0]! - m[0]!) ** 2 + (z[1]! - m[1]!) ** 2)) / sd ** 2) / (2 * Math.PI * sd ** 2));
       return Math.log(dens.reduce((a, b) => a + b) / 3);
     });
     expectClose(got, expected, { rtol: 1e-5, atol: 1e-5, label: 'mixture prior' });
@@ -127,7 +127,10 @@ describe('VAE variants train', () => {
   it('BetaVAE, GMVAE (Monte Carlo KL, said once) and IWAE improve their objective on MNIST digits', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const data = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 500 }, (_, i) => i));
-    const x = data.tensor(Array.from({ length: 200 }, (_, i) => i), { binarize: 'threshold', flatten: true });
+    const x = data.tensor(
+      Array.from({ length: 200 }, (_, i) => i),
+      { binarize: 'threshold', flatten: true },
+    );
     const models = {
       beta: BetaVAE.mlp({ inputShape: [28, 28], latentDim: 4, hidden: [32], beta: 4 }),
       gmvae: GMVAE.mlp({ inputShape: [28, 28], latentDim: 4, hidden: [32], components: 5 }),
@@ -181,9 +184,17 @@ describe('convolutional VAE', () => {
     manualSeed(11);
     const vae = VAE.conv({ inputShape: [28, 28], latentDim: 4 });
     const enc = (vae.encoder as unknown as { net: { layers: Array<{ outputShape: unknown }> } }).net;
-    expect(enc.layers.map((l) => l.outputShape)).toEqual([[null, 14, 14, 16], [null, 7, 7, 32], [null, 1568], [null, 8]]);
+    expect(enc.layers.map((l) => l.outputShape)).toEqual([
+      [null, 14, 14, 16],
+      [null, 7, 7, 32],
+      [null, 1568],
+      [null, 8],
+    ]);
     const data = (await loadMnist({ split: 'test', download: false })).subset(Array.from({ length: 500 }, (_, i) => i));
-    const x = data.tensor(Array.from({ length: 100 }, (_, i) => i), { binarize: 'threshold' });
+    const x = data.tensor(
+      Array.from({ length: 100 }, (_, i) => i),
+      { binarize: 'threshold' },
+    );
     const score = () => take(tf.mean(vae.elbo(x)))[0]!;
     const before = score();
     const optimizer = tf.train.adam(3e-3);
@@ -201,7 +212,9 @@ describe('convolutional VAE', () => {
     const out = (m: VAE) => tf.tidy(() => Array.from(m.decoder.likelihood(m.encoder.posterior(x).mean).mean.dataSync()));
     expect(out(loaded)).toEqual(out(vae));
     expect(VAE.conv({ inputShape: [28, 28], latentDim: 2, channels: [8, 16], deep: true }).trainableVariables.length).toBe(2 * (2 + 2 + 1) + 2 * (1 + 2 + 2));
-    expect(() => VAE.conv({ inputShape: [30, 30], latentDim: 2 })).toThrow(/convEncoderNet: argument 'options\.imageShape' must be height and width divisible by 4/);
+    expect(() => VAE.conv({ inputShape: [30, 30], latentDim: 2 })).toThrow(
+      /convEncoderNet: argument 'options\.imageShape' must be height and width divisible by 4/,
+    );
     [vae, loaded].forEach((m) => m.dispose());
     x.dispose();
   });
@@ -224,9 +237,10 @@ describe('Gaussian decoder variances (DTU 02460 exercise 1.7)', () => {
       const m = make(variance);
       expect(m.trainableVariables.length).toBe(variance === 'predicted' ? 8 : 9);
       const optimizer = tf.train.adam(1e-2);
-      for (let i = 0; i < 150; i++) tf.tidy(() => {
-        optimizer.minimize(() => m.loss(x).loss, false, m.trainableVariables);
-      });
+      for (let i = 0; i < 150; i++)
+        tf.tidy(() => {
+          optimizer.minimize(() => m.loss(x).loss, false, m.trainableVariables);
+        });
       // Points of the unit square sit within ~0.3 of any fit; the learned scales fall well below 1.
       const after = sd(m);
       expect(Math.max(...after), variance).toBeLessThan(0.6);
@@ -237,7 +251,9 @@ describe('Gaussian decoder variances (DTU 02460 exercise 1.7)', () => {
       expect(sd(loaded)).toEqual(after);
       [m, loaded].forEach((v) => v.dispose());
     }
-    expect(() => VAE.conv({ inputShape: [28, 28], latentDim: 2, likelihood: 'gaussian', variance: 'predicted' })).toThrow(/VAE\.conv: argument 'options\.variance'/);
+    expect(() => VAE.conv({ inputShape: [28, 28], latentDim: 2, likelihood: 'gaussian', variance: 'predicted' })).toThrow(
+      /VAE\.conv: argument 'options\.variance'/,
+    );
     fixed.dispose();
     x.dispose();
   });

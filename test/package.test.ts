@@ -55,10 +55,30 @@ ${loader}
 
 describe('the packed package', () => {
   it('contains dist, types, README, CHANGELOG and LICENSE only', () => {
-    const files = execFileSync('tar', ['-tzf', join(project, readdirSync(project).find((f) => f.endsWith('.tgz'))!)], {
-      encoding: 'utf8',
-    });
-    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/cli.js', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']) {
+    const files = execFileSync(
+      'tar',
+      [
+        '-tzf',
+        join(
+          project,
+          readdirSync(project).find((f) => f.endsWith('.tgz'))!,
+        ),
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    for (const f of [
+      'dist/index.js',
+      'dist/index.cjs',
+      'dist/index.d.ts',
+      'dist/index.d.cts',
+      'dist/cli.js',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       expect(files).toContain(`package/${f}`);
     }
     expect(files).not.toMatch(/package\/(src|test|bench)\//);
@@ -129,11 +149,38 @@ console.log(JSON.stringify({ backend: info.name, software: info.adapter?.softwar
     const cli = join(project, 'node_modules', 'dlvm', 'dist', 'cli.js');
     const train = (backend: string) => {
       const out = join(project, `run-${backend}`);
-      const r = spawnSync(process.execPath, [cli, 'train', '--dataset', 'toy2d', '--toy', 'square', '--limit', '400', '--epochs', '2', '--batch-size', '50', '--hidden', '8', '--latent-dim', '2', '--seed', '0', '--backend', backend, '--out', out], {
-        cwd: project,
-        encoding: 'utf8',
-        env: { ...process.env, DLVM_DAWN_FLAGS: process.env['DLVM_DAWN_FLAGS'] ?? 'backend=opengles' },
-      });
+      const r = spawnSync(
+        process.execPath,
+        [
+          cli,
+          'train',
+          '--dataset',
+          'toy2d',
+          '--toy',
+          'square',
+          '--limit',
+          '400',
+          '--epochs',
+          '2',
+          '--batch-size',
+          '50',
+          '--hidden',
+          '8',
+          '--latent-dim',
+          '2',
+          '--seed',
+          '0',
+          '--backend',
+          backend,
+          '--out',
+          out,
+        ],
+        {
+          cwd: project,
+          encoding: 'utf8',
+          env: { ...process.env, DLVM_DAWN_FLAGS: process.env['DLVM_DAWN_FLAGS'] ?? 'backend=opengles' },
+        },
+      );
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(new RegExp(`backend: ${backend}`));
       return JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as Array<{ loss: number }>;
@@ -160,7 +207,15 @@ console.log(JSON.stringify({ backend: info.name, software: info.adapter?.softwar
     });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     const config = (skipLibCheck: boolean, emit: boolean) => ({
-      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [], skipLibCheck, ...(emit ? { outDir: 'out' } : { noEmit: true }) },
+      compilerOptions: {
+        strict: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        types: [],
+        skipLibCheck,
+        ...(emit ? { outDir: 'out' } : { noEmit: true }),
+      },
       files,
     });
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config(false, true)));
@@ -175,7 +230,12 @@ console.log(JSON.stringify({ backend: info.name, software: info.adapter?.softwar
     expect(ts7.status).toBe(0);
     expect(tsc('typescript7', 'tsconfig.ts7.json').status).toBe(0);
     for (const f of files) {
-      const r = spawnSync(process.execPath, [join('out', f.replace(/\.ts$/, '.js'))], { cwd: dir, encoding: 'utf8', env: { ...process.env, DLVM_BACKEND: 'wasm' }, timeout: 300_000 });
+      const r = spawnSync(process.execPath, [join('out', f.replace(/\.ts$/, '.js'))], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, DLVM_BACKEND: 'wasm' },
+        timeout: 300_000,
+      });
       expect(r.status, `${f}: ${r.stderr}`).toBe(0);
       expect(r.stdout.length, f).toBeGreaterThan(0);
     }

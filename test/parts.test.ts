@@ -88,7 +88,10 @@ describe('parts of your own', () => {
     };
     const vae = new VAE({ prior, encoder, decoder });
     expect(vae.inputShape).toEqual([4]);
-    const x = tf.tensor2d([[0, 1, 1, 0], [1, 0, 0, 1]]);
+    const x = tf.tensor2d([
+      [0, 1, 1, 0],
+      [1, 0, 0, 1],
+    ]);
     const r = await evaluateElbo(vae, x);
     expect(Number.isFinite(r.elbo)).toBe(true);
     x.dispose();
@@ -102,7 +105,9 @@ describe('parts of your own', () => {
     expect(() => new VAE({ prior: { latentDim: 2, trainableVariables: [] } as never, encoder, decoder })).toThrow(
       /^VAE: argument 'prior' must be an object with distribution\(\), but got an object with keys \{ latentDim, trainableVariables \}\.$/,
     );
-    expect(() => new VAE({ prior: new LaplacePrior(2), encoder: decoder as never, decoder })).toThrow(/^VAE: argument 'encoder' must be an object with posterior\(\), but got a BernoulliDecoder\.$/);
+    expect(() => new VAE({ prior: new LaplacePrior(2), encoder: decoder as never, decoder })).toThrow(
+      /^VAE: argument 'encoder' must be an object with posterior\(\), but got a BernoulliDecoder\.$/,
+    );
     encoder.net.dispose();
     decoder.net.dispose();
   });
@@ -111,7 +116,11 @@ describe('parts of your own', () => {
     manualSeed(5);
     const prior = new LaplacePrior(2);
     prior.rho.assign(tf.tensor1d([0.3, -0.7]));
-    const vae = new VAE({ prior, encoder: new ExpEncoder(dense(16, 4, 3)), decoder: new BernoulliDecoder(mlp({ inputDim: 2, hidden: [5], outputDim: 16 }), [4, 4]) });
+    const vae = new VAE({
+      prior,
+      encoder: new ExpEncoder(dense(16, 4, 3)),
+      decoder: new BernoulliDecoder(mlp({ inputDim: 2, hidden: [5], outputDim: 16 }), [4, 4]),
+    });
     manualSeed(null);
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-parts-'));
     await expect(saveModel(vae, join(dir, 'unregistered'))).rejects.toThrow(
@@ -135,7 +144,9 @@ describe('parts of your own', () => {
     const json = JSON.parse(readFileSync(join(dir, 'model', 'model.json'), 'utf8')) as SavedModel;
     expect(json.prior).toMatchObject({ type: 'custom', part: 'LaplacePrior', config: { latentDim: 2 }, variables: [{ name: 'rho', shape: [2] }] });
     expect(json.encoder).toMatchObject({ type: 'custom', part: 'ExpEncoder', nets: { net: 'encoder-net' } });
-    expect(Object.keys(json.checksums!)).toEqual(expect.arrayContaining(['encoder-net/model.json', 'encoder-net/weights.bin', 'prior-state.bin', 'encoder-state.bin']));
+    expect(Object.keys(json.checksums!)).toEqual(
+      expect.arrayContaining(['encoder-net/model.json', 'encoder-net/weights.bin', 'prior-state.bin', 'encoder-state.bin']),
+    );
     const before = tf.memory().numTensors;
     const back = await loadModel(join(dir, 'model'));
     expect(back.prior).toBeInstanceOf(LaplacePrior);
@@ -156,7 +167,9 @@ describe('parts of your own', () => {
     expect(() => registerPart({ kind: 'likelihood', type: 'X', matches: () => true, save: () => ({}), load: () => ({}) } as never)).toThrow(
       /^registerPart: argument 'spec\.kind' must be 'prior', 'encoder' or 'decoder', but got "likelihood"\.$/,
     );
-    expect(() => registerPart({ kind: 'prior', type: 'GaussianPrior', matches: () => true, save: () => ({}), load: () => ({}) })).toThrow(/spec\.type' must be a nonempty type name other than dlvm's own/);
+    expect(() => registerPart({ kind: 'prior', type: 'GaussianPrior', matches: () => true, save: () => ({}), load: () => ({}) })).toThrow(
+      /spec\.type' must be a nonempty type name other than dlvm's own/,
+    );
     expect(() => registerPart({ kind: 'prior', type: 'P', matches: () => true, save: () => ({}) } as never)).toThrow(/spec\.load' must be a function/);
   });
 });
@@ -166,13 +179,18 @@ describe("GaussianEncoder's scale", () => {
     const net = dense(3, 4, 4);
     const x = tf.tensor2d([[0.5, -1, 2]]);
     const raw = await (net.apply(x) as tf.Tensor).data();
-    for (const [scale, f] of [['exp', Math.exp], ['softplus', (r: number) => Math.log1p(Math.exp(r)) + 1e-5]] as const) {
+    for (const [scale, f] of [
+      ['exp', Math.exp],
+      ['softplus', (r: number) => Math.log1p(Math.exp(r)) + 1e-5],
+    ] as const) {
       const q = new GaussianEncoder(net, { scale }).posterior(x);
       const sd = await q.stddev.data();
       expect(Array.from(sd).map((v) => +v.toFixed(5))).toEqual([raw[2]!, raw[3]!].map((r) => +f(r).toFixed(5)));
       q.dispose();
     }
-    expect(() => new GaussianEncoder(net, { scale: 'relu' as never })).toThrow(/^GaussianEncoder: argument 'options\.scale' must be 'softplus' or 'exp', but got "relu"\.$/);
+    expect(() => new GaussianEncoder(net, { scale: 'relu' as never })).toThrow(
+      /^GaussianEncoder: argument 'options\.scale' must be 'softplus' or 'exp', but got "relu"\.$/,
+    );
     x.dispose();
     net.dispose();
     const vae = VAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], posteriorScale: 'exp' });

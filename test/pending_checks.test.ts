@@ -9,7 +9,8 @@ import { Bernoulli, checkArgs, evaluateElbo, fit, Independent, Normal, pendingAr
 import { MAX_PENDING, discardArgChecks } from '../src/distributions/pending_checks.js';
 import { BACKENDS, expectNoLeak, useBackend } from './helpers/backends.js';
 
-const SCALE_MESSAGE = /^Normal: argument 'scale' \(Tensor of shape \[3\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -2\.$/;
+const SCALE_MESSAGE =
+  /^Normal: argument 'scale' \(Tensor of shape \[3\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -2\.$/;
 
 for (const backend of BACKENDS) {
   describe(`argument checks on ${backend}`, () => {
@@ -38,8 +39,14 @@ for (const backend of BACKENDS) {
 
     it('valid device values pass, and every queued tensor is freed', async () => {
       await expectNoLeak(async () => {
-        const loc = tf.tensor2d([[0, 1], [2, 3]]);
-        const scale = tf.tensor2d([[1, 2], [3, 4]]);
+        const loc = tf.tensor2d([
+          [0, 1],
+          [2, 3],
+        ]);
+        const scale = tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]);
         const d = new Independent(new Normal(loc, scale), 1);
         const value = tf.zeros([2, 2]);
         const lp = d.logProb(value);
@@ -52,9 +59,14 @@ for (const backend of BACKENDS) {
 
     it('a value outside the support is named with its entries, not whole events', async () => {
       const b = new Independent(new Bernoulli({ logits: tf.zeros([2, 3]) }), 1);
-      const x = tf.tensor2d([[0, 1, 0.5], [1, 0.25, 0]]);
+      const x = tf.tensor2d([
+        [0, 1, 0.5],
+        [1, 0.25, 0],
+      ]);
       tf.dispose(b.logProb(x));
-      await expect(checkArgs()).rejects.toThrow(/Independent\.logProb: argument 'value' \(Tensor of shape \[2, 3\]\) must be within the support IndependentConstraint\(Boolean\(\), 1\) of Independent \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.5, 0\.25\.$/);
+      await expect(checkArgs()).rejects.toThrow(
+        /Independent\.logProb: argument 'value' \(Tensor of shape \[2, 3\]\) must be within the support IndependentConstraint\(Boolean\(\), 1\) of Independent \(values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' \(fit, the evaluation functions, ArrayDataset\.batches; --binarize in the dlvm command\), or a ContinuousBernoulli likelihood for grey levels\), but found invalid values 0\.5, 0\.25\.$/,
+      );
       tf.dispose(x);
       b.dispose();
     });
@@ -68,7 +80,9 @@ for (const backend of BACKENDS) {
       // Two tensors per kept check (verdicts and value), one for the folded verdict.
       expect(tf.memory().numTensors - before).toBe(2 * MAX_PENDING + 1 + 2 * made.length); // + each Normal's loc and its broadcast
       expect(pendingArgChecks()).toBe(MAX_PENDING + 50);
-      await expect(checkArgs()).rejects.toThrow(/Normal: argument 'scale' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values \(or one of the 49 checks queued after it did; their values were not kept/);
+      await expect(checkArgs()).rejects.toThrow(
+        /Normal: argument 'scale' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values \(or one of the 49 checks queued after it did; their values were not kept/,
+      );
       made.forEach((d) => d.dispose());
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([good, bad]);
@@ -81,7 +95,9 @@ for (const backend of BACKENDS) {
         prior: { distribution: () => new Independent(new Normal(tf.zeros([2]), 1), 1) },
       };
       const x = tf.zeros([4, 2]);
-      await expect(evaluateElbo(model, x)).rejects.toThrow(/^Normal: argument 'scale' \(Tensor of shape \[4, 2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1, -1, -1, -1, \.\.\.\.$/);
+      await expect(evaluateElbo(model, x)).rejects.toThrow(
+        /^Normal: argument 'scale' \(Tensor of shape \[4, 2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1, -1, -1, -1, \.\.\.\.$/,
+      );
       x.dispose();
     });
 

@@ -34,14 +34,20 @@ describe('save and load', () => {
   it.each([
     ['VAE (Gaussian prior, Bernoulli decoder)', () => VAE.mlp({ inputShape: [4, 4], latentDim: 3, hidden: [8] })],
     ['GMVAE with learned weights', () => GMVAE.mlp({ inputShape: [4, 4], latentDim: 3, hidden: [8], components: 4, learnWeights: true })],
-    ['VAE with a VampPrior and a Gaussian decoder', () => VAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], prior: { vamp: 5 }, likelihood: 'gaussian', scale: 0.3 })],
+    [
+      'VAE with a VampPrior and a Gaussian decoder',
+      () => VAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], prior: { vamp: 5 }, likelihood: 'gaussian', scale: 0.3 }),
+    ],
     ['IWAE with a learnable prior', () => IWAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], k: 7, prior: 'learnable' })],
   ])('%s: identical outputs after save -> load', async (_name, make) => {
     manualSeed(5);
     const model = make();
     // Move the prior away from its initial values so that loading must restore them.
     for (const v of model.prior.trainableVariables) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 1)));
-    const x = tf.tensor3d(Array.from({ length: 3 * 16 }, (_, i) => (i * 7) % 5 > 1 ? 1 : 0), [3, 4, 4]);
+    const x = tf.tensor3d(
+      Array.from({ length: 3 * 16 }, (_, i) => ((i * 7) % 5 > 1 ? 1 : 0)),
+      [3, 4, 4],
+    );
     const dir = fresh();
     await model.save(dir);
     const loaded = await loadModel(dir);
@@ -63,7 +69,13 @@ describe('save and load', () => {
     expect(json.format).toBe('layers-model');
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
     const saved = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as SavedModel;
-    expect(saved).toMatchObject({ format: 'dlvm-model', formatVersion: 1, class: 'VAE', decoder: { type: 'BernoulliDecoder', itemShape: [4] }, prior: { type: 'GaussianPrior', latentDim: 2 } });
+    expect(saved).toMatchObject({
+      format: 'dlvm-model',
+      formatVersion: 1,
+      class: 'VAE',
+      decoder: { type: 'BernoulliDecoder', itemShape: [4] },
+      prior: { type: 'GaussianPrior', latentDim: 2 },
+    });
     model.dispose();
   });
 
@@ -86,10 +98,18 @@ describe('save and load', () => {
       return d;
     };
     await expect(loadModel(join(dir, 'nope'))).rejects.toThrow(/loadModel: cannot read .*nope\/model\.json/);
-    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "dlvm-mo')))).rejects.toThrow(/loadModel: .*model\.json is not valid JSON \(truncated or corrupt\?\)/);
-    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "other"}')))).rejects.toThrow(/loadModel: .*model\.json is not a dlvm model/);
-    await expect(loadModel(copy((d) => truncateSync(join(d, 'decoder', 'weights.bin'), 10)))).rejects.toThrow(/loadModel: .*decoder\/weights\.bin has 10 bytes, but .*decoder\/model\.json describes \d+ \(truncated or from another model\)/);
-    await expect(loadModel(copy((d) => truncateSync(join(d, 'prior.bin'), 4)))).rejects.toThrow(/loadModel: .*prior\.bin has 4 bytes, expected \d+ for the prior's variables/);
+    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "dlvm-mo')))).rejects.toThrow(
+      /loadModel: .*model\.json is not valid JSON \(truncated or corrupt\?\)/,
+    );
+    await expect(loadModel(copy((d) => writeFileSync(join(d, 'model.json'), '{"format": "other"}')))).rejects.toThrow(
+      /loadModel: .*model\.json is not a dlvm model/,
+    );
+    await expect(loadModel(copy((d) => truncateSync(join(d, 'decoder', 'weights.bin'), 10)))).rejects.toThrow(
+      /loadModel: .*decoder\/weights\.bin has 10 bytes, but .*decoder\/model\.json describes \d+ \(truncated or from another model\)/,
+    );
+    await expect(loadModel(copy((d) => truncateSync(join(d, 'prior.bin'), 4)))).rejects.toThrow(
+      /loadModel: .*prior\.bin has 4 bytes, expected \d+ for the prior's variables/,
+    );
     await expect(loadModel(copy((d) => rmSync(join(d, 'encoder', 'weights.bin'))))).rejects.toThrow(/loadModel: cannot read .*encoder\/weights\.bin/);
     // A layer file whose shapes disagree with its weights: the file is named, not only tfjs's "Shape mismatch".
     await expect(

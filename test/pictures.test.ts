@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs,
+import {
+  checkArgs,
   aggregatePosterior,
   Bernoulli,
   decodePng,
@@ -66,9 +67,18 @@ function tinyModel(pixels: number, latent = 2): LatentVariableModel {
 describe('image grids', () => {
   it('places image k at row floor(k / cols), column k mod cols, white on black as torchvision (invert: dark on white)', async () => {
     const imgs = tf.tensor3d([
-      [[0, 1], [1, 0]],
-      [[1, 1], [0, 0]],
-      [[0.5, 0], [0, 0.5]],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      [
+        [1, 1],
+        [0, 0],
+      ],
+      [
+        [0.5, 0],
+        [0, 0.5],
+      ],
     ]);
     const raster = await imageGrid(imgs, { cols: 2, pad: 1 });
     expect([raster.width, raster.height]).toEqual([2 * 3 + 1, 2 * 3 + 1]);
@@ -112,7 +122,11 @@ describe('model pictures', () => {
     const r = await decodePng(await reconstructionGrid(model, x, { cols: 5, pad: 2 }));
     expect([r.width, r.height]).toEqual([5 * 30 + 2, 2 * 30 + 2]);
     const v = x.dataSync();
-    for (const [i, j] of [[14, 14], [10, 20], [20, 5]] as const) {
+    for (const [i, j] of [
+      [14, 14],
+      [10, 20],
+      [20, 5],
+    ] as const) {
       for (let k = 0; k < 5; k++) {
         expect(grey(r, 2 + k * 30 + j, 2 + i)).toBe(Math.round(255 * v[k * 784 + i * 28 + j]!));
       }
@@ -124,10 +138,16 @@ describe('model pictures', () => {
     const r = await decodePng(await latentManifold(model, { steps: 5, range: 2 }));
     expect([r.width, r.height]).toEqual([5 * 28, 5 * 28]);
     const expected = tf.tidy(() => model.decoder.likelihood(tf.tensor2d([[-2, 2]])).mean.dataSync());
-    for (const [i, j] of [[0, 0], [13, 7], [27, 27]] as const) {
+    for (const [i, j] of [
+      [0, 0],
+      [13, 7],
+      [27, 27],
+    ] as const) {
       expect(grey(r, j, i)).toBe(Math.round(255 * expected[i * 28 + j]!));
     }
-    await expect(latentManifold(model, { dims: [0, 5] })).rejects.toThrow(/latentManifold: argument 'options.dims' must be two different latent dimensions in \[0, 2\)/);
+    await expect(latentManifold(model, { dims: [0, 5] })).rejects.toThrow(
+      /latentManifold: argument 'options.dims' must be two different latent dimensions in \[0, 2\)/,
+    );
   });
 
   it('aggregatePosterior: a scatter with one palette colour per label (PCA above 2 dimensions)', async () => {

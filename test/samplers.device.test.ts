@@ -59,7 +59,7 @@ function ksDistance(sample: number[], F: (x: number) => number): number {
   const x = [...sample].sort((a, b) => a - b);
   const n = x.length;
   let d = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && x[j + 1] === x[i]) j++;
     const f = F(x[i]!);
@@ -277,7 +277,9 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
     expect(Object.keys(worst).sort()).toEqual(['continued fraction', 'series', 'temme']);
     report(
       `${backend} dz/da max rel. error (${pts.length} points):`,
-      Object.entries(worst).map(([r, w]) => `${r} ${w.err.toExponential(2)} (${w.at})`).join('; '),
+      Object.entries(worst)
+        .map(([r, w]) => `${r} ${w.err.toExponential(2)} (${w.at})`)
+        .join('; '),
     );
   });
 
@@ -305,9 +307,7 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
     tf.dispose([alpha, zRaw]);
     manualSeed(14);
     const conc = tf.tensor1d(alphas);
-    const viaGrad = await values(
-      tf.grad((c: tf.Tensor) => tf.sum(tf.mean(tf.mul(standardGamma(tf.broadcastTo(c, [n, alphas.length])), 1 / rate), 0)))(conc),
-    );
+    const viaGrad = await values(tf.grad((c: tf.Tensor) => tf.sum(tf.mean(tf.mul(standardGamma(tf.broadcastTo(c, [n, alphas.length])), 1 / rate), 0)))(conc));
     conc.dispose();
     manualSeed(null);
     expect(z.every((v) => v > 0)).toBe(true);
@@ -347,11 +347,17 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
 
   it('shapes, and no tensors leaked by sampling and gradients', async () => {
     await expectNoLeak(async () => {
-      const concentration = tf.tensor2d([[0.5, 2, 9], [30, 0.1, 1]]);
+      const concentration = tf.tensor2d([
+        [0.5, 2, 9],
+        [30, 0.1, 1],
+      ]);
       const g = new Gamma(concentration, 1.5);
       const s = g.rsample([4]);
       expect(s.shape).toEqual([4, 2, 3]);
-      const rates = tf.tensor2d([[0, 3], [12, 500]]);
+      const rates = tf.tensor2d([
+        [0, 3],
+        [12, 500],
+      ]);
       const p = new Poisson(rates);
       const k = p.sample([5]);
       expect(k.shape).toEqual([5, 2, 2]);

@@ -15,8 +15,7 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
-  const run = (f: (t: tf.Tensor) => tf.Tensor, input: number[]) =>
-    tf.tidy(() => Array.from(f(tf.tensor1d(input)).dataSync()));
+  const run = (f: (t: tf.Tensor) => tf.Tensor, input: number[]) => tf.tidy(() => Array.from(f(tf.tensor1d(input)).dataSync()));
 
   it('lgamma on (1e-4, 1e6) within 1e-6 relative or absolute', async () => {
     await expectNoLeak(() => expectClose(run(lgamma, x), flat(fixtures.special.lgamma), { rtol: 1e-6, atol: 1e-6, label: 'lgamma' }));
@@ -29,7 +28,13 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];
-    const g = tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(lgamma(t)))(tf.tensor1d(xs)).dataSync()));
+    const g = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((t: tf.Tensor) => tf.sum(lgamma(t)))(tf.tensor1d(xs))
+          .dataSync(),
+      ),
+    );
     expectClose(g, run(digamma, xs), { rtol: 2e-5, atol: 1e-5, label: 'd lgamma' });
   });
   it('Cholesky, triangular solve and SPD inverse reconstruct their inputs', () => {
@@ -41,7 +46,11 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
     const [llt, solved, prod] = tf.tidy(() => {
       const m = tf.tensor2d(a);
       const l = cholesky(m);
-      const b = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+      const b = tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]);
       const xsol = solveLowerTriangular(l, b);
       return [
         Array.from(tf.matMul(l, l, false, true).dataSync()),

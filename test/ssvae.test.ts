@@ -9,7 +9,22 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs, ArrayDataset, classificationAccuracy, fit, type HistoryRecord, loadMnist, loadModel, manualSeed, registerModelClass, semiSupervisedSplit, SSVAE, VAE, ConditionalVAE, GaussianEncoder } from '../src/index.js';
+import {
+  checkArgs,
+  ArrayDataset,
+  classificationAccuracy,
+  fit,
+  type HistoryRecord,
+  loadMnist,
+  loadModel,
+  manualSeed,
+  registerModelClass,
+  semiSupervisedSplit,
+  SSVAE,
+  VAE,
+  ConditionalVAE,
+  GaussianEncoder,
+} from '../src/index.js';
 import { nextSeed } from '../src/random.js';
 import { useBackend, take } from './helpers/backends.js';
 
@@ -78,7 +93,10 @@ describe('SSVAE objective', () => {
           const mu = post.base.loc.dataSync();
           const sd = post.base.scale.dataSync();
           const z = [0, 1].map((m) => mu[m]! + sd[m]! * eps[(c * B + i) * 2 + m]!);
-          const logLik = ssvae.decoder.likelihood(tf.tensor2d([z]), y).logProb(xi).dataSync()[0]!;
+          const logLik = ssvae.decoder
+            .likelihood(tf.tensor2d([z]), y)
+            .logProb(xi)
+            .dataSync()[0]!;
           const kl = [0, 1].reduce((s, m) => s + 0.5 * (sd[m]! ** 2 + mu[m]! ** 2 - 1) - Math.log(sd[m]!), 0);
           return [-logLik, kl];
         });
@@ -128,13 +146,15 @@ describe('SSVAE with a relaxed y', () => {
     tf.dispose([relaxed.reconstruction, relaxed.kl, exact.reconstruction, exact.kl]);
     console.log(`unlabelled bound: enumerated ${e.mean.toFixed(3)} ± ${e.se.toFixed(3)}, relaxed (T = 0.05) ${r.mean.toFixed(3)} ± ${r.se.toFixed(3)}`);
     expect(Math.abs(r.mean - e.mean)).toBeLessThan(4 * Math.sqrt(r.se ** 2 + e.se ** 2) + 0.05);
-    expect(() => SSVAE.mlp({ inputShape: [5], numClasses: 3, latentDim: 2, hidden: [6], unlabelled: { relaxed: 0 } })).toThrow(/SSVAE: argument 'unlabelled' must be 'enumerate' or \{ relaxed: temperature > 0 \}/);
+    expect(() => SSVAE.mlp({ inputShape: [5], numClasses: 3, latentDim: 2, hidden: [6], unlabelled: { relaxed: 0 } })).toThrow(
+      /SSVAE: argument 'unlabelled' must be 'enumerate' or \{ relaxed: temperature > 0 \}/,
+    );
     x.dispose();
     ssvae.dispose();
   });
 });
 
-describe('SSVAE by Bayes\' rule', () => {
+describe("SSVAE by Bayes' rule", () => {
   it('p(y|x) from importance-sampled log p(x|y) matches p(x|y) integrated over a 1-D z on a grid', async () => {
     manualSeed(12);
     const C = 3;
@@ -196,18 +216,26 @@ describe('SSVAE by Bayes\' rule', () => {
     const x = tf.ones([2, 4]);
     expect(() => ssvae.bayesClassify(x, { samples: 0 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.samples' must be a positive integer, but got 0/);
     expect(() => ssvae.bayesClassify(x, { chunk: 1.5 })).toThrow(/SSVAE\.bayesClassify: argument 'options\.chunk' must be a positive integer, but got 1\.5/);
-    expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(/SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, 4\] \(or any shape with 4 values per example\), but got \[1, 0, 1, 1\]/);
+    expect(() => ssvae.bayesClassify([1, 0, 1, 1] as never)).toThrow(
+      /SSVAE\.bayesClassify: argument 'x' must be a tensor \[B, 4\] \(or any shape with 4 values per example\), but got \[1, 0, 1, 1\]/,
+    );
     const grey = tf.fill([2, 4], 0.5);
     // Checked on the device: the error comes with the next awaited read.
     tf.tidy(() => {
       ssvae.bayesClassify(grey);
     });
-    await expect(checkArgs()).rejects.toThrow(/SSVAE\.bayesClassify: argument 'x' \(Tensor of shape \[2, 4\]\) must hold binary pixels \(0 or 1\) for the Bernoulli likelihood \(binarise the images, e\.g\. binarize: 'threshold'\), but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\./);
+    await expect(checkArgs()).rejects.toThrow(
+      /SSVAE\.bayesClassify: argument 'x' \(Tensor of shape \[2, 4\]\) must hold binary pixels \(0 or 1\) for the Bernoulli likelihood \(binarise the images, e\.g\. binarize: 'threshold'\), but found invalid values 0\.5, 0\.5, 0\.5, 0\.5, \.\.\.\./,
+    );
     grey.dispose();
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
-    await expect(ssvae.bayesAccuracy(data, { samples: -1 })).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/);
+    await expect(ssvae.bayesAccuracy(data, { samples: -1 })).rejects.toThrow(
+      /SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/,
+    );
     await expect(ssvae.bayesAccuracy(data.withoutLabels())).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
-    await expect(ssvae.bayesAccuracy(data, { batchSize: 0 })).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/);
+    await expect(ssvae.bayesAccuracy(data, { batchSize: 0 })).rejects.toThrow(
+      /SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/,
+    );
     x.dispose();
     ssvae.dispose();
   });
@@ -223,7 +251,9 @@ describe('SSVAE training', () => {
     const records = await fourShortEpochs(ssvae, unlabelled, labelled, valid);
     expect(records).toHaveLength(4);
     const accuracy = await classificationAccuracy((x) => ssvae.classify(x), valid, { binarize: 'threshold' });
-    console.log(`SSVAE, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; ELBO ${records.at(-1)!.elbo.toFixed(1)}`);
+    console.log(
+      `SSVAE, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; ELBO ${records.at(-1)!.elbo.toFixed(1)}`,
+    );
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
     expect(accuracy).toBeGreaterThan(0.5);
     expect(records.at(-1)!.elbo).toBeGreaterThan(records[0]!.elbo);
@@ -258,7 +288,16 @@ describe('SSVAE training', () => {
       sizes.push(lab!.x.shape[0]!);
       return loss(x, step, y, lab);
     };
-    await fit(ssvae, unlabelled, { epochs: 1, batchSize: 50, labelledData: labelled, labelledBatchSize: 7, binarize: 'threshold', seed: 0, progress: false, log: () => undefined });
+    await fit(ssvae, unlabelled, {
+      epochs: 1,
+      batchSize: 50,
+      labelledData: labelled,
+      labelledBatchSize: 7,
+      binarize: 'threshold',
+      seed: 0,
+      progress: false,
+      log: () => undefined,
+    });
     // 170 unlabelled in batches of 50: 4 steps; 30 labelled in batches of 7: 7, 7, 7, 7 (then 2 ends the pass).
     expect(sizes).toEqual([7, 7, 7, 7]);
     ssvae.dispose();
@@ -267,12 +306,18 @@ describe('SSVAE training', () => {
   it('rejects bad input', async () => {
     const ssvae = SSVAE.mlp({ inputShape: [4], numClasses: 3, latentDim: 2, hidden: [3] });
     const x = tf.ones([2, 4]);
-    expect(() => SSVAE.mlp({ inputShape: [4], numClasses: 1, latentDim: 2, hidden: [3] })).toThrow(/SSVAE\.mlp: argument 'options\.numClasses' must be an integer >= 2, but got 1/);
+    expect(() => SSVAE.mlp({ inputShape: [4], numClasses: 1, latentDim: 2, hidden: [3] })).toThrow(
+      /SSVAE\.mlp: argument 'options\.numClasses' must be an integer >= 2, but got 1/,
+    );
     expect(() => ssvae.loss(x, 0, [0, 5])).toThrow(/SSVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2/);
     expect(() => ssvae.loss(x, 0, [0, 1], { x, y: [0, 1] })).toThrow(/SSVAE\.loss: argument 'y' must be undefined when `labelled` is given/);
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
-    await expect(fit(ssvae, data, { epochs: 1, labelledData: data.withoutLabels() })).rejects.toThrow(/fit: argument 'options\.labelledData' must be a labelled ArrayDataset/);
-    expect(() => registerModelClass({ name: 'VAE' } as never)).toThrow(/registerModelClass: argument 'spec\.name' must be a nonempty class name other than the built-in ones, but got "VAE"/);
+    await expect(fit(ssvae, data, { epochs: 1, labelledData: data.withoutLabels() })).rejects.toThrow(
+      /fit: argument 'options\.labelledData' must be a labelled ArrayDataset/,
+    );
+    expect(() => registerModelClass({ name: 'VAE' } as never)).toThrow(
+      /registerModelClass: argument 'spec\.name' must be a nonempty class name other than the built-in ones, but got "VAE"/,
+    );
     expect(() => registerModelClass({ name: 'Mine', matches: () => false } as never)).toThrow(/registerModelClass: argument 'spec\.nets' must be a function/);
     x.dispose();
     ssvae.dispose();
@@ -280,7 +325,7 @@ describe('SSVAE training', () => {
 });
 
 describe('stacked M1+M2', () => {
-  it('is M2 on M1\'s z1: the same loss as a plain SSVAE with the same networks fed z1 by hand', () => {
+  it("is M2 on M1's z1: the same loss as a plain SSVAE with the same networks fed z1 by hand", () => {
     manualSeed(5);
     const m1 = VAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8] });
     const stacked = SSVAE.mlp({ inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5], m1 });
@@ -326,7 +371,27 @@ describe('stacked M1+M2', () => {
     const mu = Array.from(q.mean.dataSync());
     expect(take(picked.features(x))).toEqual([mu[2], mu[0], mu[5], mu[3]]);
     picked.dispose();
-    tf.dispose([got.elbo, got.reconstruction, got.kl, u.reconstruction, u.kl, u.klY, lab.elbo, lab.reconstruction, lab.kl, us.reconstruction, us.kl, us.klY, up.reconstruction, up.kl, up.klY, z1, z1l, x, xl]);
+    tf.dispose([
+      got.elbo,
+      got.reconstruction,
+      got.kl,
+      u.reconstruction,
+      u.kl,
+      u.klY,
+      lab.elbo,
+      lab.reconstruction,
+      lab.kl,
+      us.reconstruction,
+      us.kl,
+      us.klY,
+      up.reconstruction,
+      up.kl,
+      up.klY,
+      z1,
+      z1l,
+      x,
+      xl,
+    ]);
     [stacked, mean, m1].forEach((m) => m.dispose());
   });
 
@@ -342,7 +407,9 @@ describe('stacked M1+M2', () => {
     const records = await fourShortEpochs(stacked, unlabelled, labelled, valid);
     expect(m1.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(m1Before);
     const accuracy = await classificationAccuracy((x) => stacked.classify(x), valid, { binarize: 'threshold' });
-    console.log(`M1+M2, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; bound on log p(z1) ${records.at(-1)!.elbo.toFixed(2)}`);
+    console.log(
+      `M1+M2, 100 labels, 4 short epochs: validation accuracy ${records.map((r) => r.accuracy!.toFixed(3)).join(' -> ')}; bound on log p(z1) ${records.at(-1)!.elbo.toFixed(2)}`,
+    );
     expect(records.at(-1)!.accuracy).toBeCloseTo(accuracy, 10);
     expect(accuracy).toBeGreaterThan(0.5);
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-m1m2-'));
@@ -366,12 +433,20 @@ describe('stacked M1+M2', () => {
     const m1 = VAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8] });
     const cvae = ConditionalVAE.mlp({ inputShape: [6], latentDim: 3, hidden: [8], numClasses: 3 });
     const base = { inputShape: [6], numClasses: 3, latentDim: 2, hidden: [5] };
-    expect(() => SSVAE.mlp({ ...base, m1: cvae })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a trained unconditional VAE with a GaussianEncoder \(M1\)/);
+    expect(() => SSVAE.mlp({ ...base, m1: cvae })).toThrow(
+      /SSVAE\.mlp: argument 'options\.m1' must be a trained unconditional VAE with a GaussianEncoder \(M1\)/,
+    );
     expect(() => SSVAE.mlp({ ...base, m1: {} as never })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a trained unconditional VAE/);
-    expect(() => SSVAE.mlp({ ...base, inputShape: [7], m1 })).toThrow(/SSVAE\.mlp: argument 'options\.m1' must be a VAE whose encoder takes 7 values \(inputShape \[7\]\), but got "an encoder with 6 inputs"/);
-    expect(() => SSVAE.mlp({ ...base, m1, likelihood: 'bernoulli' })).toThrow(/SSVAE\.mlp: argument 'options\.likelihood' must be 'gaussian' \(M1's z1 is real-valued\)/);
+    expect(() => SSVAE.mlp({ ...base, inputShape: [7], m1 })).toThrow(
+      /SSVAE\.mlp: argument 'options\.m1' must be a VAE whose encoder takes 7 values \(inputShape \[7\]\), but got "an encoder with 6 inputs"/,
+    );
+    expect(() => SSVAE.mlp({ ...base, m1, likelihood: 'bernoulli' })).toThrow(
+      /SSVAE\.mlp: argument 'options\.likelihood' must be 'gaussian' \(M1's z1 is real-valued\)/,
+    );
     expect(() => SSVAE.mlp({ ...base, m1, m1Features: 'mode' as never })).toThrow(/SSVAE: argument 'm1Features' must be 'sample' or 'mean', but got "mode"/);
-    expect(() => SSVAE.mlp({ ...base, m1, m1Dims: [0, 3] })).toThrow(/SSVAE: argument 'm1Dims' must be distinct latent dimensions of M1 in 0\.\.2, but got \[0, 3\]/);
+    expect(() => SSVAE.mlp({ ...base, m1, m1Dims: [0, 3] })).toThrow(
+      /SSVAE: argument 'm1Dims' must be distinct latent dimensions of M1 in 0\.\.2, but got \[0, 3\]/,
+    );
     expect(() => SSVAE.mlp({ ...base, m1, m1Dims: [1, 1] })).toThrow(/SSVAE: argument 'm1Dims' must be distinct latent dimensions of M1 in 0\.\.2/);
     [m1, cvae].forEach((m) => m.dispose());
   });

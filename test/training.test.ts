@@ -14,8 +14,14 @@ let valid: ArrayDataset;
 beforeAll(async () => {
   await useBackend('wasm');
   const test = await loadMnist({ split: 'test', download: false });
-  train = test.subset(Array.from({ length: 600 }, (_, i) => i), 'train600');
-  valid = test.subset(Array.from({ length: 200 }, (_, i) => 1000 + i), 'valid200');
+  train = test.subset(
+    Array.from({ length: 600 }, (_, i) => i),
+    'train600',
+  );
+  valid = test.subset(
+    Array.from({ length: 200 }, (_, i) => 1000 + i),
+    'valid200',
+  );
 });
 
 describe('fit', () => {
@@ -90,7 +96,9 @@ describe('fit', () => {
     });
     expect(result.stopReason).toBe('non-finite loss');
     expect(result.steps).toBe(7);
-    expect(result.message).toMatch(/training stopped at step 7 \(epoch 1\): the loss became NaN .* The weights were restored from step 5\. Try a smaller learning rate\./);
+    expect(result.message).toMatch(
+      /training stopped at step 7 \(epoch 1\): the loss became NaN .* The weights were restored from step 5\. Try a smaller learning rate\./,
+    );
     expect(lines.at(-1)).toBe(result.message);
     expect(vae.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(atFive);
     vae.dispose();
@@ -127,7 +135,15 @@ describe('fit', () => {
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
     // 600 examples, batches of 100: 6 steps per epoch; maxSteps 9 ends in epoch 2 of the 10 asked.
     const lines: string[] = [];
-    await fit(vae, train, { epochs: 10, maxSteps: 9, batchSize: 100, binarize: 'threshold', progress: false, progressSeconds: 1e-6, log: (l) => lines.push(l) });
+    await fit(vae, train, {
+      epochs: 10,
+      maxSteps: 9,
+      batchSize: 100,
+      binarize: 'threshold',
+      progress: false,
+      progressSeconds: 1e-6,
+      log: (l) => lines.push(l),
+    });
     const epochLines = lines.filter((l) => /train ELBO/.test(l));
     expect(epochLines.map((l) => l.split(',')[0])).toEqual(['epoch 1/2: step 6/9', 'epoch 2/2: step 9/9']);
     const progress = lines.filter((l) => /ETA/.test(l));
@@ -135,7 +151,9 @@ describe('fit', () => {
     expect(progress).toHaveLength(8);
     expect(progress[0]).toMatch(/^epoch 1\/2: step 1\/9 \(11%\), loss \d+\.\d\d, \d+ samples\/s, ETA (\d+s|\d+m \d+s)$/);
     expect(progress[7]).toMatch(/^epoch 2\/2: step 8\/9 \(89%\), /);
-    await expect(fit(vae, train, { epochs: 1, progressSeconds: -1 })).rejects.toThrow(/fit: argument 'options\.progressSeconds' must be a number of seconds >= 0, but got -1/);
+    await expect(fit(vae, train, { epochs: 1, progressSeconds: -1 })).rejects.toThrow(
+      /fit: argument 'options\.progressSeconds' must be a number of seconds >= 0, but got -1/,
+    );
     vae.dispose();
   });
 
@@ -149,12 +167,22 @@ describe('fit', () => {
 
   it('checkpoints every epoch and the best one; resume continues the history, steps and weights', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dlvm-ckpt-'));
-    const common = { batchSize: 100, binarize: 'threshold' as const, validationData: valid, logEvery: 3, seed: 0, progress: false, log: () => undefined, checkpointDir: dir };
+    const common = {
+      batchSize: 100,
+      binarize: 'threshold' as const,
+      validationData: valid,
+      logEvery: 3,
+      seed: 0,
+      progress: false,
+      log: () => undefined,
+      checkpointDir: dir,
+    };
     manualSeed(4);
     const first = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
     const a = await fit(first, train, { ...common, epochs: 2 });
     expect(a.steps).toBe(12);
-    for (const f of ['last/training.json', 'last/optimizer.bin', 'last/model/model.json', 'best/model/model.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of ['last/training.json', 'last/optimizer.bin', 'last/model/model.json', 'best/model/model.json'])
+      expect(existsSync(join(dir, f)), f).toBe(true);
     // A fresh process would build a new model: different initial weights, then resume.
     manualSeed(99);
     const second = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
@@ -199,7 +227,9 @@ describe('fit', () => {
     const bytes = readFileSync(w);
     bytes.fill(0xff, 0, 64); // NaN patterns, same size
     writeFileSync(w, bytes);
-    await expect(loadModel(join(dir, 'last', 'model'))).rejects.toThrow(/loadModel: .*last\/model\/decoder\/weights\.bin does not match its checksum in .*model\.json \(corrupt, or written by another save\)/);
+    await expect(loadModel(join(dir, 'last', 'model'))).rejects.toThrow(
+      /loadModel: .*last\/model\/decoder\/weights\.bin does not match its checksum in .*model\.json \(corrupt, or written by another save\)/,
+    );
     const again: string[] = [];
     await fit(vae, train, { ...common, epochs: 3, resume: true, log: (l) => again.push(l) });
     expect(again[0]).toMatch(/last cannot be used \(loadModel: .*does not match its checksum.*\); resuming from .*best instead\./);
@@ -212,15 +242,27 @@ describe('fit', () => {
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
     const controller = new AbortController();
     const r = await fit(vae, train, {
-      epochs: 3, batchSize: 100, binarize: 'threshold', progress: false, log: () => undefined, checkpointDir: dir, signal: controller.signal,
+      epochs: 3,
+      batchSize: 100,
+      binarize: 'threshold',
+      progress: false,
+      log: () => undefined,
+      checkpointDir: dir,
+      signal: controller.signal,
       callbacks: { onStepEnd: (s) => s === 8 && controller.abort() },
     });
     expect(r.message).toMatch(/training aborted after 8 steps \(epoch 2\)\. Checkpoint saved in .*last\./);
     writeFileSync(join(dir, 'last', 'training.json'), '{"epoch": ');
-    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(/fit \(resume\): .*last\/training\.json is not valid JSON/);
+    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(
+      /fit \(resume\): .*last\/training\.json is not valid JSON/,
+    );
     writeFileSync(join(dir, 'last', 'training.json'), '{"epoch": 1, "step": -5, "history": [], "bestElbo": null}');
-    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(/fit \(resume\): .*last\/training\.json is not a training state \(epoch and step must be nonnegative integers.*"step":-5/);
-    await expect(fit({ loss: () => undefined, trainableVariables: [] } as never, train, { epochs: 1, checkpointDir: dir })).rejects.toThrow(/fit: argument 'model' must be a dlvm VAE/);
+    await expect(fit(vae, train, { epochs: 3, checkpointDir: dir, resume: true, progress: false, log: () => undefined })).rejects.toThrow(
+      /fit \(resume\): .*last\/training\.json is not a training state \(epoch and step must be nonnegative integers.*"step":-5/,
+    );
+    await expect(fit({ loss: () => undefined, trainableVariables: [] } as never, train, { epochs: 1, checkpointDir: dir })).rejects.toThrow(
+      /fit: argument 'model' must be a dlvm VAE/,
+    );
     vae.dispose();
   });
 
@@ -243,7 +285,9 @@ describe('fit', () => {
     expect(Array.from(await v.data())).toEqual([1]);
     // A model whose weights are not finite is refused before training.
     v.assign(tf.tensor1d([NaN]));
-    await expect(fit(model, train, { epochs: 1, progress: false, log: () => undefined })).rejects.toThrow(/fit: argument 'model' must be a model with finite weights, but got NaN or infinite values in /);
+    await expect(fit(model, train, { epochs: 1, progress: false, log: () => undefined })).rejects.toThrow(
+      /fit: argument 'model' must be a model with finite weights, but got NaN or infinite values in /,
+    );
     v.dispose();
   });
 
@@ -269,7 +313,9 @@ describe('fit', () => {
     const result = await fit(model, train, { epochs: 1, batchSize: 50, learningRate: 1000, progress: false, log: () => undefined });
     expect(result.stopReason).toBe('diverged');
     expect(result.steps).toBe(1);
-    expect(result.message).toMatch(/^training diverged at step 1 \(epoch 1\): the loss reached 9\.\d+e\+5, far above the best so far \(1\.00; first step 1\.00\)\. The weights were restored from step 0; no checkpoint was written for it\./);
+    expect(result.message).toMatch(
+      /^training diverged at step 1 \(epoch 1\): the loss reached 9\.\d+e\+5, far above the best so far \(1\.00; first step 1\.00\)\. The weights were restored from step 0; no checkpoint was written for it\./,
+    );
     expect(Array.from(await v.data())).toEqual([1]);
     // The validation ELBO: -100 after epoch 1, then -1e7 (a blown-up model whose training loss hides it).
     let epochs = 0;

@@ -23,7 +23,10 @@ describe("initBackend('webgpu') in Node", () => {
     expect(info.dlvmKernels).toEqual(expect.arrayContaining(['Transpose@webgpu', 'Log1p@webgpu']));
     expect(describeBackend(info)).toMatch(/^webgpu \(adapter: .* \(software; compatibility\); dlvm kernels: \d+\) via @tensorflow\/tfjs-backend-webgpu/);
     // It computes: a transposed product read back asynchronously.
-    const a = tf.tensor2d([[1, 2], [3, 4]]);
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const p = tf.matMul(a, a, true, false);
     expect(Array.from(await p.data())).toEqual([10, 14, 14, 20]);
     tf.dispose([a, p]);
@@ -33,7 +36,9 @@ describe("initBackend('webgpu') in Node", () => {
     const first = await initBackend('webgpu', { dawnFlags: ['backend=opengles'] });
     const again = await initBackend('webgpu', { dawnFlags: ['backend=opengles', 'enable-dawn-features=allow_unsafe_apis'] });
     expect(again.adapter).toEqual(first.adapter);
-    expect(again.notes.join('; ')).toMatch(/webgpu already runs on .*flags \[backend=opengles\], in this process \(the adapter is fixed once webgpu starts\); these options asked for .*flags \[backend=opengles, enable-dawn-features=allow_unsafe_apis\]/);
+    expect(again.notes.join('; ')).toMatch(
+      /webgpu already runs on .*flags \[backend=opengles\], in this process \(the adapter is fixed once webgpu starts\); these options asked for .*flags \[backend=opengles, enable-dawn-features=allow_unsafe_apis\]/,
+    );
     const same = await initBackend('webgpu', { dawnFlags: ['backend=opengles'] });
     expect(same.notes.join('; ')).not.toMatch(/already runs/);
   });
@@ -47,8 +52,12 @@ describe("initBackend('webgpu') in Node", () => {
     expect(info.adapter).toMatchObject({ featureLevel: 'compatibility', dawnFlags: ['backend=opengles'] });
     process.env['DLVM_WEBGPU_FEATURE_LEVEL'] = 'fast';
     await expect(initBackend('webgpu')).rejects.toThrow(/initBackend: argument 'DLVM_WEBGPU_FEATURE_LEVEL' must be 'core' or 'compatibility', but got "fast"/);
-    await expect(initBackend('webgpu', { featureLevel: 'x' as never })).rejects.toThrow(/initBackend: argument 'options\.featureLevel' must be 'core' or 'compatibility', but got "x"/);
-    await expect(initBackend('webgpu', { dawnFlags: 'backend=opengles' as never })).rejects.toThrow(/initBackend: argument 'options\.dawnFlags' must be an array of Dawn toggles/);
+    await expect(initBackend('webgpu', { featureLevel: 'x' as never })).rejects.toThrow(
+      /initBackend: argument 'options\.featureLevel' must be 'core' or 'compatibility', but got "x"/,
+    );
+    await expect(initBackend('webgpu', { dawnFlags: 'backend=opengles' as never })).rejects.toThrow(
+      /initBackend: argument 'options\.dawnFlags' must be an array of Dawn toggles/,
+    );
   });
 
   it("'auto' skips a software adapter (slower than wasm) and says so", async () => {

@@ -53,9 +53,24 @@ async function expectSame(label: string, fn: () => tf.Tensor | tf.Tensor[], rtol
 
 const SHAPE: [number, number, number] = [4, 5, 60];
 const R = Array.from(randn(SHAPE[0] * SHAPE[1] * SHAPE[2], 3));
-const ints = () => tf.tensor3d(R.map((v) => Math.round(v * 20)), SHAPE, 'int32');
-const small = () => tf.tensor3d(R.map((v) => Math.min(2, Math.max(-1, Math.round(v)))), SHAPE, 'int32');
-const bools = (t: number) => tf.tensor3d(R.map((v) => (v > t ? 1 : 0)), SHAPE, 'bool');
+const ints = () =>
+  tf.tensor3d(
+    R.map((v) => Math.round(v * 20)),
+    SHAPE,
+    'int32',
+  );
+const small = () =>
+  tf.tensor3d(
+    R.map((v) => Math.min(2, Math.max(-1, Math.round(v)))),
+    SHAPE,
+    'int32',
+  );
+const bools = (t: number) =>
+  tf.tensor3d(
+    R.map((v) => (v > t ? 1 : 0)),
+    SHAPE,
+    'bool',
+  );
 const AXES: (number | number[])[] = [0, 1, 2, [0, 1], [1, 2], [0, 2], [0, 1, 2]];
 
 /**
@@ -114,7 +129,26 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   it('registers its webgpu kernels, and restoreStockKernels / registerDlvmKernels round-trip them', async () => {
     const all = dlvmKernelNames();
     const names = all.filter((k) => k.endsWith('@webgpu'));
-    for (const k of ['Transpose', 'ArgMax', 'ArgMin', 'Cumsum', 'UnsortedSegmentSum', 'Cast', 'Log1p', 'Log', 'Exp', 'Expm1', 'Softplus', 'Tanh', 'Erf', 'Relu', 'Relu6', '_FusedMatMul', 'BatchMatMul', 'FusedConv2D']) {
+    for (const k of [
+      'Transpose',
+      'ArgMax',
+      'ArgMin',
+      'Cumsum',
+      'UnsortedSegmentSum',
+      'Cast',
+      'Log1p',
+      'Log',
+      'Exp',
+      'Expm1',
+      'Softplus',
+      'Tanh',
+      'Erf',
+      'Relu',
+      'Relu6',
+      '_FusedMatMul',
+      'BatchMatMul',
+      'FusedConv2D',
+    ]) {
       expect(names).toContain(`${k}@webgpu`);
     }
     const proto = Object.getPrototypeOf(tf.backend()) as { runWebGPUProgram: unknown };
@@ -132,14 +166,28 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
 
   it('transposes int32 and bool tensors of every rank and permutation exactly', async () => {
     await expectNoLeak(async () => {
-      for (const perm of [[0, 2, 1], [1, 0, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]]) {
+      for (const perm of [
+        [0, 2, 1],
+        [1, 0, 2],
+        [2, 1, 0],
+        [1, 2, 0],
+        [2, 0, 1],
+      ]) {
         await expectSame(`int32 ${perm}`, () => tf.transpose(ints(), perm));
         await expectSame(`bool ${perm}`, () => tf.transpose(bools(0.5), perm));
       }
       const flat = R.slice(0, 1200).map((v) => Math.round(v * 7e8)); // beyond 2^24: no f32 round trip
       await expectSame('int32 4-D', () => tf.transpose(tf.tensor4d(flat, [2, 3, 4, 50], 'int32'), [3, 1, 0, 2]));
       await expectSame('int32 2-D large values', () => tf.transpose(tf.tensor2d(flat, [30, 40], 'int32')));
-      await expectSame('bool 2-D', () => tf.transpose(tf.tensor2d(flat.map((v) => (v > 0 ? 1 : 0)), [30, 40], 'bool')));
+      await expectSame('bool 2-D', () =>
+        tf.transpose(
+          tf.tensor2d(
+            flat.map((v) => (v > 0 ? 1 : 0)),
+            [30, 40],
+            'bool',
+          ),
+        ),
+      );
       await expectSame('int32 5-D', () => tf.transpose(tf.reshape(ints(), [2, 2, 5, 6, 10]), [4, 2, 0, 3, 1]));
     });
   });
@@ -195,7 +243,11 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     const withNaN = tied.map((v, i) => (i % cols === 0 && i % 3 === 0 ? NaN : i % 17 === 5 ? NaN : v));
     const allNaN = tied.map((v, i) => (i < cols ? NaN : i < 2 * cols ? -Infinity : v));
     await expectNoLeak(async () => {
-      for (const [label, values] of [['ties', tied], ['NaN', withNaN], ['all NaN / -inf rows', allNaN]] as const) {
+      for (const [label, values] of [
+        ['ties', tied],
+        ['NaN', withNaN],
+        ['all NaN / -inf rows', allNaN],
+      ] as const) {
         for (const axis of [0, 1]) {
           await expectSame(`argMax ${label} axis ${axis}`, () => tf.argMax(tf.tensor2d(values, [rows, cols]), axis));
           await expectSame(`argMin ${label} axis ${axis}`, () => tf.argMin(tf.tensor2d(values, [rows, cols]), axis));
@@ -214,8 +266,19 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
       await expectSame('unsortedSegmentSum int32', () =>
         tf.cast(tf.unsortedSegmentSum(tf.tensor2d(x, [60, 20], 'int32'), tf.tensor1d(ids, 'int32'), 10), 'int32'),
       );
-      await expectSame('unsortedSegmentSum float32', () =>
-        tf.unsortedSegmentSum(tf.tensor2d(x.map((v) => v / 7), [60, 20]), tf.tensor1d(ids, 'int32'), 10), 1e-5, 1e-5,
+      await expectSame(
+        'unsortedSegmentSum float32',
+        () =>
+          tf.unsortedSegmentSum(
+            tf.tensor2d(
+              x.map((v) => v / 7),
+              [60, 20],
+            ),
+            tf.tensor1d(ids, 'int32'),
+            10,
+          ),
+        1e-5,
+        1e-5,
       );
     });
   });
@@ -235,7 +298,17 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   /** GPU-resident bool tensors (`u < p`, computed on the GPU) of several shapes and ranks. */
   const U = (n: number, seed: number) => Array.from(randn(n, seed)).map((v) => 0.5 + 0.25 * v);
   const GPU_BOOLS: [string, () => tf.Tensor][] = [
-    ['[2000, 2, 3]', () => tf.less(tf.tensor3d(U(12000, 21), [2000, 2, 3]), tf.tensor2d([[0.9, 0.7, 0.5], [0.2, 0.8, 0.4]]))],
+    [
+      '[2000, 2, 3]',
+      () =>
+        tf.less(
+          tf.tensor3d(U(12000, 21), [2000, 2, 3]),
+          tf.tensor2d([
+            [0.9, 0.7, 0.5],
+            [0.2, 0.8, 0.4],
+          ]),
+        ),
+    ],
     ['[4, 5, 60]', () => tf.less(tf.tensor3d(U(1200, 22), SHAPE), 0.3)],
     ['[3, 4, 5, 6]', () => tf.less(tf.tensor4d(U(360, 23), [3, 4, 5, 6]), 0.6)],
     ['[37]', () => tf.greater(tf.tensor1d(U(37, 24)), 0.5)],
@@ -243,10 +316,32 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   ];
   /** GPU-resident int32 tensors: int32 sums, an argMax and a full reduction, computed on the GPU. */
   const GPU_INTS: [string, () => tf.Tensor][] = [
-    ['add [2000, 2, 3]', () => tf.add(tf.tensor3d(Array.from({ length: 12000 }, (_, i) => Math.round(R[i % R.length]! * 50 + i)), [2000, 2, 3], 'int32'), tf.scalar(3, 'int32'))],
+    [
+      'add [2000, 2, 3]',
+      () =>
+        tf.add(
+          tf.tensor3d(
+            Array.from({ length: 12000 }, (_, i) => Math.round(R[i % R.length]! * 50 + i)),
+            [2000, 2, 3],
+            'int32',
+          ),
+          tf.scalar(3, 'int32'),
+        ),
+    ],
     ['add [4, 5, 60]', () => tf.add(ints(), small())],
     ['argMax [2000, 3]', () => tf.argMax(tf.tensor3d(U(42000, 25), [2000, 3, 7]), -1)],
-    ['add [2, 3, 4, 50]', () => tf.add(tf.tensor4d(R.map((v) => Math.round(v * 1e4)), [2, 3, 4, 50], 'int32'), tf.scalar(1, 'int32'))],
+    [
+      'add [2, 3, 4, 50]',
+      () =>
+        tf.add(
+          tf.tensor4d(
+            R.map((v) => Math.round(v * 1e4)),
+            [2, 3, 4, 50],
+            'int32',
+          ),
+          tf.scalar(1, 'int32'),
+        ),
+    ],
     ['sum []', () => tf.sum(ints())],
   ];
 
@@ -255,8 +350,20 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
    * `reduce` is false) reductions over axis 0.
    */
   function afterCast(y: tf.Tensor, reduce = true): tf.Tensor[] {
-    const out = [y, tf.transpose(y, y.shape.map((_, i) => y.rank - 1 - i))];
-    if (y.rank > 2) out.push(tf.transpose(y, y.shape.map((_, i) => (i + 1) % y.rank)));
+    const out = [
+      y,
+      tf.transpose(
+        y,
+        y.shape.map((_, i) => y.rank - 1 - i),
+      ),
+    ];
+    if (y.rank > 2)
+      out.push(
+        tf.transpose(
+          y,
+          y.shape.map((_, i) => (i + 1) % y.rank),
+        ),
+      );
     if (reduce) out.push(tf.sum(y));
     if (reduce && y.rank > 0) out.push(tf.sum(y, 0), tf.mean(y, 0), tf.max(y, 0));
     return out;
@@ -275,9 +382,7 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
       // the Int32Array, so the reference is a float32 tensor of the rounded values; the GPU input
       // is an (exact, i32) transpose, as webgpu's int32 arithmetic goes through f32 itself.
       const huge = R.map((v) => Math.round(v * 4e8) + 1);
-      const gpu = await onGpu(() =>
-        afterCast(tf.cast(onDevice(tf.transpose(tf.tensor4d(huge, [2, 3, 4, 50], 'int32'), [0, 1, 3, 2])), 'float32'), false),
-      );
+      const gpu = await onGpu(() => afterCast(tf.cast(onDevice(tf.transpose(tf.tensor4d(huge, [2, 3, 4, 50], 'int32'), [0, 1, 3, 2])), 'float32'), false));
       const cpu = await onCpu(() => afterCast(tf.transpose(tf.tensor4d(huge.map(f32), [2, 3, 4, 50]), [0, 1, 3, 2]), false));
       expect(gpu.map((o) => o.dtype)).toEqual(['float32', 'float32', 'float32']);
       gpu.forEach((g, k) => expectClose(g.values, cpu[k]!.values, { rtol: 0, atol: 0, label: `int32 beyond 2^24 [${k}]` }));
@@ -296,7 +401,21 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     const values = R.map((v) => Math.round(v * 20));
     await expectNoLeak(async () => {
       // Large: stays on the CPU until the cast, which uploads it.
-      await expectSame('large CPU bool', () => afterCast(tf.cast(tf.tensor3d(values.map((v) => (v > 3 ? 1 : 0)), SHAPE, 'bool'), 'float32')), 1e-6);
+      await expectSame(
+        'large CPU bool',
+        () =>
+          afterCast(
+            tf.cast(
+              tf.tensor3d(
+                values.map((v) => (v > 3 ? 1 : 0)),
+                SHAPE,
+                'bool',
+              ),
+              'float32',
+            ),
+          ),
+        1e-6,
+      );
       await expectSame('large CPU int32', () => afterCast(tf.cast(tf.tensor3d(values, SHAPE, 'int32'), 'float32')), 1e-6);
       // Small, with the CPU hand-off on: cast on the CPU; the result then goes to the GPU.
       for (const dtype of ['bool', 'int32'] as const) {
@@ -304,7 +423,14 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
           tf.env().set('WEBGPU_CPU_FORWARD', true);
           let y: tf.Tensor;
           try {
-            y = tf.cast(tf.tensor2d(values.slice(0, 24).map((v) => (dtype === 'bool' ? +(v > 3) : v)), [4, 6], dtype), 'float32');
+            y = tf.cast(
+              tf.tensor2d(
+                values.slice(0, 24).map((v) => (dtype === 'bool' ? +(v > 3) : v)),
+                [4, 6],
+                dtype,
+              ),
+              'float32',
+            );
           } finally {
             tf.env().set('WEBGPU_CPU_FORWARD', false);
           }
@@ -370,7 +496,17 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     await expectNoLeak(async () => {
       await expectSame('scalar', () => [tf.log1p(tf.scalar(1e-7)), tf.expm1(tf.scalar(-3e-8)), tf.log(tf.scalar(1 - 2 ** -24))], 2e-7);
       await expectSame('empty', () => tf.softplus(tf.zeros([0, 3])));
-      await expectSame('4-D', () => tf.tanh(tf.tensor4d(R.map((v) => v * 1e-3), [2, 3, 4, 50])), 4e-7);
+      await expectSame(
+        '4-D',
+        () =>
+          tf.tanh(
+            tf.tensor4d(
+              R.map((v) => v * 1e-3),
+              [2, 3, 4, 50],
+            ),
+          ),
+        4e-7,
+      );
     });
   });
 
@@ -410,7 +546,11 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
         await expectSame('cpu path log1p', () => tf.log1p(tf.tensor1d([...pos, -1, -0.5, -2])), 2e-7, 1.2e-38);
         const small = [1e-9, -1e-20, 0.4, -0.3].map(f32);
         const [g] = await onGpu(() => tf.erf(tf.tensor1d(small)));
-        expectClose(g!.values, small.map((v) => f32(erfSeries(v))), { rtol: 2e-7, label: 'cpu path erf' });
+        expectClose(
+          g!.values,
+          small.map((v) => f32(erfSeries(v))),
+          { rtol: 2e-7, label: 'cpu path erf' },
+        );
         await expectSame('cpu path erf', () => tf.erf(tf.tensor1d([0.5, -0.7, 2, 4, NaN, Infinity])), 2e-7);
       });
     } finally {
@@ -455,7 +595,10 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
       // Same shapes, last axis a multiple of 4: the vec4 program.
       await expectSame('prelu alpha per element', () => prelu(x(), y()), 1e-6);
       await expectSame('prelu alpha per channel', () => prelu(x(), tf.tensor1d(Y.slice(0, 60))), 1e-6);
-      for (const [name, op] of [['maximum', tf.maximum as Binary], ['minimum', tf.minimum as Binary]] as const) {
+      for (const [name, op] of [
+        ['maximum', tf.maximum as Binary],
+        ['minimum', tf.minimum as Binary],
+      ] as const) {
         await expectSame(`${name} same shape`, () => [op(x(), y()), op(y(), x())]);
         await expectSame(`${name} scalar`, () => [op(x(), tf.scalar(0.5)), op(tf.scalar(0.5), x()), op(x(), tf.scalar(NaN))]);
         await expectSame(`${name} broadcast`, () => [op(x(), tf.tensor1d(Y.slice(0, 60))), op(tf.tensor2d(Y.slice(0, 40), [40, 1]), x())]);
@@ -483,26 +626,42 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
         const bias = sprinkled(n, 13, { 3: 'nan', 5: '-inf', 6: 'inf' });
         const alpha = sprinkled(n, 14, { 2: 'nan', 4: 'inf' });
         for (const activation of activations) {
-          for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-            await expectSame(`${m}x${k}x${n} ${activation} tA=${transposeA} tB=${transposeB}`, () => {
-              const a = tf.tensor2d(A, [m, k]);
-              const b = tf.tensor2d(B, [k, n]);
-              const args = { a: transposeA ? tf.transpose(a) : a, b: transposeB ? tf.transpose(b) : b, transposeA, transposeB };
-              return [
-                tf.fused.matMul({
-                  ...args, bias: tf.tensor1d(bias), activation, leakyreluAlpha: 0.2,
-                  preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
-                }),
-                ...(activation === 'linear' ? [tf.matMul(args.a, args.b, transposeA, transposeB)] : []),
-              ];
-            }, 2e-4, 2e-4);
+          for (const [transposeA, transposeB] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            await expectSame(
+              `${m}x${k}x${n} ${activation} tA=${transposeA} tB=${transposeB}`,
+              () => {
+                const a = tf.tensor2d(A, [m, k]);
+                const b = tf.tensor2d(B, [k, n]);
+                const args = { a: transposeA ? tf.transpose(a) : a, b: transposeB ? tf.transpose(b) : b, transposeA, transposeB };
+                return [
+                  tf.fused.matMul({
+                    ...args,
+                    bias: tf.tensor1d(bias),
+                    activation,
+                    leakyreluAlpha: 0.2,
+                    preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+                  }),
+                  ...(activation === 'linear' ? [tf.matMul(args.a, args.b, transposeA, transposeB)] : []),
+                ];
+              },
+              2e-4,
+              2e-4,
+            );
           }
         }
       }
     });
     const keys = shaderKeys();
     for (const prefix of ['matMulReduce_relu', 'matMulSmallOutputSize_relu', 'biasActivation_relu', 'matMulPacked_']) {
-      expect(keys.some((k) => k.startsWith(prefix) && k.includes('_dlvmNaN')), `${prefix} in ${keys}`).toBe(true);
+      expect(
+        keys.some((k) => k.startsWith(prefix) && k.includes('_dlvmNaN')),
+        `${prefix} in ${keys}`,
+      ).toBe(true);
     }
     expect(keys.some((k) => k.startsWith('matMulSplitK_') && k.includes('_dlvmBoundedB'))).toBe(true);
   });
@@ -510,18 +669,27 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
   it('multiplies by a transposed b through the split-K program as the cpu (it read the wrong elements)', async () => {
     // Batch 1, few output tiles, inner size >= 2000, outer sizes multiples of 4: split-K, vec4.
     await expectNoLeak(async () => {
-      for (const [m, k, n] of [[8, 2048, 20], [4, 2000, 64], [16, 4096, 16]] as const) {
+      for (const [m, k, n] of [
+        [8, 2048, 20],
+        [4, 2000, 64],
+        [16, 4096, 16],
+      ] as const) {
         const A = Array.from(randn(m * k, 51));
         const B = Array.from(randn(n * k, 52));
         for (const transposeA of [false, true]) {
-          await expectSame(`${m}x${k}x${n} tA=${transposeA} tB=true`, () => {
-            const a = tf.tensor2d(A, [m, k]);
-            const b = tf.tensor2d(B, [n, k]);
-            return [
-              tf.matMul(transposeA ? tf.transpose(a) : a, b, transposeA, true),
-              tf.fused.matMul({ a: transposeA ? tf.transpose(a) : a, b, transposeA, transposeB: true, bias: tf.tensor1d(B.slice(0, n)), activation: 'relu' }),
-            ];
-          }, 1e-4, 1e-4);
+          await expectSame(
+            `${m}x${k}x${n} tA=${transposeA} tB=true`,
+            () => {
+              const a = tf.tensor2d(A, [m, k]);
+              const b = tf.tensor2d(B, [n, k]);
+              return [
+                tf.matMul(transposeA ? tf.transpose(a) : a, b, transposeA, true),
+                tf.fused.matMul({ a: transposeA ? tf.transpose(a) : a, b, transposeA, transposeB: true, bias: tf.tensor1d(B.slice(0, n)), activation: 'relu' }),
+              ];
+            },
+            1e-4,
+            1e-4,
+          );
         }
       }
     });
@@ -539,19 +707,34 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
         for (const activation of ACTIVATIONS) {
           // 'same' with a finite filter: a non-finite tap on the padding gives NaN here (0 * NaN)
           // where the cpu skips the tap (kernels.nan.test.ts says more).
-          for (const [pad, w, strides] of [['valid', wv, 1], ['valid', wv, 2], ['same', finiteW, 1], ['same', finiteW, 2]] as const) {
+          for (const [pad, w, strides] of [
+            ['valid', wv, 1],
+            ['valid', wv, 2],
+            ['same', finiteW, 1],
+            ['same', finiteW, 2],
+          ] as const) {
             const common = { strides, pad, activation, leakyreluAlpha: 0.2 };
-            await expectSame(`conv2d ci=${ci} ${pad} ${strides} ${activation}`, () => [
-              tf.fused.conv2d({
-                ...common, x: tf.tensor4d(xv, [2, 11, 11, ci]), filter: tf.tensor4d(w, [3, 3, ci, 8]), bias: tf.tensor1d(bv),
-                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
-              }),
-              tf.fused.depthwiseConv2d({
-                ...common, x: tf.tensor4d(xv, [2, 11, 11, ci]), filter: tf.tensor4d(w.slice(0, 9 * ci * 2), [3, 3, ci, 2]),
-                bias: tf.tensor1d(sprinkled(2 * ci, 25, { 1: 'nan' })),
-                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(sprinkled(2 * ci, 26, { 0: 'nan' })) : undefined,
-              }),
-            ], 1e-4, 1e-4);
+            await expectSame(
+              `conv2d ci=${ci} ${pad} ${strides} ${activation}`,
+              () => [
+                tf.fused.conv2d({
+                  ...common,
+                  x: tf.tensor4d(xv, [2, 11, 11, ci]),
+                  filter: tf.tensor4d(w, [3, 3, ci, 8]),
+                  bias: tf.tensor1d(bv),
+                  preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+                }),
+                tf.fused.depthwiseConv2d({
+                  ...common,
+                  x: tf.tensor4d(xv, [2, 11, 11, ci]),
+                  filter: tf.tensor4d(w.slice(0, 9 * ci * 2), [3, 3, ci, 2]),
+                  bias: tf.tensor1d(sprinkled(2 * ci, 25, { 1: 'nan' })),
+                  preluActivationWeights: activation === 'prelu' ? tf.tensor1d(sprinkled(2 * ci, 26, { 0: 'nan' })) : undefined,
+                }),
+              ],
+              1e-4,
+              1e-4,
+            );
           }
         }
       }
@@ -562,29 +745,50 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     const xf = Array.from(randn(2400, 31)).map((v) => v * 4);
     const yf = Array.from(randn(2400, 32)).map((v) => v * 4);
     const dy = Array.from(randn(2400, 33));
-    const g = (f: (t: tf.Tensor) => tf.Tensor) => () =>
-      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor2d(dy, [40, 60]))))(tf.tensor2d(xf, [40, 60]));
+    const g = (f: (t: tf.Tensor) => tf.Tensor) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor2d(dy, [40, 60]))))(tf.tensor2d(xf, [40, 60]));
     await expectNoLeak(async () => {
-      await expectSame('d relu', g((t) => tf.relu(t)));
-      await expectSame('d relu6', g((t) => tf.relu6(t)));
-      await expectSame('d prelu', () =>
-        tf.grads((t: tf.Tensor, al: tf.Tensor) => tf.sum(tf.mul((tf.prelu as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(t, al), tf.tensor2d(dy, [40, 60]))))([
-          tf.tensor2d(xf, [40, 60]),
-          tf.tensor1d(yf.slice(0, 60)),
-        ]), 1e-5, 1e-5);
-      const m = 40, k = 48, n = 32;
+      await expectSame(
+        'd relu',
+        g((t) => tf.relu(t)),
+      );
+      await expectSame(
+        'd relu6',
+        g((t) => tf.relu6(t)),
+      );
+      await expectSame(
+        'd prelu',
+        () =>
+          tf.grads((t: tf.Tensor, al: tf.Tensor) => tf.sum(tf.mul((tf.prelu as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(t, al), tf.tensor2d(dy, [40, 60]))))([
+            tf.tensor2d(xf, [40, 60]),
+            tf.tensor1d(yf.slice(0, 60)),
+          ]),
+        1e-5,
+        1e-5,
+      );
+      const m = 40,
+        k = 48,
+        n = 32;
       for (const activation of ['relu', 'relu6', 'leakyrelu', 'prelu'] as const) {
-        await expectSame(`d fused matMul ${activation}`, () => {
-          const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-            tf.fused.matMul({
-              a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation, leakyreluAlpha: 0.2,
-              preluActivationWeights: activation === 'prelu' ? tf.tensor1d(yf.slice(0, n)) : undefined,
-            });
-          return tf.grads(f)(
-            [tf.tensor2d(xf.slice(0, m * k), [m, k]), tf.tensor2d(yf.slice(0, k * n), [k, n]), tf.tensor1d(dy.slice(0, n))],
-            tf.tensor2d(dy.slice(0, m * n), [m, n]),
-          );
-        }, 2e-4, 2e-4);
+        await expectSame(
+          `d fused matMul ${activation}`,
+          () => {
+            const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+              tf.fused.matMul({
+                a: a as tf.Tensor2D,
+                b: b as tf.Tensor2D,
+                bias: c,
+                activation,
+                leakyreluAlpha: 0.2,
+                preluActivationWeights: activation === 'prelu' ? tf.tensor1d(yf.slice(0, n)) : undefined,
+              });
+            return tf.grads(f)(
+              [tf.tensor2d(xf.slice(0, m * k), [m, k]), tf.tensor2d(yf.slice(0, k * n), [k, n]), tf.tensor1d(dy.slice(0, n))],
+              tf.tensor2d(dy.slice(0, m * n), [m, n]),
+            );
+          },
+          2e-4,
+          2e-4,
+        );
       }
     });
   });
@@ -614,7 +818,10 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     expect(cpu.map((o) => Number.isNaN(o.values[0]))).toEqual([true, true]);
     await expectNoLeak(async () => {
       const gpu = await onGpu(losses);
-      expect(gpu.map((o) => Number.isNaN(o.values[0])), `webgpu: loss ${gpu.map((o) => o.values[0])}`).toEqual([true, true]);
+      expect(
+        gpu.map((o) => Number.isNaN(o.values[0])),
+        `webgpu: loss ${gpu.map((o) => o.values[0])}`,
+      ).toEqual([true, true]);
     });
   });
 });

@@ -71,7 +71,10 @@ const CASES: Case[] = [
       return built(m, (x) => m.loss(tf.reshape(x, [-1, 4, 4])).loss);
     },
   },
-  { name: 'VAE (Gaussian likelihood, predicted variance)', make: () => plain(VAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], likelihood: 'gaussian', variance: 'predicted' })) },
+  {
+    name: 'VAE (Gaussian likelihood, predicted variance)',
+    make: () => plain(VAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], likelihood: 'gaussian', variance: 'predicted' })),
+  },
   { name: 'VAE (VampPrior)', make: () => plain(VAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], prior: { vamp: 3 } })) },
   { name: 'BetaVAE', make: () => plain(BetaVAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], beta: 4 })) },
   { name: 'GMVAE', make: () => plain(GMVAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], components: 3 })) },
@@ -158,11 +161,19 @@ describe('fit and the evaluation functions on webgpu', () => {
     expect(gpu.history.map((r) => [r.step, r.split])).toEqual(cpu.history.map((r) => [r.step, r.split]));
     expect(gpu.history.some((r) => r.split === 'validation')).toBe(true);
     for (const key of ['loss', 'elbo', 'reconstruction', 'kl'] as const) {
-      expectClose(gpu.history.map((r) => r[key]), cpu.history.map((r) => r[key]), { rtol: 1e-4, atol: 1e-4, label: `history ${key}` });
+      expectClose(
+        gpu.history.map((r) => r[key]),
+        cpu.history.map((r) => r[key]),
+        { rtol: 1e-4, atol: 1e-4, label: `history ${key}` },
+      );
     }
     const e = gpu.evaluation;
     const c = cpu.evaluation;
-    expectClose([e.elbo.elbo, e.elbo.reconstruction, e.elbo.kl], [c.elbo.elbo, c.elbo.reconstruction, c.elbo.kl], { rtol: 1e-4, atol: 1e-4, label: 'evaluateElbo' });
+    expectClose([e.elbo.elbo, e.elbo.reconstruction, e.elbo.kl], [c.elbo.elbo, c.elbo.reconstruction, c.elbo.kl], {
+      rtol: 1e-4,
+      atol: 1e-4,
+      label: 'evaluateElbo',
+    });
     expectClose([e.iwae, e.mse], [c.iwae, c.mse], { rtol: 1e-4, atol: 1e-5, label: 'iwae, mse' });
     expectClose(e.active.variances, c.active.variances, { rtol: 1e-3, atol: 1e-6, label: 'activeUnits' });
     expect(e.active.count).toBe(c.active.count);

@@ -42,7 +42,11 @@ const opt = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const list = (s: string) => s.split(',').map((v) => Number(v.trim())).filter((v) => Number.isInteger(v) && v > 0);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((v) => Number(v.trim()))
+    .filter((v) => Number.isInteger(v) && v > 0);
 const small = flag('small');
 const batches = list(opt('batches') ?? (small ? '8,16' : '128,1024,8192'));
 const sizes = list(opt('sizes') ?? (small ? '64,128' : '1024,4096'));
@@ -76,9 +80,7 @@ async function runDlvm(rows: Row[]): Promise<{ info: BackendInfo | null; limits?
   }
   say(`dlvm ${VERSION} on ${describeBackend(info)}`);
   const l = webGpuDevice()?.limits ?? {};
-  const limits = Object.fromEntries(
-    ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension'].map((k) => [k, Number(l[k])]),
-  );
+  const limits = Object.fromEntries(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension'].map((k) => [k, Number(l[k])]));
   say(`  device limits: ${JSON.stringify(limits)}`);
   // dlvm's share of the budget: PyTorch gets the rest (it needs about a third of dlvm's time).
   const dlvmBudget = budget * 0.7;
@@ -166,13 +168,18 @@ function runTorch(rows: Row[], py: TorchPython, device: string): void {
       const t = r.torch;
       say(
         `  PyTorch ${r.task} ${r.size}: ` +
-          (t['error'] ? `error: ${t['error']}` : r.task === 'matmul' ? `${(t['gflops'] as number).toFixed(1)} GFLOP/s` : `${(t['samplesPerSec'] as number).toFixed(0)} samples/s`),
+          (t['error']
+            ? `error: ${t['error']}`
+            : r.task === 'matmul'
+              ? `${(t['gflops'] as number).toFixed(1)} GFLOP/s`
+              : `${(t['samplesPerSec'] as number).toFixed(0)} samples/s`),
       );
     }
   }
 }
 
-const num = (v: unknown, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const num = (v: unknown, digits = 0) =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-';
 const cell = (r: Record<string, unknown> | undefined, key: string, digits = 0) =>
   !r ? '-' : r['error'] ? `- (${String(r['error']).slice(0, 80)})` : num(r[key], digits);
 
@@ -194,12 +201,11 @@ function markdown(rows: Row[], head: string[], torchLabel: string): string {
 }
 
 async function main(): Promise<void> {
-  const rows: Row[] = [
-    ...sizes.map((n) => ({ task: 'matmul' as const, size: n })),
-    ...models.flatMap((m) => batches.map((b) => ({ task: m, size: b }))),
-  ];
-  say(`dlvm GPU benchmark: node ${process.version} (${process.execPath}), ${os.cpus().length} cores, ` +
-    `batches ${batches.join(',')}, matmul ${sizes.join(',')}, ${seconds} s / ${maxSteps} steps per configuration, budget ${budget} s`);
+  const rows: Row[] = [...sizes.map((n) => ({ task: 'matmul' as const, size: n })), ...models.flatMap((m) => batches.map((b) => ({ task: m, size: b })))];
+  say(
+    `dlvm GPU benchmark: node ${process.version} (${process.execPath}), ${os.cpus().length} cores, ` +
+      `batches ${batches.join(',')}, matmul ${sizes.join(',')}, ${seconds} s / ${maxSteps} steps per configuration, budget ${budget} s`,
+  );
   const dlvm = await runDlvm(rows);
   const adapter = dlvm.info?.adapter ? adapterLabel(dlvm.info.adapter) : null;
   if (dlvm.error) say(`webgpu: no adapter: ${dlvm.error}`);
@@ -222,7 +228,8 @@ async function main(): Promise<void> {
     } else {
       const wanted = process.env['DLVM_BENCH_TORCH_DEVICE'];
       device = wanted ?? (py.cuda ? 'cuda' : 'cpu');
-      torchNote = `torch ${py.torch} on ${device === 'cuda' ? `CUDA (${py.cudaDevice ?? '?'})` : `CPU, ${os.availableParallelism()} threads`} via ${py.python}` +
+      torchNote =
+        `torch ${py.torch} on ${device === 'cuda' ? `CUDA (${py.cudaDevice ?? '?'})` : `CPU, ${os.availableParallelism()} threads`} via ${py.python}` +
         (device === 'cpu' && !wanted ? ' (torch sees no CUDA device)' : '');
       say(`PyTorch: ${torchNote}`);
       runTorch(rows, py, device);
@@ -235,7 +242,13 @@ async function main(): Promise<void> {
     '',
     `- dlvm ${VERSION}, node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})`,
     `- WebGPU adapter: ${adapter ?? `none (${dlvm.error?.split('. ')[0] ?? '?'})`}`,
-    ...(dlvm.limits ? [`- WebGPU device limits: ${Object.entries(dlvm.limits).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`] : []),
+    ...(dlvm.limits
+      ? [
+          `- WebGPU device limits: ${Object.entries(dlvm.limits)
+            .map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+            .join(', ')}`,
+        ]
+      : []),
     `- PyTorch: ${torchNote}${py && device === 'cuda' ? '; float32, TF32 off' : ''}`,
     `- ${seconds} s (at most ${maxSteps} steps) per configuration after warm-up; the loss is read every step on both sides`,
   ];
@@ -250,9 +263,7 @@ async function main(): Promise<void> {
       {
         ...machineInfo(VERSION),
         settings: { batches, sizes, seconds, maxSteps, budget, small },
-        webgpu: dlvm.info
-          ? { adapter, adapterInfo: dlvm.info.adapter, limits: dlvm.limits, backend: describeBackend(dlvm.info) }
-          : { error: dlvm.error },
+        webgpu: dlvm.info ? { adapter, adapterInfo: dlvm.info.adapter, limits: dlvm.limits, backend: describeBackend(dlvm.info) } : { error: dlvm.error },
         pytorch: py ? { ...py, device } : { note: torchNote },
         rows,
         seconds: elapsed(),

@@ -90,7 +90,8 @@ export class GaussianMixture {
     }
     const w = Float64Array.from(params.weights ?? []);
     const sum = w.reduce((a, b) => a + b, 0);
-    if (w.length !== k || !w.every((v) => v > 0) || Math.abs(sum - 1) > 1e-6) throw argError(fn, 'params.weights', `${k} positive weights summing to 1`, params.weights);
+    if (w.length !== k || !w.every((v) => v > 0) || Math.abs(sum - 1) > 1e-6)
+      throw argError(fn, 'params.weights', `${k} positive weights summing to 1`, params.weights);
     this.components = k;
     this.dataDim = d;
     this.covarianceType = covariance;
@@ -98,9 +99,17 @@ export class GaussianMixture {
     this.means = Float64Array.from(params.means.flat());
     const cov = params.covariances as unknown[];
     const per = covariance === 'full' ? d * d : d;
-    const flat = Array.isArray(cov) && cov.length === k ? (cov as unknown[]).flatMap((c) => (covariance === 'full' ? (c as number[][]).flat?.() ?? [] : (c as number[]))) : [];
+    const flat =
+      Array.isArray(cov) && cov.length === k
+        ? (cov as unknown[]).flatMap((c) => (covariance === 'full' ? ((c as number[][]).flat?.() ?? []) : (c as number[])))
+        : [];
     if (flat.length !== k * per || !flat.every(Number.isFinite)) {
-      throw argError(fn, 'params.covariances', covariance === 'full' ? `k = ${k} matrices ${d} x ${d}` : `k = ${k} arrays of ${d} variances`, params.covariances);
+      throw argError(
+        fn,
+        'params.covariances',
+        covariance === 'full' ? `k = ${k} matrices ${d} x ${d}` : `k = ${k} arrays of ${d} variances`,
+        params.covariances,
+      );
     }
     this.covariances = Float64Array.from(flat);
     this.chol = new Float64Array(k * per);
@@ -125,9 +134,13 @@ export class GaussianMixture {
         const off = j * d * d;
         let chol: CholeskyDecomposition;
         try {
-          chol = new CholeskyDecomposition(new Matrix(Array.from({ length: d }, (_, r) => Array.from(this.covariances.subarray(off + r * d, off + (r + 1) * d)))));
+          chol = new CholeskyDecomposition(
+            new Matrix(Array.from({ length: d }, (_, r) => Array.from(this.covariances.subarray(off + r * d, off + (r + 1) * d)))),
+          );
         } catch (e) {
-          throw new DlvmError(`${fn}: the covariance of component ${j} cannot be factorised (${(e as Error).message}); it must be symmetric positive definite.`);
+          throw new DlvmError(
+            `${fn}: the covariance of component ${j} cannot be factorised (${(e as Error).message}); it must be symmetric positive definite.`,
+          );
         }
         if (!chol.isPositiveDefinite()) throw new DlvmError(`${fn}: the covariance of component ${j} is not positive definite; raise regCovar.`);
         const L = chol.lowerTriangularMatrix;
@@ -255,7 +268,10 @@ export class GaussianMixture {
       covariance: this.covarianceType,
       weights: Array.from(this.weights),
       means: rows(this.means, d),
-      covariances: this.covarianceType === 'diag' ? rows(this.covariances, d) : Array.from({ length: k }, (_, j) => rows(this.covariances.subarray(j * d * d, (j + 1) * d * d), d)),
+      covariances:
+        this.covarianceType === 'diag'
+          ? rows(this.covariances, d)
+          : Array.from({ length: k }, (_, j) => rows(this.covariances.subarray(j * d * d, (j + 1) * d * d), d)),
     };
   }
 

@@ -86,7 +86,8 @@ export class PPCA {
     } else {
       W = Float64Array.from(params.W as ArrayLike<number>);
       q = params.latentDim ?? W.length / d;
-      if (!Number.isInteger(q) || W.length !== d * q) throw argError(fn, 'params.W', `D x q = ${d} x q values (row-major) with latentDim q`, `${W.length} values`);
+      if (!Number.isInteger(q) || W.length !== d * q)
+        throw argError(fn, 'params.W', `D x q = ${d} x q values (row-major) with latentDim q`, `${W.length} values`);
     }
     if (q < 1 || !W.every(Number.isFinite)) throw argError(fn, 'params.W', 'finite values with q >= 1 columns', params.W);
     if (!(params.sigma2 > 0) || !Number.isFinite(params.sigma2)) throw argError(fn, 'params.sigma2', 'a positive number', params.sigma2);
@@ -156,7 +157,9 @@ export class PPCA {
     for (let i = q; i < d; i++) rest += lambdas[i]!;
     const sigma2 = rest / (d - q);
     if (!(sigma2 > 0)) {
-      throw new DlvmError(`${fn}: the data lie in a subspace of dimension <= ${q} (the discarded eigenvalues are all 0), so sigma^2 = 0 and the likelihood is unbounded; use a smaller latentDim.`);
+      throw new DlvmError(
+        `${fn}: the data lie in a subspace of dimension <= ${q} (the discarded eigenvalues are all 0), so sigma^2 = 0 and the likelihood is unbounded; use a smaller latentDim.`,
+      );
     }
     const U = evd.eigenvectorMatrix;
     const W = new Float64Array(d * q);

@@ -97,7 +97,11 @@ async function dataset(name: string, split: 'train' | 'test', opts: { data?: str
   else if (name === 'fashion-mnist') ds = await loadFashionMnist({ split, path: opts.data });
   else if (name === 'binarized-mnist') ds = await loadBinarizedMnist({ split, path: opts.data });
   else ds = toyDataset(opts.toy ?? 'square', { n: split === 'train' ? 4000 : 1000, seed: (opts.seed ?? 0) + (split === 'train' ? 0 : 1) });
-  if (opts.limit !== undefined && opts.limit < ds.length) ds = ds.subset(Array.from({ length: opts.limit }, (_, i) => i), `${ds.name}`);
+  if (opts.limit !== undefined && opts.limit < ds.length)
+    ds = ds.subset(
+      Array.from({ length: opts.limit }, (_, i) => i),
+      `${ds.name}`,
+    );
   return ds;
 }
 
@@ -163,7 +167,8 @@ async function loadRunModel(run: string): Promise<VAE> {
 
 /** Pictures need a model of the images; an M1+M2 run's M2 models M1's latent z1. */
 function refuseStacked(model: VAE, run: string, what: string): void {
-  if (model instanceof SSVAE && model.m1 !== null) throw new Error(`${what} draws images, but ${run} is an M1+M2 model whose M2 models M1's latent z1; use M1's run folder for pictures.`);
+  if (model instanceof SSVAE && model.m1 !== null)
+    throw new Error(`${what} draws images, but ${run} is an M1+M2 model whose M2 models M1's latent z1; use M1's run folder for pictures.`);
 }
 
 /** What `dlvm train` writes into --out: a folder holding any of these holds a run. */
@@ -182,12 +187,16 @@ program
   .command('train')
   .description('train a model and save it with its history and curves into --out')
   .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae', 'cvae', 'ssvae']).default('vae'))
-  .addOption(new Option('--arch <name>', 'networks: MLP, or the PML report\'s convolutional pair (--channels)').choices(['mlp', 'conv']).default('mlp'))
+  .addOption(new Option('--arch <name>', "networks: MLP, or the PML report's convolutional pair (--channels)").choices(['mlp', 'conv']).default('mlp'))
   .option('--channels <sizes>', 'conv channels of the stride-2 layers', sizes, [16, 32])
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
   .addOption(new Option('--toy <name>', 'toy 2-D set (with --dataset toy2d)').choices(['square', 'rings', 'moons', 'pinwheel']).default('square'))
   .addOption(new Option('--binarize <mode>', 'binarisation of images').choices(['threshold', 'dynamic', 'static', 'none']))
-  .addOption(new Option('--likelihood <name>', 'p(x|z) for images: Bernoulli (binary data) or continuous Bernoulli (grey levels in [0, 1], with --binarize none)').choices(['bernoulli', 'continuous-bernoulli']).default('bernoulli'))
+  .addOption(
+    new Option('--likelihood <name>', 'p(x|z) for images: Bernoulli (binary data) or continuous Bernoulli (grey levels in [0, 1], with --binarize none)')
+      .choices(['bernoulli', 'continuous-bernoulli'])
+      .default('bernoulli'),
+  )
   .option('--latent-dim <n>', 'latent size M', int('--latent-dim'), 10)
   .option('--hidden <sizes>', 'hidden layer sizes', sizes, [512, 512])
   .addOption(new Option('--activation <name>', 'hidden activation').choices(['relu', 'elu', 'tanh', 'softplus']).default('relu'))
@@ -205,11 +214,11 @@ program
   .option('--no-labelled-elbo', 'leave the labelled ELBO out of the loss (ssvae; as CS236)')
   .option('--relaxed <temperature>', 'one Gumbel-softmax draw of y per unlabelled example instead of enumerating the classes (ssvae)', positive('--relaxed'))
   .option('--labelled-batch-size <n>', 'labelled examples per step (ssvae; default min(--batch-size, --labels))', int('--labelled-batch-size'))
-  .option('--m1 <run>', "stacked M1+M2 (ssvae): the run folder of a trained VAE whose latent z1 ~ q(z1|x) M2 models and classifies")
+  .option('--m1 <run>', 'stacked M1+M2 (ssvae): the run folder of a trained VAE whose latent z1 ~ q(z1|x) M2 models and classifies')
   .option('--limit <n>', 'use the first n training images', int('--limit'))
   .option('--data <dir>', 'folder with the dataset files (the only place looked when given)')
   .option('--seed <s>', 'seed', (v) => Number(v), 0)
-  .option('--resume', 'continue from the run\'s last checkpoint')
+  .option('--resume', "continue from the run's last checkpoint")
   .option('--force', 'overwrite an existing run in --out (its model, history and checkpoints)')
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu (default: the fastest available; see docs/backends.md)')
   .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
@@ -236,10 +245,17 @@ program
     const greyForBernoulli = o.likelihood === 'bernoulli' && !toy && o.dataset !== 'binarized-mnist';
     const binarize: Binarize = o.binarize ?? (greyForBernoulli ? 'threshold' : 'none');
     if (o.binarize === undefined && greyForBernoulli) {
-      console.error(`binarize: threshold (pixels >= 0.5 -> 1; the default for a Bernoulli likelihood on ${o.dataset}'s grey images: --binarize dynamic|static|threshold to choose, or --likelihood continuous-bernoulli for grey levels)`);
+      console.error(
+        `binarize: threshold (pixels >= 0.5 -> 1; the default for a Bernoulli likelihood on ${o.dataset}'s grey images: --binarize dynamic|static|threshold to choose, or --likelihood continuous-bernoulli for grey levels)`,
+      );
     }
     const train = await dataset(o.dataset, 'train', { data: o.data, toy: o.toy, limit: o.limit, seed: o.seed });
-    const test = await dataset(o.dataset, 'test', { data: o.data, toy: o.toy, limit: o.limit === undefined ? undefined : Math.min(o.limit, 1000), seed: o.seed });
+    const test = await dataset(o.dataset, 'test', {
+      data: o.data,
+      toy: o.toy,
+      limit: o.limit === undefined ? undefined : Math.min(o.limit, 1000),
+      seed: o.seed,
+    });
     const base = {
       inputShape: train.itemShape,
       latentDim: o.latentDim as number,
@@ -251,7 +267,8 @@ program
     if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
     const conv = o.arch === 'conv';
     const arch = { ...base, channels: o.channels as number[] };
-    if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null) throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
+    if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null)
+      throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
     if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
     if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
     if (o.labelledBatchSize !== undefined && o.model !== 'ssvae') throw new Error(`--labelled-batch-size is for --model ssvae, not --model ${o.model}.`);
@@ -271,12 +288,15 @@ program
       console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1}: its ${m1Dims.length} active units of ${m1.prior.latentDim}`);
     }
     if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
-      throw new Error('--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.');
+      throw new Error(
+        '--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.',
+      );
     }
     let fitData = train;
     let labelledData: ArrayDataset | undefined;
     if (o.model === 'ssvae') {
-      if (o.labels % train.numClasses !== 0) throw new Error(`--labels must be a multiple of the ${train.numClasses} classes (the same number per class), got ${o.labels}.`);
+      if (o.labels % train.numClasses !== 0)
+        throw new Error(`--labels must be a multiple of the ${train.numClasses} classes (the same number per class), got ${o.labels}.`);
       const split = semiSupervisedSplit(train, { labelsPerClass: o.labels / train.numClasses, seed: o.seed });
       labelledData = split.labelled;
       fitData = split.unlabelled;
@@ -295,14 +315,24 @@ program
             unlabelled: o.relaxed === undefined ? 'enumerate' : { relaxed: o.relaxed },
           })
         : o.model === 'cvae'
-        ? conv ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses }) : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
-        : o.model === 'betavae'
-        ? conv ? BetaVAE.conv({ ...arch, beta: o.beta }) : BetaVAE.mlp({ ...base, beta: o.beta })
-        : o.model === 'gmvae'
-          ? conv ? GMVAE.conv({ ...arch, components: o.components, learnWeights: Boolean(o.learnWeights) }) : GMVAE.mlp({ ...base, components: o.components, learnWeights: Boolean(o.learnWeights) })
-          : o.model === 'iwae'
-            ? conv ? IWAE.conv({ ...arch, k: o.k }) : IWAE.mlp({ ...base, k: o.k })
-            : conv ? VAE.conv(arch) : VAE.mlp(base);
+          ? conv
+            ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses })
+            : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
+          : o.model === 'betavae'
+            ? conv
+              ? BetaVAE.conv({ ...arch, beta: o.beta })
+              : BetaVAE.mlp({ ...base, beta: o.beta })
+            : o.model === 'gmvae'
+              ? conv
+                ? GMVAE.conv({ ...arch, components: o.components, learnWeights: Boolean(o.learnWeights) })
+                : GMVAE.mlp({ ...base, components: o.components, learnWeights: Boolean(o.learnWeights) })
+              : o.model === 'iwae'
+                ? conv
+                  ? IWAE.conv({ ...arch, k: o.k })
+                  : IWAE.mlp({ ...base, k: o.k })
+                : conv
+                  ? VAE.conv(arch)
+                  : VAE.mlp(base);
     // After every check of the flags, before anything is written: one writer per run folder, and
     // never train over a run unasked.
     const lock = lockRun(out);
@@ -347,7 +377,16 @@ program
               : o.model === 'cvae'
                 ? { numClasses: train.numClasses }
                 : o.model === 'ssvae'
-                  ? { numClasses: train.numClasses, labels: o.labels, alpha: o.alpha, genWeight: o.genWeight, labelledElbo: o.labelledElbo !== false, ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }), ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }), ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }) }
+                  ? {
+                      numClasses: train.numClasses,
+                      labels: o.labels,
+                      alpha: o.alpha,
+                      genWeight: o.genWeight,
+                      labelledElbo: o.labelledElbo !== false,
+                      ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }),
+                      ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }),
+                      ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
+                    }
                   : {},
     });
     // run.json from the start, updated after every epoch: an unfinished run can be evaluated
@@ -367,7 +406,9 @@ program
     const controller = new AbortController();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        console.error(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint and stopping${signal === 'SIGINT' ? ' (press Ctrl-C again to quit at once)' : ''}`);
+        console.error(
+          `${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint and stopping${signal === 'SIGINT' ? ' (press Ctrl-C again to quit at once)' : ''}`,
+        );
         controller.abort();
       });
     }
@@ -399,7 +440,9 @@ program
     await writeRun(info);
     const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
     const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
-    console.log(`${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`);
+    console.log(
+      `${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`,
+    );
     lock.release();
     // Training that stopped on a non-finite loss or diverged did not succeed: say so with the exit status.
     if (result.stopReason === 'non-finite loss' || result.stopReason === 'diverged') process.exitCode = 1;
@@ -461,7 +504,17 @@ program
         };
         bayes = { bayesAccuracy: await model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
       }
-      const result = { examples: test.length, binarize, accuracy: m.accuracy, ...bayes, elbo: m.elbo, elboOf: model.m1 === null ? 'x' : 'z1', reconstruction: m.reconstruction, kl: m.kl, seconds: (performance.now() - t0) / 1000 };
+      const result = {
+        examples: test.length,
+        binarize,
+        accuracy: m.accuracy,
+        ...bayes,
+        elbo: m.elbo,
+        elboOf: model.m1 === null ? 'x' : 'z1',
+        reconstruction: m.reconstruction,
+        kl: m.kl,
+        seconds: (performance.now() - t0) / 1000,
+      };
       await writeFileAtomic(join(o.run, 'eval.json'), JSON.stringify(result, null, 2));
       const byBayes = 'bayesAccuracy' in bayes ? `, of p(y|x) by Bayes' rule (IWAE-${o.bayes} per class) ${bayes.bayesAccuracy.toFixed(4)}` : '';
       console.log(
@@ -528,10 +581,10 @@ program
       if (kind === 'latent') await aggregatePosterior(model, test, { n: 3000, binarize: run.binarize, file });
       else if (kind === 'manifold') await latentManifold(model, { steps: 20, file });
       else if (kind === 'style-content') {
-        if (!(model instanceof ConditionalVAE)) throw new Error(`plot style-content needs a conditional model (dlvm train --model cvae); ${o.run} holds a ${run.model}.`);
+        if (!(model instanceof ConditionalVAE))
+          throw new Error(`plot style-content needs a conditional model (dlvm train --model cvae); ${o.run} holds a ${run.model}.`);
         await styleContentGrid(model, { rows: 10, seed: 0, file });
-      }
-      else if (kind === 'toy') await toyPanels(model, test, { file });
+      } else if (kind === 'toy') await toyPanels(model, test, { file });
       else {
         const idx = Array.from({ length: 32 }, (_, i) => i);
         const x = test.tensor(idx, { binarize: run.binarize });

@@ -259,7 +259,12 @@ export class ArrayDataset {
         if (current) tf.dispose([current.x, ...(current.y ? [current.y] : [])]);
         const indices = order.subarray(b * size, Math.min((b + 1) * size, this.length));
         const x = this.tensor(indices, { binarize, binarizeSeed: options.binarizeSeed, flatten: options.flatten });
-        const y = this.labels ? tf.tensor1d(Int32Array.from(indices, (i) => this.labels![i]!), 'int32') : null;
+        const y = this.labels
+          ? tf.tensor1d(
+              Int32Array.from(indices, (i) => this.labels![i]!),
+              'int32',
+            )
+          : null;
         current = { x, y, indices: Int32Array.from(indices) };
         yield current;
       }

@@ -89,7 +89,8 @@ export async function locateGiven(fn: string, dataset: string, files: DataFile[]
   } catch {
     present = [];
   }
-  const shown = present.length === 0 ? 'it is empty' : `it holds ${present.slice(0, 8).join(', ')}${present.length > 8 ? `, ... (${present.length} entries)` : ''}`;
+  const shown =
+    present.length === 0 ? 'it is empty' : `it holds ${present.slice(0, 8).join(', ')}${present.length > 8 ? `, ... (${present.length} entries)` : ''}`;
   throw new DlvmError(
     `${fn}: the data folder ${best!.dir} lacks ${fileList(best!.missing)} for ${dataset} (${shown}). ` +
       `A given folder is the only place looked (also ${path.join(given, subdir)}); put the files there, or leave the folder out to use $DLVM_DATA, the cache or a download.`,

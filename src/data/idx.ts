@@ -41,14 +41,10 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   const size = shape.reduce((a, b) => a * b, 1);
   const available = bytes.length - headerBytes;
   if (available < size) {
-    throw new DlvmError(
-      `parseIdx: ${name} is truncated: shape [${shape.join(', ')}] needs ${size} data bytes, found ${available}.`,
-    );
+    throw new DlvmError(`parseIdx: ${name} is truncated: shape [${shape.join(', ')}] needs ${size} data bytes, found ${available}.`);
   }
   if (available > size) {
-    throw new DlvmError(
-      `parseIdx: ${name} has ${available - size} unexpected bytes after the data of shape [${shape.join(', ')}].`,
-    );
+    throw new DlvmError(`parseIdx: ${name} has ${available - size} unexpected bytes after the data of shape [${shape.join(', ')}].`);
   }
   return { shape, data: bytes.subarray(headerBytes, headerBytes + size) };
 }

@@ -83,7 +83,15 @@ const FASHION: IdxSet = {
  * The files of one split: from the user's folder alone when one is given; otherwise from the
  * first of $DLVM_DATA (and its `subdir`), `extra` and the cache that holds them all, or downloaded.
  */
-async function locate(fn: string, dataset: string, files: DataFile[], options: FetchOptions, subdir: string, extra: () => Promise<string[]>, mirrors: string[]): Promise<string[]> {
+async function locate(
+  fn: string,
+  dataset: string,
+  files: DataFile[],
+  options: FetchOptions,
+  subdir: string,
+  extra: () => Promise<string[]>,
+  mirrors: string[],
+): Promise<string[]> {
   if (options.path !== undefined) return locateGiven(fn, dataset, files, options.path, subdir);
   const p = await import('node:path');
   const cacheDir = p.join(options.cacheDir ?? (await defaultCacheDir()), subdir);
@@ -163,9 +171,24 @@ export function loadFashionMnist(options: MnistOptions = {}): Promise<ArrayDatas
 }
 
 const BINARIZED: Record<'train' | 'valid' | 'test', DataFile & { count: number }> = {
-  train: { name: 'binarized_mnist_train.amat', remote: 'binarized_mnist_train.amat', sha256: 'ad693b29f94c14277b095f5238ddefbbdaaae0939789dd2f4f0205278cee3e4d', count: 50000 },
-  valid: { name: 'binarized_mnist_valid.amat', remote: 'binarized_mnist_valid.amat', sha256: '1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2', count: 10000 },
-  test: { name: 'binarized_mnist_test.amat', remote: 'binarized_mnist_test.amat', sha256: 'e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c', count: 10000 },
+  train: {
+    name: 'binarized_mnist_train.amat',
+    remote: 'binarized_mnist_train.amat',
+    sha256: 'ad693b29f94c14277b095f5238ddefbbdaaae0939789dd2f4f0205278cee3e4d',
+    count: 50000,
+  },
+  valid: {
+    name: 'binarized_mnist_valid.amat',
+    remote: 'binarized_mnist_valid.amat',
+    sha256: '1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2',
+    count: 10000,
+  },
+  test: {
+    name: 'binarized_mnist_test.amat',
+    remote: 'binarized_mnist_test.amat',
+    sha256: 'e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c',
+    count: 10000,
+  },
 };
 
 /**

@@ -47,11 +47,7 @@ export class Bernoulli extends Distribution {
    * of -inf (outcome 1) / +inf (outcome 0). Boolean, batch shape.
    */
   massless(outcome: 0 | 1): tf.Tensor {
-    return tf.tidy(() =>
-      this.given === 'probs'
-        ? tf.equal(this.probs, 1 - outcome)
-        : tf.equal(this.logits, outcome === 1 ? -Infinity : Infinity),
-    );
+    return tf.tidy(() => (this.given === 'probs' ? tf.equal(this.probs, 1 - outcome) : tf.equal(this.logits, outcome === 1 ? -Infinity : Infinity)));
   }
   get support(): Constraint {
     return boolean;
@@ -59,9 +55,7 @@ export class Bernoulli extends Distribution {
 
   expand(batchShape: number[]): Bernoulli {
     return this.expandWith(batchShape, (b) =>
-      this.given === 'probs'
-        ? new Bernoulli({ probs: b(this.probs) }, this.options())
-        : new Bernoulli({ logits: b(this.logits) }, this.options()),
+      this.given === 'probs' ? new Bernoulli({ probs: b(this.probs) }, this.options()) : new Bernoulli({ logits: b(this.logits) }, this.options()),
     );
   }
 

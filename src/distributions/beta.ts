@@ -64,10 +64,7 @@ export class Beta extends Distribution {
     const a = this.concentration1;
     const b = this.concentration0;
     const ab = tf.add(a, b);
-    return tf.add(
-      tf.sub(tf.sub(lbeta(a, b), tf.mul(tf.sub(a, 1), digamma(a))), tf.mul(tf.sub(b, 1), digamma(b))),
-      tf.mul(tf.sub(ab, 2), digamma(ab)),
-    );
+    return tf.add(tf.sub(tf.sub(lbeta(a, b), tf.mul(tf.sub(a, 1), digamma(a))), tf.mul(tf.sub(b, 1), digamma(b))), tf.mul(tf.sub(ab, 2), digamma(ab)));
   }
   protected override _mean(): tf.Tensor {
     return tf.div(this.concentration1, tf.add(this.concentration1, this.concentration0));
@@ -125,25 +122,17 @@ registerKL(Uniform, Beta, (p, q) => {
   const w = tf.sub(p.high, p.low);
   const t1 = tf.log(w);
   const t2 = tf.div(tf.mul(tf.sub(q.concentration1, 1), tf.sub(tf.sub(xLogX(p.high), xLogX(p.low)), w)), w);
-  const t3 = tf.div(
-    tf.mul(tf.sub(q.concentration0, 1), tf.add(tf.sub(xLogX(tf.sub(1, p.high)), xLogX(tf.sub(1, p.low))), w)),
-    w,
-  );
+  const t3 = tf.div(tf.mul(tf.sub(q.concentration0, 1), tf.add(tf.sub(xLogX(tf.sub(1, p.high)), xLogX(tf.sub(1, p.low))), w)), w);
   const t4 = lbeta(q.concentration1, q.concentration0);
   const result = tf.sub(tf.sub(tf.add(t3, t4), t1), t2);
   const outside = tf.logicalOr(tf.greater(p.high, 1), tf.less(p.low, 0));
   return tf.where(outside, tf.fill(result.shape, Infinity), result);
 });
-registerKL(Beta, Exponential, (p, q) =>
-  tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, betaMean(p))),
-);
+registerKL(Beta, Exponential, (p, q) => tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, betaMean(p))));
 registerKL(Beta, Gamma, (p, q) => {
   const t1 = tf.neg(p.entropy());
   const t2 = tf.sub(lgamma(q.concentration), tf.mul(q.concentration, tf.log(q.rate)));
-  const t3 = tf.mul(
-    tf.sub(q.concentration, 1),
-    tf.sub(digamma(p.concentration1), digamma(tf.add(p.concentration1, p.concentration0))),
-  );
+  const t3 = tf.mul(tf.sub(q.concentration, 1), tf.sub(digamma(p.concentration1), digamma(tf.add(p.concentration1, p.concentration0))));
   const t4 = tf.mul(q.rate, betaMean(p));
   return tf.add(tf.sub(tf.add(t1, t2), t3), t4);
 });

@@ -54,9 +54,7 @@ export class Categorical extends Distribution {
 
   expand(batchShape: number[]): Categorical {
     return this.expandWith(batchShape, (b) =>
-      this.given === 'probs'
-        ? new Categorical({ probs: b(this.probs, 1) }, this.options())
-        : new Categorical({ logits: b(this.logits, 1) }, this.options()),
+      this.given === 'probs' ? new Categorical({ probs: b(this.probs, 1) }, this.options()) : new Categorical({ logits: b(this.logits, 1) }, this.options()),
     );
   }
 

@@ -70,14 +70,22 @@ function perEvent(values: Float32Array, shape: number[], eventDim: number, test:
 }
 
 /** An elementwise host test from a predicate on one number. */
-const each = (pred: (x: number, i: number) => boolean): HostTest => (e, _, i) => pred(e[0]!, i);
+const each =
+  (pred: (x: number, i: number) => boolean): HostTest =>
+  (e, _, i) =>
+    pred(e[0]!, i);
 
 const notNan = (v: tf.Tensor) => tf.logicalNot(tf.isNaN(v));
-const bound = (b: number | tf.Tensor, label?: string) =>
-  typeof b === 'number' ? String(b) : (label ?? 'a parameter');
+const bound = (b: number | tf.Tensor, label?: string) => (typeof b === 'number' ? String(b) : (label ?? 'a parameter'));
 
 /** Any real number, including +-Infinity; not NaN. */
-export const real = make('Real()', notNan, 0, false, each((x) => !Number.isNaN(x)));
+export const real = make(
+  'Real()',
+  notNan,
+  0,
+  false,
+  each((x) => !Number.isNaN(x)),
+);
 /** Reals, checked per vector (event dim 1). */
 export const realVector = independent(real, 1);
 /** x > 0. */
@@ -88,10 +96,16 @@ export const nonnegative = greaterThanEq(0);
 export const unitInterval = interval(0, 1);
 /** 0 or 1. */
 export const boolean: Constraint = {
-  ...make('Boolean()', (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)), 0, true, each((x) => x === 0 || x === 1)),
+  ...make(
+    'Boolean()',
+    (v) => tf.logicalOr(tf.equal(v, 0), tf.equal(v, 1)),
+    0,
+    true,
+    each((x) => x === 0 || x === 1),
+  ),
   hint:
     "values are 0 or 1; grey images need binarising first: binarize 'threshold', 'dynamic' or 'static' " +
-    "(fit, the evaluation functions, ArrayDataset.batches; --binarize in the dlvm command), or a ContinuousBernoulli likelihood for grey levels",
+    '(fit, the evaluation functions, ArrayDataset.batches; --binarize in the dlvm command), or a ContinuousBernoulli likelihood for grey levels',
 };
 /** 0, 1, 2, ... */
 export const nonnegativeInteger = make(
@@ -128,18 +142,28 @@ function hostIf(bounds: Array<number | tf.Tensor>, test: (b: Array<(i: number) =
 
 /** x > lower. */
 export function greaterThan(lower: number | tf.Tensor, label?: string): Constraint {
-  return make(`GreaterThan(lower_bound=${bound(lower, label)})`, (v) => tf.greater(v, lower), 0, false, hostIf([lower], ([l]) => each((x, i) => x > l!(i))), true);
+  return make(
+    `GreaterThan(lower_bound=${bound(lower, label)})`,
+    (v) => tf.greater(v, lower),
+    0,
+    false,
+    hostIf([lower], ([l]) => each((x, i) => x > l!(i))),
+    true,
+  );
 }
 /** x >= lower. */
 export function greaterThanEq(lower: number | tf.Tensor): Constraint {
-  return make(`GreaterThanEq(lower_bound=${bound(lower)})`, (v) => tf.greaterEqual(v, lower), 0, false, hostIf([lower], ([l]) => each((x, i) => x >= l!(i))), true);
+  return make(
+    `GreaterThanEq(lower_bound=${bound(lower)})`,
+    (v) => tf.greaterEqual(v, lower),
+    0,
+    false,
+    hostIf([lower], ([l]) => each((x, i) => x >= l!(i))),
+    true,
+  );
 }
 /** lower <= x <= upper. */
-export function interval(
-  lower: number | tf.Tensor,
-  upper: number | tf.Tensor,
-  labels: [string, string] = ['a parameter', 'a parameter'],
-): Constraint {
+export function interval(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string] = ['a parameter', 'a parameter']): Constraint {
   return make(
     `Interval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
     (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)),
@@ -150,11 +174,7 @@ export function interval(
   );
 }
 /** lower <= x < upper. */
-export function halfOpenInterval(
-  lower: number | tf.Tensor,
-  upper: number | tf.Tensor,
-  labels: [string, string] = ['a parameter', 'a parameter'],
-): Constraint {
+export function halfOpenInterval(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string] = ['a parameter', 'a parameter']): Constraint {
   return make(
     `HalfOpenInterval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
     (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.less(v, upper)),
@@ -168,8 +188,7 @@ export function halfOpenInterval(
 export function integerInterval(lower: number, upper: number): Constraint {
   return make(
     `IntegerInterval(lower_bound=${lower}, upper_bound=${upper})`,
-    (v) =>
-      tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)), tf.equal(tf.floor(v), v)),
+    (v) => tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)), tf.equal(tf.floor(v), v)),
     0,
     true,
     each((x) => x >= lower && x <= upper && Math.floor(x) === x),
@@ -205,11 +224,7 @@ export function independent(base: Constraint, n: number): Constraint {
 /** Vectors with nonnegative entries summing to 1 (tolerance 1e-6, as torch). */
 export const simplex = make(
   'Simplex()',
-  (v) =>
-    tf.logicalAnd(
-      allTrue(tf.greaterEqual(v, 0), -1),
-      tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!)),
-    ),
+  (v) => tf.logicalAnd(allTrue(tf.greaterEqual(v, 0), -1), tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!))),
   1,
   false,
   (e: Float32Array) => e.every((x) => x >= 0) && Math.abs(e.reduce((a, b) => a + b, 0) - 1) <= 1e-6 * Math.max(1, e.length),
@@ -266,10 +281,7 @@ export const lowerCholesky = make(
 export const positiveDefinite = make(
   'PositiveDefinite()',
   (v) => {
-    const sym = tf.lessEqual(
-      tf.max(tf.abs(tf.sub(v, transposeLast(v))), [-2, -1]),
-      tf.mul(1e-6, tf.add(1, tf.max(tf.abs(v), [-2, -1]))),
-    );
+    const sym = tf.lessEqual(tf.max(tf.abs(tf.sub(v, transposeLast(v))), [-2, -1]), tf.mul(1e-6, tf.add(1, tf.max(tf.abs(v), [-2, -1]))));
     const diag = diagPart(cholesky(v));
     return tf.logicalAnd(sym, allTrue(tf.greater(diag, 0), -1));
   },

@@ -180,9 +180,7 @@ registerKL(Uniform, ContinuousBernoulli, (p, q) => {
   return tf.where(outside, tf.fill(result.shape, Infinity), result);
 });
 registerKL(Beta, ContinuousBernoulli, klToContinuousBernoulli);
-registerKL(ContinuousBernoulli, Exponential, (p, q) =>
-  tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, p.meanValue())),
-);
+registerKL(ContinuousBernoulli, Exponential, (p, q) => tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, p.meanValue())));
 registerKL(Normal, ContinuousBernoulli, infiniteKL);
 registerKL(Laplace, ContinuousBernoulli, infiniteKL);
 registerKL(Exponential, ContinuousBernoulli, infiniteKL);

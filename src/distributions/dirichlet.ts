@@ -47,10 +47,7 @@ export class Dirichlet extends Distribution {
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // sum (a - 1) log x + lgamma(sum a) - sum lgamma(a)
     const a = this.concentration;
-    return tf.add(
-      tf.sum(xlogy(tf.sub(a, 1), x), -1),
-      tf.sub(lgamma(tf.sum(a, -1)), tf.sum(lgamma(a), -1)),
-    );
+    return tf.add(tf.sum(xlogy(tf.sub(a, 1), x), -1), tf.sub(lgamma(tf.sum(a, -1)), tf.sum(lgamma(a), -1)));
   }
   protected override _entropy(): tf.Tensor {
     // log B(a) + (a0 - K) psi(a0) - sum (a - 1) psi(a)
@@ -58,10 +55,7 @@ export class Dirichlet extends Distribution {
     const k = this.eventShape[0]!;
     const a0 = tf.sum(a, -1);
     const logBeta = tf.sub(tf.sum(lgamma(a), -1), lgamma(a0));
-    return tf.sub(
-      tf.add(logBeta, tf.mul(tf.sub(a0, k), digamma(a0))),
-      tf.sum(tf.mul(tf.sub(a, 1), digamma(a)), -1),
-    );
+    return tf.sub(tf.add(logBeta, tf.mul(tf.sub(a0, k), digamma(a0))), tf.sum(tf.mul(tf.sub(a, 1), digamma(a)), -1));
   }
   protected override _mean(): tf.Tensor {
     return tf.div(this.concentration, tf.sum(this.concentration, -1, true));

@@ -71,11 +71,7 @@ export interface PreparedParams<K extends string> {
  * (torch's `broadcast_all`). `eventRanks[name]` is the number of rightmost dimensions of that
  * parameter that are not batch dimensions (1 for logits of a Categorical, 2 for a scale_tril).
  */
-export function prepareParams<K extends string>(
-  fn: string,
-  params: Record<K, unknown>,
-  eventRanks: Partial<Record<K, number>> = {},
-): PreparedParams<K> {
+export function prepareParams<K extends string>(fn: string, params: Record<K, unknown>, eventRanks: Partial<Record<K, number>> = {}): PreparedParams<K> {
   const created: tf.Tensor[] = [];
   const converted = {} as Record<K, tf.Tensor>;
   try {
@@ -128,13 +124,7 @@ function invalidHostEntries(values: Float32Array, ok: Uint8Array, limit = 4): st
  * are tested on the device and the verdict is read at the next {@link checkArgs} (see
  * pending_checks.ts). Either way the message lists offending entries.
  */
-export function checkConstraint(
-  fn: string,
-  arg: string,
-  value: tf.Tensor,
-  constraint: Constraint,
-  expectation: string,
-): void {
+export function checkConstraint(fn: string, arg: string, value: tf.Tensor, constraint: Constraint, expectation: string): void {
   const head = `${fn}: argument '${arg}' (Tensor of shape [${value.shape.join(', ')}]) must ${expectation}`;
   // For independent(base, n), list the offending scalars rather than whole events.
   const shown = constraint.base ?? constraint;
@@ -332,24 +322,18 @@ export abstract class Distribution {
    */
   abstract expand(batchShape: number[]): Distribution;
 
-
   /**
    * Shared body of `expand`: checks `batchShape` against this batch shape (torch's rules: the
    * new shape is right-aligned and each existing dimension is 1 or equal), then calls `build`
    * with a function that broadcasts a parameter (with `eventRank` non-batch rightmost dims) to the
    * new batch shape. The built distribution owns those broadcasts.
    */
-  protected expandWith<D extends Distribution>(
-    batchShape: unknown,
-    build: (broadcast: (t: tf.Tensor, eventRank?: number) => tf.Tensor) => D,
-  ): D {
+  protected expandWith<D extends Distribution>(batchShape: unknown, build: (broadcast: (t: tf.Tensor, eventRank?: number) => tf.Tensor) => D): D {
     const fn = `${this.name}.expand`;
     this.assertLive('expand');
     const shape = checkSampleShape(fn, batchShape);
     const own = this.batchShape;
-    const fits =
-      shape.length >= own.length &&
-      own.every((d, i) => d === 1 || d === shape[shape.length - own.length + i]);
+    const fits = shape.length >= own.length && own.every((d, i) => d === 1 || d === shape[shape.length - own.length + i]);
     if (!fits) {
       throw argError(fn, 'batchShape', `a shape that [${own.join(', ')}] (the batch shape) broadcasts to`, shape);
     }
@@ -428,9 +412,7 @@ export abstract class Distribution {
 
   /** The error for a method this family does not define (torch does not define it either). */
   protected notDefined(method: string): DlvmError {
-    return new DlvmError(
-      `${this.name}.${method}: not defined for ${this.name} (torch.distributions does not define it either).`,
-    );
+    return new DlvmError(`${this.name}.${method}: not defined for ${this.name} (torch.distributions does not define it either).`);
   }
 
   /** Message for `rsample` on a family without reparameterised sampling. */

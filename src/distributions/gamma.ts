@@ -143,17 +143,11 @@ export class Gamma extends Distribution {
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // a log(rate) + (a - 1) log(x) - rate x - lgamma(a), with 0 log 0 = 0 at x = 0.
     const a = this.concentration;
-    return tf.sub(
-      tf.sub(tf.add(xlogy(a, this.rate), xlogy(tf.sub(a, 1), x)), tf.mul(this.rate, x)),
-      lgamma(a),
-    );
+    return tf.sub(tf.sub(tf.add(xlogy(a, this.rate), xlogy(tf.sub(a, 1), x)), tf.mul(this.rate, x)), lgamma(a));
   }
   protected override _entropy(): tf.Tensor {
     const a = this.concentration;
-    return tf.add(
-      tf.add(tf.sub(a, tf.log(this.rate)), lgamma(a)),
-      tf.mul(tf.sub(1, a), digamma(a)),
-    );
+    return tf.add(tf.add(tf.sub(a, tf.log(this.rate)), lgamma(a)), tf.mul(tf.sub(1, a), digamma(a)));
   }
   protected override _mean(): tf.Tensor {
     return tf.div(this.concentration, this.rate);
@@ -201,9 +195,7 @@ registerKL(Exponential, Gamma, (p, q) => {
   const t1 = tf.mul(tf.neg(q.concentration), tf.log(ratio));
   return tf.sub(tf.add(tf.add(tf.add(t1, ratio), lgamma(q.concentration)), tf.mul(q.concentration, EULER_GAMMA)), 1 + EULER_GAMMA);
 });
-registerKL(Gamma, Exponential, (p, q) =>
-  tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.div(tf.mul(q.rate, p.concentration), p.rate)),
-);
+registerKL(Gamma, Exponential, (p, q) => tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.div(tf.mul(q.rate, p.concentration), p.rate)));
 registerKL(Normal, Gamma, infiniteKL);
 registerKL(Laplace, Gamma, infiniteKL);
 registerKL(Gamma, Uniform, infiniteKL);

@@ -28,14 +28,7 @@ export type { MvnMatrix } from './multivariate_normal.js';
 export { LowRankMultivariateNormal } from './lowrank_multivariate_normal.js';
 export { Independent } from './independent.js';
 export { MixtureSameFamily } from './mixture_same_family.js';
-export {
-  Transform,
-  ExpTransform,
-  SigmoidTransform,
-  TanhTransform,
-  SoftplusTransform,
-  AffineTransform,
-} from './transforms.js';
+export { Transform, ExpTransform, SigmoidTransform, TanhTransform, SoftplusTransform, AffineTransform } from './transforms.js';
 export { TransformedDistribution } from './transformed_distribution.js';
 export { LogNormal } from './log_normal.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';

@@ -17,10 +17,7 @@ import { Distribution } from './distribution.js';
 export type DistributionClass<D extends Distribution = Distribution> = abstract new (...args: any[]) => D;
 
 /** A closed-form KL(p || q): returns a tensor of the broadcast batch shape. */
-export type KLFunction<P extends Distribution = Distribution, Q extends Distribution = Distribution> = (
-  p: P,
-  q: Q,
-) => tf.Tensor;
+export type KLFunction<P extends Distribution = Distribution, Q extends Distribution = Distribution> = (p: P, q: Q) => tf.Tensor;
 
 const registry = new Map<DistributionClass, Map<DistributionClass, KLFunction>>();
 const cache = new Map<DistributionClass, Map<DistributionClass, KLFunction | null>>();
@@ -40,11 +37,7 @@ function isDistributionClass(c: unknown): c is DistributionClass {
  * const undo = registerKL(Normal, Laplace, (p, q) => ...); // fn returns a tensor of the batch shape
  * undo();
  */
-export function registerKL<P extends Distribution, Q extends Distribution>(
-  P: DistributionClass<P>,
-  Q: DistributionClass<Q>,
-  fn: KLFunction<P, Q>,
-): () => void {
+export function registerKL<P extends Distribution, Q extends Distribution>(P: DistributionClass<P>, Q: DistributionClass<Q>, fn: KLFunction<P, Q>): () => void {
   if (!isDistributionClass(P)) throw argError('registerKL', 'P', 'a Distribution class', P);
   if (!isDistributionClass(Q)) throw argError('registerKL', 'Q', 'a Distribution class', Q);
   if (typeof fn !== 'function') throw argError('registerKL', 'fn', 'a function (p, q) => Tensor', fn);

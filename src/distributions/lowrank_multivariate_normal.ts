@@ -80,10 +80,7 @@ export class LowRankMultivariateNormal extends Distribution {
   }
 
   expand(batchShape: number[]): LowRankMultivariateNormal {
-    return this.expandWith(
-      batchShape,
-      (b) => new LowRankMultivariateNormal(b(this.loc, 1), b(this.covFactor, 2), b(this.covDiag, 1), this.options()),
-    );
+    return this.expandWith(batchShape, (b) => new LowRankMultivariateNormal(b(this.loc, 1), b(this.covFactor, 2), b(this.covDiag, 1), this.options()));
   }
 
   protected override _rsample(sampleShape: number[]): tf.Tensor {

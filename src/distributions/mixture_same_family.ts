@@ -46,11 +46,7 @@ export class MixtureSameFamily extends Distribution {
     }
     const cb = component.batchShape;
     const k = mixture.numEvents;
-    const ok =
-      cb.length >= 1 &&
-      cb[cb.length - 1] === k &&
-      mixture.batchShape.length === cb.length - 1 &&
-      mixture.batchShape.every((d, i) => d === cb[i]);
+    const ok = cb.length >= 1 && cb[cb.length - 1] === k && mixture.batchShape.length === cb.length - 1 && mixture.batchShape.every((d, i) => d === cb[i]);
     if (!ok) {
       throw argError(
         'MixtureSameFamily',
@@ -80,11 +76,7 @@ export class MixtureSameFamily extends Distribution {
   expand(batchShape: number[]): MixtureSameFamily {
     this.assertLive('expand');
     if (!Array.isArray(batchShape)) throw argError('MixtureSameFamily.expand', 'batchShape', 'an array', batchShape);
-    return new MixtureSameFamily(
-      this.mixture.expand(batchShape),
-      this.component.expand([...batchShape, this.mixture.numEvents]),
-      this.options(),
-    );
+    return new MixtureSameFamily(this.mixture.expand(batchShape), this.component.expand([...batchShape, this.mixture.numEvents]), this.options());
   }
 
   override dispose(): void {
@@ -219,4 +211,3 @@ function sliceDistribution(d: Distribution, i: number): Distribution {
   const Ctor = d.constructor as new (...args: unknown[]) => Distribution;
   return new Ctor(...sliced, { validateArgs: false });
 }
-

@@ -86,7 +86,10 @@ export class MultivariateNormal extends Distribution {
   protected override _rsample(sampleShape: number[]): tf.Tensor {
     const eps = tf.randomNormal([...sampleShape, ...this.batchShape, ...this.eventShape], 0, 1, 'float32', nextSeed());
     // loc + L eps, as a batched matrix-vector product: [..., D, D] x [..., D, 1].
-    const shape = broadcastShapes('MultivariateNormal.rsample', [['eps', eps.shape.slice(0, -1)], ['L', this.scaleTril.shape.slice(0, -2)]]);
+    const shape = broadcastShapes('MultivariateNormal.rsample', [
+      ['eps', eps.shape.slice(0, -1)],
+      ['L', this.scaleTril.shape.slice(0, -2)],
+    ]);
     const d = this.eventShape[0]!;
     const l = broadcastTo(this.scaleTril, [...shape, d, d]);
     return tf.add(this.loc, tf.squeeze(tf.matMul(l, tf.expandDims(eps, -1)), [-1]));

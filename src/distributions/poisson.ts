@@ -67,10 +67,7 @@ function logPoissonPmf(k: tf.Tensor, rate: tf.Tensor): tf.Tensor {
   const r = tf.reciprocal(kBig);
   const r2 = tf.square(r);
   const stirling = tf.mul(r, tf.sub(1 / 12, tf.mul(r2, tf.sub(1 / 360, tf.mul(r2, 1 / 1260)))));
-  const logBig = tf.sub(
-    tf.sub(tf.neg(tf.mul(rate, phi)), tf.mul(0.5, tf.log(tf.mul(kBig, 2 * Math.PI)))),
-    stirling,
-  );
+  const logBig = tf.sub(tf.sub(tf.neg(tf.mul(rate, phi)), tf.mul(0.5, tf.log(tf.mul(kBig, 2 * Math.PI)))), stirling);
   const kSmall = tf.where(big, tf.zerosLike(k), k);
   const logSmall = tf.sub(tf.sub(tf.mul(kSmall, tf.log(rate)), rate), lgamma(tf.add(kSmall, 1)));
   return tf.where(big, logBig, logSmall);
@@ -153,15 +150,11 @@ export class Poisson extends Distribution {
 }
 
 // KL = r1 (log r1 - log r2) - (r1 - r2)
-registerKL(Poisson, Poisson, (p, q) =>
-  tf.sub(tf.mul(p.rate, tf.sub(tf.log(p.rate), tf.log(q.rate))), tf.sub(p.rate, q.rate)),
-);
+registerKL(Poisson, Poisson, (p, q) => tf.sub(tf.mul(p.rate, tf.sub(tf.log(p.rate), tf.log(q.rate))), tf.sub(p.rate, q.rate)));
 
 // ---- cross pairs (Bernoulli < Poisson) ----
 
 // KL(Bernoulli(p) || Poisson(r)) = -H(p) - (p log r - r): the Poisson also puts mass on 0 and 1.
-registerKL(Bernoulli, Poisson, (p, q) =>
-  tf.sub(tf.neg(p.entropy()), tf.sub(tf.mul(p.probs, tf.log(q.rate)), q.rate)),
-);
+registerKL(Bernoulli, Poisson, (p, q) => tf.sub(tf.neg(p.entropy()), tf.sub(tf.mul(p.probs, tf.log(q.rate)), q.rate)));
 // A Poisson puts mass on 2, 3, ..., where a Bernoulli has none.
 registerKL(Poisson, Bernoulli, infiniteKL);

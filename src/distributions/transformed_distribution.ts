@@ -144,8 +144,7 @@ export class TransformedDistribution extends Distribution {
 
 // Same transforms on both sides: KL is invariant under the bijection.
 registerKL(TransformedDistribution, TransformedDistribution, (p, q) => {
-  const same =
-    p.transforms.length === q.transforms.length && p.transforms.every((t, i) => t.equals(q.transforms[i]!));
+  const same = p.transforms.length === q.transforms.length && p.transforms.every((t, i) => t.equals(q.transforms[i]!));
   if (!same || !tf.util.arraysEqual(p.eventShape, q.eventShape)) {
     throw new DlvmError(
       `klDivergence: KL(${p.name} || ${q.name}) has a closed form only for equal transforms and event shapes; use monteCarloKL(p, q, nSamples).`,

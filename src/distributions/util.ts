@@ -92,7 +92,9 @@ export function toFloat(fn: string, arg: string, value: unknown): { tensor: tf.T
   ensureBackend(fn);
   try {
     const shape = nestedShape(value)!;
-    const values = Float32Array.from(typeof value === 'number' || typeof value === 'boolean' ? [Number(value)] : (tf.util.flatten(value as number[]) as number[]));
+    const values = Float32Array.from(
+      typeof value === 'number' || typeof value === 'boolean' ? [Number(value)] : (tf.util.flatten(value as number[]) as number[]),
+    );
     const tensor = tf.tensor(values, shape, 'float32');
     hostValues.set(tensor, { values, shape });
     return { tensor, created: true };
@@ -140,7 +142,10 @@ export function checkSampleShape(fn: string, sampleShape: unknown): number[] {
 /** Sums the `n` rightmost dimensions of `x`. */
 export function sumRightmost(x: tf.Tensor, n: number): tf.Tensor {
   if (n <= 0) return x;
-  return sum(x, Array.from({ length: n }, (_, i) => x.rank - 1 - i));
+  return sum(
+    x,
+    Array.from({ length: n }, (_, i) => x.rank - 1 - i),
+  );
 }
 
 /** The identity with a zero gradient (tfjs has no `stopGradient`); used by `sample()`. */
@@ -201,7 +206,13 @@ export function probsOrLogits(fn: string, arg: unknown): { kind: 'probs' | 'logi
 
 /** KL = +inf with the broadcast batch shape of p and q (q cannot explain p's support). */
 export function infiniteKL(p: { batchShape: number[] }, q: { batchShape: number[] }): tf.Tensor {
-  return tf.fill(broadcastShapes('klDivergence', [['p', p.batchShape], ['q', q.batchShape]]), Infinity);
+  return tf.fill(
+    broadcastShapes('klDivergence', [
+      ['p', p.batchShape],
+      ['q', q.batchShape],
+    ]),
+    Infinity,
+  );
 }
 
 /** x log x with 0 log 0 = 0. */

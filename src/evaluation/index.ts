@@ -4,13 +4,5 @@
  * @packageDocumentation
  */
 export type { LatentVariableModel } from './model.js';
-export {
-  evaluateElbo,
-  iwaeLogLikelihood,
-  bitsPerDim,
-  reconstructionMse,
-  classificationAccuracy,
-  activeUnits,
-  klPerDimension,
-} from './metrics.js';
+export { evaluateElbo, iwaeLogLikelihood, bitsPerDim, reconstructionMse, classificationAccuracy, activeUnits, klPerDimension } from './metrics.js';
 export type { EvalData, EvalOptions, ElboResult } from './metrics.js';

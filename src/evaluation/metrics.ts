@@ -158,11 +158,7 @@ export async function evaluateElbo(model: LatentVariableModel, data: EvalData, o
  *
  * @returns the mean estimate in nats per example (the NLL is its negative).
  */
-export async function iwaeLogLikelihood(
-  model: LatentVariableModel,
-  data: EvalData,
-  options: EvalOptions & { k: number; chunk?: number },
-): Promise<number> {
+export async function iwaeLogLikelihood(model: LatentVariableModel, data: EvalData, options: EvalOptions & { k: number; chunk?: number }): Promise<number> {
   const fn = 'iwaeLogLikelihood';
   const m = checkModel(fn, model);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { k: 1000 }', options);

@@ -20,14 +20,7 @@
  *   input x^T [Ci, H, W, N], filter dy^T [oh, ow, N, Co], filter dilation s, stride 1, which gives
  *   [Ci, fh, fw, Co], transposed back to [fh, fw, Ci, Co].
  */
-import {
-  backend_util,
-  Conv2DBackpropFilter,
-  Conv2DBackpropInput,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { disposeInfos, runConfig, runKernel, type AnyBackend } from './kernel_util.js';
 
 type ConvAttrs = {
@@ -71,18 +64,21 @@ function cropNegativePadding(
   };
   if (cut.top + cut.bottom + cut.left + cut.right === 0) return { x, pads: kept };
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  const cropped = runKernel('Slice', backend, backendName, { x }, {
-    begin: [0, cut.top, cut.left, 0],
-    size: [n, h - cut.top - cut.bottom, w - cut.left - cut.right, c],
-  });
+  const cropped = runKernel(
+    'Slice',
+    backend,
+    backendName,
+    { x },
+    {
+      begin: [0, cut.top, cut.left, 0],
+      size: [n, h - cut.top - cut.bottom, w - cut.left - cut.right, c],
+    },
+  );
   return { x: cropped, pads: kept };
 }
 
 /** Conv2DBackpropInput as a stride-1 convolution of the spread-out dy with the flipped filter. */
-function conv2dBackpropInputImpl(
-  backendName: string,
-  stock: KernelConfig | undefined,
-): KernelFunc {
+function conv2dBackpropInputImpl(backendName: string, stock: KernelConfig | undefined): KernelFunc {
   return (({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as ConvAttrs & {
@@ -93,9 +89,7 @@ function conv2dBackpropInputImpl(
       if (stock) return runConfig(stock, backend, inputs, attrs);
       throw new Error(`dlvm Conv2DBackpropInput (${backendName}): only float32 NHWC is supported, got ${dataFormat}.`);
     }
-    const info = backend_util.computeConv2DInfo(
-      inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format,
-    );
+    const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
     const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw } = info;
     const { filterHeight: fh, filterWidth: fw } = info;
     const owned: TensorInfo[] = [];
@@ -104,16 +98,41 @@ function conv2dBackpropInputImpl(
     //    The result has sh - 1 (sw - 1) trailing zero rows (columns), taken off the bottom padding.
     let spread = dy;
     if (sh > 1 || sw > 1) {
-      const r6 = runKernel('Reshape', backend, backendName, { x: dy }, {
-        shape: [batchSize, outHeight, 1, outWidth, 1, outChannels],
-      });
-      const padded = runKernel('PadV2', backend, backendName, { x: r6 }, {
-        paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-        constantValue: 0,
-      });
-      spread = runKernel('Reshape', backend, backendName, { x: padded }, {
-        shape: [batchSize, outHeight * sh, outWidth * sw, outChannels],
-      });
+      const r6 = runKernel(
+        'Reshape',
+        backend,
+        backendName,
+        { x: dy },
+        {
+          shape: [batchSize, outHeight, 1, outWidth, 1, outChannels],
+        },
+      );
+      const padded = runKernel(
+        'PadV2',
+        backend,
+        backendName,
+        { x: r6 },
+        {
+          paddings: [
+            [0, 0],
+            [0, 0],
+            [0, sh - 1],
+            [0, 0],
+            [0, sw - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+      );
+      spread = runKernel(
+        'Reshape',
+        backend,
+        backendName,
+        { x: padded },
+        {
+          shape: [batchSize, outHeight * sh, outWidth * sw, outChannels],
+        },
+      );
       owned.push(r6, padded, spread);
     }
 
@@ -131,22 +150,25 @@ function conv2dBackpropInputImpl(
     const flipped = runKernel('Transpose', backend, backendName, { x: reversed }, { perm: [0, 1, 3, 2] });
     owned.push(reversed, flipped);
 
-    const dx = runKernel('Conv2D', backend, backendName, { x: input, filter: flipped }, {
-      strides: [1, 1],
-      pad: explicitPad(pads.top, pads.bottom, pads.left, pads.right),
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-    });
+    const dx = runKernel(
+      'Conv2D',
+      backend,
+      backendName,
+      { x: input, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: explicitPad(pads.top, pads.bottom, pads.left, pads.right),
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+    );
     disposeInfos(backend, ...owned);
     return dx;
   }) as KernelFunc;
 }
 
 /** Conv2DBackpropFilter as a convolution of x (batch as channels) with dy as the filter. */
-function conv2dBackpropFilterImpl(
-  backendName: string,
-  stock: KernelConfig | undefined,
-): KernelFunc {
+function conv2dBackpropFilterImpl(backendName: string, stock: KernelConfig | undefined): KernelFunc {
   return (({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as ConvAttrs & {
@@ -157,9 +179,7 @@ function conv2dBackpropFilterImpl(
       if (stock) return runConfig(stock, backend, inputs, attrs);
       throw new Error(`dlvm Conv2DBackpropFilter (${backendName}): only float32 NHWC is supported, got ${dataFormat}.`);
     }
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format,
-    );
+    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format);
     const { inHeight, inWidth, outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
     const { filterHeight: fh, filterWidth: fw } = info;
 
@@ -172,12 +192,18 @@ function conv2dBackpropFilterImpl(
       left: info.padInfo.left,
       right: fw + (outWidth - 1) * sw - info.padInfo.left - inWidth,
     });
-    const out = runKernel('Conv2D', backend, backendName, { x: input, filter: dyT }, {
-      strides: [1, 1],
-      pad: explicitPad(pads.top, pads.bottom, pads.left, pads.right),
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-    }); // [Ci, fh, fw, Co]
+    const out = runKernel(
+      'Conv2D',
+      backend,
+      backendName,
+      { x: input, filter: dyT },
+      {
+        strides: [1, 1],
+        pad: explicitPad(pads.top, pads.bottom, pads.left, pads.right),
+        dataFormat: 'NHWC',
+        dilations: [sh, sw],
+      },
+    ); // [Ci, fh, fw, Co]
     const dw = runKernel('Transpose', backend, backendName, { x: out }, { perm: [1, 2, 0, 3] });
     disposeInfos(backend, xT, dyT, out);
     if (input !== xT) disposeInfos(backend, input);
@@ -186,11 +212,7 @@ function conv2dBackpropFilterImpl(
 }
 
 /** Kernel configs for `backendName`; `stock` configs (if any) handle what these do not. */
-export function makeConvBackpropKernels(
-  backendName: string,
-  stockInput: KernelConfig | undefined,
-  stockFilter: KernelConfig | undefined,
-): KernelConfig[] {
+export function makeConvBackpropKernels(backendName: string, stockInput: KernelConfig | undefined, stockFilter: KernelConfig | undefined): KernelConfig[] {
   return [
     {
       kernelName: Conv2DBackpropInput,

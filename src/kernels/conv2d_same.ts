@@ -26,11 +26,22 @@ export function makeWasmSamePaddingConv(stock: KernelConfig): KernelConfig {
     if (a.pad !== 'same') return runConfig(stock, backend, inputs, attrs);
     const format = backend_util.convertConv2DDataFormat(a.dataFormat);
     const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-      a.strides, a.dilations, 'same', a.dimRoundingMode, false, format,
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides,
+      a.dilations,
+      'same',
+      a.dimRoundingMode,
+      false,
+      format,
     );
     const { top, bottom, left, right } = info.padInfo;
-    const pad: backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const pad: backend_util.ExplicitPadding = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
     return runConfig(stock, backend, inputs, { ...attrs, pad });
   };
   return { ...stock, kernelFunc: kernelFunc as KernelFunc };

@@ -2,27 +2,13 @@
  * Helpers for dlvm's replacement kernels: call another registered kernel of the same backend
  * directly (below the engine, so nothing is taped or tracked) and free what it returned.
  */
-import {
-  getKernel,
-  type KernelBackend,
-  type KernelConfig,
-  type NamedAttrMap,
-  type NamedTensorInfoMap,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
-
+import { getKernel, type KernelBackend, type KernelConfig, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /** A backend as kernel functions receive it (tfjs types it as `{}`). */
 export type AnyBackend = object;
 
 /** Runs kernel `name` of `backendName` on tensor infos; the caller owns the result. */
-export function runKernel(
-  name: string,
-  backend: AnyBackend,
-  backendName: string,
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap = {},
-): TensorInfo {
+export function runKernel(name: string, backend: AnyBackend, backendName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
   const kernel = getKernel(name, backendName);
   if (kernel == null) {
     throw new Error(`dlvm kernels: kernel '${name}' is not registered for backend '${backendName}'.`);
@@ -32,12 +18,7 @@ export function runKernel(
 }
 
 /** Runs a stock kernel config (saved before dlvm replaced it). */
-export function runConfig(
-  config: KernelConfig,
-  backend: AnyBackend,
-  inputs: NamedTensorInfoMap,
-  attrs: NamedAttrMap | undefined,
-): TensorInfo {
+export function runConfig(config: KernelConfig, backend: AnyBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): TensorInfo {
   const out = config.kernelFunc({ inputs, attrs: attrs ?? {}, backend });
   return Array.isArray(out) ? (out[0] as TensorInfo) : out;
 }

@@ -15,22 +15,8 @@
  * runs those products with activation 'linear' and applies the activation itself, as the cpu
  * backend does (kernel_util.ts, `withCpuNaNActivation`).
  */
-import {
-  broadcast_util,
-  type KernelConfig,
-  type KernelFunc,
-  type NamedAttrMap,
-  type TensorInfo,
-  util,
-} from '@tensorflow/tfjs-core';
-import {
-  disposeInfos,
-  runConfig,
-  runKernel,
-  swapLastTwo,
-  type AnyBackend,
-  type WasmHeapBackend,
-} from './kernel_util.js';
+import { broadcast_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import { disposeInfos, runConfig, runKernel, swapLastTwo, type AnyBackend, type WasmHeapBackend } from './kernel_util.js';
 import { withCpuNaNActivation } from './nan.js';
 
 /**
@@ -56,12 +42,7 @@ function toRank3(backend: AnyBackend, x: TensorInfo): TensorInfo {
  * Batched product `a @ b` (no transposes) as a loop of batch-1 XNNPACK products.
  * Returns null when the shapes are outside what this path handles.
  */
-function splitBatchMatMul(
-  stock: KernelConfig,
-  backend: WasmHeapBackend,
-  a: TensorInfo,
-  b: TensorInfo,
-): TensorInfo | null {
+function splitBatchMatMul(stock: KernelConfig, backend: WasmHeapBackend, a: TensorInfo, b: TensorInfo): TensorInfo | null {
   if (a.shape.length < 3 && b.shape.length < 3) return null;
   const a3 = toRank3(backend, a);
   const b3 = toRank3(backend, b);
@@ -72,8 +53,7 @@ function splitBatchMatMul(
   // a with entry i of b (or entry 0 of a side with batch 1), which is right only when the
   // broadcast shape has exactly `batch` entries ([1, 4] against [4, 1] does not).
   const outer = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const pairwise =
-    (batchA === batchB || batchA === 1 || batchB === 1) && util.sizeFromShape(outer) === batch;
+  const pairwise = (batchA === batchB || batchA === 1 || batchB === 1) && util.sizeFromShape(outer) === batch;
   if (batch === 1 || !pairwise || m * k * n < SPLIT_BATCH_MIN_MACS) {
     disposeInfos(backend, a3, b3);
     return null;
@@ -105,8 +85,7 @@ export function makeWasmBatchMatMul(stock: KernelConfig): KernelConfig {
     const a2 = untranspose(backend, a, transposeA);
     const b2 = untranspose(backend, b, transposeB);
     const split = splitBatchMatMul(stock, backend as WasmHeapBackend, a2, b2);
-    const out =
-      split ?? runConfig(stock, backend, { a: a2, b: b2 }, { transposeA: false, transposeB: false });
+    const out = split ?? runConfig(stock, backend, { a: a2, b: b2 }, { transposeA: false, transposeB: false });
     if (a2 !== a) disposeInfos(backend, a2);
     if (b2 !== b) disposeInfos(backend, b2);
     return out;
@@ -128,15 +107,19 @@ export function makeWasmFusedMatMul(stock: KernelConfig): KernelConfig {
     }
     const a2 = untranspose(backend, a, transposeA);
     const b2 = untranspose(backend, b, transposeB);
-    const out = runConfig(stock, backend, { ...inputs, a: a2, b: b2 }, {
-      ...attrs,
-      transposeA: false,
-      transposeB: false,
-    });
+    const out = runConfig(
+      stock,
+      backend,
+      { ...inputs, a: a2, b: b2 },
+      {
+        ...attrs,
+        transposeA: false,
+        transposeB: false,
+      },
+    );
     if (a2 !== a) disposeInfos(backend, a2);
     if (b2 !== b) disposeInfos(backend, b2);
     return out;
   };
   return { ...stock, kernelFunc: withCpuNaNActivation(kernelFunc as KernelFunc) };
 }
-

@@ -137,10 +137,7 @@ function single(out: TensorInfo | TensorInfo[]): TensorInfo {
 }
 
 /** A stock wasm kernel whose float32 result dlvm corrects in place (`fix(inputs, out)`). */
-function corrected(
-  stock: KernelConfig,
-  fix: (backend: AnyBackend, inputs: NamedTensorInfoMap, out: TensorInfo) => void,
-): KernelConfig {
+function corrected(stock: KernelConfig, fix: (backend: AnyBackend, inputs: NamedTensorInfoMap, out: TensorInfo) => void): KernelConfig {
   const kernelFunc = (args: Parameters<KernelFunc>[0]): TensorInfo => {
     const out = runConfig(stock, args.backend, args.inputs, args.attrs);
     if (out.dtype === 'float32' && Object.values(args.inputs).every((t) => t?.dtype === 'float32')) {
@@ -160,8 +157,7 @@ function corrected(
  * @param stock the stock wasm config of a kernel name (undefined: that kernel is skipped).
  */
 export function makeWasmNaNKernels(stock: (kernelName: string) => KernelConfig | undefined): KernelConfig[] {
-  const sameAsInput = (backend: AnyBackend, inputs: NamedTensorInfoMap, out: TensorInfo): void =>
-    copyNaN(heap(backend, inputs['x']!), heap(backend, out));
+  const sameAsInput = (backend: AnyBackend, inputs: NamedTensorInfoMap, out: TensorInfo): void => copyNaN(heap(backend, inputs['x']!), heap(backend, out));
   const eitherOperand = (backend: AnyBackend, inputs: NamedTensorInfoMap, out: TensorInfo): void => {
     const o = heap(backend, out);
     for (const t of [inputs['a']!, inputs['b']!]) copyNaNBroadcast(heap(backend, t), t.shape, o, out.shape);

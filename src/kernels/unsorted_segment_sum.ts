@@ -5,14 +5,7 @@
  * out[s, ...] = sum over positions i of segmentIds with segmentIds[i] = s of x[i, ...];
  * ids outside [0, numSegments) are dropped, as in TensorFlow.
  */
-import {
-  UnsortedSegmentSum,
-  type KernelBackend,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-  util,
-} from '@tensorflow/tfjs-core';
+import { UnsortedSegmentSum, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 interface WasmHeapBackend extends KernelBackend {
   makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
@@ -26,9 +19,7 @@ function unsortedSegmentSum({ inputs, backend, attrs }: Parameters<KernelFunc>[0
   const idsRank = segmentIds.shape.length;
   for (let i = 0; i < idsRank; i++) {
     if (segmentIds.shape[i] !== x.shape[i]) {
-      throw new Error(
-        `UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}].`,
-      );
+      throw new Error(`UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}].`);
     }
   }
   if (x.dtype !== 'float32' && x.dtype !== 'int32') {

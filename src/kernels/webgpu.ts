@@ -167,7 +167,13 @@ class ArgMinMaxProgram implements WebGpuProgram {
     const n = this.workgroupSize[0];
     const reduceLength = rank === 1 ? 'uniforms.xShape' : `uniforms.xShape.${COORD_NAMES[rank - 1]}`;
     const outer =
-      rank === 1 ? '' : rank === 2 ? 'outputCoords, ' : COORD_NAMES.slice(0, rank - 1).map((c) => `outputCoords.${c}, `).join('');
+      rank === 1
+        ? ''
+        : rank === 2
+          ? 'outputCoords, '
+          : COORD_NAMES.slice(0, rank - 1)
+              .map((c) => `outputCoords.${c}, `)
+              .join('');
     const op = this.op;
     return `
 var<workgroup> bestIndex : array<i32, ${n}>;
@@ -237,8 +243,15 @@ function fixProgram(program: WebGpuProgram, inputs: TensorInfo[]): WebGpuProgram
   const key = program.shaderKey;
   if (typeof key !== 'string') return program;
   const p = program as WebGpuProgram & {
-    newDim?: unknown; type?: unknown; inputShape?: unknown; op?: unknown; reverse?: unknown;
-    fitInner?: unknown; fitBOuter?: unknown; transposeB?: unknown; outputComponent?: unknown;
+    newDim?: unknown;
+    type?: unknown;
+    inputShape?: unknown;
+    op?: unknown;
+    reverse?: unknown;
+    fitInner?: unknown;
+    fitBOuter?: unknown;
+    transposeB?: unknown;
+    outputComponent?: unknown;
   };
   if (key === 'transposeShared' || (key.startsWith('transpose_') && Array.isArray(p.newDim))) {
     const x = inputs[0];
@@ -301,10 +314,7 @@ function dropsNaN(program: WebGpuProgram): boolean {
  */
 const NAN_SAFE_BODIES: [string, string][] = [
   ['return select(a, 0.0, a < 0.0);', 'return select(select(a, 0.0, a < 0.0), a, isnan(a));'],
-  [
-    'return select(a, vec4<f32>(0.0), a < vec4<f32>(0.0));',
-    'return select(select(a, vec4<f32>(0.0), a < vec4<f32>(0.0)), a, isnanVec4(a));',
-  ],
+  ['return select(a, vec4<f32>(0.0), a < vec4<f32>(0.0));', 'return select(select(a, vec4<f32>(0.0), a < vec4<f32>(0.0)), a, isnanVec4(a));'],
   ['return clamp(a, 0.0, 6.0);', 'return select(clamp(a, 0.0, 6.0), a, isnan(a));'],
   [
     'return clamp(a, vec4<f32>(0.0, 0.0, 0.0, 0.0), vec4<f32>(6.0, 6.0, 6.0, 6.0));',
@@ -314,10 +324,7 @@ const NAN_SAFE_BODIES: [string, string][] = [
     'return (aLessThanZero * (uniforms.alpha * a)) + ((vec4<f32>(1.0) - aLessThanZero) * a);',
     'return select(select(a, uniforms.alpha * a, a < vec4<f32>(0.0)), a, isnanVec4(a));',
   ],
-  [
-    'return (aLessThanZero * (b * a)) + ((vec4<f32>(1.0) - aLessThanZero) * a);',
-    'return select(select(a, b * a, a < vec4<f32>(0.0)), a, isnanVec4(a));',
-  ],
+  ['return (aLessThanZero * (b * a)) + ((vec4<f32>(1.0) - aLessThanZero) * a);', 'return select(select(a, b * a, a < vec4<f32>(0.0)), a, isnanVec4(a));'],
 ];
 
 /**
@@ -325,14 +332,8 @@ const NAN_SAFE_BODIES: [string, string][] = [
  * [batch, outer, inner] with transposeB), bounded like the reads of a: outside, the value is 0.
  */
 const BOUNDED_B_READS: [string, string][] = [
-  [
-    'value = getB(batch, col, row);',
-    'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, col, row); }',
-  ],
-  [
-    'value = getB(batch, row, col);',
-    'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, row, col); }',
-  ],
+  ['value = getB(batch, col, row);', 'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, col, row); }'],
+  ['value = getB(batch, row, col);', 'if (row < uniforms.dimInner && col < uniforms.dimBOuter) { value = getB(batch, row, col); }'],
 ];
 
 /**
@@ -415,10 +416,7 @@ export function removeWebGpuProgramFixes(): void {
  * @param stock the stock webgpu Cast config.
  * @param onCall run before every call with the backend (dlvm uses it to install its program fixes).
  */
-export function makeWebGpuCastKernel(
-  stock: KernelConfig,
-  onCall: (backend: WebGpuBackendLike) => void = () => {},
-): KernelConfig {
+export function makeWebGpuCastKernel(stock: KernelConfig, onCall: (backend: WebGpuBackendLike) => void = () => {}): KernelConfig {
   const toFloat = (x: TensorInfo, backend: WebGpuBackendLike): TensorInfo => {
     if (backend.shouldExecuteOnCPU([x])) {
       const values = backend.tensorMap.get(x.dataId)?.values;
@@ -450,8 +448,19 @@ export function makeWebGpuCastKernel(
 
 /** Kernels whose stock programs the fixes replace; dlvm wraps them to make sure the fixes are on. */
 const FIXED_BY_PROGRAM = [
-  Transpose, ArgMax, ArgMin, Cumsum, Cumprod, UnsortedSegmentSum,
-  Relu, Relu6, Prelu, BatchMatMul, _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D,
+  Transpose,
+  ArgMax,
+  ArgMin,
+  Cumsum,
+  Cumprod,
+  UnsortedSegmentSum,
+  Relu,
+  Relu6,
+  Prelu,
+  BatchMatMul,
+  _FusedMatMul,
+  FusedConv2D,
+  FusedDepthwiseConv2D,
 ];
 
 /**

@@ -265,10 +265,7 @@ class UnaryMathProgram implements WebGpuProgram {
     shape: number[],
     private readonly fn: string,
   ) {
-    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(
-      shape,
-      this.workgroupSize,
-    ));
+    ({ outputShape: this.outputShape, dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatProgram(shape, this.workgroupSize));
     this.shaderKey = `dlvm_unary_${fn}`;
   }
 

@@ -56,5 +56,8 @@ export function emptyShape(shapes: number[][]): number[] | null {
 export function transpose(x: tf.Tensor, perm?: number[]): tf.Tensor {
   if (x.size > 0) return tf.transpose(x, perm);
   const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
-  return tf.zeros(p.map((i) => x.shape[i]!), x.dtype);
+  return tf.zeros(
+    p.map((i) => x.shape[i]!),
+    x.dtype,
+  );
 }

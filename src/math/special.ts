@@ -21,20 +21,14 @@ export function lgamma(x: tf.Tensor): tf.Tensor {
     // Evaluate the series at y = x + 1 where x < 1 (stop-gradient of the branch choice is implied:
     // the condition has no gradient).
     const y = tf.where(small, tf.add(x, 1), x);
-    const coeffs = [
-      76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155,
-      0.1208650973866179e-2, -0.5395239384953e-5,
-    ];
+    const coeffs = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
     let series: tf.Tensor = tf.scalar(1.000000000190015);
     for (let i = 0; i < coeffs.length; i++) {
       series = tf.add(series, tf.div(coeffs[i]!, tf.add(y, i + 1)));
     }
     const t = tf.add(y, 5.5);
     // lgamma(y) = (y + 0.5) log(y + 5.5) - (y + 5.5) + log(sqrt(2 pi) * series / y)
-    const value = tf.add(
-      tf.sub(tf.mul(tf.add(y, 0.5), tf.log(t)), t),
-      tf.add(HALF_LOG_2PI, tf.sub(tf.log(series), tf.log(y))),
-    );
+    const value = tf.add(tf.sub(tf.mul(tf.add(y, 0.5), tf.log(t)), t), tf.add(HALF_LOG_2PI, tf.sub(tf.log(series), tf.log(y))));
     // The shift: lgamma(x) = lgamma(x + 1) - log(x). x is positive here; guard the unused branch.
     const safeX = tf.where(small, x, tf.onesLike(x));
     return tf.where(small, tf.sub(value, tf.log(safeX)), value);
@@ -69,15 +63,15 @@ export function ndtri(p: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const x = tf.sub(tf.mul(p, 2), 1);
     const w = tf.neg(tf.log(tf.mul(tf.mul(p, 4), tf.sub(1, p))));
-    const central = horner(tf.sub(w, 2.5), [
-      2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503,
-      -0.00417768164, 0.246640727, 1.50140941,
-    ]);
+    const central = horner(
+      tf.sub(w, 2.5),
+      [2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941],
+    );
     // sqrt is evaluated on max(w, 5) so the unused branch has a finite gradient.
-    const tail = horner(tf.sub(tf.sqrt(tf.maximum(w, 5)), 3), [
-      -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-      -0.0076224613, 0.00943887047, 1.00167406, 2.83297682,
-    ]);
+    const tail = horner(
+      tf.sub(tf.sqrt(tf.maximum(w, 5)), 3),
+      [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682],
+    );
     const erfinv = tf.mul(tf.where(tf.less(w, 5), central, tail), x);
     return tf.mul(erfinv, Math.SQRT2);
   });
@@ -111,8 +105,8 @@ export function lbeta(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 // ---- double-precision scalar versions (independent float64 references for the tests) ----------
 
 const LANCZOS_G7 = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** log Gamma(x) for x > 0 in double precision (Lanczos, g = 7, n = 9; about 15 digits). */
@@ -233,24 +227,20 @@ function gammaGradContinuedFraction(a: tf.Tensor, x: tf.Tensor, psiA: tf.Tensor)
  */
 const TEMME_B_SERIES: readonly (readonly number[])[] = [
   [
-    8.333333333e-2, -4.166666667e-2, 8.333333333e-3, 1.157407407e-3, -1.499118166e-3, 5.844907407e-4,
-    -1.224769743e-4, 1.293663041e-6, 9.976306273e-6, -4.239416025e-6, 8.943748084e-7, -5.677490673e-9,
-    -7.406257724e-8, 3.095374603e-8, -6.433199279e-9, 2.152871786e-11, 5.337310462e-10, -2.203206236e-10,
+    8.333333333e-2, -4.166666667e-2, 8.333333333e-3, 1.157407407e-3, -1.499118166e-3, 5.844907407e-4, -1.224769743e-4, 1.293663041e-6, 9.976306273e-6,
+    -4.239416025e-6, 8.943748084e-7, -5.677490673e-9, -7.406257724e-8, 3.095374603e-8, -6.433199279e-9, 2.152871786e-11, 5.337310462e-10, -2.203206236e-10,
   ],
   [
-    6.25e-3, 5.208333333e-3, -6.03505291e-3, 2.826003086e-3, -6.944444444e-4, -4.01877572e-7,
-    8.083109163e-5, -3.793546579e-5, 8.798452728e-6, -2.408858537e-8, -8.928928825e-7, 4.01237791e-7,
-    -8.933051393e-8, 1.287003547e-10, 8.559996512e-9, -3.738905991e-9, 8.119830252e-10, -5.624260345e-13,
+    6.25e-3, 5.208333333e-3, -6.03505291e-3, 2.826003086e-3, -6.944444444e-4, -4.01877572e-7, 8.083109163e-5, -3.793546579e-5, 8.798452728e-6, -2.408858537e-8,
+    -8.928928825e-7, 4.01237791e-7, -8.933051393e-8, 1.287003547e-10, 8.559996512e-9, -3.738905991e-9, 8.119830252e-10, -5.624260345e-13,
   ],
   [
-    -7.652667549e-3, 6.703317901e-3, -2.253729424e-3, -1.197595165e-4, 5.030110779e-4, -2.661689381e-4,
-    6.971059633e-5, 3.423578734e-8, -8.971816385e-6, 4.412224448e-6, -1.068560392e-6, 5.258580007e-10,
-    1.200233452e-7, -5.606975974e-8, 1.297320634e-8, -3.553520062e-12, -1.352812901e-9, 6.121397234e-10,
+    -7.652667549e-3, 6.703317901e-3, -2.253729424e-3, -1.197595165e-4, 5.030110779e-4, -2.661689381e-4, 6.971059633e-5, 3.423578734e-8, -8.971816385e-6,
+    4.412224448e-6, -1.068560392e-6, 5.258580007e-10, 1.200233452e-7, -5.606975974e-8, 1.297320634e-8, -3.553520062e-12, -1.352812901e-9, 6.121397234e-10,
   ],
   [
-    -2.502491641e-3, -8.031523277e-4, 2.073107376e-3, -1.329041823e-3, 4.141992987e-4, 1.570699419e-6,
-    -7.199678048e-5, 3.970416013e-5, -1.066867874e-5, -2.786108029e-11, 1.44125162e-6, -7.288566483e-7,
-    1.815358314e-7, -2.315898784e-11, -2.164996101e-8, 1.040604355e-8,
+    -2.502491641e-3, -8.031523277e-4, 2.073107376e-3, -1.329041823e-3, 4.141992987e-4, 1.570699419e-6, -7.199678048e-5, 3.970416013e-5, -1.066867874e-5,
+    -2.786108029e-11, 1.44125162e-6, -7.288566483e-7, 1.815358314e-7, -2.315898784e-11, -2.164996101e-8, 1.040604355e-8,
   ],
 ];
 
@@ -274,10 +264,7 @@ function temmeClosedC(v: tf.Tensor, w: tf.Tensor): tf.Tensor[] {
     tf.add(vp([-1 / 12, -1, -1]), w3),
     tf.sub(vp([1 / 288, 1 / 12, 25 / 12, 5, 3]), tf.mul(3, w5)),
     tf.add(vp([139 / 51840, -1 / 288, -49 / 288, -77 / 12, -105 / 4, -35, -15]), tf.mul(15, w7)),
-    tf.sub(
-      vp([-571 / 2488320, -139 / 51840, 221 / 51840, 149 / 288, 2513 / 96, 1883 / 12, 1365 / 4, 315, 105]),
-      tf.mul(105, w9),
-    ),
+    tf.sub(vp([-571 / 2488320, -139 / 51840, 221 / 51840, 149 / 288, 2513 / 96, 1883 / 12, 1365 / 4, 315, 105]), tf.mul(105, w9)),
   ];
 }
 
@@ -318,9 +305,7 @@ function gammaGradTemme(a: tf.Tensor, x: tf.Tensor): tf.Tensor {
   const v = tf.reciprocal(tf.where(inner, tf.onesLike(mu), mu));
   const w = tf.reciprocal(tf.where(inner, tf.onesLike(eta), eta));
   const c = temmeClosedC(v, w);
-  const closedB = [1, 2, 3, 4].map((m) =>
-    tf.sub(tf.sub((-1) ** m * STIRLING_G[m]!, tf.mul(h, c[m]!)), tf.mul(m - 0.5, c[m - 1]!)),
-  );
+  const closedB = [1, 2, 3, 4].map((m) => tf.sub(tf.sub((-1) ** m * STIRLING_G[m]!, tf.mul(h, c[m]!)), tf.mul(m - 0.5, c[m - 1]!)));
   const b = seriesB.map((s, i) => tf.where(inner, s, closedB[i]!));
   const r = tf.reciprocal(a);
   // B_0 + B_1 / a + ... + B_4 / a^4 by Horner's rule in 1/a.
@@ -366,11 +351,7 @@ export function standardGammaGrad(alpha: tf.Tensor, z: tf.Tensor): tf.Tensor {
     const fraction = tf.logicalAnd(tf.logicalNot(temme), tf.logicalNot(series));
     const psiA1 = digamma(tf.add(aSmall, 1));
     const gSeries = gammaGradSeries(aSmall, tf.where(series, x, tf.onesLike(x)), psiA1);
-    const gFraction = gammaGradContinuedFraction(
-      aSmall,
-      tf.where(fraction, x, tf.add(split, 1)),
-      tf.sub(psiA1, tf.reciprocal(aSmall)),
-    );
+    const gFraction = gammaGradContinuedFraction(aSmall, tf.where(fraction, x, tf.add(split, 1)), tf.sub(psiA1, tf.reciprocal(aSmall)));
     const aLarge = tf.maximum(a, GRAD_TEMME_MIN_ALPHA);
     const gTemme = gammaGradTemme(aLarge, tf.where(temme, x, aLarge));
     const g = tf.where(temme, gTemme, tf.where(series, gSeries, gFraction));

@@ -44,7 +44,8 @@ export class GaussianEncoder {
     const [mu, scale] = tf.tidy(() => {
       const out = runWith(this.net, x, y);
       const m = out.shape[1]! / 2;
-      if (!Number.isInteger(m)) throw new DlvmError(`GaussianEncoder.posterior: the network must output 2M values (mean and scale), but gives ${out.shape[1]}.`);
+      if (!Number.isInteger(m))
+        throw new DlvmError(`GaussianEncoder.posterior: the network must output 2M values (mean and scale), but gives ${out.shape[1]}.`);
       const [loc, raw] = tf.split(out, 2, 1) as [tf.Tensor, tf.Tensor];
       return [loc, this.scale === 'exp' ? tf.exp(raw) : tf.add(tf.softplus(raw), 1e-5)];
     });

@@ -130,14 +130,21 @@ export class HierarchicalVAE {
   readonly prior: { distribution(): Distribution };
   readonly decoder: { likelihood(z: tf.Tensor): Distribution };
 
-  constructor(parts: { encoder1: GaussianEncoder; encoder2: GaussianEncoder; conditionalPrior: GaussianEncoder; likelihood: BernoulliDecoder; latentDims: [number, number] }) {
+  constructor(parts: {
+    encoder1: GaussianEncoder;
+    encoder2: GaussianEncoder;
+    conditionalPrior: GaussianEncoder;
+    likelihood: BernoulliDecoder;
+    latentDims: [number, number];
+  }) {
     const fn = 'HierarchicalVAE';
     for (const k of ['encoder1', 'encoder2', 'conditionalPrior'] as const) {
       if (!(parts?.[k] instanceof GaussianEncoder)) throw argError(fn, `parts.${k}`, 'a GaussianEncoder', parts?.[k]);
     }
     if (!(parts.likelihood instanceof BernoulliDecoder)) throw argError(fn, 'parts.likelihood', 'a BernoulliDecoder', parts.likelihood);
     const dims = parts.latentDims;
-    if (!Array.isArray(dims) || dims.length !== 2 || !dims.every((m) => Number.isInteger(m) && m > 0)) throw argError(fn, 'parts.latentDims', '[M1, M2] positive integers', dims);
+    if (!Array.isArray(dims) || dims.length !== 2 || !dims.every((m) => Number.isInteger(m) && m > 0))
+      throw argError(fn, 'parts.latentDims', '[M1, M2] positive integers', dims);
     this.encoder1 = parts.encoder1;
     this.encoder2 = parts.encoder2;
     this.conditionalPrior = parts.conditionalPrior;
@@ -162,7 +169,8 @@ export class HierarchicalVAE {
     const fn = 'HierarchicalVAE.mlp';
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
     const { inputShape, latentDims, hidden } = options;
-    if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0)) throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
+    if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0))
+      throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
     if (!Array.isArray(latentDims) || latentDims.length !== 2 || !latentDims.every((m) => Number.isInteger(m) && m > 0)) {
       throw argError(fn, 'options.latentDims', '[M1, M2] positive integers', latentDims);
     }
@@ -190,7 +198,12 @@ export class HierarchicalVAE {
   }
 
   get trainableVariables(): tf.Variable[] {
-    return [...this.encoder1.trainableVariables, ...this.encoder2.trainableVariables, ...this.conditionalPrior.trainableVariables, ...this.likelihood.trainableVariables];
+    return [
+      ...this.encoder1.trainableVariables,
+      ...this.encoder2.trainableVariables,
+      ...this.conditionalPrior.trainableVariables,
+      ...this.likelihood.trainableVariables,
+    ];
   }
 
   /**

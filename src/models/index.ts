@@ -14,7 +14,17 @@ export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from '.
 export { VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
 export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
-export type { Encoder, Decoder, ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions, Labels, ConditionalMlpOptions, ConditionalConvOptions } from './vae.js';
+export type {
+  Encoder,
+  Decoder,
+  ElboParts,
+  VaeMlpOptions,
+  VaeConvOptions,
+  PresetOptions,
+  Labels,
+  ConditionalMlpOptions,
+  ConditionalConvOptions,
+} from './vae.js';
 export { saveModel, loadModel, registerModelClass, registerPart } from './persistence.js';
 export type { SavedModel, ModelClassSpec, PartSpec, PartState, LoadedPart, PartKind, CustomPartConfig } from './persistence.js';
 export { SSVAE } from './ssvae.js';

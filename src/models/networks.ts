@@ -54,7 +54,13 @@ export function mlp(options: MlpOptions): Network {
   const layers: tfl.layers.Layer[] = [];
   hidden.forEach((units, i) =>
     layers.push(
-      tfl.layers.dense({ units, activation, ...init(i), ...(i === 0 ? { inputShape: [inputDim] } : {}), name: options.name ? `${options.name}_dense${i}` : undefined }),
+      tfl.layers.dense({
+        units,
+        activation,
+        ...init(i),
+        ...(i === 0 ? { inputShape: [inputDim] } : {}),
+        name: options.name ? `${options.name}_dense${i}` : undefined,
+      }),
     ),
   );
   layers.push(
@@ -108,7 +114,8 @@ function convShape(fn: string, options: ConvOptions): { h: number; w: number; c:
     throw argError(fn, 'options.channels', 'an array of positive integers such as [16, 32]', channels);
   }
   const f = 2 ** channels.length;
-  if (h! % f !== 0 || w! % f !== 0) throw argError(fn, 'options.imageShape', `height and width divisible by ${f} (${channels.length} stride-2 layers)`, options.imageShape);
+  if (h! % f !== 0 || w! % f !== 0)
+    throw argError(fn, 'options.imageShape', `height and width divisible by ${f} (${channels.length} stride-2 layers)`, options.imageShape);
   if (!Number.isInteger(options.size) || options.size < 1) throw argError(fn, 'options.size', 'a positive integer', options.size);
   return { h: h!, w: w!, c, channels };
 }
@@ -130,7 +137,9 @@ export function convEncoderNet(options: ConvOptions): Network {
   const layers: tfl.layers.Layer[] = [];
   let k = 0;
   channels.forEach((filters, i) => {
-    layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation, ...init(k++), ...(i === 0 ? { inputShape: [h, w, c] } : {}) }));
+    layers.push(
+      tfl.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation, ...init(k++), ...(i === 0 ? { inputShape: [h, w, c] } : {}) }),
+    );
     if (options.deep) layers.push(tfl.layers.conv2d({ filters, kernelSize: 3, strides: 1, padding: 'same', activation, ...init(k++) }));
   });
   layers.push(tfl.layers.flatten());

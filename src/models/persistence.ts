@@ -66,7 +66,11 @@ export interface ModelClassSpec {
   /** JSON settings needed to rebuild the model. */
   config(model: VAE): Record<string, unknown>;
   /** Rebuilds the model from its loaded parts. */
-  build(parts: { prior: Prior; encoder: Encoder; decoder: VAE['decoder']; objective: Objective; numClasses?: number }, nets: Record<string, Network>, config: Record<string, unknown>): VAE;
+  build(
+    parts: { prior: Prior; encoder: Encoder; decoder: VAE['decoder']; objective: Objective; numClasses?: number },
+    nets: Record<string, Network>,
+    config: Record<string, unknown>,
+  ): VAE;
 }
 
 const registered = new Map<string, ModelClassSpec>();
@@ -162,7 +166,17 @@ export interface CustomPartConfig {
 
 const parts = new Map<string, PartSpec>();
 const partKey = (kind: PartKind, type: string) => `${kind}:${type}`;
-const BUILTIN_PARTS = ['GaussianPrior', 'LearnableGaussianPrior', 'MixtureOfGaussiansPrior', 'VampPrior', 'GaussianEncoder', 'BernoulliDecoder', 'ContinuousBernoulliDecoder', 'GaussianDecoder', 'custom'];
+const BUILTIN_PARTS = [
+  'GaussianPrior',
+  'LearnableGaussianPrior',
+  'MixtureOfGaussiansPrior',
+  'VampPrior',
+  'GaussianEncoder',
+  'BernoulliDecoder',
+  'ContinuousBernoulliDecoder',
+  'GaussianDecoder',
+  'custom',
+];
 
 /**
  * Registers how a prior, an encoder or a decoder of your own is saved and loaded (see
@@ -221,7 +235,14 @@ async function saveCustomPart(dir: string, kind: PartKind, part: object, spec: P
   const bin = `${kind}-state.bin`;
   await writeFileAtomic(path.join(dir, bin), await packVariables(vars));
   return {
-    json: { type: 'custom', part: spec.type, config: st.config ?? {}, nets: folders, variables: vars.map(([name, v]) => ({ name, shape: v.shape })), path: bin },
+    json: {
+      type: 'custom',
+      part: spec.type,
+      config: st.config ?? {},
+      nets: folders,
+      variables: vars.map(([name, v]) => ({ name, shape: v.shape })),
+      path: bin,
+    },
     files: [...Object.values(folders).flatMap((f) => [`${f}/model.json`, `${f}/weights.bin`]), bin],
   };
 }
@@ -238,7 +259,9 @@ async function loadCustomPart<P extends object>(
   const path = await import('node:path');
   const spec = parts.get(partKey(kind, c.part));
   if (!spec) {
-    throw new DlvmError(`${fn}: ${path.join(dir, 'model.json')} has a ${kind} of your own, ${JSON.stringify(c.part)}; register how to load it with registerPart({ kind: '${kind}', type: ${JSON.stringify(c.part)}, ... }) before loadModel.`);
+    throw new DlvmError(
+      `${fn}: ${path.join(dir, 'model.json')} has a ${kind} of your own, ${JSON.stringify(c.part)}; register how to load it with registerPart({ kind: '${kind}', type: ${JSON.stringify(c.part)}, ... }) before loadModel.`,
+    );
   }
   const nets: Record<string, Network> = {};
   for (const [name, folder] of Object.entries(c.nets)) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
@@ -308,7 +331,9 @@ async function unpackVariables(
   for (const v of specs) {
     const target = state[v.name];
     if (!target || !tf.util.arraysEqual(target.shape, v.shape)) {
-      throw new DlvmError(`${fn}: the saved ${owner} has a variable ${v.name} [${v.shape.join(', ')}] that the rebuilt ${owner} does not have with that shape.`);
+      throw new DlvmError(
+        `${fn}: the saved ${owner} has a variable ${v.name} [${v.shape.join(', ')}] that the rebuilt ${owner} does not have with that shape.`,
+      );
     }
     const size = v.shape.reduce((a, b) => a * b, 1);
     tf.tidy(() => target.assign(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4)), v.shape)));
@@ -391,7 +416,8 @@ async function loadNet(fn: string, dir: string): Promise<Network> {
 export async function saveModel(model: VAE, dir: string): Promise<void> {
   const fn = 'saveModel';
   const spec = model !== null && typeof model === 'object' ? classSpecOf(model) : undefined;
-  if (!spec) throw argError(fn, 'model', 'a dlvm model (VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE, SSVAE, or a class registered with registerModelClass)', model);
+  if (!spec)
+    throw argError(fn, 'model', 'a dlvm model (VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE, SSVAE, or a class registered with registerModelClass)', model);
   if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
   const { encoder, decoder, prior } = model;
   // Each part is dlvm's own or registered with registerPart; anything else is refused first.
@@ -489,7 +515,10 @@ export async function loadModel(dir: string): Promise<VAE> {
     throw new DlvmError(`${fn}: ${file} is not a dlvm model (format ${JSON.stringify(cfg.format)}, version ${JSON.stringify(cfg.formatVersion)}).`);
   }
   const spec = registered.get(cfg.class);
-  if (!spec) throw new DlvmError(`${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}${BUILTIN_CLASSES.includes(cfg.class) ? '' : ' (register it with registerModelClass before loadModel)'}.`);
+  if (!spec)
+    throw new DlvmError(
+      `${fn}: ${file} names an unknown model class ${JSON.stringify(cfg.class)}${BUILTIN_CLASSES.includes(cfg.class) ? '' : ' (register it with registerModelClass before loadModel)'}.`,
+    );
   // Everything made so far is freed if a later part fails (a truncated or corrupt file).
   const made: Array<{ dispose(): unknown }> = [];
   const keep = <T extends { dispose(): unknown }>(x: T): T => {
@@ -565,7 +594,11 @@ export async function loadModel(dir: string): Promise<VAE> {
     }
     const nets: Record<string, Network> = {};
     for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
-    return spec.build({ prior, encoder, decoder, objective, ...(cfg.numClasses === undefined ? {} : { numClasses: cfg.numClasses }) }, nets, cfg.extra?.config ?? {});
+    return spec.build(
+      { prior, encoder, decoder, objective, ...(cfg.numClasses === undefined ? {} : { numClasses: cfg.numClasses }) },
+      nets,
+      cfg.extra?.config ?? {},
+    );
   } catch (e) {
     for (const m of made.reverse()) m.dispose();
     throw e;

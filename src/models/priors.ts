@@ -155,7 +155,10 @@ export class MixtureOfGaussiansPrior implements BuiltinPrior {
   distribution(): Distribution {
     const scales = tf.softplus(this.rho);
     return Distribution.owning(
-      new MixtureSameFamily(new Categorical({ logits: this.logits }, { validateArgs: false }), new Independent(new Normal(this.means, scales, { validateArgs: false }), 1)),
+      new MixtureSameFamily(
+        new Categorical({ logits: this.logits }, { validateArgs: false }),
+        new Independent(new Normal(this.means, scales, { validateArgs: false }), 1),
+      ),
       [scales],
     );
   }

@@ -181,7 +181,13 @@ export class SSVAE extends ConditionalVAE {
     if (parts.m1Dims !== undefined) {
       const m = this.m1 ? (this.m1.net.outputs[0]!.shape[1] as number) / 2 : 0;
       const dims = parts.m1Dims;
-      if (!this.m1 || !Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d >= 0 && d < m) || new Set(dims).size !== dims.length) {
+      if (
+        !this.m1 ||
+        !Array.isArray(dims) ||
+        dims.length === 0 ||
+        !dims.every((d) => Number.isInteger(d) && d >= 0 && d < m) ||
+        new Set(dims).size !== dims.length
+      ) {
         throw argError('SSVAE', 'm1Dims', this.m1 ? `distinct latent dimensions of M1 in 0..${m - 1}` : 'undefined without m1', dims);
       }
       this.m1Dims = [...dims];
@@ -193,7 +199,8 @@ export class SSVAE extends ConditionalVAE {
     const fn = 'SSVAE.mlp';
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object', options);
     const { inputShape, numClasses: c, latentDim, hidden, m1 } = options;
-    if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0)) throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
+    if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0))
+      throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
     if (!Number.isInteger(c) || c < 2) throw argError(fn, 'options.numClasses', 'an integer >= 2', c);
     if (!Number.isInteger(latentDim) || latentDim < 1) throw argError(fn, 'options.latentDim', 'a positive integer', latentDim);
     if (m1 !== undefined) {
@@ -202,7 +209,8 @@ export class SSVAE extends ConditionalVAE {
       }
       const input = (m1.encoder.net.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
       const d = inputShape.reduce((a, b) => a * b, 1);
-      if (input !== d) throw argError(fn, 'options.m1', `a VAE whose encoder takes ${d} values (inputShape [${inputShape.join(', ')}])`, `an encoder with ${input} inputs`);
+      if (input !== d)
+        throw argError(fn, 'options.m1', `a VAE whose encoder takes ${d} values (inputShape [${inputShape.join(', ')}])`, `an encoder with ${input} inputs`);
     }
     const likelihood = options.likelihood ?? (m1 ? 'gaussian' : 'bernoulli');
     if (likelihood !== 'bernoulli' && likelihood !== 'gaussian') throw argError(fn, 'options.likelihood', "'bernoulli' or 'gaussian'", likelihood);
@@ -477,15 +485,22 @@ export class SSVAE extends ConditionalVAE {
     type Supervised = { loss: tf.Scalar; elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor };
     const draw = this.m1Features;
     const supervised = (xl: tf.Tensor, yl: Labels, arg: string): Supervised =>
-      this.withOneHot(fn, yl, xl.shape[0]!, (c) =>
-        this.onFeatures(xl, draw, (f) =>
-          tf.tidy(() => {
-            const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, f))), -1)); // -log q(y|x)
-            const p = this.labelledOn(f, c);
-            const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
-            return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
-          }) as Supervised,
-        ),
+      this.withOneHot(
+        fn,
+        yl,
+        xl.shape[0]!,
+        (c) =>
+          this.onFeatures(
+            xl,
+            draw,
+            (f) =>
+              tf.tidy(() => {
+                const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, f))), -1)); // -log q(y|x)
+                const p = this.labelledOn(f, c);
+                const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
+                return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
+              }) as Supervised,
+          ),
         arg,
       );
     if (y !== undefined) {
@@ -574,10 +589,17 @@ registerBuiltinModelClass({
   },
   config: (model) => {
     const m = model as SSVAE;
-    return { alpha: m.alpha, labelledElbo: m.labelledElbo, genWeight: m.genWeight, unlabelled: m.unlabelledMode, ...(m.m1 ? { m1Features: m.m1Features, ...(m.m1Dims ? { m1Dims: m.m1Dims } : {}) } : {}) };
+    return {
+      alpha: m.alpha,
+      labelledElbo: m.labelledElbo,
+      genWeight: m.genWeight,
+      unlabelled: m.unlabelledMode,
+      ...(m.m1 ? { m1Features: m.m1Features, ...(m.m1Dims ? { m1Dims: m.m1Dims } : {}) } : {}),
+    };
   },
   build: (parts, nets, config) => {
-    if (!nets['classifier'] || !Number.isInteger(parts.numClasses)) throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
+    if (!nets['classifier'] || !Number.isInteger(parts.numClasses))
+      throw new DlvmError('loadModel: the saved SSVAE lacks its classifier network or its number of classes.');
     return new SSVAE({
       ...parts,
       classifier: nets['classifier'],
@@ -586,7 +608,9 @@ registerBuiltinModelClass({
       labelledElbo: config['labelledElbo'] as boolean,
       genWeight: config['genWeight'] as number,
       unlabelled: config['unlabelled'] as UnlabelledMode | undefined,
-      ...(nets['m1'] ? { m1: new GaussianEncoder(nets['m1']), m1Features: config['m1Features'] as FeatureMode | undefined, m1Dims: config['m1Dims'] as number[] | undefined } : {}),
+      ...(nets['m1']
+        ? { m1: new GaussianEncoder(nets['m1']), m1Features: config['m1Features'] as FeatureMode | undefined, m1Dims: config['m1Dims'] as number[] | undefined }
+        : {}),
     });
   },
 });

@@ -45,13 +45,7 @@ export type ElboParts = ObjectiveParts;
 const PLAIN_ELBO = new ELBO();
 
 /** Builds the prior a preset asks for. */
-function makePrior(
-  fn: string,
-  spec: VaeMlpOptions['prior'],
-  latentDim: number,
-  encoder: GaussianEncoder,
-  itemShape: number[],
-): Prior {
+function makePrior(fn: string, spec: VaeMlpOptions['prior'], latentDim: number, encoder: GaussianEncoder, itemShape: number[]): Prior {
   if (spec === undefined || spec === 'gaussian') return new GaussianPrior(latentDim);
   if (spec === 'learnable') return new LearnableGaussianPrior(latentDim);
   if (typeof spec === 'object' && spec !== null && 'mixture' in spec) {
@@ -199,7 +193,8 @@ export class VAE {
     const fn = 'VAE.conv';
     checkPresetOptions(fn, options);
     const { inputShape, latentDim } = options;
-    if (options.variance === 'predicted') throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs VAE.mlp)", options.variance);
+    if (options.variance === 'predicted')
+      throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs VAE.mlp)", options.variance);
     const common = { imageShape: inputShape, channels: options.channels, deep: options.deep, activation: options.activation };
     const encNet = convEncoderNet({ ...common, size: 2 * latentDim });
     const decNet = convDecoderNet({ ...common, size: latentDim });
@@ -301,7 +296,6 @@ export class VAE {
   }
 }
 
-
 /** beta-VAE (Higgins et al. 2017): the ELBO with the KL weighted by beta (constant or scheduled). */
 export class BetaVAE extends VAE {
   protected override get kind(): string {
@@ -381,7 +375,8 @@ export class ConditionalVAE extends VAE {
   constructor(parts: { prior: Prior; encoder: Encoder; decoder: Decoder; objective?: Objective; numClasses: number }) {
     super(parts);
     if (!Number.isInteger(parts.numClasses) || parts.numClasses < 2) throw argError('ConditionalVAE', 'numClasses', 'an integer >= 2', parts.numClasses);
-    if (parts.prior instanceof VampPrior) throw argError('ConditionalVAE', 'prior', 'a prior that does not use the encoder (the VampPrior needs q(z|x) without y)', 'VampPrior');
+    if (parts.prior instanceof VampPrior)
+      throw argError('ConditionalVAE', 'prior', 'a prior that does not use the encoder (the VampPrior needs q(z|x) without y)', 'VampPrior');
     this.numClasses = parts.numClasses;
   }
 
@@ -408,7 +403,8 @@ export class ConditionalVAE extends VAE {
     const fn = 'ConditionalVAE.conv';
     checkPresetOptions(fn, options);
     const c = checkClasses(fn, options.numClasses);
-    if (options.variance === 'predicted') throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs the MLP)", options.variance);
+    if (options.variance === 'predicted')
+      throw argError(fn, 'options.variance', "'fixed', 'learned-shared' or 'learned-per-value' (a predicted variance needs the MLP)", options.variance);
     const common = { imageShape: options.inputShape, channels: options.channels, deep: options.deep, activation: options.activation, conditionDim: c };
     const encNet = convEncoderNet({ ...common, size: 2 * options.latentDim });
     const decNet = convDecoderNet({ ...common, size: options.latentDim });
@@ -535,7 +531,12 @@ function checkClasses(fn: string, c: unknown): number {
 // How each class is saved and rebuilt (persistence knows no model class; each module registers
 // its own). Later registrations are asked first, so ConditionalVAE (registered after VAE) and
 // SSVAE (in ssvae.ts, which imports this module) match before their base classes.
-for (const [name, Class] of [['VAE', VAE], ['BetaVAE', BetaVAE], ['GMVAE', GMVAE], ['IWAE', IWAE]] as const) {
+for (const [name, Class] of [
+  ['VAE', VAE],
+  ['BetaVAE', BetaVAE],
+  ['GMVAE', GMVAE],
+  ['IWAE', IWAE],
+] as const) {
   registerBuiltinModelClass({
     name,
     matches: (model) => model instanceof Class,

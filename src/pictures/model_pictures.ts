@@ -115,7 +115,8 @@ export async function reconstructionGrid(
   if (!(x instanceof tf.Tensor) || x.rank < 2) throw argError('reconstructionGrid', 'x', 'a tensor [n, ...itemShape]', x);
   const n = x.shape[0]!;
   const cols = options.cols ?? Math.min(n, 16);
-  if (m.numClasses !== undefined && options.y === undefined) throw argError('reconstructionGrid', 'options.y', `the ${n} labels of x (the model is conditional)`, undefined);
+  if (m.numClasses !== undefined && options.y === undefined)
+    throw argError('reconstructionGrid', 'options.y', `the ${n} labels of x (the model is conditional)`, undefined);
   const labels = labelsFor('reconstructionGrid', m, options.y, n, () => 0);
   const grid = tf.tidy(() => {
     const y = conditionOf('reconstructionGrid', m, labels);
@@ -206,11 +207,7 @@ export interface AggregatePosteriorOptions extends PictureFile, ChartText {
  * tag), projected onto the first two principal components when the latent dimension exceeds 2
  * (DTU 02460 exercise 1.5; PML report figure 4).
  */
-export async function aggregatePosterior(
-  model: LatentVariableModel,
-  data: ArrayDataset,
-  options: AggregatePosteriorOptions = {},
-): Promise<Uint8Array> {
+export async function aggregatePosterior(model: LatentVariableModel, data: ArrayDataset, options: AggregatePosteriorOptions = {}): Promise<Uint8Array> {
   const fn = 'aggregatePosterior';
   const m = checkModel(fn, model);
   if (!(data instanceof ArrayDataset)) throw argError(fn, 'data', 'an ArrayDataset', data);
@@ -244,11 +241,7 @@ export async function aggregatePosterior(
  * (posterior means; PCA above 2 dimensions) and their reconstructions (decoder means), all
  * coloured by the dataset's tags (e.g. quadrant).
  */
-export async function toyPanels(
-  model: LatentVariableModel,
-  data: ArrayDataset,
-  options: PictureFile & ChartText & { n?: number } = {},
-): Promise<Uint8Array> {
+export async function toyPanels(model: LatentVariableModel, data: ArrayDataset, options: PictureFile & ChartText & { n?: number } = {}): Promise<Uint8Array> {
   const fn = 'toyPanels';
   const m = checkModel(fn, model);
   if (!(data instanceof ArrayDataset) || data.itemSize !== 2) throw argError(fn, 'data', 'a 2-D ArrayDataset (itemShape [2])', data);
@@ -299,16 +292,24 @@ export interface CurveRecord {
  */
 export async function trainingCurves(history: CurveRecord[], options: PictureFile & ChartText = {}): Promise<Uint8Array> {
   const fn = 'trainingCurves';
-  if (!Array.isArray(history) || history.length === 0) throw argError(fn, 'history', 'a non-empty array of { step, split, elbo?, reconstruction?, kl? }', history);
+  if (!Array.isArray(history) || history.length === 0)
+    throw argError(fn, 'history', 'a non-empty array of { step, split, elbo?, reconstruction?, kl? }', history);
   const points: LinePoint[] = [];
   for (const r of history) {
     if (typeof r.step !== 'number' || typeof r.split !== 'string') throw argError(fn, 'history', 'records with a numeric step and a split name', r);
     for (const key of ['elbo', 'reconstruction', 'kl'] as const) {
       const v = r[key];
-      if (typeof v === 'number' && Number.isFinite(v)) points.push({ x: r.step, y: v, series: r.split, panel: { elbo: 'ELBO', reconstruction: 'reconstruction', kl: 'KL' }[key] });
+      if (typeof v === 'number' && Number.isFinite(v))
+        points.push({ x: r.step, y: v, series: r.split, panel: { elbo: 'ELBO', reconstruction: 'reconstruction', kl: 'KL' }[key] });
     }
   }
   if (points.length === 0) throw argError(fn, 'history', 'records with at least one finite elbo, reconstruction or kl', history[0]);
-  const bytes = await lineChart(points, { title: options.title ?? 'Training curves (nats per example)', xTitle: options.xTitle ?? 'step', legendTitle: 'data', size: options.size, zoom: options.zoom });
+  const bytes = await lineChart(points, {
+    title: options.title ?? 'Training curves (nats per example)',
+    xTitle: options.xTitle ?? 'step',
+    legendTitle: 'data',
+    size: options.size,
+    zoom: options.zoom,
+  });
   return finish(bytes, options.file);
 }

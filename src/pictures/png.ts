@@ -84,10 +84,12 @@ export async function imageGrid(images: tf.Tensor, options: GridOptions = {}): P
 }
 
 /** pngjs, which needs Node (package.json's browser field maps it to an empty module). */
-async function pngjs(fn: string): Promise<typeof import('pngjs')['PNG']> {
+async function pngjs(fn: string): Promise<(typeof import('pngjs'))['PNG']> {
   const mod = (await import('pngjs')) as Partial<typeof import('pngjs')>;
   if (typeof mod.PNG !== 'function') {
-    throw new DlvmError(`${fn}: PNG files are made in Node (pngjs); in a browser, draw imageGrid's raster on a canvas (new ImageData(raster.data, raster.width)).`);
+    throw new DlvmError(
+      `${fn}: PNG files are made in Node (pngjs); in a browser, draw imageGrid's raster on a canvas (new ImageData(raster.data, raster.width)).`,
+    );
   }
   return mod.PNG;
 }

@@ -111,7 +111,14 @@ export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
   };
   const state = parse<SavedTrainingState>('training.json', await read('training.json'));
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
-  if (!state || typeof state !== 'object' || !count(state.epoch) || !count(state.step) || !Array.isArray(state.history) || !(state.bestElbo === null || typeof state.bestElbo === 'number')) {
+  if (
+    !state ||
+    typeof state !== 'object' ||
+    !count(state.epoch) ||
+    !count(state.step) ||
+    !Array.isArray(state.history) ||
+    !(state.bestElbo === null || typeof state.bestElbo === 'number')
+  ) {
     throw new DlvmError(
       `${fn}: ${path.join(dir, 'training.json')} is not a training state (epoch and step must be nonnegative integers, history an array, bestElbo a number or null; found ${JSON.stringify(state).slice(0, 120)}).`,
     );
@@ -120,7 +127,9 @@ export async function loadCheckpoint(dir: string, model: VAE, optimizer: tf.Opti
   for (const [f, sha] of Object.entries(state.files ?? {})) {
     const found = await sha256Of(path.join(dir, f)).catch(() => 'missing');
     if (found !== sha) {
-      throw new DlvmError(`${fn}: ${path.join(dir, f)} does not belong to the checkpoint (step ${state.step}) described by ${path.join(dir, 'training.json')}: its SHA-256 is ${found}, expected ${sha}.`);
+      throw new DlvmError(
+        `${fn}: ${path.join(dir, f)} does not belong to the checkpoint (step ${state.step}) described by ${path.join(dir, 'training.json')}: its SHA-256 is ${found}, expected ${sha}.`,
+      );
     }
   }
   const saved = await loadModel(path.join(dir, 'model'));

@@ -29,7 +29,10 @@ export interface TrainableModel {
    */
   loss(x: tf.Tensor, step?: number, y?: tf.Tensor, labelled?: { x: tf.Tensor; y: tf.Tensor }): ObjectiveParts;
   /** When present, `fit` validates with it instead of `evaluateElbo` (e.g. SSVAE: bound and accuracy). */
-  validationMetrics?(data: ArrayDataset, options: { binarize?: Binarize }): Promise<{ loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number }>;
+  validationMetrics?(
+    data: ArrayDataset,
+    options: { binarize?: Binarize },
+  ): Promise<{ loss: number; elbo: number; reconstruction: number; kl: number; accuracy?: number }>;
 }
 
 /** Hooks into the loop; all optional. */
@@ -170,7 +173,8 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   }
   const maxSteps = options.maxSteps ?? Infinity;
   const progressSeconds = options.progressSeconds ?? 30;
-  if (typeof progressSeconds !== 'number' || !(progressSeconds >= 0)) throw argError(fn, 'options.progressSeconds', 'a number of seconds >= 0', options.progressSeconds);
+  if (typeof progressSeconds !== 'number' || !(progressSeconds >= 0))
+    throw argError(fn, 'options.progressSeconds', 'a number of seconds >= 0', options.progressSeconds);
   const logEvery = options.logEvery ?? 50;
   const snapshotEvery = options.snapshotEvery ?? 100;
   const log = options.log ?? ((line: string) => console.log(line));
@@ -245,7 +249,12 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   // Labelled batches for semi-supervised training, epoch after epoch of the labelled set.
   const labelledBatches = semi
     ? (function* () {
-        for (let e = 0; ; e++) yield* semi.batches({ batchSize: labelledBatchSize, seed: options.seed === undefined ? undefined : options.seed + 7919 * (e + 1), binarize: options.binarize });
+        for (let e = 0; ; e++)
+          yield* semi.batches({
+            batchSize: labelledBatchSize,
+            seed: options.seed === undefined ? undefined : options.seed + 7919 * (e + 1),
+            binarize: options.binarize,
+          });
       })()
     : null;
   // The NaN guard's snapshot: finite weights only (a snapshot of NaN weights restores nothing).
@@ -305,7 +314,10 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
               return p.loss;
             } catch (error) {
               failure = { error };
-              return tf.mul(vars.map((v) => tf.sum(v)).reduce((a, b) => tf.add(a, b)), 0) as tf.Scalar;
+              return tf.mul(
+                vars.map((v) => tf.sum(v)).reduce((a, b) => tf.add(a, b)),
+                0,
+              ) as tf.Scalar;
             }
           }, vars);
           if (failure !== null) {
@@ -353,7 +365,15 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
         Object.assign(window, { n: window.n + 1, loss: window.loss + loss, elbo: window.elbo + elbo, rec: window.rec + rec, kl: window.kl + kl });
         Object.assign(epochSum, { n: epochSum.n + 1, elbo: epochSum.elbo + elbo, rec: epochSum.rec + rec, kl: epochSum.kl + kl });
         if (step % logEvery === 0 || step === total) {
-          const r: HistoryRecord = { step, epoch, split: 'train', loss: window.loss / window.n, elbo: window.elbo / window.n, reconstruction: window.rec / window.n, kl: window.kl / window.n };
+          const r: HistoryRecord = {
+            step,
+            epoch,
+            split: 'train',
+            loss: window.loss / window.n,
+            elbo: window.elbo / window.n,
+            reconstruction: window.rec / window.n,
+            kl: window.kl / window.n,
+          };
           history.push(r);
           records.push(r);
           Object.assign(window, { n: 0, loss: 0, elbo: 0, rec: 0, kl: 0 });
@@ -392,7 +412,16 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           ? await model.validationMetrics(options.validationData, { binarize: options.binarize })
           : await evaluateElbo(model, options.validationData, { binarize: options.binarize });
         const accuracy = (v as { accuracy?: number }).accuracy;
-        const r: HistoryRecord = { step, epoch, split: 'validation', loss: v.loss, elbo: v.elbo, reconstruction: v.reconstruction, kl: v.kl, ...(accuracy === undefined ? {} : { accuracy }) };
+        const r: HistoryRecord = {
+          step,
+          epoch,
+          split: 'validation',
+          loss: v.loss,
+          elbo: v.elbo,
+          reconstruction: v.reconstruction,
+          kl: v.kl,
+          ...(accuracy === undefined ? {} : { accuracy }),
+        };
         history.push(r);
         records.push(r);
         if (bestValidElbo !== null && farAbove(-v.elbo, -bestValidElbo, -bestValidElbo)) {

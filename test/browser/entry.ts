@@ -42,11 +42,16 @@ async function runDlvm(preference?: string): Promise<unknown> {
   const q = new Independent(new Normal([0.5, -1], [1, 2]), 1);
   const p = new Independent(new Normal([0, 0], [1, 1]), 1);
   const kl = klDivergence(q, p).dataSync()[0];
-  const grad = tf.grad((mu: tf.Tensor) => tf.sum(new Normal(mu, 1).rsample([4])))(tf.tensor1d([0, 1])).dataSync();
+  const grad = tf
+    .grad((mu: tf.Tensor) => tf.sum(new Normal(mu, 1).rsample([4])))(tf.tensor1d([0, 1]))
+    .dataSync();
   const log1p = tf.log1p(tf.scalar(1e-7)).dataSync()[0];
   // Image grids work anywhere; PNG encoding is Node-only and says so.
   const raster = await imageGrid(tf.ones([4, 2, 2]), { cols: 2 });
-  const pngError = await encodePng(raster).then(() => 'no error', (e: Error) => e.message);
+  const pngError = await encodePng(raster).then(
+    () => 'no error',
+    (e: Error) => e.message,
+  );
   return {
     name: info.name,
     threads: info.threads,

@@ -42,8 +42,15 @@ async function rawAdapter(): Promise<WebGpuPageResult['rawAdapter']> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info: Record<string, unknown> } | null> } }).gpu;
   const adapter = await gpu?.requestAdapter();
   if (!adapter) return null;
-  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info as Record<string, string> & { isFallbackAdapter: boolean };
-  return { vendor, architecture, device, description, isFallbackAdapter: isFallbackAdapter === true };
+  const info = adapter.info as { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  const text = (v: string | undefined) => v ?? '';
+  return {
+    vendor: text(info.vendor),
+    architecture: text(info.architecture),
+    device: text(info.device),
+    description: text(info.description),
+    isFallbackAdapter: info.isFallbackAdapter === true,
+  };
 }
 
 window.runDlvm = async (preference?: string): Promise<WebGpuPageResult> => {

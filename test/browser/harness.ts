@@ -23,9 +23,7 @@ function chromiumPath(): string {
   const candidates = [process.env['DLVM_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
   const found = candidates.find((c) => c && existsSync(c));
   if (!found) {
-    throw new Error(
-      'browser tests need Chromium: set DLVM_CHROMIUM to its executable, or install it (Debian: apt-get install chromium).',
-    );
+    throw new Error('browser tests need Chromium: set DLVM_CHROMIUM to its executable, or install it (Debian: apt-get install chromium).');
   }
   return found;
 }

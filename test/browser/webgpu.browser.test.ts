@@ -20,17 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/index.js';
 import type { WebGpuPageResult } from './entry_webgpu.js';
 import { launchChromium, runPage, serveSite, type Site } from './harness.js';
-import {
-  KL_PARAMS,
-  LOG1P_X,
-  MATMUL,
-  matrix,
-  RSAMPLE,
-  rsampleGradient,
-  trainTinyVae,
-  type RsampleResult,
-  type TrainResult,
-} from './webgpu_cases.js';
+import { KL_PARAMS, LOG1P_X, MATMUL, matrix, RSAMPLE, rsampleGradient, trainTinyVae, type RsampleResult, type TrainResult } from './webgpu_cases.js';
 
 /** Chromium exposes its WebGPU adapter (SwiftShader when there is no GPU) only with this flag. */
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];

@@ -18,9 +18,7 @@ function installed(spec: string): boolean {
 
 /** Backends every suite runs on: cpu and wasm always, tensorflow where tfjs-node is installed. */
 export const BACKENDS: BackendName[] =
-  installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node')
-    ? ['cpu', 'wasm', 'tensorflow']
-    : ['cpu', 'wasm'];
+  installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node') ? ['cpu', 'wasm', 'tensorflow'] : ['cpu', 'wasm'];
 
 /**
  * Dawn options for tests on webgpu: `DLVM_DAWN_FLAGS` when set, else Dawn's OpenGL ES backend,
@@ -99,9 +97,7 @@ export function expectClose(
     }
   }
   if (worst >= 0) {
-    expect.fail(
-      `${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
-    );
+    expect.fail(`${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
   }
 }
 

@@ -40,9 +40,7 @@ export interface Fixtures {
   special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri', Nested>;
 }
 
-export const fixtures: Fixtures = JSON.parse(
-  readFileSync(new URL('../fixtures/torch_distributions.json', import.meta.url), 'utf8'),
-) as Fixtures;
+export const fixtures: Fixtures = JSON.parse(readFileSync(new URL('../fixtures/torch_distributions.json', import.meta.url), 'utf8')) as Fixtures;
 
 /** Decodes JSON numbers (with string-encoded non-finite values) into nested numbers. */
 export function decode(x: Nested): number | unknown[] {
@@ -109,10 +107,7 @@ export function build(spec: Spec): dlvm.Distribution {
     case 'Independent':
       return new dlvm.Independent(build(a['base'] as unknown as Spec), a['n'] as unknown as number);
     case 'MixtureSameFamily':
-      return new dlvm.MixtureSameFamily(
-        build(a['mixture'] as unknown as Spec) as dlvm.Categorical,
-        build(a['component'] as unknown as Spec),
-      );
+      return new dlvm.MixtureSameFamily(build(a['mixture'] as unknown as Spec) as dlvm.Categorical, build(a['component'] as unknown as Spec));
     case 'TransformedDistribution': {
       const ts = (a['transforms'] as unknown as Array<Record<string, Nested>>).map((t) => {
         switch (t['type']) {
