@@ -3,6 +3,6 @@
  *
  * @packageDocumentation
  */
-export type { LatentVariableModel } from './model.js';
+export type { LatentVariableModel } from '../models/contracts.js';
 export { evaluateElbo, iwaeLogLikelihood, bitsPerDim, reconstructionMse, classificationAccuracy, activeUnits, klPerDimension } from './metrics.js';
 export type { EvalData, EvalOptions, ElboResult } from './metrics.js';

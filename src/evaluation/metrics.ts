@@ -17,7 +17,8 @@ import { Independent } from '../distributions/independent.js';
 import { klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { withSeed } from '../random.js';
-import { asEvent, checkModel, conditionOf, inputShapeOf, type LatentVariableModel } from './model.js';
+import { asEvent, checkModel, conditionOf, inputShapeOf } from './model.js';
+import type { LatentVariableModel } from '../models/contracts.js';
 import { importanceParts, repeatBatch } from '../models/objectives.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */

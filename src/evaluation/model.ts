@@ -1,39 +1,13 @@
 /**
- * What the evaluation functions need from a model: the three distributions of a latent variable
- * model. dlvm's models (VAE, GMVAE, IWAE, ...) have exactly these members; any object with them
- * works.
+ * Helpers of the evaluation functions and the pictures over a {@link LatentVariableModel} (the
+ * contract is declared in models/contracts.ts): its input shape, the condition of a batch, the
+ * check that an argument is one.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfc from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
+import type { LatentVariableModel } from '../models/contracts.js';
 export { asEvent } from '../models/objectives.js';
-import type { Distribution } from '../distributions/distribution.js';
-
-/**
- * A latent variable model p(x, z) = p(z) p(x|z) with an amortised posterior q(z|x).
- *
- * Shapes: x is `[B, ...itemShape]`; `posterior(x)` has batch [B] and event [M];
- * `likelihood(z)` for z `[B, M]` has batch [B] and event `itemShape`; `distribution()` of the
- * prior has event [M] (batch [] or broadcastable).
- */
-export interface LatentVariableModel {
-  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
-  prior: { distribution(): Distribution };
-  /**
-   * Set by conditional models (ConditionalVAE): the number of classes C. The evaluation functions
-   * then pass the dataset's labels, one-hot [B, C], to the encoder and the decoder, and the
-   * figures are of log p(x|y).
-   */
-  readonly numClasses?: number;
-  /**
-   * The shape of one example x, when the model knows it (dlvm's models and PPCA do). The
-   * evaluation functions then check the data against it before the first batch: examples of
-   * this shape, flat ([D]) or with a trailing unit axis more or less are accepted, anything else
-   * is refused with an error naming the function, the expected and the found shape.
-   */
-  readonly inputShape?: readonly number[] | null;
-}
 
 /** The model's {@link LatentVariableModel.inputShape}, or null when it does not say. */
 export function inputShapeOf(model: LatentVariableModel): readonly number[] | null {

@@ -20,8 +20,8 @@ export interface DecoderConfig {
   variance?: GaussianVariance;
 }
 
-/** Shared part of the decoders: a network and the shape of one example. */
-export abstract class Decoder {
+/** The base of dlvm's decoders: a decoder (models/contracts.ts) built on one network, with the shape of one example. */
+export abstract class NetworkDecoder {
   readonly net: Network;
   readonly itemShape: number[];
   constructor(name: string, net: Network, itemShape: number[]) {
@@ -60,7 +60,7 @@ const SIGMOID_CHECKS = 3;
  * read) when every output (at least 64 of them) lies in [0, 1] and they vary, which looks like probabilities passed as
  * logits (a sigmoid at the end trains silently to a far worse ELBO).
  */
-export class BernoulliDecoder extends Decoder {
+export class BernoulliDecoder extends NetworkDecoder {
   private checksLeft = SIGMOID_CHECKS;
   constructor(net: Network, itemShape: number[]) {
     super('BernoulliDecoder', net, itemShape);
@@ -91,7 +91,7 @@ const SIGMOID_WARNING =
   'end the network without a sigmoid (p(x|z) = Bernoulli(logits = net(z))). With a sigmoid at the end a VAE trains to a far worse ELBO.';
 
 /** p(x|z) = ContinuousBernoulli(logits = net(z)) per pixel, for data in [0, 1]. */
-export class ContinuousBernoulliDecoder extends Decoder {
+export class ContinuousBernoulliDecoder extends NetworkDecoder {
   constructor(net: Network, itemShape: number[]) {
     super('ContinuousBernoulliDecoder', net, itemShape);
   }
@@ -121,7 +121,7 @@ const VARIANCES: GaussianVariance[] = ['fixed', 'learned-shared', 'learned-per-v
  * p(x|z) = N(mean(z), sigma^2) per value, with sigma fixed (`scale`), learned (shared or per
  * value, sigma = softplus(rho) starting at `scale`) or predicted by the network.
  */
-export class GaussianDecoder extends Decoder {
+export class GaussianDecoder extends NetworkDecoder {
   /** The fixed scale, or the initial one of a learned scale. */
   readonly scale: number;
   readonly variance: GaussianVariance;

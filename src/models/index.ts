@@ -7,24 +7,15 @@ export { mlp, convEncoderNet, convDecoderNet } from './networks.js';
 export type { MlpOptions, ConvOptions } from './networks.js';
 export type { Network } from './network.js';
 export { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
-export type { Prior, BuiltinPrior, MixturePriorOptions } from './priors.js';
+export type { BuiltinPrior, MixturePriorOptions } from './priors.js';
+export type { Prior, Encoder, Decoder, ObjectiveModel } from './contracts.js';
 export { GaussianEncoder } from './encoders.js';
 export type { PosteriorScale } from './encoders.js';
 export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';
 export { VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
-export type { Objective, ObjectiveParts, ObjectiveModel, BetaSchedule, ElboOptions } from './objectives.js';
-export type {
-  Encoder,
-  Decoder,
-  ElboParts,
-  VaeMlpOptions,
-  VaeConvOptions,
-  PresetOptions,
-  Labels,
-  ConditionalMlpOptions,
-  ConditionalConvOptions,
-} from './vae.js';
+export type { Objective, ObjectiveParts, BetaSchedule, ElboOptions } from './objectives.js';
+export type { ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions, Labels, ConditionalMlpOptions, ConditionalConvOptions } from './vae.js';
 export { saveModel, loadModel, registerModelClass, registerPart } from './persistence.js';
 export type { SavedModel, ModelClassSpec, PartSpec, PartState, LoadedPart, PartKind, CustomPartConfig } from './persistence.js';
 export { SSVAE } from './ssvae.js';

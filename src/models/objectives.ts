@@ -3,17 +3,10 @@
  * bound. Each returns named parts per example and the scalar loss to minimise.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ObjectiveModel } from './contracts.js';
 import { argError } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { hasClosedFormKL, klDivergence } from '../distributions/kl.js';
-
-/** What an objective needs from a model. */
-export interface ObjectiveModel {
-  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
-  prior: { distribution(): Distribution };
-  readonly trainableVariables: tf.Variable[];
-}
 
 /** An objective's value on a batch. */
 export interface ObjectiveParts {

@@ -10,12 +10,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { argError, describeValue, DlvmError } from '../errors.js';
 import { sha256Of, writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
-import { BernoulliDecoder, ContinuousBernoulliDecoder, Decoder as DlvmDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
+import { BernoulliDecoder, ContinuousBernoulliDecoder, NetworkDecoder as DlvmDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
 import { checkNet, nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
-import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type Prior, type PriorConfig } from './priors.js';
-import type { Decoder, Encoder, VAE } from './vae.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type PriorConfig } from './priors.js';
+import type { Decoder, Encoder, Prior } from './contracts.js';
+import type { VAE } from './vae.js';
 import { ensureBackend } from '../backend_ready.js';
 import type { Network } from './network.js';
 

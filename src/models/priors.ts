@@ -9,24 +9,7 @@ import { Independent } from '../distributions/independent.js';
 import { MixtureSameFamily } from '../distributions/mixture_same_family.js';
 import { Normal } from '../distributions/normal.js';
 import { mulberry32 } from '../random.js';
-
-/**
- * A prior p(z) over latent vectors of size `latentDim`: what a model needs of one. A prior of
- * your own is any object of this shape (no cast needed); to save and load it with the model,
- * register it with `registerPart` (docs/models.md, "Parts of your own").
- *
- * @example
- * const prior: Prior = { latentDim: 2, trainableVariables: [], distribution: () => new Independent(new Normal(tf.zeros([2]), 1), 1) };
- */
-export interface Prior {
-  readonly latentDim: number;
-  /** p(z): batch [], event [latentDim]. The caller owns (and disposes) it. */
-  distribution(): Distribution;
-  /** Trainable variables (none for a fixed prior). */
-  readonly trainableVariables: tf.Variable[];
-  /** Frees the prior's tensors (called by the model's dispose()). */
-  dispose?(): void;
-}
+import type { Prior } from './contracts.js';
 
 /** dlvm's own priors: a {@link Prior} that describes itself for `saveModel`. */
 export interface BuiltinPrior extends Prior {

@@ -16,9 +16,10 @@ import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
 import { ELBO, importanceParts, repeatBatch, type ObjectiveParts } from './objectives.js';
-import { GaussianPrior, type Prior } from './priors.js';
+import { GaussianPrior } from './priors.js';
+import type { Decoder, Encoder, Prior } from './contracts.js';
 import { registerBuiltinModelClass } from './persistence.js';
-import { ConditionalVAE, VAE, type Decoder, type ElboParts, type Encoder, type Labels } from './vae.js';
+import { ConditionalVAE, VAE, type ElboParts, type Labels } from './vae.js';
 import type { Network } from './network.js';
 
 const PLAIN_ELBO = new ELBO();

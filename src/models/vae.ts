@@ -8,36 +8,12 @@ import { checkConstraint, type Distribution } from '../distributions/distributio
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
+import type { Decoder, Encoder, Prior } from './contracts.js';
 import { registerBuiltinModelClass, saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
-import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type Prior } from './priors.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
 import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
 import type { Network } from './network.js';
-
-/**
- * An encoder: x -> q(z|x) (conditional models: (x, y) -> q(z|x, y), y one-hot [B, C]). An
- * encoder of your own is any object of this shape; `registerPart` saves it with the model.
- */
-export interface Encoder {
-  /** q(z|x), batch [B], event [M]; the caller owns (and disposes) it (see `Distribution.owning`). */
-  posterior(x: tf.Tensor, y?: tf.Tensor): Distribution;
-  readonly trainableVariables: tf.Variable[];
-  /** Frees the encoder (called by the model's dispose()); without it, its `net` is disposed. */
-  dispose?(): void;
-}
-/**
- * A decoder: z -> p(x|z) (conditional models: (z, y) -> p(x|z, y)). A decoder of your own is any
- * object of this shape; `registerPart` saves it with the model.
- */
-export interface Decoder {
-  /** p(x|z), batch [B], event the shape of one example; the caller owns (and disposes) it. */
-  likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution;
-  readonly trainableVariables: tf.Variable[];
-  /** The shape of one example (the model's `inputShape`; inputs are checked against it when given). */
-  readonly itemShape?: readonly number[];
-  /** Frees the decoder (called by the model's dispose()); without it, its `net` is disposed. */
-  dispose?(): void;
-}
 
 /** The ELBO's parts per example, and the loss to minimise (see objectives.ts). */
 export type ElboParts = ObjectiveParts;

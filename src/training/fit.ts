@@ -10,16 +10,12 @@ import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
 import { VAE } from '../models/vae.js';
 import { hasCheckpoint, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
-import type { Distribution } from '../distributions/distribution.js';
 import { checkArgs } from '../distributions/pending_checks.js';
 import type { HistoryRecord } from './history.js';
+import type { ObjectiveModel } from '../models/contracts.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
-export interface TrainableModel {
-  encoder: { posterior(x: tf.Tensor, y?: tf.Tensor): Distribution };
-  decoder: { likelihood(z: tf.Tensor, y?: tf.Tensor): Distribution };
-  prior: { distribution(): Distribution };
-  readonly trainableVariables: tf.Variable[];
+export interface TrainableModel extends ObjectiveModel {
   /** Conditional models (ConditionalVAE) set it; `fit` then passes each batch's labels to `loss`. */
   readonly numClasses?: number;
   /**
