@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { argError, DlvmError } from './errors.js';
+import { argError, DlvmError, positiveInteger } from './errors.js';
 import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {
@@ -202,9 +202,7 @@ async function defaultThreads(): Promise<number> {
   const fromEnv = envVar('DLVM_WASM_THREADS');
   if (fromEnv != null && fromEnv !== '') {
     const n = Number(fromEnv);
-    if (!Number.isInteger(n) || n < 1) {
-      throw argError('initBackend', 'DLVM_WASM_THREADS', 'a positive integer', fromEnv);
-    }
+    positiveInteger('initBackend', 'DLVM_WASM_THREADS', n, fromEnv);
     return n;
   }
   if (!isNode()) return navigator?.hardwareConcurrency ? Math.min(4, navigator.hardwareConcurrency) : 1;
@@ -280,9 +278,7 @@ export async function initBackend(preference?: BackendPreference, options: InitB
       requested,
     );
   }
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw argError('initBackend', 'options.threads', 'a positive integer', options.threads);
-  }
+  if (options.threads !== undefined) positiveInteger('initBackend', 'options.threads', options.threads);
   registerDlvmKernels();
   const notes: string[] = [];
   const node = isNode();

@@ -50,6 +50,15 @@ export function argError(fn: string, arg: string, expected: string, found: unkno
   return new DlvmError(`${fn}: argument '${arg}' must be ${expected}, but got ${describeValue(found)}.`);
 }
 
+/**
+ * Throws `fn: argument 'arg' must be a positive integer, but got <shown>` unless `value` is an
+ * integer >= 1 (`shown` is what the message describes, by default `value`): the one home of
+ * dlvm's positive-integer checks.
+ */
+export function positiveInteger(fn: string, arg: string, value: unknown, shown: unknown = value): asserts value is number {
+  if (!Number.isInteger(value) || (value as number) < 1) throw argError(fn, arg, 'a positive integer', shown);
+}
+
 /** The shapes `checkExamples` accepts for examples of shape `itemShape`, the model's own first. */
 function acceptedItemShapes(itemShape: readonly number[]): number[][] {
   const size = itemShape.reduce((a, b) => a * b, 1);

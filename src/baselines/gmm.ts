@@ -9,7 +9,7 @@ import { Independent } from '../distributions/independent.js';
 import { MixtureSameFamily } from '../distributions/mixture_same_family.js';
 import { MultivariateNormal } from '../distributions/multivariate_normal.js';
 import { Normal } from '../distributions/normal.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { mulberry32 } from '../random.js';
 import { rowsOf, type BaselineData, type Rows } from './data.js';
 
@@ -251,7 +251,7 @@ export class GaussianMixture {
 
   /** n draws [n, D]. */
   sample(n: number): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw argError('GaussianMixture.sample', 'n', 'a positive integer', n);
+    positiveInteger('GaussianMixture.sample', 'n', n);
     const dist = this.distribution();
     try {
       return dist.sample([n]);
@@ -284,9 +284,9 @@ export class GaussianMixture {
     const maxIter = options.maxIter ?? 100;
     const tol = options.tol ?? 1e-3;
     const reg = options.regCovar ?? 1e-6;
-    if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.components', 'a positive integer', k);
+    positiveInteger(fn, 'options.components', k);
     if (covariance !== 'full' && covariance !== 'diag') throw argError(fn, 'options.covariance', "'full' or 'diag'", covariance);
-    if (!Number.isInteger(maxIter) || maxIter < 1) throw argError(fn, 'options.maxIter', 'a positive integer', maxIter);
+    positiveInteger(fn, 'options.maxIter', maxIter);
     if (!(tol >= 0)) throw argError(fn, 'options.tol', 'a nonnegative number', tol);
     if (!(reg >= 0)) throw argError(fn, 'options.regCovar', 'a nonnegative number', reg);
     const rows = await rowsOf(fn, data, options.binarize ?? 'none');

@@ -10,7 +10,7 @@ import { Independent } from '../distributions/independent.js';
 import { LowRankMultivariateNormal } from '../distributions/lowrank_multivariate_normal.js';
 import { MultivariateNormal } from '../distributions/multivariate_normal.js';
 import { Normal } from '../distributions/normal.js';
-import { argError, checkExamples, DlvmError } from '../errors.js';
+import { argError, checkExamples, DlvmError, positiveInteger } from '../errors.js';
 import { rowsOf, type BaselineData } from './data.js';
 
 /** Options of {@link PPCA.fit}. */
@@ -255,7 +255,7 @@ export class PPCA {
 
   /** n draws of x ~ p(x), [n, ...itemShape]. */
   sample(n: number): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw argError('PPCA.sample', 'n', 'a positive integer', n);
+    positiveInteger('PPCA.sample', 'n', n);
     return tf.tidy(() => tf.reshape(this.distribution().sample([n]), [n, ...this.itemShape]));
   }
 

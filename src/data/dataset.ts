@@ -6,7 +6,7 @@
  * tensors when the next batch is taken, so at most one batch of derived tensors exists at a time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, DlvmError } from '../errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { mulberry32, nextSeed, uniformSource } from '../random.js';
 import { ensureBackend } from '../backend_ready.js';
 
@@ -275,9 +275,7 @@ export class ArrayDataset {
 }
 
 function checkBatchSize(name: string, batchSize: unknown): number {
-  if (!Number.isInteger(batchSize) || (batchSize as number) < 1) {
-    throw argError(`${name}.batches`, 'batchSize', 'a positive integer', batchSize);
-  }
+  positiveInteger(`${name}.batches`, 'batchSize', batchSize);
   return batchSize as number;
 }
 
@@ -295,9 +293,7 @@ export function semiSupervisedSplit(
   const fn = 'semiSupervisedSplit';
   if (!(dataset instanceof ArrayDataset)) throw argError(fn, 'dataset', 'an ArrayDataset', dataset);
   if (!dataset.labels) throw new DlvmError(`${fn}: dataset ${dataset.name} has no labels to split.`);
-  if (!Number.isInteger(labelsPerClass) || labelsPerClass < 1) {
-    throw argError(fn, 'labelsPerClass', 'a positive integer', labelsPerClass);
-  }
+  positiveInteger(fn, 'labelsPerClass', labelsPerClass);
   const byClass: number[][] = Array.from({ length: dataset.numClasses }, () => []);
   dataset.labels.forEach((c, i) => byClass[c]!.push(i));
   const u = mulberry32(seed);

@@ -1,7 +1,7 @@
 /**
  * Toy 2-D datasets for seeing what a model does: points with a class and a tag for colouring.
  */
-import { argError } from '../errors.js';
+import { argError, positiveInteger } from '../errors.js';
 import { mulberry32 } from '../random.js';
 import { ArrayDataset } from './dataset.js';
 
@@ -37,7 +37,7 @@ export interface ToyOptions {
 export function toyDataset(name: ToyName, options: ToyOptions = {}): ArrayDataset {
   const fn = 'toyDataset';
   const n = options.n ?? 1000;
-  if (!Number.isInteger(n) || n < 1) throw argError(fn, 'options.n', 'a positive integer', n);
+  positiveInteger(fn, 'options.n', n);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw argError(fn, 'options.seed', 'an integer', seed);
   const u = mulberry32(seed);

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { emptyShape } from '../math/ops.js';
-import { DlvmError, argError } from '../errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { Distribution } from './distribution.js';
 
 /** A class of distributions (abstract classes allowed). */
@@ -141,9 +141,7 @@ export function klDivergence(p: Distribution, q: Distribution): tf.Tensor {
 export function monteCarloKL(p: Distribution, q: Distribution, nSamples: number): tf.Tensor {
   if (!(p instanceof Distribution)) throw argError('monteCarloKL', 'p', 'a Distribution', p);
   if (!(q instanceof Distribution)) throw argError('monteCarloKL', 'q', 'a Distribution', q);
-  if (!Number.isInteger(nSamples) || nSamples < 1) {
-    throw argError('monteCarloKL', 'nSamples', 'a positive integer', nSamples);
-  }
+  positiveInteger('monteCarloKL', 'nSamples', nSamples);
   return tf.tidy(() => {
     const x = p.hasRsample ? p.rsample([nSamples]) : p.sample([nSamples]); // [S, ...batch, ...event]
     return tf.mean(tf.sub(p.logProb(x), q.logProb(x)), 0);

@@ -10,7 +10,7 @@
  * backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, checkExamples, checkLabels, describeValue, DlvmError } from '../errors.js';
+import { argError, checkExamples, checkLabels, describeValue, DlvmError, positiveInteger } from '../errors.js';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
@@ -67,7 +67,7 @@ async function forEachBatch(
   visit: (x: tf.Tensor, labels: Int32Array | null) => Promise<void>,
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  positiveInteger(fn, 'options.batchSize', batchSize);
   if (!(data instanceof ArrayDataset) && !(data instanceof tf.Tensor && data.rank >= 1)) {
     throw argError(fn, 'data', 'an ArrayDataset or a tensor [N, ...itemShape]', data);
   }
@@ -121,7 +121,7 @@ export async function evaluateElbo(model: LatentVariableModel, data: EvalData, o
   const fn = 'evaluateElbo';
   const m = checkModel(fn, model);
   const samples = options.samples ?? 1;
-  if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', samples);
+  positiveInteger(fn, 'options.samples', samples);
   let rec = 0;
   let kl = 0;
   let analytic = true;
@@ -165,8 +165,8 @@ export async function iwaeLogLikelihood(model: LatentVariableModel, data: EvalDa
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { k: 1000 }', options);
   const { k } = options;
   const chunk = Math.min(options.chunk ?? 100, k);
-  if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.k', 'a positive integer', k);
-  if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
+  positiveInteger(fn, 'options.k', k);
+  positiveInteger(fn, 'options.chunk', chunk, options.chunk);
   let total = 0;
   const n = await withSeed(options.seed, () =>
     forEachBatch(fn, data, { batchSize: 100, ...options }, m, async (x, labels) => {
@@ -204,7 +204,7 @@ export async function iwaeLogLikelihood(model: LatentVariableModel, data: EvalDa
  */
 export function bitsPerDim(nllNats: number, dims: number): number {
   if (typeof nllNats !== 'number' || !Number.isFinite(nllNats)) throw argError('bitsPerDim', 'nllNats', 'a finite number', nllNats);
-  if (!Number.isInteger(dims) || dims < 1) throw argError('bitsPerDim', 'dims', 'a positive integer', dims);
+  positiveInteger('bitsPerDim', 'dims', dims);
   return nllNats / (dims * Math.LN2);
 }
 

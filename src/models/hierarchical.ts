@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Distribution } from '../distributions/distribution.js';
 import { realVector, type Constraint } from '../distributions/constraints.js';
 import { klDivergence } from '../distributions/kl.js';
-import { argError, checkExamples } from '../errors.js';
+import { argError, checkExamples, positiveInteger } from '../errors.js';
 import { BernoulliDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { mlp, type MlpOptions } from './networks.js';
@@ -245,7 +245,7 @@ export class HierarchicalVAE {
 
   /** n draws x ~ p(x|z1), (z1, z2) ~ p(z1, z2) (decoder means with `mean: true`). */
   sample(n: number, { mean = false }: { mean?: boolean } = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw argError('HierarchicalVAE.sample', 'n', 'a positive integer', n);
+    positiveInteger('HierarchicalVAE.sample', 'n', n);
     return tf.tidy(() => {
       const p = this.decoder.likelihood(this.prior.distribution().sample([n]));
       return mean ? p.mean : p.sample();

@@ -2,7 +2,7 @@
  * Network builders (tfjs-layers). Any `tf.LayersModel` of your own works as well.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { argError } from '../errors.js';
+import { argError, positiveInteger } from '../errors.js';
 import { nextSeed } from '../random.js';
 import { ensureBackend } from '../backend_ready.js';
 import type { Network } from './network.js';
@@ -42,7 +42,7 @@ export function mlp(options: MlpOptions): Network {
     ['inputDim', inputDim],
     ['outputDim', outputDim],
   ] as const) {
-    if (!Number.isInteger(v) || v < 1) throw argError(fn, `options.${k}`, 'a positive integer', v);
+    positiveInteger(fn, `options.${k}`, v);
   }
   if (!Array.isArray(hidden) || !hidden.every((h) => Number.isInteger(h) && h > 0)) {
     throw argError(fn, 'options.hidden', 'an array of positive integers such as [512, 512]', hidden);
@@ -116,7 +116,7 @@ function convShape(fn: string, options: ConvOptions): { h: number; w: number; c:
   const f = 2 ** channels.length;
   if (h! % f !== 0 || w! % f !== 0)
     throw argError(fn, 'options.imageShape', `height and width divisible by ${f} (${channels.length} stride-2 layers)`, options.imageShape);
-  if (!Number.isInteger(options.size) || options.size < 1) throw argError(fn, 'options.size', 'a positive integer', options.size);
+  positiveInteger(fn, 'options.size', options.size);
   return { h: h!, w: w!, c, channels };
 }
 

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ObjectiveModel } from './contracts.js';
-import { argError } from '../errors.js';
+import { argError, positiveInteger } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { hasClosedFormKL, klDivergence } from '../distributions/kl.js';
 
@@ -39,7 +39,7 @@ export type BetaSchedule = number | ((step: number) => number);
 
 /** beta rises linearly from `from` to `to` over `steps` steps, then stays (Bowman et al. 2016). */
 export function linearWarmup({ steps, from = 0, to = 1 }: { steps: number; from?: number; to?: number }): (step: number) => number {
-  if (!Number.isInteger(steps) || steps < 1) throw argError('linearWarmup', 'steps', 'a positive integer', steps);
+  positiveInteger('linearWarmup', 'steps', steps);
   return (step) => from + (to - from) * Math.min(1, Math.max(0, step) / steps);
 }
 
@@ -48,7 +48,7 @@ export function linearWarmup({ steps, from = 0, to = 1 }: { steps: number; from?
  * during the first `rampFraction` of the period, then stays at `max`.
  */
 export function cyclical({ period, rampFraction = 0.5, max = 1 }: { period: number; rampFraction?: number; max?: number }): (step: number) => number {
-  if (!Number.isInteger(period) || period < 1) throw argError('cyclical', 'period', 'a positive integer', period);
+  positiveInteger('cyclical', 'period', period);
   if (!(rampFraction > 0 && rampFraction <= 1)) throw argError('cyclical', 'rampFraction', 'a number in (0, 1]', rampFraction);
   return (step) => {
     const t = (Math.max(0, step) % period) / period;
@@ -166,7 +166,7 @@ export class IWAEBound implements Objective {
   readonly k: number;
 
   constructor(k: number) {
-    if (!Number.isInteger(k) || k < 1) throw argError('IWAEBound', 'k', 'a positive integer', k);
+    positiveInteger('IWAEBound', 'k', k);
     this.k = k;
   }
 

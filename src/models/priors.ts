@@ -2,7 +2,7 @@
  * Priors p(z): fixed and learnable Gaussians, a mixture of Gaussians (GMVAE), and the VampPrior.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError } from '../errors.js';
+import { argError, positiveInteger } from '../errors.js';
 import { Categorical } from '../distributions/categorical.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
@@ -28,7 +28,7 @@ export type PriorConfig =
   | { type: 'VampPrior'; latentDim: number; count: number; itemShape: number[] };
 
 function checkLatentDim(fn: string, latentDim: unknown): number {
-  if (!Number.isInteger(latentDim) || (latentDim as number) < 1) throw argError(fn, 'latentDim', 'a positive integer', latentDim);
+  positiveInteger(fn, 'latentDim', latentDim);
   return latentDim as number;
 }
 
@@ -124,7 +124,7 @@ export class MixtureOfGaussiansPrior implements BuiltinPrior {
     this.latentDim = checkLatentDim(fn, latentDim);
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { components: 10 }', options);
     const k = options.components;
-    if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.components', 'a positive integer', k);
+    positiveInteger(fn, 'options.components', k);
     this.components = k;
     this.learnWeights = options.learnWeights ?? false;
     this.means = tf.tidy(() => tf.variable(tf.tensor2d(randnArray(k * latentDim, options.seed ?? 0, options.initSpread ?? 1), [k, latentDim]), true));

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
-import { argError, checkExamples, checkLabels, DlvmError } from '../errors.js';
+import { argError, checkExamples, checkLabels, DlvmError, positiveInteger } from '../errors.js';
 import { withSeed } from '../random.js';
 import { checkConstraint, Distribution } from '../distributions/distribution.js';
 import { boolean } from '../distributions/constraints.js';
@@ -203,7 +203,7 @@ export class SSVAE extends ConditionalVAE {
     if (!Array.isArray(inputShape) || !inputShape.every((v) => Number.isInteger(v) && v > 0))
       throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
     if (!Number.isInteger(c) || c < 2) throw argError(fn, 'options.numClasses', 'an integer >= 2', c);
-    if (!Number.isInteger(latentDim) || latentDim < 1) throw argError(fn, 'options.latentDim', 'a positive integer', latentDim);
+    positiveInteger(fn, 'options.latentDim', latentDim);
     if (m1 !== undefined) {
       if (!(m1 instanceof VAE) || m1 instanceof ConditionalVAE || !(m1.encoder instanceof GaussianEncoder)) {
         throw argError(fn, 'options.m1', 'a trained unconditional VAE with a GaussianEncoder (M1)', m1);
@@ -343,9 +343,9 @@ export class SSVAE extends ConditionalVAE {
     this.checkX('bayesClassify', x);
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
     const k = options.samples ?? 100;
-    if (!Number.isInteger(k) || k < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
+    positiveInteger(fn, 'options.samples', k, options.samples);
     const chunk = options.chunk ?? 10;
-    if (!Number.isInteger(chunk) || chunk < 1) throw argError(fn, 'options.chunk', 'a positive integer', options.chunk);
+    positiveInteger(fn, 'options.chunk', chunk, options.chunk);
     if (this.m1 === null && this.decoder instanceof BernoulliDecoder) {
       // On the device, read with the next awaited read (bayesAccuracy's, or checkArgs()).
       checkConstraint(fn, 'x', x, boolean, "hold binary pixels (0 or 1) for the Bernoulli likelihood (binarise the images, e.g. binarize: 'threshold')");
@@ -387,9 +387,9 @@ export class SSVAE extends ConditionalVAE {
     if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
     if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
     const batchSize = options.batchSize ?? 100;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', options.batchSize);
+    positiveInteger(fn, 'options.batchSize', batchSize, options.batchSize);
     const samples = options.samples ?? 100;
-    if (!Number.isInteger(samples) || samples < 1) throw argError(fn, 'options.samples', 'a positive integer', options.samples);
+    positiveInteger(fn, 'options.samples', samples, options.samples);
     this.checkLabelledData(fn, data);
     let correct = 0;
     let done = 0;

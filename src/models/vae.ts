@@ -3,7 +3,7 @@
  * ELBO reads like the math.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, checkExamples, DlvmError } from '../errors.js';
+import { argError, checkExamples, DlvmError, positiveInteger } from '../errors.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
@@ -40,7 +40,7 @@ function checkPresetOptions(fn: string, options: { inputShape: number[]; latentD
   if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw argError(fn, 'options.inputShape', 'the shape of one example, e.g. [28, 28]', inputShape);
   }
-  if (!Number.isInteger(latentDim) || latentDim < 1) throw argError(fn, 'options.latentDim', 'a positive integer', latentDim);
+  positiveInteger(fn, 'options.latentDim', latentDim);
 }
 
 /** A VAE from two networks and the preset's likelihood, prior and objective choices. */
@@ -258,7 +258,7 @@ export class VAE {
 
   /** n draws of x ~ p(x|z), z ~ p(z); with `mean: true` the decoder means instead. [n, ...itemShape]. */
   sample(n: number, { mean = false }: { mean?: boolean } = {}): tf.Tensor {
-    if (!Number.isInteger(n) || n < 1) throw argError('VAE.sample', 'n', 'a positive integer', n);
+    positiveInteger('VAE.sample', 'n', n);
     return tf.tidy(() => {
       const p = this.decoder.likelihood(this.prior.distribution().sample([n]));
       return mean ? p.mean : p.sample();
@@ -481,7 +481,7 @@ export class ConditionalVAE extends VAE {
    */
   override sample(n: number, { mean = false, y }: { mean?: boolean; y?: Labels } = {}): tf.Tensor {
     const fn = `${this.kind}.sample`;
-    if (!Number.isInteger(n) || n < 1) throw argError(fn, 'n', 'a positive integer', n);
+    positiveInteger(fn, 'n', n);
     this.checkY(fn, y, n);
     return tf.tidy(() => {
       const p = this.decoder.likelihood(this.prior.distribution().sample([n]), this.oneHot(fn, y, n));

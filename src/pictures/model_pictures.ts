@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { checkModel, conditionOf } from '../evaluation/model.js';
 import type { LatentVariableModel } from '../models/contracts.js';
 import { withSeed } from '../random.js';
@@ -50,7 +50,7 @@ export async function sampleGrid(
 ): Promise<Uint8Array> {
   const m = checkModel('sampleGrid', model);
   const n = options.n ?? 100;
-  if (!Number.isInteger(n) || n < 1) throw argError('sampleGrid', 'options.n', 'a positive integer', n);
+  positiveInteger('sampleGrid', 'options.n', n);
   const labels = labelsFor('sampleGrid', m, options.y, n, (i) => i % m.numClasses!);
   const images = withSeed(options.seed, () =>
     tf.tidy(() => {
@@ -85,7 +85,7 @@ export async function styleContentGrid(
   const c = m.numClasses;
   if (c === undefined) throw argError(fn, 'model', 'a conditional model (with numClasses, e.g. ConditionalVAE)', 'an unconditional model');
   const rows = options.rows ?? 10;
-  if (!Number.isInteger(rows) || rows < 1) throw argError(fn, 'options.rows', 'a positive integer', rows);
+  positiveInteger(fn, 'options.rows', rows);
   const labels = Array.from({ length: rows * c }, (_, i) => i % c);
   const images = withSeed(options.seed, () =>
     tf.tidy(() => {

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs } from '../distributions/pending_checks.js';
-import { argError, DlvmError } from '../errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 
 /** An RGBA raster. */
 export interface Raster {
@@ -53,7 +53,7 @@ export async function imageGrid(images: tf.Tensor, options: GridOptions = {}): P
   const n = images.shape[0]!;
   const [h, w, c] = imageShapeOf(fn, images.shape, options.imageShape);
   const cols = options.cols ?? Math.ceil(Math.sqrt(n));
-  if (!Number.isInteger(cols) || cols < 1) throw argError(fn, 'options.cols', 'a positive integer', options.cols);
+  positiveInteger(fn, 'options.cols', cols, options.cols);
   const pad = options.pad ?? 2;
   const scale = options.scale ?? 1;
   const invert = options.invert ?? false;

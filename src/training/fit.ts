@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
-import { argError, Described, DlvmError } from '../errors.js';
+import { argError, Described, DlvmError, positiveInteger } from '../errors.js';
 import { nonFiniteNames } from '../models/nets_util.js';
 import { evaluateElbo } from '../evaluation/metrics.js';
 import type { ObjectiveParts } from '../models/objectives.js';
@@ -139,9 +139,9 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
   if (!(data instanceof ArrayDataset)) throw argError(fn, 'data', 'an ArrayDataset', data);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { epochs: 10 }', options);
   const { epochs } = options;
-  if (!Number.isInteger(epochs) || epochs < 1) throw argError(fn, 'options.epochs', 'a positive integer', epochs);
+  positiveInteger(fn, 'options.epochs', epochs);
   const batchSize = options.batchSize ?? 128;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(fn, 'options.batchSize', 'a positive integer', batchSize);
+  positiveInteger(fn, 'options.batchSize', batchSize);
   if (options.validationData !== undefined && !(options.validationData instanceof ArrayDataset)) {
     throw argError(fn, 'options.validationData', 'an ArrayDataset', options.validationData);
   }
@@ -156,17 +156,13 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
     throw argError(fn, 'options.labelledData', 'a labelled ArrayDataset', semi);
   }
   const labelledBatchSize = options.labelledBatchSize ?? (semi ? Math.min(batchSize, semi.length) : 0);
-  if (semi && (!Number.isInteger(labelledBatchSize) || labelledBatchSize < 1)) {
-    throw argError(fn, 'options.labelledBatchSize', 'a positive integer', options.labelledBatchSize);
-  }
+  if (semi) positiveInteger(fn, 'options.labelledBatchSize', labelledBatchSize, options.labelledBatchSize);
   const conditional = model.numClasses !== undefined && semi === undefined;
   if (conditional && data.labels === null) {
     throw argError(fn, 'data', `a labelled dataset (the model is conditional, with ${model.numClasses} classes)`, `${data.name} without labels`);
   }
   if (options.resume && options.checkpointDir === undefined) throw argError(fn, 'options.resume', 'used with options.checkpointDir', options.resume);
-  if (options.maxSteps !== undefined && (!Number.isInteger(options.maxSteps) || options.maxSteps < 1)) {
-    throw argError(fn, 'options.maxSteps', 'a positive integer', options.maxSteps);
-  }
+  if (options.maxSteps !== undefined) positiveInteger(fn, 'options.maxSteps', options.maxSteps);
   const maxSteps = options.maxSteps ?? Infinity;
   const progressSeconds = options.progressSeconds ?? 30;
   if (typeof progressSeconds !== 'number' || !(progressSeconds >= 0))
