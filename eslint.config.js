@@ -32,7 +32,7 @@ export default tseslint.config(
   { files: ['src/math/**/*.ts'], rules: forbid('distributions', 'data', 'models', 'baselines', 'evaluation', 'pictures', 'training', 'cli', 'kernels') },
   { files: ['src/distributions/**/*.ts'], rules: forbid('data', 'models', 'baselines', 'evaluation', 'pictures', 'training', 'cli', 'kernels') },
   { files: ['src/data/**/*.ts'], rules: forbid('distributions', 'models', 'baselines', 'evaluation', 'pictures', 'training', 'cli') },
-  { files: ['src/kernels/**/*.ts'], rules: forbid('distributions', 'data', 'models', 'baselines', 'evaluation', 'pictures', 'training', 'cli') },
+  { files: ['src/backend/**/*.ts'], rules: forbid('distributions', 'data', 'models', 'baselines', 'evaluation', 'pictures', 'training', 'cli') },
   { files: ['src/models/**/*.ts', 'src/baselines/**/*.ts'], rules: forbid('evaluation', 'pictures', 'training', 'cli') },
   { files: ['src/evaluation/**/*.ts', 'src/pictures/**/*.ts'], rules: forbid('training', 'cli') },
   { files: ['src/training/**/*.ts'], rules: forbid('cli') },

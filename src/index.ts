@@ -9,16 +9,16 @@
  */
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { registerZeroGradients } from './kernels/gradients.js';
-import { registerDlvmKernels } from './kernels/register.js';
+import { registerZeroGradients } from './backend/kernels/gradients.js';
+import { registerDlvmKernels } from './backend/kernels/register.js';
 
 registerDlvmKernels();
 registerZeroGradients();
 
-export { initBackend, describeBackend, candidateOrder } from './backend.js';
-export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend.js';
-export type { AdapterInfo, WebGpuFeatureLevel, WebGpuNodeOptions } from './webgpu_node.js';
-export { registerDlvmKernels, registerDlvmWebGpuKernels, restoreStockKernels, dlvmKernelNames } from './kernels/register.js';
+export { initBackend, describeBackend, candidateOrder } from './backend/init.js';
+export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend/init.js';
+export type { AdapterInfo, WebGpuFeatureLevel, WebGpuNodeOptions } from './backend/webgpu_node.js';
+export { registerDlvmKernels, registerDlvmWebGpuKernels, restoreStockKernels, dlvmKernelNames } from './backend/kernels/register.js';
 export { DlvmError } from './errors.js';
 export * from './data/index.js';
 export * from './evaluation/index.js';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend } from '../src/index.js';
-import { candidateOrder } from '../src/backend.js';
+import { candidateOrder } from '../src/backend/init.js';
 import { BACKENDS } from './helpers/backends.js';
 
 const tensorflowInstalled = BACKENDS.includes('tensorflow');

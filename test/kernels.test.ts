@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dlvmKernelNames } from '../src/index.js';
-import { SPLIT_BATCH_MIN_MACS } from '../src/kernels/matmul.js';
+import { SPLIT_BATCH_MIN_MACS } from '../src/backend/kernels/matmul.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randint, randn, rng, useBackend } from './helpers/backends.js';
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend } from '../src/index.js';
-import { vulkanLoaderPresent } from '../src/webgpu_node.js';
+import { vulkanLoaderPresent } from '../src/backend/webgpu_node.js';
 
 const saved = { ...process.env };
 afterEach(() => {

@@ -1,5 +1,5 @@
 /**
- * dlvm's webgpu fixes (src/kernels/webgpu.ts, webgpu_math.ts) agree with tfjs's stock cpu
+ * dlvm's webgpu fixes (src/backend/kernels/webgpu.ts) agree with tfjs's stock cpu
  * kernels: int32/bool transposes and the reductions, arg-reductions and cumulative sums that
  * transpose internally, ArgMax/ArgMin ties, int32 UnsortedSegmentSum, reverse cumsum, casts of
  * GPU-resident int32/bool to float32 (and the other casts between int32, bool and float32), and

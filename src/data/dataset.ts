@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { mulberry32, nextSeed, uniformSource } from '../random.js';
-import { ensureBackend } from '../backend_ready.js';
+import { ensureBackend } from '../backend/ready.js';
 
 /** How images are turned into binary data (or not) when batches are made. */
 export type Binarize =

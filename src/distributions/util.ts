@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
 import { sum } from '../math/ops.js';
-import { backendNotReady, ensureBackend } from '../backend_ready.js';
+import { backendNotReady, ensureBackend } from '../backend/ready.js';
 
 /** A parameter or value: a tensor, or anything `tf.tensor` accepts (numbers, nested arrays). */
 export type TensorInput = tf.Tensor | tf.TensorLike;

@@ -4,7 +4,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argError, positiveInteger } from '../errors.js';
 import { nextSeed } from '../random.js';
-import { ensureBackend } from '../backend_ready.js';
+import { ensureBackend } from '../backend/ready.js';
 import type { Network } from './network.js';
 
 /** Options of {@link mlp}. */

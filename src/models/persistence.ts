@@ -17,7 +17,7 @@ import { ELBO, IWAEBound, type Objective } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type PriorConfig } from './priors.js';
 import type { Decoder, Encoder, Prior } from './contracts.js';
 import type { VAE } from './vae.js';
-import { ensureBackend } from '../backend_ready.js';
+import { ensureBackend } from '../backend/ready.js';
 import type { Network } from './network.js';
 
 /** The `model.json` of a saved dlvm model. */

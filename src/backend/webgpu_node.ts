@@ -9,7 +9,7 @@
  * as tfjs's own factory.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, DlvmError } from './errors.js';
+import { argError, DlvmError } from '../errors.js';
 import { registerDlvmWebGpuKernels } from './kernels/register.js';
 
 /** What a WebGPU adapter says about itself (GPUAdapterInfo), plus whether it is a software one. */

@@ -7,7 +7,7 @@
  * starts synchronously, and warns once that `await initBackend()` gives the fastest one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DlvmError } from './errors.js';
+import { DlvmError } from '../errors.js';
 
 let warned = false;
 

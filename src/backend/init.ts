@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { argError, DlvmError, positiveInteger } from './errors.js';
+import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {

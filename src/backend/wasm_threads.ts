@@ -13,7 +13,7 @@
  * requested thread count, and afterwards marks the pool's workers as not keeping Node alive.
  * Every patch is undone in a `finally`.
  */
-import { DlvmError } from './errors.js';
+import { DlvmError } from '../errors.js';
 
 /** The Emscripten module surface this file touches. */
 interface EmscriptenThreadedModule {
