@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { lockRun } from './run_lock.js';
 import { recoverDir, removeStaleParts, replaceDir, writeFileAtomic } from '../io.js';
 import { dirname, join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activeUnits,
@@ -42,6 +42,8 @@ import {
   type Binarize,
   type HistoryRecord,
   type ToyName,
+  type VaeConvOptions,
+  type VaeMlpOptions,
 } from 'dlvm';
 
 /** What `dlvm train` records in RUN/run.json, for the other commands. */
@@ -180,13 +182,76 @@ async function backend(name: string | undefined): Promise<string> {
   return info.name;
 }
 
+/** What run.json records of a model's own options. */
+type ModelOptions = Record<string, string | number | boolean>;
+
+/** What a `--model` entry builds from: the flags and the options shared by every preset. */
+interface ModelContext {
+  o: OptionValues;
+  base: VaeMlpOptions;
+  arch: VaeConvOptions;
+  conv: boolean;
+  numClasses: number;
+  m1: VAE | undefined;
+  m1Dims: number[] | undefined;
+}
+
+/** The models of `dlvm train --model`: how each is built, and the options run.json records. */
+const MODELS = {
+  vae: { build: (c: ModelContext): VAE => (c.conv ? VAE.conv(c.arch) : VAE.mlp(c.base)), options: (): ModelOptions => ({}) },
+  betavae: {
+    build: (c: ModelContext): VAE => (c.conv ? BetaVAE.conv({ ...c.arch, beta: c.o.beta }) : BetaVAE.mlp({ ...c.base, beta: c.o.beta })),
+    options: (c: ModelContext): ModelOptions => ({ beta: c.o.beta }),
+  },
+  gmvae: {
+    build: (c: ModelContext): VAE => {
+      const mix = { components: c.o.components, learnWeights: Boolean(c.o.learnWeights) };
+      return c.conv ? GMVAE.conv({ ...c.arch, ...mix }) : GMVAE.mlp({ ...c.base, ...mix });
+    },
+    options: (c: ModelContext): ModelOptions => ({ components: c.o.components, learnWeights: Boolean(c.o.learnWeights) }),
+  },
+  iwae: {
+    build: (c: ModelContext): VAE => (c.conv ? IWAE.conv({ ...c.arch, k: c.o.k }) : IWAE.mlp({ ...c.base, k: c.o.k })),
+    options: (c: ModelContext): ModelOptions => ({ k: c.o.k }),
+  },
+  cvae: {
+    build: (c: ModelContext): VAE =>
+      c.conv ? ConditionalVAE.conv({ ...c.arch, numClasses: c.numClasses }) : ConditionalVAE.mlp({ ...c.base, numClasses: c.numClasses }),
+    options: (c: ModelContext): ModelOptions => ({ numClasses: c.numClasses }),
+  },
+  ssvae: {
+    build: (c: ModelContext): VAE =>
+      SSVAE.mlp({
+        ...c.base,
+        likelihood: c.m1 ? 'gaussian' : 'bernoulli',
+        ...(c.m1 ? { m1: c.m1, m1Dims: c.m1Dims } : {}),
+        numClasses: c.numClasses,
+        alpha: c.o.alpha,
+        genWeight: c.o.genWeight,
+        labelledElbo: c.o.labelledElbo !== false,
+        unlabelled: c.o.relaxed === undefined ? 'enumerate' : { relaxed: c.o.relaxed },
+      }),
+    options: (c: ModelContext): ModelOptions => ({
+      numClasses: c.numClasses,
+      labels: c.o.labels,
+      alpha: c.o.alpha,
+      genWeight: c.o.genWeight,
+      labelledElbo: c.o.labelledElbo !== false,
+      ...(c.o.relaxed === undefined ? {} : { relaxed: c.o.relaxed }),
+      ...(c.o.m1 === undefined ? {} : { m1: resolve(c.o.m1 as string) }),
+      ...(c.o.labelledBatchSize === undefined ? {} : { labelledBatchSize: c.o.labelledBatchSize }),
+    }),
+  },
+};
+type ModelName = keyof typeof MODELS;
+
 const program = new Command();
 program.name('dlvm').description('Deep latent variable models on TensorFlow.js').version(VERSION).showHelpAfterError('(add --help to see the options)');
 
 program
   .command('train')
   .description('train a model and save it with its history and curves into --out')
-  .addOption(new Option('--model <name>', 'model').choices(['vae', 'betavae', 'gmvae', 'iwae', 'cvae', 'ssvae']).default('vae'))
+  .addOption(new Option('--model <name>', 'model').choices(Object.keys(MODELS)).default('vae'))
   .addOption(new Option('--arch <name>', "networks: MLP, or the PML report's convolutional pair (--channels)").choices(['mlp', 'conv']).default('mlp'))
   .option('--channels <sizes>', 'conv channels of the stride-2 layers', sizes, [16, 32])
   .addOption(new Option('--dataset <name>', 'data').choices(['mnist', 'binarized-mnist', 'fashion-mnist', 'toy2d']).default('mnist'))
@@ -302,37 +367,8 @@ program
       fitData = split.unlabelled;
       console.error(`semi-supervised: ${split.labelled.length} labelled and ${split.unlabelled.length} unlabelled examples (split seed ${o.seed})`);
     }
-    const model =
-      o.model === 'ssvae'
-        ? SSVAE.mlp({
-            ...base,
-            likelihood: m1 ? 'gaussian' : 'bernoulli',
-            ...(m1 ? { m1, m1Dims } : {}),
-            numClasses: train.numClasses,
-            alpha: o.alpha,
-            genWeight: o.genWeight,
-            labelledElbo: o.labelledElbo !== false,
-            unlabelled: o.relaxed === undefined ? 'enumerate' : { relaxed: o.relaxed },
-          })
-        : o.model === 'cvae'
-          ? conv
-            ? ConditionalVAE.conv({ ...arch, numClasses: train.numClasses })
-            : ConditionalVAE.mlp({ ...base, numClasses: train.numClasses })
-          : o.model === 'betavae'
-            ? conv
-              ? BetaVAE.conv({ ...arch, beta: o.beta })
-              : BetaVAE.mlp({ ...base, beta: o.beta })
-            : o.model === 'gmvae'
-              ? conv
-                ? GMVAE.conv({ ...arch, components: o.components, learnWeights: Boolean(o.learnWeights) })
-                : GMVAE.mlp({ ...base, components: o.components, learnWeights: Boolean(o.learnWeights) })
-              : o.model === 'iwae'
-                ? conv
-                  ? IWAE.conv({ ...arch, k: o.k })
-                  : IWAE.mlp({ ...base, k: o.k })
-                : conv
-                  ? VAE.conv(arch)
-                  : VAE.mlp(base);
+    const ctx: ModelContext = { o, base, arch, conv, numClasses: train.numClasses, m1, m1Dims };
+    const model = MODELS[o.model as ModelName].build(ctx);
     // After every check of the flags, before anything is written: one writer per run folder, and
     // never train over a run unasked.
     const lock = lockRun(out);
@@ -367,27 +403,7 @@ program
       stopReason: progress.stopReason,
       dlvmVersion: VERSION,
       command: process.argv.slice(2).join(' '),
-      modelOptions:
-        o.model === 'betavae'
-          ? { beta: o.beta }
-          : o.model === 'gmvae'
-            ? { components: o.components, learnWeights: Boolean(o.learnWeights) }
-            : o.model === 'iwae'
-              ? { k: o.k }
-              : o.model === 'cvae'
-                ? { numClasses: train.numClasses }
-                : o.model === 'ssvae'
-                  ? {
-                      numClasses: train.numClasses,
-                      labels: o.labels,
-                      alpha: o.alpha,
-                      genWeight: o.genWeight,
-                      labelledElbo: o.labelledElbo !== false,
-                      ...(o.relaxed === undefined ? {} : { relaxed: o.relaxed }),
-                      ...(o.m1 === undefined ? {} : { m1: resolve(o.m1 as string) }),
-                      ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
-                    }
-                  : {},
+      modelOptions: MODELS[o.model as ModelName].options(ctx),
     });
     // run.json from the start, updated after every epoch: an unfinished run can be evaluated
     // and sampled from its checkpoint.

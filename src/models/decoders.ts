@@ -167,3 +167,16 @@ export class GaussianDecoder extends NetworkDecoder {
     return { type: 'GaussianDecoder', itemShape: this.itemShape, scale: this.scale, variance: this.variance };
   }
 }
+
+/** dlvm's decoders by the type their config names (saved models), the one place it is mapped. */
+const DECODERS: Record<DecoderConfig['type'], (net: Network, config: DecoderConfig) => NetworkDecoder> = {
+  BernoulliDecoder: (net, c) => new BernoulliDecoder(net, c.itemShape),
+  ContinuousBernoulliDecoder: (net, c) => new ContinuousBernoulliDecoder(net, c.itemShape),
+  GaussianDecoder: (net, c) => new GaussianDecoder(net, c.itemShape, { scale: c.scale, variance: c.variance }),
+};
+
+/** Rebuilds one of dlvm's decoders from its config (`decoder.config()`) and its network; null for an unknown type. */
+export function decoderFromConfig(net: Network, config: DecoderConfig): NetworkDecoder | null {
+  const make = Object.prototype.hasOwnProperty.call(DECODERS, config.type) ? DECODERS[config.type] : undefined;
+  return make ? make(net, config) : null;
+}

@@ -10,11 +10,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { argError, describeValue, DlvmError } from '../errors.js';
 import { sha256Of, writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
-import { BernoulliDecoder, ContinuousBernoulliDecoder, NetworkDecoder as DlvmDecoder, GaussianDecoder, type DecoderConfig } from './decoders.js';
+import { decoderFromConfig, NetworkDecoder as DlvmDecoder, type DecoderConfig } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
 import { checkNet, nonFiniteNames } from './nets_util.js';
 import { ELBO, IWAEBound, type Objective } from './objectives.js';
-import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior, type BuiltinPrior, type PriorConfig } from './priors.js';
+import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, priorFromConfig, VampPrior, type BuiltinPrior, type PriorConfig } from './priors.js';
 import type { Decoder, Encoder, Prior } from './contracts.js';
 import type { VAE } from './vae.js';
 import { ensureBackend } from '../backend/ready.js';
@@ -548,16 +548,9 @@ export async function loadModel(dir: string): Promise<VAE> {
     if (d.type === 'custom') decoder = keepPart(await loadCustomPart<Decoder>(fn, dir, 'decoder', d, { encoder }, keep));
     else {
       const decNet = keep(await loadNet(fn, path.join(dir, d.path)));
-      decoder =
-        d.type === 'BernoulliDecoder'
-          ? new BernoulliDecoder(decNet, d.itemShape)
-          : d.type === 'ContinuousBernoulliDecoder'
-            ? new ContinuousBernoulliDecoder(decNet, d.itemShape)
-            : d.type === 'GaussianDecoder'
-              ? new GaussianDecoder(decNet, d.itemShape, { scale: d.scale, variance: d.variance })
-              : (() => {
-                  throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
-                })();
+      const built = decoderFromConfig(decNet, d);
+      if (!built) throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
+      decoder = built;
       keep({ dispose: () => tf.dispose(Object.values((decoder as DlvmDecoder).state())) });
       if (d.variables && d.variables.length > 0) {
         await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as DlvmDecoder).state());
@@ -567,18 +560,8 @@ export async function loadModel(dir: string): Promise<VAE> {
     let prior: Prior;
     if (p.type === 'custom') prior = keepPart(await loadCustomPart<Prior>(fn, dir, 'prior', p, { encoder }, keep));
     else {
-      const builtin: BuiltinPrior =
-        p.type === 'GaussianPrior'
-          ? new GaussianPrior(p.latentDim)
-          : p.type === 'LearnableGaussianPrior'
-            ? new LearnableGaussianPrior(p.latentDim)
-            : p.type === 'MixtureOfGaussiansPrior'
-              ? new MixtureOfGaussiansPrior(p.latentDim, { components: p.components, learnWeights: p.learnWeights })
-              : p.type === 'VampPrior'
-                ? new VampPrior(p.latentDim, encoder, { count: p.count, itemShape: p.itemShape })
-                : (() => {
-                    throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
-                  })();
+      const builtin = priorFromConfig(p, encoder);
+      if (!builtin) throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
       keep(builtin);
       await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, builtin.state());
       prior = builtin;

@@ -211,3 +211,18 @@ export class VampPrior implements BuiltinPrior {
     return { pseudoInputs: this.pseudoInputs };
   }
 }
+
+/** dlvm's priors by the type their config names (saved models), the one place it is mapped. */
+const PRIORS: { [T in PriorConfig['type']]: (config: Extract<PriorConfig, { type: T }>, encoder: { posterior(x: tf.Tensor): Distribution }) => BuiltinPrior } =
+  {
+    GaussianPrior: (c) => new GaussianPrior(c.latentDim),
+    LearnableGaussianPrior: (c) => new LearnableGaussianPrior(c.latentDim),
+    MixtureOfGaussiansPrior: (c) => new MixtureOfGaussiansPrior(c.latentDim, { components: c.components, learnWeights: c.learnWeights }),
+    VampPrior: (c, encoder) => new VampPrior(c.latentDim, encoder, { count: c.count, itemShape: c.itemShape }),
+  };
+
+/** Rebuilds one of dlvm's priors from its config (`prior.config()`; the VampPrior on `encoder`); null for an unknown type. */
+export function priorFromConfig(config: PriorConfig, encoder: { posterior(x: tf.Tensor): Distribution }): BuiltinPrior | null {
+  if (!Object.prototype.hasOwnProperty.call(PRIORS, config.type)) return null;
+  return (PRIORS[config.type] as (c: PriorConfig, e: typeof encoder) => BuiltinPrior)(config, encoder);
+}

@@ -43,6 +43,13 @@ function checkPresetOptions(fn: string, options: { inputShape: number[]; latentD
   positiveInteger(fn, 'options.latentDim', latentDim);
 }
 
+/** The presets' likelihoods: p(x|z) of each `options.likelihood`, built on the decoder network. */
+const LIKELIHOODS: Record<NonNullable<PresetOptions['likelihood']>, (net: Network, itemShape: number[], options: PresetOptions) => Decoder> = {
+  bernoulli: (net, itemShape) => new BernoulliDecoder(net, itemShape),
+  'continuous-bernoulli': (net, itemShape) => new ContinuousBernoulliDecoder(net, itemShape),
+  gaussian: (net, itemShape, o) => new GaussianDecoder(net, itemShape, { scale: o.scale ?? 1, variance: o.variance }),
+};
+
 /** A VAE from two networks and the preset's likelihood, prior and objective choices. */
 function assemble(fn: string, options: PresetOptions, encNet: Network, decNet: Network): VAE {
   const { inputShape, latentDim } = options;
@@ -50,16 +57,9 @@ function assemble(fn: string, options: PresetOptions, encNet: Network, decNet: N
   try {
     const encoder = new GaussianEncoder(encNet, { scale: options.posteriorScale ?? 'softplus' });
     const likelihood = options.likelihood ?? 'bernoulli';
-    decoder =
-      likelihood === 'bernoulli'
-        ? new BernoulliDecoder(decNet, inputShape)
-        : likelihood === 'continuous-bernoulli'
-          ? new ContinuousBernoulliDecoder(decNet, inputShape)
-          : likelihood === 'gaussian'
-            ? new GaussianDecoder(decNet, inputShape, { scale: options.scale ?? 1, variance: options.variance })
-            : (() => {
-                throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
-              })();
+    const make = Object.prototype.hasOwnProperty.call(LIKELIHOODS, likelihood) ? LIKELIHOODS[likelihood] : undefined;
+    if (!make) throw argError(fn, 'options.likelihood', "'bernoulli', 'continuous-bernoulli' or 'gaussian'", likelihood);
+    decoder = make(decNet, inputShape, options);
     return new VAE({ prior: makePrior(fn, options.prior, latentDim, encoder, inputShape), encoder, decoder, objective: options.objective });
   } catch (e) {
     // A preset that fails leaves nothing behind: its networks and the decoder's variables.
