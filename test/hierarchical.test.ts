@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkArgs, evaluateElbo, fit, HierarchicalVAE, iwaeLogLikelihood, klDivergence, loadMnist, manualSeed, sampleGrid, decodePng } from '../src/index.js';
-import { repeatBatch } from '../src/models/objectives.js';
+import { repeatBatch } from '../src/models/batch.js';
 import { useBackend } from './helpers/backends.js';
 
 const stats = (v: number[]) => {

@@ -14,12 +14,13 @@ import { argError, checkExamples, checkLabels, describeValue, DlvmError, positiv
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
-import { klDivergence, monteCarloKL } from '../distributions/kl.js';
+import { hasClosedFormKL, klDivergence, monteCarloKL } from '../distributions/kl.js';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { withSeed } from '../random.js';
 import { asEvent, checkModel, conditionOf, inputShapeOf } from './model.js';
 import type { LatentVariableModel } from '../models/contracts.js';
-import { importanceParts, repeatBatch } from '../models/objectives.js';
+import { importanceParts, repeatBatch } from '../models/batch.js';
+import { countCorrect } from '../models/labels.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
 export type EvalData = ArrayDataset | tf.Tensor;
@@ -101,12 +102,8 @@ async function forEachBatch(
 
 /** Per-example KL(q || p) [B]: closed form from the registry, else a Monte Carlo estimate. */
 function klPerExample(q: Distribution, p: Distribution, samples: number): { kl: tf.Tensor; analytic: boolean } {
-  try {
-    return { kl: klDivergence(q, p), analytic: true };
-  } catch (e) {
-    if (!(e instanceof DlvmError) || !/no closed form/.test(e.message)) throw e;
-    return { kl: monteCarloKL(q, p, samples), analytic: false };
-  }
+  // The registry decides (hasClosedFormKL), as for the objectives' KL term.
+  return hasClosedFormKL(q, p) ? { kl: klDivergence(q, p), analytic: true } : { kl: monteCarloKL(q, p, samples), analytic: false };
 }
 
 /**
@@ -259,9 +256,7 @@ export async function classificationAccuracy(
       return tf.argMax(scores, -1);
     });
     const p = await readAndFree(pred);
-    labels!.forEach((l, i) => {
-      if (p[i] === l) correct++;
-    });
+    correct += countCorrect(p, labels!);
   });
   return correct / data.length;
 }

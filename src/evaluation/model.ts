@@ -4,10 +4,10 @@
  * check that an argument is one.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import * as tfc from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
 import type { LatentVariableModel } from '../models/contracts.js';
-export { asEvent } from '../models/objectives.js';
+import { oneHotRows } from '../models/labels.js';
+export { asEvent } from '../models/batch.js';
 
 /** The model's {@link LatentVariableModel.inputShape}, or null when it does not say. */
 export function inputShapeOf(model: LatentVariableModel): readonly number[] | null {
@@ -25,7 +25,7 @@ export function conditionOf(fn: string, model: LatentVariableModel, labels: Arra
   if (labels === null) {
     throw new DlvmError(`${fn}: the model is conditional (p(x|z, y) with ${c} classes) and needs labelled data, but the data has no labels.`);
   }
-  return tfc.cast(tfc.oneHot(tfc.tensor1d(Array.from(labels), 'int32'), c), 'float32');
+  return oneHotRows(labels, c);
 }
 
 /** Checks that `model` has the three members; returns it typed. Errors name `fn`. */

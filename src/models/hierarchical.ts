@@ -10,7 +10,8 @@ import { argError, checkExamples, positiveInteger } from '../errors.js';
 import { BernoulliDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { mlp, type MlpOptions } from './networks.js';
-import { asEvent, type ObjectiveParts } from './objectives.js';
+import type { ObjectiveParts } from './objectives.js';
+import { asEvent } from './batch.js';
 import { GaussianPrior } from './priors.js';
 
 /**

@@ -15,12 +15,14 @@ import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
 import { mlp, type MlpOptions } from './networks.js';
-import { ELBO, importanceParts, repeatBatch, type ObjectiveParts } from './objectives.js';
+import { ELBO, type ObjectiveParts } from './objectives.js';
+import { importanceParts, repeatBatch } from './batch.js';
 import { GaussianPrior } from './priors.js';
 import type { Decoder, Encoder, Prior } from './contracts.js';
 import { registerBuiltinModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type ElboParts, type Labels } from './vae.js';
 import type { Network } from './network.js';
+import { countCorrect, oneHotRows } from './labels.js';
 
 const PLAIN_ELBO = new ELBO();
 
@@ -28,7 +30,7 @@ const PLAIN_ELBO = new ELBO();
 function everyClass(x: tf.Tensor, c: number): { xs: tf.Tensor; ys: tf.Tensor } {
   const b = x.shape[0]!;
   const classes = tf.reshape(tf.tile(tf.expandDims(tf.range(0, c, 1, 'int32'), 1), [1, b]), [c * b]);
-  return { xs: repeatBatch(x, c), ys: tf.cast(tf.oneHot(classes, c), 'float32') };
+  return { xs: repeatBatch(x, c), ys: oneHotRows(classes, c) };
 }
 
 /** Options of {@link SSVAE.mlp}. */
@@ -397,9 +399,7 @@ export class SSVAE extends ConditionalVAE {
       for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize })) {
         const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples }).logits, -1));
         const p = await readAndFree(pred);
-        b.indices.forEach((i, j) => {
-          if (p[j] === data.labels![i]) correct++;
-        });
+        correct += countCorrect(p, data.labels!, b.indices);
         done += b.indices.length;
         options.onProgress?.(done, data.length);
       }
@@ -565,9 +565,7 @@ export class SSVAE extends ConditionalVAE {
         const [sums, p] = await Promise.all([readAndFree(rk!), readAndFree(pred!)]);
         rec += sums[0]!;
         kl += sums[1]!;
-        b.indices.forEach((i, j) => {
-          if (p[j] === data.labels![i]) correct++;
-        });
+        correct += countCorrect(p, data.labels!, b.indices);
       }
     });
     const n = data.length;

@@ -14,6 +14,7 @@ import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
 import { convDecoderNet, convEncoderNet, mlp, type MlpOptions } from './networks.js';
 import type { Network } from './network.js';
+import { oneHotRows } from './labels.js';
 
 /** The ELBO's parts per example, and the loss to minimise (see objectives.ts). */
 export type ElboParts = ObjectiveParts;
@@ -400,12 +401,12 @@ export class ConditionalVAE extends VAE {
    */
   oneHot(fn: string, y: Labels | undefined, b: number, arg = 'y'): tf.Tensor {
     const list = this.checkY(fn, y, b, arg);
-    if (list !== null) return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(list, 'int32'), this.numClasses), 'float32'));
+    if (list !== null) return oneHotRows(list, this.numClasses);
     const t = y as tf.Tensor;
     if (t.rank === 2) return t.dtype === 'float32' ? t : tf.cast(t, 'float32');
     // Class indices [B]: checked on the device; the verdict is read with the next awaited read (checkArgs).
     tf.tidy(() => checkConstraint(fn, arg, tf.cast(t, 'float32'), integerInterval(0, this.numClasses - 1), `hold class indices in 0..${this.numClasses - 1}`));
-    return tf.tidy(() => tf.cast(tf.oneHot(tf.cast(t, 'int32'), this.numClasses), 'float32'));
+    return oneHotRows(t, this.numClasses);
   }
 
   /**
