@@ -62,8 +62,6 @@ function toSpec(raw: RawSpec, made: tf.Tensor[]): Spec {
       const t = tensorOf(v);
       made.push(t);
       args[k] = t;
-    } else if (k === 'transforms') {
-      args[k] = (v as string[]).map((type) => ({ type }));
     } else if (typeof v === 'object' && v !== null && 'family' in v) {
       args[k] = toSpec(v as RawSpec, made);
     } else {
