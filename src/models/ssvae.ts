@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
+import { klDivergence } from '../distributions/kl.js';
+import { OneHotCategorical } from '../distributions/one_hot_categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
 import { argError, checkExamples, checkLabels, DlvmError, positiveInteger } from '../errors.js';
 import { withSeed } from '../random.js';
@@ -413,12 +415,22 @@ export class SSVAE extends ConditionalVAE {
     return this.onFeatures(x, 'mean', (f) => this.withOneHot('SSVAE.labelledParts', y, x.shape[0]!, (c) => this.labelledOn(f, c)));
   }
 
-  /** L(f, y) on M2's data f (x, or z1) with one-hot c. */
+  /** p(y): the uniform prior over the C classes, as one-hot rows (OneHotCategorical). */
+  private classPrior(): OneHotCategorical {
+    return new OneHotCategorical({ logits: tf.zeros([this.numClasses]) }, { validateArgs: false });
+  }
+
+  /** q(y|x) from the classifier on M2's data f: a Categorical with batch [B]. */
+  private classPosterior(f: tf.Tensor): Categorical {
+    return new Categorical({ logits: run(this.classifier, f) }, { validateArgs: false });
+  }
+
+  /** L(f, y) = ELBO of log p(f|y) + log p(y), on M2's data f (x, or z1) with one-hot c. */
   private labelledOn(f: tf.Tensor, c: tf.Tensor): { elbo: tf.Tensor; reconstruction: tf.Tensor; kl: tf.Tensor } {
     return tf.tidy(() => {
       const p = PLAIN_ELBO.parts(this, f, 0, c);
       p.loss.dispose();
-      return { elbo: tf.sub(p.elbo, Math.log(this.numClasses)), reconstruction: p.reconstruction, kl: p.kl };
+      return { elbo: tf.add(p.elbo, this.classPrior().logProb(c)), reconstruction: p.reconstruction, kl: p.kl };
     });
   }
 
@@ -437,15 +449,14 @@ export class SSVAE extends ConditionalVAE {
     return tf.tidy(() => {
       const b = x.shape[0]!;
       const k = this.numClasses;
-      const logits = run(this.classifier, x); // [B, C]
-      const logQ = tf.logSoftmax(logits); // log q(y|x)
-      const q = tf.exp(logQ);
+      const qy = this.classPosterior(x); // q(y|x), batch [B]
+      const q = qy.probs; // [B, C]
       const { xs, ys } = everyClass(x, k);
       const p = PLAIN_ELBO.parts(this, xs, 0, ys);
       const perClass = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [k, b])); // [B, C]
       const reconstruction = tf.sum(tf.mul(q, perClass(p.reconstruction)), -1);
       const klZ = tf.sum(tf.mul(q, perClass(p.kl)), -1);
-      const klY = tf.sum(tf.mul(q, tf.add(logQ, Math.log(k))), -1); // KL(q(y|x) || uniform)
+      const klY = klDivergence(qy, this.classPrior().categorical); // KL(q(y|x) || p(y))
       const kl = tf.add(klZ, klY);
       return { elbo: tf.neg(tf.add(reconstruction, kl)), reconstruction, kl, klY };
     });
@@ -453,12 +464,10 @@ export class SSVAE extends ConditionalVAE {
 
   private relaxedOn(x: tf.Tensor, temperature: number): UnlabelledParts {
     return tf.tidy(() => {
-      const k = this.numClasses;
-      const logits = run(this.classifier, x);
-      const logQ = tf.logSoftmax(logits);
-      const y = new RelaxedOneHotCategorical(temperature, { logits }, { validateArgs: false }).rsample(); // [B, C]
+      const qy = this.classPosterior(x);
+      const y = new RelaxedOneHotCategorical(temperature, { logits: qy.logits }, { validateArgs: false }).rsample(); // [B, C]
       const p = PLAIN_ELBO.parts(this, x, 0, y);
-      const klY = tf.sum(tf.mul(tf.exp(logQ), tf.add(logQ, Math.log(k))), -1);
+      const klY = klDivergence(qy, this.classPrior().categorical); // exact, not relaxed
       const kl = tf.add(p.kl, klY);
       return { elbo: tf.neg(tf.add(p.reconstruction, kl)), reconstruction: p.reconstruction, kl, klY };
     });
@@ -496,7 +505,7 @@ export class SSVAE extends ConditionalVAE {
             draw,
             (f) =>
               tf.tidy(() => {
-                const ce = tf.neg(tf.sum(tf.mul(c, tf.logSoftmax(run(this.classifier, f))), -1)); // -log q(y|x)
+                const ce = tf.neg(new OneHotCategorical({ logits: run(this.classifier, f) }, { validateArgs: false }).logProb(c)); // -log q(y|x)
                 const p = this.labelledOn(f, c);
                 const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
                 return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
