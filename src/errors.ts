@@ -59,6 +59,20 @@ export function positiveInteger(fn: string, arg: string, value: unknown, shown: 
   if (!Number.isInteger(value) || (value as number) < 1) throw argError(fn, arg, 'a positive integer', shown);
 }
 
+/**
+ * Checks the options of a model's `loss(x, options)` and returns them with the step (default 0).
+ * A number in their place is the signature before dlvm 0.2 (`loss(x, step, y)`), named as such.
+ */
+export function lossOptions<T extends { step?: number }>(fn: string, options: T | undefined): T & { step: number } {
+  if (typeof options === 'number') {
+    throw argError(fn, 'options', 'an object { step, y, labelled } (loss(x, step, y, labelled) became loss(x, { step, y, labelled }) in dlvm 0.2)', options);
+  }
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw argError(fn, 'options', 'an object { step, y, labelled }', options);
+  const step = options?.step ?? 0;
+  if (!Number.isInteger(step) || step < 0) throw argError(fn, 'options.step', 'a nonnegative integer', step);
+  return { ...(options ?? ({} as T)), step };
+}
+
 /** The shapes `checkExamples` accepts for examples of shape `itemShape`, the model's own first. */
 function acceptedItemShapes(itemShape: readonly number[]): number[][] {
   const size = itemShape.reduce((a, b) => a * b, 1);

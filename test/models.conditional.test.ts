@@ -219,7 +219,7 @@ describe('ConditionalVAE', () => {
       [1, 0, 1, 0, 1, 0],
       [0, 1, 0, 1, 0, 1],
     ]);
-    const parts = cvae.loss(x, 0, [0, 2]);
+    const parts = cvae.loss(x, { y: [0, 2] });
     expect(parts.elbo.shape).toEqual([2]);
     expect(Number.isFinite(parts.loss.dataSync()[0]!)).toBe(true);
     tf.dispose([parts.loss, parts.elbo, parts.reconstruction, parts.kl, x]);
@@ -232,7 +232,7 @@ describe('ConditionalVAE', () => {
     expect(() => cvae.elboParts(x)).toThrow(
       /ConditionalVAE\.elboParts: argument 'y' must be the labels of the batch \(2 class indices in 0\.\.2, or one-hot rows\)/,
     );
-    expect(() => cvae.loss(x, 0, [0, 3])).toThrow(/ConditionalVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2, but got \[0, 3\]/);
+    expect(() => cvae.loss(x, { y: [0, 3] })).toThrow(/ConditionalVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2, but got \[0, 3\]/);
     expect(() => cvae.sample(2, { y: [1] })).toThrow(/ConditionalVAE\.sample: argument 'y' must be 2 class indices in 0\.\.2/);
     expect(() => cvae.encode(x, tf.zeros([2, 5]))).toThrow(/ConditionalVAE\.encode: argument 'y' must be one-hot rows \[2, 3\]/);
     expect(() => ConditionalVAE.mlp({ inputShape: [4], latentDim: 2, hidden: [3], numClasses: 1 })).toThrow(

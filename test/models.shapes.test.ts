@@ -157,7 +157,7 @@ const cases: Array<[string, () => Case]> = [
   ],
   [
     'ConditionalVAE.loss: a 1-D x (was: a message about y)',
-    () => ({ fn: 'ConditionalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => cvae.loss(t.x1d!, 0, [0, 1]) }),
+    () => ({ fn: 'ConditionalVAE.loss', arg: 'x', expected: `a tensor ${X}`, found: 'Tensor of shape [16]', call: () => cvae.loss(t.x1d!, { y: [0, 1] }) }),
   ],
   [
     'ConditionalVAE.elbo: y of the wrong length',
@@ -223,7 +223,7 @@ const cases: Array<[string, () => Case]> = [
       arg: 'labelled.x',
       expected: `a tensor ${X}`,
       found: 'Tensor of shape [2, 3, 3]',
-      call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.x33!, y: [0, 1] }),
+      call: () => ssvae.loss(t.flat!, { labelled: { x: t.x33!, y: [0, 1] } }),
     }),
   ],
   [
@@ -233,7 +233,7 @@ const cases: Array<[string, () => Case]> = [
       arg: 'labelled.y',
       expected: '2 class indices in 0..2',
       found: '[1] (array of length 1)',
-      call: () => ssvae.loss(t.flat!, 0, undefined, { x: t.flat!, y: [1] }),
+      call: () => ssvae.loss(t.flat!, { labelled: { x: t.flat!, y: [1] } }),
     }),
   ],
   [
@@ -510,6 +510,21 @@ describe('wrong input shapes are refused with a message naming the function, the
   });
 });
 
+describe('loss(x, { step, y, labelled })', () => {
+  it('the positional form of before dlvm 0.2 is refused with a message that shows the new one; a bad step is named', () => {
+    const before = tf.memory().numTensors;
+    expect(() => vae.loss(t.good!, 3 as never)).toThrow(
+      /^VAE\.loss: argument 'options' must be an object \{ step, y, labelled \} \(loss\(x, step, y, labelled\) became loss\(x, \{ step, y, labelled \}\) in dlvm 0\.2\), but got 3\.$/,
+    );
+    expect(() => cvae.loss(t.good!, 0 as never)).toThrow(/^ConditionalVAE\.loss: argument 'options' must be an object/);
+    expect(() => ssvae.loss(t.good!, { step: -1 })).toThrow(/^SSVAE\.loss: argument 'options\.step' must be a nonnegative integer, but got -1\.$/);
+    expect(() => hvae.loss(t.good!, 'x' as never)).toThrow(
+      /^HierarchicalVAE\.loss: argument 'options' must be an object \{ step, y, labelled \}, but got "x"\.$/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('the shapes that worked before still work', () => {
   it('x as [B, ...itemShape], flat [B, D] or with a trailing unit axis; M1+M2 takes M1 input in either form', async () => {
     const forms = (h: number) => [tf.zeros([2, h, h]), tf.zeros([2, h * h]), tf.zeros([2, h, h, 1])];
@@ -520,7 +535,7 @@ describe('the shapes that worked before still work', () => {
         expect(out.shape[0]).toBe(2);
         out.dispose();
       }
-      const parts = ssvae.loss(x, 0, undefined, { x, y });
+      const parts = ssvae.loss(x, { labelled: { x, y } });
       tf.dispose([parts.loss, parts.elbo, parts.reconstruction, parts.kl, x]);
     }
     for (const x of forms(8)) tf.dispose([conv.elbo(x), conv.reconstruct(x), x]);

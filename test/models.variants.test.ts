@@ -145,7 +145,7 @@ describe('VAE variants train', () => {
       for (let epoch = 0; epoch < 8; epoch++) {
         for (const b of data.batches({ batchSize: 50, seed: epoch, binarize: 'threshold', flatten: true })) {
           tf.tidy(() => {
-            optimizer.minimize(() => model.loss(b.x, step).loss, false, model.trainableVariables);
+            optimizer.minimize(() => model.loss(b.x, { step }).loss, false, model.trainableVariables);
           });
           step++;
         }

@@ -121,7 +121,7 @@ describe('SSVAE objective', () => {
     const elboL = take(lab.elbo);
     tf.dispose([lab.reconstruction, lab.kl]);
     manualSeed(3);
-    const parts = ssvae.loss(x, 0, y);
+    const parts = ssvae.loss(x, { y });
     const expected = ssvae.alpha * ((ce[0]! + ce[1]!) / 2) - (elboL[0]! + elboL[1]!) / 2;
     expect(take(parts.loss)[0]).toBeCloseTo(expected, 3);
     tf.dispose([parts.elbo, parts.reconstruction, parts.kl, x]);
@@ -284,9 +284,9 @@ describe('SSVAE training', () => {
     const ssvae = SSVAE.mlp({ inputShape: [28, 28], numClasses: 10, latentDim: 2, hidden: [8] });
     const sizes: number[] = [];
     const loss = ssvae.loss.bind(ssvae);
-    (ssvae as { loss: SSVAE['loss'] }).loss = (x, step, y, lab) => {
-      sizes.push(lab!.x.shape[0]!);
-      return loss(x, step, y, lab);
+    (ssvae as { loss: SSVAE['loss'] }).loss = (x, options) => {
+      sizes.push(options!.labelled!.x.shape[0]!);
+      return loss(x, options);
     };
     await fit(ssvae, unlabelled, {
       epochs: 1,
@@ -309,8 +309,8 @@ describe('SSVAE training', () => {
     expect(() => SSVAE.mlp({ inputShape: [4], numClasses: 1, latentDim: 2, hidden: [3] })).toThrow(
       /SSVAE\.mlp: argument 'options\.numClasses' must be an integer >= 2, but got 1/,
     );
-    expect(() => ssvae.loss(x, 0, [0, 5])).toThrow(/SSVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2/);
-    expect(() => ssvae.loss(x, 0, [0, 1], { x, y: [0, 1] })).toThrow(/SSVAE\.loss: argument 'y' must be undefined when `labelled` is given/);
+    expect(() => ssvae.loss(x, { y: [0, 5] })).toThrow(/SSVAE\.loss: argument 'y' must be 2 class indices in 0\.\.2/);
+    expect(() => ssvae.loss(x, { y: [0, 1], labelled: { x, y: [0, 1] } })).toThrow(/SSVAE\.loss: argument 'y' must be undefined when `labelled` is given/);
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
     await expect(fit(ssvae, data, { epochs: 1, labelledData: data.withoutLabels() })).rejects.toThrow(
       /fit: argument 'options\.labelledData' must be a labelled ArrayDataset/,
@@ -345,12 +345,12 @@ describe('stacked M1+M2', () => {
     const ql = m1.encoder.posterior(xl);
     // Training draws z1 ~ q(z1|x): the unlabelled features, M2's noise for them, then the labelled ones.
     manualSeed(21);
-    const got = stacked.loss(x, 0, undefined, { x: xl, y: [2] });
+    const got = stacked.loss(x, { labelled: { x: xl, y: [2] } });
     manualSeed(21);
     const z1 = q.sample();
     const u = plain.unlabelledParts(z1);
     const z1l = ql.sample();
-    const lab = plain.loss(z1l, 0, [2]);
+    const lab = plain.loss(z1l, { y: [2] });
     const expected = -take(tf.mean(u.elbo))[0]! + take(lab.loss)[0]!;
     expect(take(got.loss)[0]).toBeCloseTo(expected, 4);
     expect(take(got.elbo)).toEqual(take(u.elbo));

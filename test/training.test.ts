@@ -75,9 +75,9 @@ describe('fit', () => {
       decoder: vae.decoder,
       prior: vae.prior,
       trainableVariables: vae.trainableVariables,
-      loss: (x, step = 0) => {
-        const p = vae.loss(x, step);
-        return step === 7 ? { ...p, loss: tf.mul(p.loss, NaN) as tf.Scalar } : p;
+      loss: (x, options) => {
+        const p = vae.loss(x, options);
+        return options?.step === 7 ? { ...p, loss: tf.mul(p.loss, NaN) as tf.Scalar } : p;
       },
     };
     const lines: string[] = [];

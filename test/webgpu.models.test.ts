@@ -83,14 +83,14 @@ const CASES: Case[] = [
     name: 'ConditionalVAE',
     make: () => {
       const m = ConditionalVAE.mlp({ inputShape: [D], latentDim: 2, hidden: [8], numClasses: C });
-      return built(m, (x, y) => m.loss(x, 0, y).loss);
+      return built(m, (x, y) => m.loss(x, { y }).loss);
     },
   },
   {
     name: 'SSVAE',
     make: () => {
       const m = SSVAE.mlp({ inputShape: [D], numClasses: C, latentDim: 2, hidden: [6] });
-      return built(m, (x, y) => m.loss(x, 0, undefined, { x: tf.slice(x, [0, 0], [4, D]), y: tf.slice(y, [0], [4]) }).loss);
+      return built(m, (x, y) => m.loss(x, { labelled: { x: tf.slice(x, [0, 0], [4, D]), y: tf.slice(y, [0], [4]) } }).loss);
     },
   },
   { name: 'HierarchicalVAE', make: () => plain(HierarchicalVAE.mlp({ inputShape: [D], latentDims: [3, 2], hidden: [8], topHidden: [4] })) },

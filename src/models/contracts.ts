@@ -80,3 +80,14 @@ export interface LatentVariableModel {
 export interface ObjectiveModel extends LatentVariableModel {
   readonly trainableVariables: tf.Variable[];
 }
+
+/**
+ * The options of every model's `loss(x, options)`: the training step (for KL schedules), the
+ * batch's labels `y` (conditional models: class indices or one-hot rows), and for semi-supervised
+ * models a labelled batch `labelled` (x is then the unlabelled batch).
+ */
+export interface LossOptions<Y = tf.Tensor | ArrayLike<number> | number> {
+  step?: number;
+  y?: Y;
+  labelled?: { x: tf.Tensor; y: Y };
+}

@@ -6,11 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Distribution } from '../distributions/distribution.js';
 import { realVector, type Constraint } from '../distributions/constraints.js';
 import { klDivergence } from '../distributions/kl.js';
-import { argError, checkExamples, positiveInteger } from '../errors.js';
+import { argError, checkExamples, lossOptions, positiveInteger } from '../errors.js';
 import { BernoulliDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { mlp, type MlpOptions } from './networks.js';
 import type { ObjectiveParts } from './objectives.js';
+import type { LossOptions } from './contracts.js';
 import { asEvent } from './batch.js';
 import { GaussianPrior } from './priors.js';
 
@@ -231,7 +232,8 @@ export class HierarchicalVAE {
   }
 
   /** The loss to minimise (the negative mean ELBO) and its parts, for `fit`. */
-  loss(x: tf.Tensor): ObjectiveParts {
+  loss(x: tf.Tensor, options: LossOptions = {}): ObjectiveParts {
+    lossOptions('HierarchicalVAE.loss', options); // the bound has no schedule: the step is unused
     checkExamples('HierarchicalVAE.loss', 'x', x, this.inputShape);
     const p = this.elboParts(x);
     tf.dispose([p.klTop, p.klBottom]);

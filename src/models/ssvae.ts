@@ -8,7 +8,7 @@ import { Categorical } from '../distributions/categorical.js';
 import { klDivergence } from '../distributions/kl.js';
 import { OneHotCategorical } from '../distributions/one_hot_categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
-import { argError, checkExamples, checkLabels, DlvmError, positiveInteger } from '../errors.js';
+import { argError, checkExamples, checkLabels, DlvmError, lossOptions, positiveInteger } from '../errors.js';
 import { withSeed } from '../random.js';
 import { checkConstraint, Distribution } from '../distributions/distribution.js';
 import { boolean } from '../distributions/constraints.js';
@@ -20,7 +20,7 @@ import { mlp, type MlpOptions } from './networks.js';
 import { ELBO, type ObjectiveParts } from './objectives.js';
 import { importanceParts, repeatBatch } from './batch.js';
 import { GaussianPrior } from './priors.js';
-import type { Decoder, Encoder, Prior } from './contracts.js';
+import type { Decoder, Encoder, LossOptions, Prior } from './contracts.js';
 import { registerBuiltinModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type ElboParts, type Labels } from './vae.js';
 import type { Network } from './network.js';
@@ -480,9 +480,9 @@ export class SSVAE extends ConditionalVAE {
    * Without it and with labels `y`, x is taken as a labelled batch. `elbo`, `reconstruction` and
    * `kl` report the unlabelled bound (or the labelled one when x is labelled).
    */
-  override loss(x: tf.Tensor, step = 0, y?: Labels, labelled?: { x: tf.Tensor; y: Labels }): ObjectiveParts {
-    void step;
+  override loss(x: tf.Tensor, options: LossOptions<Labels> = {}): ObjectiveParts {
     const fn = 'SSVAE.loss';
+    const { y, labelled } = lossOptions(fn, options);
     if (y !== undefined && labelled !== undefined) throw argError(fn, 'y', 'undefined when `labelled` is given (x is then the unlabelled batch)', 'labels');
     // Every argument is checked before the first tensor is made, so a refused call leaves none.
     if (y !== undefined) this.checkXY('loss', x, y);

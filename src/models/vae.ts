@@ -3,12 +3,12 @@
  * ELBO reads like the math.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { argError, checkExamples, DlvmError, positiveInteger } from '../errors.js';
+import { argError, checkExamples, DlvmError, lossOptions, positiveInteger } from '../errors.js';
 import { checkConstraint, type Distribution } from '../distributions/distribution.js';
 import { integerInterval } from '../distributions/constraints.js';
 import { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder, type GaussianVariance } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
-import type { Decoder, Encoder, Prior } from './contracts.js';
+import type { Decoder, Encoder, LossOptions, Prior } from './contracts.js';
 import { registerBuiltinModelClass, saveModel } from './persistence.js';
 import { ELBO, IWAEBound, type BetaSchedule, type Objective, type ObjectiveParts } from './objectives.js';
 import { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
@@ -219,7 +219,8 @@ export class VAE {
   }
 
   /** The objective's parts for a batch at training step `step` (`parts.loss` is what to minimise). */
-  loss(x: tf.Tensor, step = 0): ObjectiveParts {
+  loss(x: tf.Tensor, options: LossOptions<Labels> = {}): ObjectiveParts {
+    const { step } = lossOptions(`${this.kind}.loss`, options);
     this.checkX('loss', x);
     return this.objective.parts(this, x, step);
   }
@@ -453,7 +454,8 @@ export class ConditionalVAE extends VAE {
   }
 
   /** The objective's parts for a labelled batch at training step `step`. */
-  override loss(x: tf.Tensor, step = 0, y?: Labels): ObjectiveParts {
+  override loss(x: tf.Tensor, options: LossOptions<Labels> = {}): ObjectiveParts {
+    const { step, y } = lossOptions(`${this.kind}.loss`, options);
     this.checkXY('loss', x, y);
     return this.withOneHot(`${this.kind}.loss`, y, x.shape[0]!, (c) => this.objective.parts(this, x, step, c));
   }

@@ -12,7 +12,7 @@ import { VAE } from '../models/vae.js';
 import { hasCheckpoint, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { checkArgs } from '../distributions/pending_checks.js';
 import type { HistoryRecord } from './history.js';
-import type { ObjectiveModel } from '../models/contracts.js';
+import type { LossOptions, ObjectiveModel } from '../models/contracts.js';
 
 /** What `fit` needs from a model (dlvm's VAE and its variants). */
 export interface TrainableModel extends ObjectiveModel {
@@ -23,7 +23,7 @@ export interface TrainableModel extends ObjectiveModel {
    * `FitOptions.labelledData` (semi-supervised models) x is an unlabelled batch and `labelled` a
    * labelled one.
    */
-  loss(x: tf.Tensor, step?: number, y?: tf.Tensor, labelled?: { x: tf.Tensor; y: tf.Tensor }): ObjectiveParts;
+  loss(x: tf.Tensor, options?: LossOptions<tf.Tensor>): ObjectiveParts;
   /** When present, `fit` validates with it instead of `evaluateElbo` (e.g. SSVAE: bound and accuracy). */
   validationMetrics?(
     data: ArrayDataset,
@@ -123,7 +123,7 @@ function snapshot(vars: tf.Variable[]): tf.Tensor[] {
 const named = (vars: tf.Variable[]): Array<[string, tf.Tensor]> => vars.map((v) => [v.name, v]);
 
 /**
- * Trains `model` on `data` by minimising `model.loss(x, step).loss` with Adam (or `optimizer`).
+ * Trains `model` on `data` by minimising `model.loss(x, { step }).loss` with Adam (or `optimizer`).
  * Keeps the tensor count flat across steps. A non-finite loss stops training and restores the
  * weights of the last snapshot (taken every `snapshotEvery` steps); an aborted `signal` stops after
  * the current step.
@@ -300,7 +300,7 @@ export async function fit(model: TrainableModel, data: ArrayDataset, options: Fi
           let parts: tf.Tensor[] = [];
           const { value, grads } = optimizer.computeGradients(() => {
             try {
-              const p = labelledBatch ? model.loss(x, step, undefined, labelledBatch) : conditional ? model.loss(x, step, y!) : model.loss(x, step);
+              const p = model.loss(x, labelledBatch ? { step, labelled: labelledBatch } : conditional ? { step, y: y! } : { step });
               // Kept: the gradient computation frees what its function makes, except the loss.
               parts = [tf.mean(p.elbo), tf.mean(p.reconstruction), tf.mean(p.kl)].map((t) => tf.keep(t));
               return p.loss;

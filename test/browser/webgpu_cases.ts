@@ -117,7 +117,7 @@ export async function trainTinyVae(): Promise<TrainResult> {
   const losses: number[] = [];
   const tensors: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const loss = tf.tidy(() => optimizer.minimize(() => vae.loss(x, step).loss as tf.Scalar, true, vae.trainableVariables)!);
+    const loss = tf.tidy(() => optimizer.minimize(() => vae.loss(x, { step }).loss as tf.Scalar, true, vae.trainableVariables)!);
     losses.push((await loss.data())[0]!);
     loss.dispose();
     await checkArgs();
