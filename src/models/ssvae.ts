@@ -121,7 +121,7 @@ export interface SsvaeMetrics {
  * - Unlabelled x: y is summed out exactly, enumerating the C classes weighted by q(y|x):
  *   U(x) = sum_y q(y|x) L(x, y) - KL(q(y|x) || p(y)) (the entropy term), a bound on log p(x).
  *
- * `loss(x, step, undefined, { x: xl, y: yl })` is the objective on an unlabelled batch x and a
+ * `loss(x, { step, labelled: { x: xl, y: yl } })` is the objective on an unlabelled batch x and a
  * labelled batch; `fit(ssvae, unlabelled, { labelledData, ... })` trains it and reports the
  * validation accuracy.
  *

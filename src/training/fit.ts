@@ -134,7 +134,7 @@ const named = (vars: tf.Variable[]): Array<[string, tf.Tensor]> => vars.map((v) 
 export async function fit(model: TrainableModel, data: ArrayDataset, options: FitOptions): Promise<FitResult> {
   const fn = 'fit';
   if (!model || typeof model.loss !== 'function' || !Array.isArray(model.trainableVariables)) {
-    throw argError(fn, 'model', 'a model with loss(x, step) and trainableVariables (a VAE)', model);
+    throw argError(fn, 'model', 'a model with loss(x, { step }) and trainableVariables (a VAE)', model);
   }
   if (!(data instanceof ArrayDataset)) throw argError(fn, 'data', 'an ArrayDataset', data);
   if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { epochs: 10 }', options);
