@@ -159,7 +159,9 @@ describe('fit', () => {
 
   it('rejects bad arguments', async () => {
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [4] });
-    await expect(fit({} as never, train, { epochs: 1 })).rejects.toThrow(/fit: argument 'model' must be a model with loss\(x, \{ step \}\) and trainableVariables/);
+    await expect(fit({} as never, train, { epochs: 1 })).rejects.toThrow(
+      /fit: argument 'model' must be a model with loss\(x, \{ step \}\) and trainableVariables/,
+    );
     await expect(fit(vae, tf.zeros([2]) as never, { epochs: 1 })).rejects.toThrow(/fit: argument 'data' must be an ArrayDataset/);
     await expect(fit(vae, train, { epochs: 0 })).rejects.toThrow(/fit: argument 'options\.epochs' must be a positive integer, but got 0/);
     vae.dispose();
