@@ -35,12 +35,13 @@ function partPid(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Whether process `pid` is alive (on this machine). */
-function alive(pid: number): boolean {
+/** True when a process with this pid exists on this machine (signal 0 tests without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
+    // EPERM: it exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -55,7 +56,7 @@ export async function removeStaleParts(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const stale = names.filter((n) => {
     const pid = partPid(n);
-    return pid !== null && pid !== process.pid && !alive(pid);
+    return pid !== null && pid !== process.pid && !processAlive(pid);
   });
   for (const n of stale) await fs.rm(p.join(dir, n), { force: true });
   return stale;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { fit, loadModel, manualSeed, toyDataset, VAE } from '../src/index.js';
+import { removeStaleParts, writeFileAtomic } from '../src/io.js';
 import { useBackend } from './helpers/backends.js';
 
 // A full disk on demand for the in-process cases: writes under `fullDisk.under` fail with ENOSPC
@@ -380,6 +381,26 @@ describe('runs', () => {
     );
     const misspelt = dlvm('train', '--data', join(work, 'mnsit'), '--epochs', '1', '--out', join(work, 'nodata'));
     expect(misspelt.stderr).toMatch(/the data folder .*mnsit does not exist/);
+  });
+});
+
+describe('temporary files of interrupted writes', () => {
+  it("removeStaleParts removes a dead writer's .part files and keeps a live writer's and everything else", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlvm-parts-'));
+    // A pid that is not running: a short-lived child, already exited.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const stale = `run.json.${dead}.1796228066246.part`;
+    const staleOld = `history.json.${dead}.1796228066246.1.part`; // with the counter
+    const live = `run.json.${process.pid}.1796228066246.3.part`; // this process: a write in progress
+    const other = 'notes.part'; // no pid in the name: not ours
+    for (const f of [stale, staleOld, live, other, 'run.json']) writeFileSync(join(dir, f), 'x');
+    expect((await removeStaleParts(dir)).sort()).toEqual([staleOld, stale].sort());
+    expect(readdirSync(dir).sort()).toEqual([live, other, 'run.json'].sort());
+    // Two writes of one file in the same millisecond do not share a temporary name.
+    await Promise.all([writeFileAtomic(join(dir, 'a.json'), '1'), writeFileAtomic(join(dir, 'a.json'), '2')]);
+    expect(['1', '2']).toContain(readFileSync(join(dir, 'a.json'), 'utf8'));
+    expect(readdirSync(dir).filter((f) => f.startsWith('a.json.'))).toEqual([]);
+    expect(await removeStaleParts(join(dir, 'missing'))).toEqual([]);
   });
 });
 

@@ -284,6 +284,12 @@ describe('what a method returns, its caller frees with one dispose()', () => {
     expect(() => Distribution.owning(new Normal(0, 1), [v])).toThrow(
       /^Distribution\.owning: argument 'made' must be tensors made for the distribution, not variables/,
     );
+    expect(() => Distribution.owning({} as never, [])).toThrow(/^Distribution\.owning: argument 'd' must be a Distribution, but got an empty object \{\}\.$/);
+    const n = new Normal(0, 1);
+    expect(() => Distribution.owning(n, x as never)).toThrow(
+      /^Distribution\.owning: argument 'made' must be an array of tensors, but got Tensor of shape \[3, 4\]\.$/,
+    );
+    n.dispose();
     tf.dispose([x, v]);
     net.dispose();
   });

@@ -5,20 +5,10 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../io.js';
 
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = '.dlvm-train.lock';
-
-/** True when a process with this pid exists (signal 0 tests without sending anything). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the lock of run folder `dir`, or throws naming the process that holds it. Returns a
@@ -51,7 +41,7 @@ export function lockRun(dir: string): { release: () => void; stale: { pid: numbe
       }
       const pid = typeof holder.pid === 'number' ? holder.pid : NaN;
       const since = typeof holder.since === 'string' ? holder.since : 'an unknown time';
-      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
         throw new Error(
           `${dir} is being written by another 'dlvm train' (pid ${pid}, since ${since}); wait for it to finish or stop it, or choose another --out. (If no such run exists, remove ${file}.)`,
         );

@@ -8,7 +8,7 @@ export type { MlpOptions, ConvOptions } from './networks.js';
 export type { Network } from './network.js';
 export { GaussianPrior, LearnableGaussianPrior, MixtureOfGaussiansPrior, VampPrior } from './priors.js';
 export type { BuiltinPrior, MixturePriorOptions } from './priors.js';
-export type { Prior, Encoder, Decoder, ObjectiveModel } from './contracts.js';
+export type { Prior, Encoder, Decoder, ObjectiveModel, LossOptions } from './contracts.js';
 export { GaussianEncoder } from './encoders.js';
 export type { PosteriorScale } from './encoders.js';
 export { BernoulliDecoder, ContinuousBernoulliDecoder, GaussianDecoder } from './decoders.js';

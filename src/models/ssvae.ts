@@ -313,10 +313,7 @@ export class SSVAE extends ConditionalVAE {
   /** q(y|x): a Categorical with batch [B]. */
   classify(x: tf.Tensor): Categorical {
     this.checkX('classify', x);
-    return this.onFeatures(x, 'mean', (f) => {
-      const logits = run(this.classifier, f);
-      return Distribution.owning(new Categorical({ logits }, { validateArgs: false }), [logits]);
-    });
+    return this.onFeatures(x, 'mean', (f) => this.classPosterior(f));
   }
 
   /** The most probable class under q(y|x), int32 [B]. */
@@ -420,9 +417,10 @@ export class SSVAE extends ConditionalVAE {
     return new OneHotCategorical({ logits: tf.zeros([this.numClasses]) }, { validateArgs: false });
   }
 
-  /** q(y|x) from the classifier on M2's data f: a Categorical with batch [B]. */
+  /** q(y|x) from the classifier on M2's data f: a Categorical with batch [B] that owns its logits. */
   private classPosterior(f: tf.Tensor): Categorical {
-    return new Categorical({ logits: run(this.classifier, f) }, { validateArgs: false });
+    const logits = run(this.classifier, f);
+    return Distribution.owning(new Categorical({ logits }, { validateArgs: false }), [logits]);
   }
 
   /** L(f, y) = ELBO of log p(f|y) + log p(y), on M2's data f (x, or z1) with one-hot c. */
@@ -505,7 +503,7 @@ export class SSVAE extends ConditionalVAE {
             draw,
             (f) =>
               tf.tidy(() => {
-                const ce = tf.neg(new OneHotCategorical({ logits: run(this.classifier, f) }, { validateArgs: false }).logProb(c)); // -log q(y|x)
+                const ce = tf.neg(this.classPosterior(f).logProb(tf.argMax(c, -1))); // -log q(y|x), c one-hot labels
                 const p = this.labelledOn(f, c);
                 const loss = tf.add(tf.mul(this.alpha, tf.mean(ce)), this.labelledElbo ? tf.mul(-this.genWeight, tf.mean(p.elbo)) : 0) as tf.Scalar;
                 return { loss, elbo: p.elbo, reconstruction: p.reconstruction, kl: p.kl };
