@@ -13,6 +13,8 @@ import {
   checkArgs,
   ArrayDataset,
   classificationAccuracy,
+  bayesAccuracy,
+  validationMetrics,
   ConditionalVAE,
   evaluateElbo,
   GaussianMixture,
@@ -454,33 +456,33 @@ const cases: Array<[string, () => Case]> = [
     }),
   ],
   [
-    'SSVAE.bayesAccuracy: a data set of the wrong item shape',
+    'bayesAccuracy: a data set of the wrong item shape',
     () => ({
-      fn: 'SSVAE.bayesAccuracy',
+      fn: 'bayesAccuracy',
       arg: 'data',
       expected: 'a data set of examples [4, 4] or [16]',
       found: 'ArrayDataset of examples [3, 3]',
-      call: () => ssvae.bayesAccuracy(items33, { samples: 2 }),
+      call: () => bayesAccuracy(ssvae, items33, { samples: 2 }),
     }),
   ],
   [
-    'SSVAE.validationMetrics: a data set of the wrong item shape',
+    'validationMetrics: a data set of the wrong item shape',
     () => ({
-      fn: 'SSVAE.validationMetrics',
+      fn: 'validationMetrics',
       arg: 'data',
       expected: 'a data set of examples [4, 4] or [16]',
       found: 'ArrayDataset of examples [3, 3]',
-      call: () => ssvae.validationMetrics(items33),
+      call: () => validationMetrics(ssvae, items33),
     }),
   ],
   [
-    "SSVAE.validationMetrics: labels beyond the model's classes (silent misses before)",
+    "validationMetrics: labels beyond the model's classes (silent misses before)",
     () => ({
-      fn: 'SSVAE.validationMetrics',
+      fn: 'validationMetrics',
       arg: 'data',
       expected: "labelled with classes in 0..2 (the model's 3 classes)",
       found: 'the label 5 (example 1)',
-      call: () => ssvae.validationMetrics(badLabels),
+      call: () => validationMetrics(ssvae, badLabels),
     }),
   ],
 ];
@@ -553,7 +555,7 @@ describe('the shapes that worked before still work', () => {
     const flatX = data.tensor(undefined, { flatten: true });
     expect((await evaluateElbo(cvae, data)).n).toBe(2);
     expect(Number.isFinite(await reconstructionMse(vae, flatX))).toBe(true);
-    expect((await ssvae.validationMetrics(data)).accuracy).toBeGreaterThanOrEqual(0);
+    expect((await validationMetrics(ssvae, data)).accuracy).toBeGreaterThanOrEqual(0);
     flatX.dispose();
   });
 

@@ -13,6 +13,7 @@ import {
   checkArgs,
   ArrayDataset,
   classificationAccuracy,
+  bayesAccuracy,
   fit,
   type HistoryRecord,
   loadMnist,
@@ -229,12 +230,12 @@ describe("SSVAE by Bayes' rule", () => {
     );
     grey.dispose();
     const data = (await loadMnist({ split: 'test', download: false })).subset([0, 1, 2]);
-    await expect(ssvae.bayesAccuracy(data, { samples: -1 })).rejects.toThrow(
-      /SSVAE\.bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/,
+    await expect(bayesAccuracy(ssvae, data, { samples: -1 })).rejects.toThrow(
+      /bayesAccuracy: argument 'options\.samples' must be a positive integer, but got -1/,
     );
-    await expect(ssvae.bayesAccuracy(data.withoutLabels())).rejects.toThrow(/SSVAE\.bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
-    await expect(ssvae.bayesAccuracy(data, { batchSize: 0 })).rejects.toThrow(
-      /SSVAE\.bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/,
+    await expect(bayesAccuracy(ssvae, data.withoutLabels())).rejects.toThrow(/bayesAccuracy: argument 'data' must be a labelled ArrayDataset/);
+    await expect(bayesAccuracy(ssvae, data, { batchSize: 0 })).rejects.toThrow(
+      /bayesAccuracy: argument 'options\.batchSize' must be a positive integer, but got 0/,
     );
     x.dispose();
     ssvae.dispose();
@@ -260,7 +261,7 @@ describe('SSVAE training', () => {
     await checkArgs();
     const before = tf.memory().numTensors;
     const done: number[] = [];
-    const bayes = await ssvae.bayesAccuracy(valid, { samples: 10, binarize: 'threshold', onProgress: (d) => done.push(d) });
+    const bayes = await bayesAccuracy(ssvae, valid, { samples: 10, binarize: 'threshold', onProgress: (d) => done.push(d) });
     await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     expect(done).toEqual([100, 200, 300, 400, 500]);

@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option, type OptionValues } from 'comman
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activeUnits,
+  bayesAccuracy,
   aggregatePosterior,
   BetaVAE,
   bitsPerDim,
@@ -37,6 +38,7 @@ import {
   toyPanels,
   trainingCurves,
   VAE,
+  validationMetrics,
   VERSION,
   type ArrayDataset,
   type Binarize,
@@ -508,7 +510,7 @@ program
     const opts = { binarize, seed: o.seed };
     if (model instanceof SSVAE) {
       // Semi-supervised: the accuracy of q(y|x) and the bound on log p(x) (M1+M2: on log p(z1)) with y summed out.
-      const m = await model.validationMetrics(test, opts);
+      const m = await validationMetrics(model, test, opts);
       const of = model.m1 === null ? 'log p(x)' : "log p(z1) (M1's mean z1, not comparable to log p(x))";
       let bayes: { bayesAccuracy: number; bayesSamples: number } | Record<string, never> = {};
       if (o.bayes !== undefined) {
@@ -518,7 +520,7 @@ program
           next = Math.floor((done / total) * 10) / 10 + 0.1;
           console.error(`Bayes' rule, IWAE-${o.bayes} per class: ${done}/${total} examples, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
         };
-        bayes = { bayesAccuracy: await model.bayesAccuracy(test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
+        bayes = { bayesAccuracy: await bayesAccuracy(model, test, { ...opts, samples: o.bayes, onProgress: progress }), bayesSamples: o.bayes };
       }
       const result = {
         examples: test.length,

@@ -14,12 +14,12 @@ import { argError, checkExamples, checkLabels, describeValue, DlvmError, positiv
 import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Distribution } from '../distributions/distribution.js';
 import { Independent } from '../distributions/independent.js';
-import { hasClosedFormKL, klDivergence, monteCarloKL } from '../distributions/kl.js';
+import { klDivergence } from '../distributions/kl.js';
 import { readAndFree } from '../distributions/pending_checks.js';
 import { withSeed } from '../random.js';
-import { asEvent, checkModel, conditionOf, inputShapeOf } from './model.js';
+import { checkModel, conditionOf, inputShapeOf } from './model.js';
 import type { LatentVariableModel } from '../models/contracts.js';
-import { importanceParts, repeatBatch } from '../models/batch.js';
+import { elboTerms, importanceParts } from '../models/batch.js';
 import { countCorrect } from '../models/labels.js';
 
 /** Data to evaluate on: a dataset, or a tensor of examples `[N, ...itemShape]`. */
@@ -100,43 +100,23 @@ async function forEachBatch(
   return n;
 }
 
-/** Per-example KL(q || p) [B]: closed form from the registry, else a Monte Carlo estimate. */
-function klPerExample(q: Distribution, p: Distribution, samples: number): { kl: tf.Tensor; analytic: boolean } {
-  // The registry decides (hasClosedFormKL), as for the objectives' KL term.
-  return hasClosedFormKL(q, p) ? { kl: klDivergence(q, p), analytic: true } : { kl: monteCarloKL(q, p, samples), analytic: false };
-}
+/** Per-example reconstruction and KL terms of a batch (the caller's tidy frees them). */
+export type BatchTerms = (x: tf.Tensor, labels: Int32Array | null) => { reconstruction: tf.Tensor; kl: tf.Tensor; analytic: boolean };
 
 /**
- * The ELBO over a dataset, with its reconstruction and KL parts (means per example, in nats).
- * One posterior sample per example for the reconstruction term (`samples` to use more); the KL
- * in closed form when the registry has the pair, else by Monte Carlo (`klAnalytic` says which).
- *
- * @example
- * const { elbo, reconstruction, kl } = await evaluateElbo(model, test, { binarize: 'dynamic', seed: 0 });
+ * Dataset means of per-example terms `[B]` -reconstruction and KL of a bound on log p(x), batch
+ * by batch: the ELBO of {@link evaluateElbo}, or a model's own bound (SSVAE's, y summed out).
  */
-export async function evaluateElbo(model: LatentVariableModel, data: EvalData, options: EvalOptions & { samples?: number } = {}): Promise<ElboResult> {
-  const fn = 'evaluateElbo';
-  const m = checkModel(fn, model);
-  const samples = options.samples ?? 1;
-  positiveInteger(fn, 'options.samples', samples);
+export async function meanTerms(fn: string, model: LatentVariableModel, data: EvalData, options: EvalOptions, terms: BatchTerms): Promise<ElboResult> {
   let rec = 0;
   let kl = 0;
   let analytic = true;
   const n = await withSeed(options.seed, () =>
-    forEachBatch(fn, data, options, m, async (x, labels) => {
+    forEachBatch(fn, data, options, model, async (x, labels) => {
       const rk = tf.tidy(() => {
-        const y = conditionOf(fn, m, labels);
-        const q = m.encoder.posterior(x, y); // batch [B], event [M]
-        const prior = m.prior.distribution();
-        const z = q.sample([samples]); // [S, B, M]
-        const b = x.shape[0]!;
-        const flat = tf.reshape(z, [samples * b, ...z.shape.slice(2)]);
-        const xs = repeatBatch(x, samples);
-        const lik = m.decoder.likelihood(flat, y === undefined ? undefined : repeatBatch(y, samples));
-        const logLik = lik.logProb(asEvent(xs, lik)); // [S * B]
-        const klRes = klPerExample(q, prior, Math.max(samples, 16));
-        analytic = analytic && klRes.analytic;
-        return tf.stack([tf.neg(tf.sum(logLik)).div(samples), tf.sum(klRes.kl)]);
+        const t = terms(x, labels);
+        analytic = analytic && t.analytic;
+        return tf.stack([tf.sum(t.reconstruction), tf.sum(t.kl)]);
       });
       const [r, k] = await readAndFree(rk);
       rec += r!;
@@ -146,6 +126,26 @@ export async function evaluateElbo(model: LatentVariableModel, data: EvalData, o
   const reconstruction = rec / n;
   const klMean = kl / n;
   return { elbo: -(reconstruction + klMean), reconstruction, kl: klMean, loss: reconstruction + klMean, klAnalytic: analytic, n };
+}
+
+/**
+ * The ELBO over a dataset, with its reconstruction and KL parts (means per example, in nats).
+ * One posterior sample per example for the reconstruction term (`samples` to use more); the KL
+ * in closed form when the registry has the pair, else by Monte Carlo (`klAnalytic` says which).
+ * The terms are the objectives' (models/batch.ts, `elboTerms`).
+ *
+ * @example
+ * const { elbo, reconstruction, kl } = await evaluateElbo(model, test, { binarize: 'dynamic', seed: 0 });
+ */
+export async function evaluateElbo(model: LatentVariableModel, data: EvalData, options: EvalOptions & { samples?: number } = {}): Promise<ElboResult> {
+  const fn = 'evaluateElbo';
+  const m = checkModel(fn, model);
+  const samples = options.samples ?? 1;
+  positiveInteger(fn, 'options.samples', samples);
+  return meanTerms(fn, m, data, options, (x, labels) => {
+    const y = conditionOf(fn, m, labels);
+    return elboTerms(m, m.encoder.posterior(x, y), x, y, { samples, reparameterised: false, klSamples: Math.max(samples, 16) });
+  });
 }
 
 /**
@@ -240,9 +240,23 @@ export async function classificationAccuracy(
 ): Promise<number> {
   const fn = 'classificationAccuracy';
   if (typeof classify !== 'function') throw argError(fn, 'classify', 'a function x -> logits, probabilities or a Categorical', classify);
+  return accuracyOf(fn, null, classify, data, options);
+}
+
+/**
+ * The accuracy of `classify` on a labelled dataset, counted batch by batch (errors name `fn`).
+ * With a `model`, the data are first checked against it (item shape, labels in its classes).
+ */
+export async function accuracyOf(
+  fn: string,
+  model: LatentVariableModel | null,
+  classify: (x: tf.Tensor) => tf.Tensor | Distribution,
+  data: ArrayDataset,
+  options: EvalOptions,
+): Promise<number> {
   if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
   let correct = 0;
-  await forEachBatch(fn, data, options, null, async (x, labels) => {
+  await forEachBatch(fn, data, options, model, async (x, labels) => {
     const pred = tf.tidy(() => {
       const out = classify(x);
       const scores = out instanceof Distribution ? (out as unknown as { logits: tf.Tensor }).logits : out;

@@ -7,7 +7,6 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError } from '../errors.js';
 import type { LatentVariableModel } from '../models/contracts.js';
 import { oneHotRows } from '../models/labels.js';
-export { asEvent } from '../models/batch.js';
 
 /** The model's {@link LatentVariableModel.inputShape}, or null when it does not say. */
 export function inputShapeOf(model: LatentVariableModel): readonly number[] | null {

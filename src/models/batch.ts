@@ -1,11 +1,12 @@
 /**
  * Batches of examples against a model's distributions, shared by the objectives and the
- * evaluation: x shaped as p(x|z)'s event, k copies of a batch, and the parts of k importance
- * weights.
+ * evaluation: x shaped as p(x|z)'s event, k copies of a batch, the two terms of the ELBO and
+ * the parts of k importance weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Distribution } from '../distributions/distribution.js';
 import type { ObjectiveModel } from './contracts.js';
+import { hasClosedFormKL, klDivergence, monteCarloKL } from '../distributions/kl.js';
 
 /** x reshaped to [B, ...eventShape of p(x|z)], so flat [B, D] data meets an image decoder. */
 export function asEvent(x: tf.Tensor, likelihood: Distribution): tf.Tensor {
@@ -38,4 +39,54 @@ export function importanceParts(
     const logLik = tf.reshape(lik.logProb(asEvent(repeatBatch(x, k), lik)), [k, b]);
     return { logLik, logRatio: tf.sub(q.logProb(z), model.prior.distribution().logProb(z)) };
   });
+}
+
+/** Options of {@link elboTerms}. */
+export interface ElboTermsOptions {
+  /** Posterior draws per example (default 1). */
+  samples?: number;
+  /** Draw with `rsample` (gradients to q's parameters, for training) or `sample` (evaluation). */
+  reparameterised: boolean;
+  /**
+   * Without a closed form for the KL: estimate it from this many fresh draws of q (monteCarloKL)
+   * instead of log q(z) - log p(z) at the reconstruction's draws (default).
+   */
+  klSamples?: number;
+}
+
+/**
+ * The two terms of the ELBO per example, derived once for the objectives and the evaluation:
+ * `reconstruction` E_q[-log p(x|z, y)] (the mean over `samples` draws z ~ q) and `kl`
+ * KL(q(z|x) || p(z)), in closed form when the KL registry has the pair (`analytic`), else by
+ * Monte Carlo. ELBO = -(reconstruction + kl). All [B].
+ */
+export function elboTerms(
+  model: Pick<ObjectiveModel, 'decoder' | 'prior'>,
+  q: Distribution,
+  x: tf.Tensor,
+  y: tf.Tensor | undefined,
+  options: ElboTermsOptions,
+): { reconstruction: tf.Tensor; kl: tf.Tensor; analytic: boolean } {
+  const s = options.samples ?? 1;
+  let analytic = false;
+  const out = tf.tidy(() => {
+    const b = x.shape[0]!;
+    // One draw: z [B, M] as it comes; s draws: z [s, B, M] against s copies of the batch.
+    const z = s === 1 ? (options.reparameterised ? q.rsample() : q.sample()) : options.reparameterised ? q.rsample([s]) : q.sample([s]);
+    const flat = s === 1 ? z : tf.reshape(z, [s * b, ...z.shape.slice(2)]);
+    const lik = model.decoder.likelihood(flat, y === undefined || s === 1 ? y : repeatBatch(y, s));
+    const logLik = lik.logProb(asEvent(s === 1 ? x : repeatBatch(x, s), lik)); // [s B]
+    const reconstruction = s === 1 ? tf.neg(logLik) : tf.neg(tf.mean(tf.reshape(logLik, [s, b]), 0));
+    const p = model.prior.distribution();
+    analytic = hasClosedFormKL(q, p);
+    const kl = analytic
+      ? klDivergence(q, p)
+      : options.klSamples !== undefined
+        ? monteCarloKL(q, p, options.klSamples)
+        : s === 1
+          ? tf.sub(q.logProb(z), p.logProb(z))
+          : tf.mean(tf.sub(q.logProb(z), p.logProb(z)), 0);
+    return { reconstruction, kl };
+  });
+  return { ...out, analytic };
 }

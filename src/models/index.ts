@@ -19,7 +19,7 @@ export type { ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions, Labels, C
 export { saveModel, loadModel, registerModelClass, registerPart } from './persistence.js';
 export type { SavedModel, ModelClassSpec, PartSpec, PartState, LoadedPart, PartKind, CustomPartConfig } from './persistence.js';
 export { SSVAE } from './ssvae.js';
-export type { SsvaeMlpOptions, UnlabelledParts, SsvaeMetrics, UnlabelledMode, FeatureMode } from './ssvae.js';
+export type { SsvaeMlpOptions, UnlabelledParts, UnlabelledMode, FeatureMode } from './ssvae.js';
 export type { PriorConfig } from './priors.js';
 export type { DecoderConfig } from './decoders.js';
 export { HierarchicalVAE, TwoLevelJoint } from './hierarchical.js';

@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ObjectiveModel } from './contracts.js';
 import { argError, positiveInteger } from '../errors.js';
 import type { Distribution } from '../distributions/distribution.js';
-import { hasClosedFormKL, klDivergence } from '../distributions/kl.js';
-import { asEvent, importanceParts } from './batch.js';
+import { elboTerms, importanceParts } from './batch.js';
 
 /** An objective's value on a batch. */
 export interface ObjectiveParts {
@@ -59,15 +58,13 @@ export function cyclical({ period, rampFraction = 0.5, max = 1 }: { period: numb
 
 const warned = new Set<string>();
 
-/** KL per example: the registry's closed form, else log q(z) - log p(z) at the sample z (said once). */
-function klTerm(q: Distribution, p: Distribution, z: tf.Tensor): { kl: tf.Tensor; analytic: boolean } {
-  if (hasClosedFormKL(q, p)) return { kl: klDivergence(q, p), analytic: true };
-  const key = `${q.name}|${p.name}`;
-  if (!warned.has(key)) {
-    warned.add(key);
-    console.warn(`ELBO: no closed form for KL(${q.toString()} || ${p.toString()}); using the one-sample Monte Carlo estimate log q(z|x) - log p(z).`);
-  }
-  return { kl: tf.sub(q.logProb(z), p.logProb(z)), analytic: false };
+/** Says once per posterior family and prior that the KL term has no closed form (the ELBO's Monte Carlo estimate). */
+function warnMonteCarlo(q: Distribution, prior: ObjectiveModel['prior']): void {
+  const key = `${q.name}|${prior.constructor.name}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  const p = prior.distribution();
+  console.warn(`ELBO: no closed form for KL(${q.toString()} || ${p.toString()}); using the one-sample Monte Carlo estimate log q(z|x) - log p(z).`);
 }
 
 /** Options of {@link ELBO}. */
@@ -108,18 +105,18 @@ export class ELBO implements Objective {
     let analytic = true;
     const out = tf.tidy(() => {
       const q = model.encoder.posterior(x, y); // q(z|x) (or q(z|x, y)), event [M]
-      const z = q.rsample(); // [B, M]
-      const lik = model.decoder.likelihood(z, y); // p(x|z) (or p(x|z, y)), event = the data's item shape
-      const reconstruction = tf.neg(lik.logProb(asEvent(x, lik))); // [B]
-      const k = klTerm(q, model.prior.distribution(), z);
-      analytic = k.analytic;
-      const elbo = tf.neg(tf.add(reconstruction, k.kl));
-      let loss = tf.mean(tf.add(reconstruction, tf.mul(beta, k.kl)));
+      // One reparameterised draw z ~ q; p(x|z) (or p(x|z, y)) has the data's item shape as event.
+      const terms = elboTerms(model, q, x, y, { reparameterised: true });
+      analytic = terms.analytic;
+      if (!analytic) warnMonteCarlo(q, model.prior);
+      const { reconstruction, kl } = terms;
+      const elbo = tf.neg(tf.add(reconstruction, kl));
+      let loss = tf.mean(tf.add(reconstruction, tf.mul(beta, kl)));
       if (this.weightDecay > 0) {
         const l2 = tf.addN(model.trainableVariables.map((v) => tf.sum(tf.square(v))));
         loss = tf.add(loss, tf.mul(this.weightDecay, l2));
       }
-      return { loss: loss as tf.Scalar, elbo, reconstruction, kl: k.kl };
+      return { loss: loss as tf.Scalar, elbo, reconstruction, kl };
     });
     return { ...out, beta, klAnalytic: analytic };
   }

@@ -3,16 +3,13 @@
  * q(y|x) and an encoder q(z|x, y).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ArrayDataset, type Binarize } from '../data/dataset.js';
 import { Categorical } from '../distributions/categorical.js';
 import { klDivergence } from '../distributions/kl.js';
 import { OneHotCategorical } from '../distributions/one_hot_categorical.js';
 import { RelaxedOneHotCategorical } from '../distributions/relaxed_categorical.js';
-import { argError, checkExamples, checkLabels, DlvmError, lossOptions, positiveInteger } from '../errors.js';
-import { withSeed } from '../random.js';
+import { argError, checkExamples, DlvmError, lossOptions, positiveInteger } from '../errors.js';
 import { checkConstraint, Distribution } from '../distributions/distribution.js';
 import { boolean } from '../distributions/constraints.js';
-import { readAndFree } from '../distributions/pending_checks.js';
 import { BernoulliDecoder, GaussianDecoder } from './decoders.js';
 import { GaussianEncoder } from './encoders.js';
 import { checkNet, run, variablesOf } from './nets_util.js';
@@ -24,7 +21,7 @@ import type { Decoder, Encoder, LossOptions, Prior } from './contracts.js';
 import { registerBuiltinModelClass } from './persistence.js';
 import { ConditionalVAE, VAE, type ElboParts, type Labels } from './vae.js';
 import type { Network } from './network.js';
-import { countCorrect, oneHotRows } from './labels.js';
+import { oneHotRows } from './labels.js';
 
 const PLAIN_ELBO = new ELBO();
 
@@ -101,15 +98,6 @@ export interface UnlabelledParts {
   kl: tf.Tensor;
   /** KL(q(y|x) || p(y)) alone. */
   klY: tf.Tensor;
-}
-
-/** Validation figures of an SSVAE (see {@link SSVAE.validationMetrics}). */
-export interface SsvaeMetrics {
-  loss: number;
-  elbo: number;
-  reconstruction: number;
-  kl: number;
-  accuracy: number;
 }
 
 /**
@@ -280,11 +268,6 @@ export class SSVAE extends ConditionalVAE {
   }
 
   /** Checks a labelled data set: examples of {@link inputShape}, labels in 0..C-1. */
-  private checkLabelledData(fn: string, data: ArrayDataset): void {
-    checkExamples(fn, 'data', data, this.inputShape, 'N');
-    checkLabels(fn, 'data', data.labels!, this.numClasses, `the model's ${this.numClasses} classes`);
-  }
-
   /**
    * What M2 sees of x: x itself, or for M1+M2 M1's z1 [B, M1] (its `m1Dims` columns): a draw
    * from q(z1|x) when `draw` is 'sample', else its mean.
@@ -373,37 +356,6 @@ export class SSVAE extends ConditionalVAE {
       const logPxGivenY = tf.sub(tf.logSumExp(tf.stack(pieces), 0), Math.log(k)); // [C B]
       return tf.transpose(tf.reshape(tf.sub(logPxGivenY, Math.log(c)), [c, b])); // + log p(y), uniform
     });
-  }
-
-  /**
-   * The accuracy on a labelled dataset of the most probable class under {@link bayesClassify}
-   * (Bayes' rule with `samples` importance samples per class), instead of the classifier q(y|x).
-   * `onProgress(done, total)` is called after each batch.
-   */
-  async bayesAccuracy(
-    data: ArrayDataset,
-    options: { samples?: number; binarize?: Binarize; seed?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
-  ): Promise<number> {
-    const fn = 'SSVAE.bayesAccuracy';
-    if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
-    if (options === null || typeof options !== 'object') throw argError(fn, 'options', 'an object such as { samples: 100 }', options);
-    const batchSize = options.batchSize ?? 100;
-    positiveInteger(fn, 'options.batchSize', batchSize, options.batchSize);
-    const samples = options.samples ?? 100;
-    positiveInteger(fn, 'options.samples', samples, options.samples);
-    this.checkLabelledData(fn, data);
-    let correct = 0;
-    let done = 0;
-    await withSeed(options.seed ?? 0, async () => {
-      for (const b of data.batches({ batchSize, shuffle: false, binarize: options.binarize })) {
-        const pred = tf.tidy(() => tf.argMax(this.bayesClassify(b.x, { samples }).logits, -1));
-        const p = await readAndFree(pred);
-        correct += countCorrect(p, data.labels!, b.indices);
-        done += b.indices.length;
-        options.onProgress?.(done, data.length);
-      }
-    });
-    return correct / data.length;
   }
 
   /** The bound L(x, y) on log p(x, y) and its parts per example, y as labels or one-hot rows. */
@@ -548,35 +500,6 @@ export class SSVAE extends ConditionalVAE {
         return this.decoder.likelihood(this.encoder.posterior(f, c).mean, c).mean;
       }),
     );
-  }
-
-  /**
-   * Validation figures on a labelled dataset: the bound on log p(x) with y summed out (ELBO,
-   * reconstruction, KL means per example; M1+M2: on log p(z1) at M1's mean z1), its negative
-   * as the loss, and the accuracy of q(y|x). `fit` uses this for `validationData`.
-   */
-  async validationMetrics(data: ArrayDataset, options: { binarize?: Binarize; seed?: number; batchSize?: number } = {}): Promise<SsvaeMetrics> {
-    const fn = 'SSVAE.validationMetrics';
-    if (!(data instanceof ArrayDataset) || !data.labels) throw argError(fn, 'data', 'a labelled ArrayDataset', data);
-    this.checkLabelledData(fn, data);
-    let rec = 0;
-    let kl = 0;
-    let correct = 0;
-    await withSeed(options.seed ?? 0, async () => {
-      for (const b of data.batches({ batchSize: options.batchSize ?? 500, shuffle: false, binarize: options.binarize })) {
-        const [rk, pred] = tf.tidy(() => {
-          const f = this.features(b.x);
-          const u = this.unlabelledOn(f, 'enumerate');
-          return [tf.stack([tf.sum(u.reconstruction), tf.sum(u.kl)]), this.predictOn(f)];
-        });
-        const [sums, p] = await Promise.all([readAndFree(rk!), readAndFree(pred!)]);
-        rec += sums[0]!;
-        kl += sums[1]!;
-        correct += countCorrect(p, data.labels!, b.indices);
-      }
-    });
-    const n = data.length;
-    return { loss: (rec + kl) / n, elbo: -(rec + kl) / n, reconstruction: rec / n, kl: kl / n, accuracy: correct / n };
   }
 
   override dispose(): void {
