@@ -247,6 +247,174 @@ const MODELS = {
 };
 type ModelName = keyof typeof MODELS;
 
+/** Makes `--out` and proves it writable now, with its name, not after training. */
+function prepareOut(dir: string): string {
+  const out = resolve(dir);
+  try {
+    // One level at a time: Node's recursive mkdir spins forever on some places (e.g. /proc).
+    const missing: string[] = [];
+    for (let d = out; !existsSync(d); d = dirname(d)) missing.unshift(d);
+    for (const d of missing) mkdirSync(d);
+    const probe = join(out, `.dlvm-write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw new Error(`--out ${out} cannot be written (${(e as Error).message}); choose a writable folder.`);
+  }
+  return out;
+}
+
+/**
+ * The binarisation of `dlvm train`: the data as given (the library's default, 'none'), except grey
+ * images for a Bernoulli likelihood, which need binary pixels: thresholded at 0.5 by default, and
+ * said so on stderr.
+ */
+function trainBinarize(o: OptionValues): Binarize {
+  const greyForBernoulli = o.likelihood === 'bernoulli' && o.dataset !== 'toy2d' && o.dataset !== 'binarized-mnist';
+  if (o.binarize === undefined && greyForBernoulli) {
+    console.error(
+      `binarize: threshold (pixels >= 0.5 -> 1; the default for a Bernoulli likelihood on ${o.dataset}'s grey images: --binarize dynamic|static|threshold to choose, or --likelihood continuous-bernoulli for grey levels)`,
+    );
+  }
+  return (o.binarize as Binarize | undefined) ?? (greyForBernoulli ? 'threshold' : 'none');
+}
+
+/** The training set and the validation set (at most 1000 examples with `--limit`). */
+async function trainData(o: OptionValues): Promise<{ train: ArrayDataset; test: ArrayDataset }> {
+  const from = { data: o.data as string | undefined, toy: o.toy as ToyName, seed: o.seed as number };
+  const limit = o.limit as number | undefined;
+  const train = await dataset(o.dataset, 'train', { ...from, limit });
+  const test = await dataset(o.dataset, 'test', { ...from, limit: limit === undefined ? undefined : Math.min(limit, 1000) });
+  return { train, test };
+}
+
+/** The flag combinations `dlvm train` refuses before it loads or writes anything more. */
+function checkTrainFlags(o: OptionValues, train: ArrayDataset, binarize: Binarize): void {
+  const toy = o.dataset === 'toy2d';
+  if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
+  if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null)
+    throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
+  if (o.model === 'ssvae' && o.arch === 'conv') throw new Error('--model ssvae has MLP networks only (--arch mlp).');
+  if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
+  if (o.labelledBatchSize !== undefined && o.model !== 'ssvae') throw new Error(`--labelled-batch-size is for --model ssvae, not --model ${o.model}.`);
+  if (o.m1 !== undefined && o.model !== 'ssvae') throw new Error(`--m1 is for --model ssvae (M1+M2), not --model ${o.model}.`);
+  if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
+    throw new Error('--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.');
+  }
+}
+
+/**
+ * M1 of a stacked M1+M2 (`--m1 RUN`): the trained unconditional VAE, and its active units, which
+ * Kingma et al. keep (the others are prior noise).
+ */
+async function loadM1(o: OptionValues, train: ArrayDataset, binarize: Binarize): Promise<{ m1: VAE; m1Dims: number[] } | null> {
+  if (o.m1 === undefined) return null;
+  const run = o.m1 as string;
+  const m1 = await loadModel(join(run, 'model'));
+  if (m1 instanceof ConditionalVAE) throw new Error(`--m1 ${run}: M1 must be an unconditional VAE, got a conditional one (--model cvae).`);
+  const m1Run = readRun(run);
+  if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${run} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
+  const { variances } = await activeUnits(m1, train, { binarize, seed: o.seed });
+  const m1Dims = variances.flatMap((v, d) => (v > 0.01 ? [d] : []));
+  if (m1Dims.length === 0) throw new Error(`--m1 ${run}: M1 has no active latent unit (posterior means that vary across the data).`);
+  console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${run}: its ${m1Dims.length} active units of ${m1.prior.latentDim}`);
+  return { m1, m1Dims };
+}
+
+/** What `fit` trains on: the training set, or for SSVAE its unlabelled part and `--labels` labelled examples. */
+function trainingSplit(o: OptionValues, train: ArrayDataset): { fitData: ArrayDataset; labelledData?: ArrayDataset } {
+  if (o.model !== 'ssvae') return { fitData: train };
+  if (o.labels % train.numClasses !== 0)
+    throw new Error(`--labels must be a multiple of the ${train.numClasses} classes (the same number per class), got ${o.labels}.`);
+  const split = semiSupervisedSplit(train, { labelsPerClass: o.labels / train.numClasses, seed: o.seed });
+  console.error(`semi-supervised: ${split.labelled.length} labelled and ${split.unlabelled.length} unlabelled examples (split seed ${o.seed})`);
+  return { fitData: split.unlabelled, labelledData: split.labelled };
+}
+
+/**
+ * Takes `--out` for this process, after every check of the flags and before anything is written:
+ * one writer per run folder, and never train over a run unasked (`--force` removes it).
+ */
+function claimRun(out: string, o: OptionValues): { release: () => void } {
+  const lock = lockRun(out);
+  if (lock.stale) console.error(`took over a stale lock of ${out} (pid ${lock.stale.pid} is gone, since ${lock.stale.since})`);
+  if (o.resume && o.force) throw new Error('--resume and --force exclude each other: --resume continues the run in --out, --force replaces it.');
+  const previous = RUN_FILES.filter((f) => existsSync(join(out, f)));
+  if (previous.length > 0 && !o.resume) {
+    if (!o.force) {
+      throw new Error(
+        `--out ${out} already holds a run (${previous.join(', ')}). Continue it with --resume, choose another --out, or replace it with --force.`,
+      );
+    }
+    for (const f of previous) rmSync(join(out, f), { recursive: true, force: true });
+    console.error(`--force: removed the previous run in ${out} (${previous.join(', ')})`);
+  }
+  return lock;
+}
+
+/** How far a run has come: what run.json records besides the flags. */
+interface Progress {
+  steps: number;
+  seconds: number;
+  stopReason: string;
+}
+
+/** run.json of a `dlvm train` run at a given progress. */
+function runInfoOf(o: OptionValues, c: { binarize: Binarize; backend: string; stepsPerEpoch: number; ctx: ModelContext }) {
+  const toy = o.dataset === 'toy2d';
+  return (progress: Progress): RunInfo => ({
+    model: o.model,
+    likelihood: toy ? 'gaussian' : o.likelihood,
+    arch: o.arch,
+    activation: o.activation,
+    dataset: o.dataset,
+    ...(toy ? { toy: o.toy } : {}),
+    binarize: c.binarize,
+    latentDim: o.latentDim,
+    hidden: o.hidden,
+    epochs: Math.ceil(progress.steps / c.stepsPerEpoch),
+    batchSize: o.batchSize,
+    lr: o.lr,
+    backend: c.backend,
+    seconds: progress.seconds,
+    steps: progress.steps,
+    stopReason: progress.stopReason,
+    dlvmVersion: VERSION,
+    command: process.argv.slice(2).join(' '),
+    modelOptions: MODELS[o.model as ModelName].options(c.ctx),
+  });
+}
+
+/** Repairs what a kill left in `--out`: a half-swapped model/, and temporary files of run.json, history.json or curves.png. */
+async function repairRunFolder(out: string): Promise<void> {
+  const repaired = await recoverDir(join(out, 'model'), async (d) => existsSync(join(d, 'model.json')));
+  if (repaired) console.error(repaired);
+  const stale = await removeStaleParts(out);
+  if (stale.length > 0) console.error(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of an interrupted write: ${stale.join(', ')}`);
+}
+
+/** Ctrl-C and SIGTERM save a checkpoint and stop training, through the signal `fit` watches. */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(
+        `${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint and stopping${signal === 'SIGINT' ? ' (press Ctrl-C again to quit at once)' : ''}`,
+      );
+      controller.abort();
+    });
+  }
+  return controller.signal;
+}
+
+/** The line `dlvm train` ends with: how it stopped, how long it took, the last validation, what it saved. */
+function trainSummary(out: string, result: { message: string; seconds: number; history: HistoryRecord[] }): string {
+  const last = result.history.filter((r) => r.split === 'validation').at(-1);
+  const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
+  const validation = last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : '';
+  return `${result.message} ${result.seconds.toFixed(0)} s${validation}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`;
+}
+
 const program = new Command();
 program.name('dlvm').description('Deep latent variable models on TensorFlow.js').version(VERSION).showHelpAfterError('(add --help to see the options)');
 
@@ -290,39 +458,12 @@ program
   .option('--backend <name>', 'webgpu, tensorflow, wasm or cpu (default: the fastest available; see docs/backends.md)')
   .requiredOption('--out <dir>', 'run folder, e.g. runs/vae')
   .action(async (o) => {
-    const out = resolve(o.out as string);
-    // A folder that cannot be written fails now, with its name, not after training.
-    try {
-      // One level at a time: Node's recursive mkdir spins forever on some places (e.g. /proc).
-      const missing: string[] = [];
-      for (let d = out; !existsSync(d); d = dirname(d)) missing.unshift(d);
-      for (const d of missing) mkdirSync(d);
-      const probe = join(out, `.dlvm-write-test-${process.pid}`);
-      writeFileSync(probe, '');
-      rmSync(probe);
-    } catch (e) {
-      throw new Error(`--out ${out} cannot be written (${(e as Error).message}); choose a writable folder.`);
-    }
-    mkdirSync(out, { recursive: true });
+    const out = prepareOut(o.out as string);
     const backendName = await backend(o.backend);
     manualSeed(o.seed);
+    const binarize = trainBinarize(o);
+    const { train, test } = await trainData(o);
     const toy = o.dataset === 'toy2d';
-    // The data as given (the library's default, 'none'), except grey images for a Bernoulli
-    // likelihood, which need binary pixels: thresholded at 0.5 by default, and said so.
-    const greyForBernoulli = o.likelihood === 'bernoulli' && !toy && o.dataset !== 'binarized-mnist';
-    const binarize: Binarize = o.binarize ?? (greyForBernoulli ? 'threshold' : 'none');
-    if (o.binarize === undefined && greyForBernoulli) {
-      console.error(
-        `binarize: threshold (pixels >= 0.5 -> 1; the default for a Bernoulli likelihood on ${o.dataset}'s grey images: --binarize dynamic|static|threshold to choose, or --likelihood continuous-bernoulli for grey levels)`,
-      );
-    }
-    const train = await dataset(o.dataset, 'train', { data: o.data, toy: o.toy, limit: o.limit, seed: o.seed });
-    const test = await dataset(o.dataset, 'test', {
-      data: o.data,
-      toy: o.toy,
-      limit: o.limit === undefined ? undefined : Math.min(o.limit, 1000),
-      seed: o.seed,
-    });
     const base = {
       inputShape: train.itemShape,
       latentDim: o.latentDim as number,
@@ -331,109 +472,34 @@ program
       likelihood: toy ? ('gaussian' as const) : (o.likelihood as 'bernoulli' | 'continuous-bernoulli'),
       scale: toy ? 0.05 : undefined,
     };
-    if (o.arch === 'conv' && toy) throw new Error('--arch conv needs image data, not --dataset toy2d.');
-    const conv = o.arch === 'conv';
-    const arch = { ...base, channels: o.channels as number[] };
-    if ((o.model === 'cvae' || o.model === 'ssvae') && train.labels === null)
-      throw new Error(`--model ${o.model} needs labelled data; ${o.dataset} has no labels.`);
-    if (o.model === 'ssvae' && conv) throw new Error('--model ssvae has MLP networks only (--arch mlp).');
-    if (o.model === 'ssvae' && o.likelihood !== 'bernoulli') throw new Error('--model ssvae has a Bernoulli likelihood only.');
-    if (o.labelledBatchSize !== undefined && o.model !== 'ssvae') throw new Error(`--labelled-batch-size is for --model ssvae, not --model ${o.model}.`);
-    if (o.m1 !== undefined && o.model !== 'ssvae') throw new Error(`--m1 is for --model ssvae (M1+M2), not --model ${o.model}.`);
-    let m1: VAE | undefined;
-    let m1Dims: number[] | undefined;
-    if (o.m1 !== undefined) {
-      const loaded = await loadModel(join(o.m1 as string, 'model'));
-      if (loaded instanceof ConditionalVAE) throw new Error(`--m1 ${o.m1}: M1 must be an unconditional VAE, got a conditional one (--model cvae).`);
-      const m1Run = readRun(o.m1 as string);
-      if (m1Run.dataset !== o.dataset) throw new Error(`--m1 ${o.m1} was trained on ${m1Run.dataset}, not on --dataset ${o.dataset}.`);
-      m1 = loaded;
-      // Kingma et al. keep M1's active units: the others are prior noise.
-      const { variances } = await activeUnits(m1, train, { binarize, seed: o.seed });
-      m1Dims = variances.flatMap((v, d) => (v > 0.01 ? [d] : []));
-      if (m1Dims.length === 0) throw new Error(`--m1 ${o.m1}: M1 has no active latent unit (posterior means that vary across the data).`);
-      console.error(`M1+M2: M2 models z1 ~ q(z1|x) of the VAE in ${o.m1}: its ${m1Dims.length} active units of ${m1.prior.latentDim}`);
-    }
-    if (o.likelihood === 'bernoulli' && binarize === 'none' && !toy && o.dataset !== 'binarized-mnist') {
-      throw new Error(
-        '--likelihood bernoulli needs binary data: use --binarize threshold|dynamic|static, or --likelihood continuous-bernoulli for grey levels.',
-      );
-    }
-    let fitData = train;
-    let labelledData: ArrayDataset | undefined;
-    if (o.model === 'ssvae') {
-      if (o.labels % train.numClasses !== 0)
-        throw new Error(`--labels must be a multiple of the ${train.numClasses} classes (the same number per class), got ${o.labels}.`);
-      const split = semiSupervisedSplit(train, { labelsPerClass: o.labels / train.numClasses, seed: o.seed });
-      labelledData = split.labelled;
-      fitData = split.unlabelled;
-      console.error(`semi-supervised: ${split.labelled.length} labelled and ${split.unlabelled.length} unlabelled examples (split seed ${o.seed})`);
-    }
-    const ctx: ModelContext = { o, base, arch, conv, numClasses: train.numClasses, m1, m1Dims };
+    checkTrainFlags(o, train, binarize);
+    const stacked = await loadM1(o, train, binarize);
+    const { fitData, labelledData } = trainingSplit(o, train);
+    const ctx: ModelContext = {
+      o,
+      base,
+      arch: { ...base, channels: o.channels as number[] },
+      conv: o.arch === 'conv',
+      numClasses: train.numClasses,
+      m1: stacked?.m1,
+      m1Dims: stacked?.m1Dims,
+    };
     const model = MODELS[o.model as ModelName].build(ctx);
-    // After every check of the flags, before anything is written: one writer per run folder, and
-    // never train over a run unasked.
-    const lock = lockRun(out);
-    if (lock.stale) console.error(`took over a stale lock of ${out} (pid ${lock.stale.pid} is gone, since ${lock.stale.since})`);
-    if (o.resume && o.force) throw new Error('--resume and --force exclude each other: --resume continues the run in --out, --force replaces it.');
-    const previous = RUN_FILES.filter((f) => existsSync(join(out, f)));
-    if (previous.length > 0 && !o.resume) {
-      if (!o.force) {
-        throw new Error(
-          `--out ${out} already holds a run (${previous.join(', ')}). Continue it with --resume, choose another --out, or replace it with --force.`,
-        );
-      }
-      for (const f of previous) rmSync(join(out, f), { recursive: true, force: true });
-      console.error(`--force: removed the previous run in ${out} (${previous.join(', ')})`);
-    }
-    const runInfo = (progress: { steps: number; seconds: number; stopReason: string }): RunInfo => ({
-      model: o.model,
-      likelihood: toy ? 'gaussian' : o.likelihood,
-      arch: o.arch,
-      activation: o.activation,
-      dataset: o.dataset,
-      ...(toy ? { toy: o.toy } : {}),
-      binarize,
-      latentDim: o.latentDim,
-      hidden: o.hidden,
-      epochs: Math.ceil(progress.steps / fitData.numBatches({ batchSize: o.batchSize })),
-      batchSize: o.batchSize,
-      lr: o.lr,
-      backend: backendName,
-      seconds: progress.seconds,
-      steps: progress.steps,
-      stopReason: progress.stopReason,
-      dlvmVersion: VERSION,
-      command: process.argv.slice(2).join(' '),
-      modelOptions: MODELS[o.model as ModelName].options(ctx),
-    });
-    // run.json from the start, updated after every epoch: an unfinished run can be evaluated
-    // and sampled from its checkpoint.
-    const t0 = performance.now();
-    let stepsDone = 0;
+    const lock = claimRun(out, o);
+    const stepsPerEpoch = fitData.numBatches({ batchSize: o.batchSize });
+    const runInfo = runInfoOf(o, { binarize, backend: backendName, stepsPerEpoch, ctx });
     // Every file of the run is replaced whole: a kill leaves the previous version or the new one.
     const writeRun = (i: RunInfo) => writeFileAtomic(join(out, 'run.json'), JSON.stringify(i, null, 2));
-    const modelDir = join(out, 'model');
-    const isModel = async (d: string) => existsSync(join(d, 'model.json'));
-    const repaired = await recoverDir(modelDir, isModel);
-    if (repaired) console.error(repaired);
-    // A kill during a write of run.json (or history.json, curves.png) leaves its temporary file.
-    const stale = await removeStaleParts(out);
-    if (stale.length > 0) console.error(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of an interrupted write: ${stale.join(', ')}`);
+    await repairRunFolder(out);
+    // run.json from the start, updated after every epoch: an unfinished run can be evaluated
+    // and sampled from its checkpoint.
     await writeRun(runInfo({ steps: 0, seconds: 0, stopReason: 'running' }));
-    const controller = new AbortController();
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        console.error(
-          `${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint and stopping${signal === 'SIGINT' ? ' (press Ctrl-C again to quit at once)' : ''}`,
-        );
-        controller.abort();
-      });
-    }
+    const t0 = performance.now();
+    let stepsDone = 0;
     const result = await fit(model, fitData, {
       labelledData,
       ...(o.labelledBatchSize === undefined ? {} : { labelledBatchSize: o.labelledBatchSize }),
-      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / fitData.numBatches({ batchSize: o.batchSize }))),
+      epochs: o.steps === undefined ? o.epochs : Math.max(o.epochs, Math.ceil(o.steps / stepsPerEpoch)),
       maxSteps: o.steps,
       batchSize: o.batchSize,
       learningRate: o.lr,
@@ -442,7 +508,7 @@ program
       seed: o.seed,
       checkpointDir: join(out, 'checkpoints'),
       resume: Boolean(o.resume),
-      signal: controller.signal,
+      signal: stopOnSignals(),
       callbacks: {
         onStepEnd: (step) => {
           stepsDone = step;
@@ -450,17 +516,12 @@ program
         onEpochEnd: async () => writeRun(runInfo({ steps: stepsDone, seconds: (performance.now() - t0) / 1000, stopReason: 'running' })),
       },
     });
-    await replaceDir('dlvm train', modelDir, (fresh) => model.save(fresh));
+    await replaceDir('dlvm train', join(out, 'model'), (fresh) => model.save(fresh));
     await writeFileAtomic(join(out, 'history.json'), JSON.stringify(result.history));
     // A run stopped before its first history record (e.g. a non-finite loss at step 1) has no curve.
     if (result.history.length > 0) await trainingCurves(result.history, { file: join(out, 'curves.png') });
-    const info = runInfo({ steps: result.steps, seconds: result.seconds, stopReason: result.stopReason });
-    await writeRun(info);
-    const last = result.history.filter((r: HistoryRecord) => r.split === 'validation').at(-1);
-    const acc = last?.accuracy !== undefined ? `, accuracy ${last.accuracy.toFixed(4)}` : '';
-    console.log(
-      `${result.message} ${result.seconds.toFixed(0)} s${last ? `; validation ELBO ${last.elbo.toFixed(2)}${acc}` : ''}. Saved ${join(out, 'model')}, history.json${result.history.length > 0 ? ', curves.png' : ''}, run.json.`,
-    );
+    await writeRun(runInfo(result));
+    console.log(trainSummary(out, result));
     lock.release();
     // Training that stopped on a non-finite loss or diverged did not succeed: say so with the exit status.
     if (result.stopReason === 'non-finite loss' || result.stopReason === 'diverged') process.exitCode = 1;
