@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'backend',
+  'bench.flops',
   'baselines',
   'data',
   'distributions.empty',

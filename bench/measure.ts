@@ -7,7 +7,8 @@
  * computes garbage, so a configuration whose warm-up raised a GPU error fails with that error.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { binaryBatch, makeTrainer, type BenchModel } from './models.js';
+import { iwaeLogLikelihood } from 'dlvm';
+import { benchVae, binaryBatch, makeTrainer, type BenchModel } from './models.js';
 
 export interface TrainingOptions {
   /** Measuring time after warm-up, seconds. */
@@ -143,6 +144,44 @@ export async function timeTraining(kind: BenchModel, batch: number, opts: Traini
   } finally {
     x.dispose();
     trainer.dispose();
+  }
+}
+
+export interface IwaeResult {
+  k: number;
+  /** Test images per second of IWAE-k evaluation (`iwaeLogLikelihood`, its default chunks of 100 draws). */
+  imagesPerSec: number;
+  images: number;
+  runs: number;
+  /** The estimate (nats per image; untrained weights, so only a sanity check). */
+  logLikelihood: number;
+  leakedTensors: number;
+}
+
+/**
+ * IWAE-k evaluation throughput of the CS236 network (`iwaeLogLikelihood` on `images` random binary
+ * images, batch 100 as its default): one warm-up run at k = 100, then whole IWAE-k runs for about
+ * `seconds` (at least one).
+ */
+export async function timeIwae(k: number, images: number, seconds: number): Promise<IwaeResult> {
+  const vae = benchVae('cs236');
+  const x = binaryBatch(images, [28, 28]);
+  try {
+    await iwaeLogLikelihood(vae, x, { k: 100, seed: 0 });
+    const before = tf.memory().numTensors;
+    let runs = 0;
+    let ll = NaN;
+    const t0 = performance.now();
+    while (runs < 1 || performance.now() - t0 < seconds * 1000) {
+      ll = await iwaeLogLikelihood(vae, x, { k, seed: runs });
+      runs++;
+    }
+    const dt = (performance.now() - t0) / 1000;
+    if (!Number.isFinite(ll)) throw new Error(`the IWAE estimate is ${ll}: the backend computed garbage`);
+    return { k, imagesPerSec: (runs * images) / dt, images, runs, logLikelihood: ll, leakedTensors: tf.memory().numTensors - before };
+  } finally {
+    x.dispose();
+    vae.dispose();
   }
 }
 

@@ -1,7 +1,10 @@
 /**
- * `npm run bench`: training throughput (samples/s after warm-up) and peak RSS of the MLP and conv
- * VAEs on every available backend, with tfjs's stock kernels and with dlvm's, plus 512^3 matmul
- * GFLOP/s; and, where python3 with torch is found, the same models in PyTorch in the same run.
+ * `npm run bench`: training throughput (samples/s after warm-up) and peak RSS of the DTU MLP VAE
+ * (batch 128), the CS236 VAE (batch 97) and the PML conv VAE (batch 128) on every available
+ * backend, with tfjs's stock kernels and with dlvm's, IWAE-1000 evaluation throughput (test images
+ * per second) with dlvm's wasm kernels, plus 512^3 matmul GFLOP/s; and, where python3 with torch
+ * is found, the same workloads in PyTorch in the same run at 1 thread and at --threads. The ratio
+ * table compares dlvm's best thread count with PyTorch's best (bench/models.ts has the models).
  * Every configuration runs in its own process. Prints a table and writes bench/results.json.
  *
  * The webgpu row runs on whatever adapter `initBackend('webgpu')` finds: with DLVM_DAWN_FLAGS as
@@ -23,6 +26,7 @@ import { findTorchPython } from './torch_python.js';
 
 interface Result {
   task: string;
+  imagesPerSec?: number;
   backend: string;
   kernels: string;
   threads: number | null;
@@ -86,6 +90,18 @@ function runTorch(py: string, task: string, t: number): Result {
   }
 }
 
+/** The training workloads, and IWAE-1000 evaluation (run with dlvm's wasm kernels and PyTorch only). */
+const TRAIN_TASKS = ['mlp', 'cs236', 'conv'] as const;
+const TASKS = [...TRAIN_TASKS, 'iwae'] as const;
+const TASK_NAMES: Record<(typeof TASKS)[number], string> = {
+  mlp: 'DTU MLP VAE samples/s',
+  cs236: 'CS236 VAE samples/s',
+  conv: 'PML conv VAE samples/s',
+  iwae: 'IWAE-1000 images/s',
+};
+/** The throughput a result reports: training samples/s, or evaluated images/s. */
+const rate = (r: Result | undefined): number | undefined => r?.samplesPerSec ?? r?.imagesPerSec;
+
 const skipWebGpu = args.includes('--skip-webgpu');
 const configs: Array<[backend: string, kernels: string, threads: number]> = [
   ['cpu', 'stock', 1],
@@ -99,7 +115,13 @@ const configs: Array<[backend: string, kernels: string, threads: number]> = [
 const results: Result[] = [];
 const log = (r: Result) => {
   results.push(r);
-  const what = r.error ? `error: ${r.error}` : r.gflops ? JSON.stringify(r.gflops) : `${r.samplesPerSec?.toFixed(1)} samples/s`;
+  const what = r.error
+    ? `error: ${r.error}`
+    : r.gflops
+      ? JSON.stringify(r.gflops)
+      : r.imagesPerSec !== undefined
+        ? `${r.imagesPerSec.toFixed(2)} images/s`
+        : `${r.samplesPerSec?.toFixed(1)} samples/s`;
   process.stderr.write(`  ${r.task.padEnd(6)} ${r.backend}/${r.kernels}/${r.threads ?? '-'}: ${what}\n`);
 };
 
@@ -112,19 +134,19 @@ for (const [backend, kernels, t] of configs) {
     const { probe } = webgpu;
     process.stderr.write(`  webgpu adapter: ${probe.error ? `none (${probe.error})` : probe.adapter}\n`);
     if (probe.error) {
-      results.push({ ...probe, task: 'mlp' }, { ...probe, task: 'conv' }, { ...probe, task: 'matmul' });
+      results.push(...[...TRAIN_TASKS, 'matmul'].map((task) => ({ ...probe, task })));
       continue;
     }
     env = webgpu.env;
   }
-  for (const task of ['matmul', 'mlp', 'conv']) {
+  for (const task of ['matmul', ...TRAIN_TASKS, ...(backend === 'wasm' && kernels === 'dlvm' ? ['iwae'] : [])]) {
     if (task === 'matmul' && backend === 'cpu' && kernels === 'dlvm') continue; // same kernel as stock
     log(runWorker(task, backend, kernels, t, env));
   }
 }
 const py = args.includes('--skip-torch') ? null : (findTorchPython()?.python ?? null);
 if (py) {
-  for (const t of [...new Set([1, threads])]) for (const task of ['mlp', 'conv']) log(runTorch(py, task, t));
+  for (const t of [...new Set([1, threads])]) for (const task of TASKS) log(runTorch(py, task, t));
 } else {
   process.stderr.write('  PyTorch: skipped (no python with torch found; Debian: apt-get install python3-torch, or set DLVM_PYTHON)\n');
 }
@@ -132,7 +154,7 @@ if (py) {
 // ---- table and ratios ----
 const find = (task: string, backend: string, kernels: string, t: number) =>
   results.find((r) => r.task === task && r.backend === backend && r.kernels.startsWith(kernels) && (r.threads ?? 1) === t);
-const fmt = (r: Result | undefined) => (!r ? '-' : r.error ? 'fails' : (r.samplesPerSec ?? 0).toFixed(0));
+const fmt = (r: Result | undefined) => (!r ? '-' : r.error ? 'fails' : (rate(r) ?? 0).toFixed(r.imagesPerSec !== undefined ? 1 : 0));
 /** The backend cell: the adapter's name on webgpu, or why there is none. */
 const backendCell = (backend: string): string => {
   if (backend !== 'webgpu' || !webgpu) return backend;
@@ -142,42 +164,59 @@ const backendCell = (backend: string): string => {
 };
 const rows = [...configs, ...(py ? [...new Set([1, threads])].map((t) => ['pytorch', 'torch', t] as [string, string, number]) : [])];
 const lines = [
-  '| backend | kernels | threads | MLP VAE samples/s | conv VAE samples/s | peak RSS MB (MLP / conv) | matmul 512^3 GFLOP/s nn / tn / nt |',
-  '|---|---|---|---|---|---|---|',
+  `| backend | kernels | threads | ${TASKS.map((t) => TASK_NAMES[t]).join(' | ')} | peak RSS MB (${TASKS.join(' / ')}) | matmul 512^3 GFLOP/s nn / tn / nt |`,
+  `|---|---|---|${TASKS.map(() => '---|').join('')}---|---|`,
 ];
 for (const [backend, kernels, t] of rows) {
-  const mlp = find('mlp', backend, kernels, t);
-  const conv = find('conv', backend, kernels, t);
+  const byTask = TASKS.map((task) => find(task, backend, kernels, t));
   const mm = find('matmul', backend, kernels, t) ?? (backend === 'cpu' ? find('matmul', 'cpu', 'stock', 1) : undefined);
   const g = mm?.gflops;
-  const rss = [mlp, conv].map((r) => (r?.peakRssMB ? r.peakRssMB.toFixed(0) : '-')).join(' / ');
+  const rss = byTask.map((r) => (r?.peakRssMB ? r.peakRssMB.toFixed(0) : '-')).join(' / ');
   lines.push(
-    `| ${backendCell(backend)} | ${kernels} | ${backend === 'webgpu' ? '-' : t} | ${fmt(mlp)} | ${fmt(conv)} | ${rss} | ${g ? [g.nn, g.tn, g.nt].map((v) => v!.toFixed(1)).join(' / ') : '-'} |`,
+    `| ${backendCell(backend)} | ${kernels} | ${backend === 'webgpu' ? '-' : t} | ${byTask.map(fmt).join(' | ')} | ${rss} | ${g ? [g.nn, g.tn, g.nt].map((v) => v!.toFixed(1)).join(' / ') : '-'} |`,
   );
 }
-const ratio = (a: Result | undefined, b: Result | undefined) => (a?.samplesPerSec && b?.samplesPerSec ? a.samplesPerSec / b.samplesPerSec : null);
-const ratios: Record<string, number | null> = {
-  'MLP wasm: dlvm (best threads) / stock': ratio(find('mlp', 'wasm', 'dlvm', threads), find('mlp', 'wasm', 'stock', 1)),
-  'MLP wasm: dlvm (1 thread) / stock': ratio(find('mlp', 'wasm', 'dlvm', 1), find('mlp', 'wasm', 'stock', 1)),
-  'conv cpu: dlvm / stock': ratio(find('conv', 'cpu', 'dlvm', 1), find('conv', 'cpu', 'stock', 1)),
-  'conv wasm (dlvm, best threads) / cpu stock': ratio(find('conv', 'wasm', 'dlvm', threads), find('conv', 'cpu', 'stock', 1)),
+const ratio = (a: Result | undefined, b: Result | undefined) => {
+  const ra = rate(a);
+  const rb = rate(b);
+  return ra && rb ? ra / rb : null;
 };
+/** The fastest of the results that ran (the best thread count). */
+const best = (rs: Array<Result | undefined>): Result | undefined => rs.filter((r) => r && !r.error && rate(r)).sort((a, b) => rate(b)! - rate(a)!)[0];
+const threadCounts = [...new Set([1, threads])];
+const ratios: Record<string, number | null> = {};
+const rssOverTorch: Record<string, number | null> = {};
+if (py) {
+  for (const task of TASKS) {
+    const dlvm = best(threadCounts.map((t) => find(task, 'wasm', 'dlvm', t)));
+    const torch = best(threadCounts.map((t) => find(task, 'pytorch', 'torch', t)));
+    ratios[
+      `${TASK_NAMES[task].replace(/ (samples|images)\/s$/, '')}: dlvm wasm / PyTorch, best threads of each (${dlvm?.threads ?? '-'} / ${torch?.threads ?? '-'})`
+    ] = ratio(dlvm, torch);
+    rssOverTorch[task] = dlvm?.peakRssMB && torch?.peakRssMB ? dlvm.peakRssMB - torch.peakRssMB : null;
+  }
+}
+ratios['MLP wasm: dlvm (best threads) / stock'] = ratio(find('mlp', 'wasm', 'dlvm', threads), find('mlp', 'wasm', 'stock', 1));
+ratios['MLP wasm: dlvm (1 thread) / stock'] = ratio(find('mlp', 'wasm', 'dlvm', 1), find('mlp', 'wasm', 'stock', 1));
+ratios['conv cpu: dlvm / stock'] = ratio(find('conv', 'cpu', 'dlvm', 1), find('conv', 'cpu', 'stock', 1));
+ratios['conv wasm (dlvm, best threads) / cpu stock'] = ratio(find('conv', 'wasm', 'dlvm', threads), find('conv', 'cpu', 'stock', 1));
 if (webgpu && !webgpu.probe.error) {
   ratios['MLP webgpu / dlvm wasm (best threads)'] = ratio(find('mlp', 'webgpu', 'dlvm', 1), find('mlp', 'wasm', 'dlvm', threads));
   ratios['conv webgpu / dlvm wasm (best threads)'] = ratio(find('conv', 'webgpu', 'dlvm', 1), find('conv', 'wasm', 'dlvm', threads));
 }
 if (py) {
-  for (const t of [...new Set([1, threads])]) {
-    ratios[`MLP dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find('mlp', 'wasm', 'dlvm', t), find('mlp', 'pytorch', 'torch', t));
-    ratios[`conv dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find('conv', 'wasm', 'dlvm', t), find('conv', 'pytorch', 'torch', t));
-    if (webgpu && !webgpu.probe.error) {
-      ratios[`MLP dlvm webgpu / PyTorch CPU, ${t} thread(s)`] = ratio(find('mlp', 'webgpu', 'dlvm', 1), find('mlp', 'pytorch', 'torch', t));
-      ratios[`conv dlvm webgpu / PyTorch CPU, ${t} thread(s)`] = ratio(find('conv', 'webgpu', 'dlvm', 1), find('conv', 'pytorch', 'torch', t));
+  for (const t of threadCounts) {
+    for (const task of TASKS) {
+      ratios[`${task} dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find(task, 'wasm', 'dlvm', t), find(task, 'pytorch', 'torch', t));
     }
   }
 }
 lines.push('', '| ratio (same run) | value |', '|---|---|');
 for (const [k, v] of Object.entries(ratios)) lines.push(`| ${k} | ${v === null ? '-' : `${v.toFixed(2)}x`} |`);
+if (py) {
+  lines.push('', '| peak RSS, dlvm wasm (best threads) - PyTorch (best threads) | MB |', '|---|---|');
+  for (const [task, mb] of Object.entries(rssOverTorch)) lines.push(`| ${task} | ${mb === null ? '-' : mb.toFixed(0)} |`);
+}
 const stockConv = find('conv', 'wasm', 'stock', 1);
 if (stockConv?.error) lines.push('', `Stock wasm conv VAE: ${stockConv.error}`);
 console.log(lines.join('\n'));
@@ -191,6 +230,7 @@ writeFileSync(
       ...(webgpu ? { webgpu: { dawnFlags: webgpu.env.DLVM_DAWN_FLAGS ?? null, ...webgpu.probe } } : {}),
       results,
       ratios,
+      peakRssOverTorchMB: rssOverTorch,
     },
     null,
     2,

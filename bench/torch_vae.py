@@ -1,8 +1,11 @@
-"""PyTorch reference for `npm run bench` and the GPU benchmark (bench/gpu/): the same two VAEs as
-dlvm's VAE.mlp and VAE.conv (channels 32, 64), the same loss (Bernoulli on logits, posterior
-scale softplus(.) + 1e-5, closed-form Gaussian KL), Adam 1e-3; and n x n float32 matmul GFLOP/s.
+"""PyTorch reference for `npm run bench` and the GPU benchmark (bench/gpu/): the same VAEs as
+bench/models.ts (dlvm's VAE.mlp 784-512-512 ReLU, the CS236 VAE.mlp 784-300-300 ELU, VAE.conv
+with channels 32, 64), the same loss (Bernoulli on logits, posterior scale softplus(.) + 1e-5,
+closed-form Gaussian KL), Adam 1e-3; IWAE-k evaluation of the CS236 network as dlvm's
+iwaeLogLikelihood computes it (batches of 100 images, draws in chunks of 100, a running
+log-sum-exp in float64); and n x n float32 matmul GFLOP/s.
 
-Usage: python3 bench/torch_vae.py <mlp|conv|matmul> <threads> <seconds>
+Usage: python3 bench/torch_vae.py <mlp|cs236|conv|iwae|matmul> <threads> <seconds>
            [--device cpu|cuda] [--batch 128[,1024,...]] [--max-steps N] [--sizes 1024,4096] [--tf32]
 Prints one JSON line per batch size (per matrix size for matmul): samples/s after warm-up (the
 loss is read with .item() every step, as dlvm's benchmark reads it) and peak RSS / GPU memory.
@@ -27,6 +30,15 @@ def mlp():
     return enc, dec, (784,)
 
 
+def cs236():
+    enc = nn.Sequential(nn.Linear(784, 300), nn.ELU(), nn.Linear(300, 300), nn.ELU(), nn.Linear(300, 2 * M))
+    dec = nn.Sequential(nn.Linear(M, 300), nn.ELU(), nn.Linear(300, 300), nn.ELU(), nn.Linear(300, 784))
+    return enc, dec, (784,)
+
+
+NETS = {'mlp': lambda: mlp(), 'cs236': lambda: cs236(), 'conv': lambda: conv()}
+
+
 def conv():
     enc = nn.Sequential(
         nn.Conv2d(1, 32, 3, stride=2, padding=1), nn.ReLU(),
@@ -49,7 +61,7 @@ def memory(device):
 def train(kind, batch, seconds, max_steps, device):
     """Samples/s of Adam steps on one random binary batch, after the same warm-up as dlvm's bench."""
     torch.manual_seed(0)
-    enc, dec, shape = mlp() if kind == 'mlp' else conv()
+    enc, dec, shape = NETS[kind]()
     enc, dec = enc.to(device), dec.to(device)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3)
     x = (torch.rand(batch, *shape, device=device) > 0.5).float()
@@ -90,6 +102,47 @@ def train(kind, batch, seconds, max_steps, device):
             'stepSeconds': dt / steps, 'loss': loss}
 
 
+def iwae(k, images, seconds, device):
+    """Test images per second of IWAE-k on the CS236 network, after a warm-up run at k = 100."""
+    torch.manual_seed(0)
+    enc, dec, _ = cs236()
+    enc, dec = enc.to(device), dec.to(device)
+    x_all = (torch.rand(images, 784, device=device) > 0.5).float()
+    log2pi = torch.log(torch.tensor(2 * torch.pi, device=device))
+
+    @torch.no_grad()
+    def bound(k):
+        total = 0.0
+        for x in x_all.split(100):
+            b = x.shape[0]
+            mu, raw = enc(x).chunk(2, dim=1)
+            sigma = F.softplus(raw) + 1e-5
+            run_max = torch.full((b,), -float('inf'), dtype=torch.float64, device=device)
+            run_sum = torch.zeros(b, dtype=torch.float64, device=device)
+            for done in range(0, k, 100):
+                c = min(100, k - done)
+                eps = torch.randn(c, b, M, device=device)
+                z = mu + sigma * eps
+                logits = dec(z.reshape(c * b, M)).reshape(c, b, 784)
+                log_lik = -F.binary_cross_entropy_with_logits(logits, x.expand(c, b, 784), reduction='none').sum(2)
+                log_q = (-0.5 * eps ** 2 - torch.log(sigma) - 0.5 * log2pi).sum(2)
+                log_p = (-0.5 * z ** 2 - 0.5 * log2pi).sum(2)
+                w = (log_lik + log_p - log_q).double()
+                new_max = torch.maximum(run_max, w.max(0).values)
+                run_sum = run_sum * torch.exp(run_max - new_max) + torch.exp(w - new_max).sum(0)
+                run_max = new_max
+            total += (run_max + torch.log(run_sum) - torch.log(torch.tensor(float(k), dtype=torch.float64))).sum().item()
+        return total / images
+
+    bound(100)
+    runs, ll, t0 = 0, float('nan'), time.perf_counter()
+    while runs < 1 or time.perf_counter() - t0 < seconds:
+        ll = bound(k)
+        runs += 1
+    dt = time.perf_counter() - t0
+    return {'k': k, 'imagesPerSec': runs * images / dt, 'images': images, 'runs': runs, 'logLikelihood': ll}
+
+
 def matmul(n, seconds, device):
     """GFLOP/s of an n x n float32 matmul, queued in rounds as bench/measure.ts does."""
     a = torch.randn(n, n, device=device)
@@ -109,11 +162,13 @@ def matmul(n, seconds, device):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('task', choices=['mlp', 'conv', 'matmul'])
+    p.add_argument('task', choices=['mlp', 'cs236', 'conv', 'iwae', 'matmul'])
     p.add_argument('threads', type=int)
     p.add_argument('seconds', type=float)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--batch', default='128', help='comma-separated batch sizes')
+    p.add_argument('--batch', default=None, help='comma-separated batch sizes (default 97 for cs236, else 128)')
+    p.add_argument('--k', type=int, default=1000, help='iwae: importance samples')
+    p.add_argument('--images', type=int, default=100, help='iwae: test images')
     p.add_argument('--max-steps', type=int, default=sys.maxsize)
     p.add_argument('--sizes', default='512', help='matmul: comma-separated n')
     p.add_argument('--tf32', action='store_true', help='CUDA: allow TF32 in matmuls and convolutions')
@@ -130,7 +185,10 @@ def main():
         for n in [int(s) for s in a.sizes.split(',')]:
             print(json.dumps({**base, 'n': n, 'gflops': matmul(n, a.seconds, device), **memory(device)}), flush=True)
         return
-    for batch in [int(s) for s in a.batch.split(',')]:
+    if a.task == 'iwae':
+        print(json.dumps({**base, **iwae(a.k, a.images, a.seconds, device), **memory(device)}), flush=True)
+        return
+    for batch in [int(s) for s in (a.batch or ('97' if a.task == 'cs236' else '128')).split(',')]:
         try:
             r = train(a.task, batch, a.seconds, a.max_steps, device)
         except RuntimeError as err:  # e.g. CUDA out of memory: report it, go on with the next size

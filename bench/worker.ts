@@ -1,15 +1,16 @@
 /**
  * One benchmark configuration in its own process (so peak RSS and the wasm thread count are its
- * own): `tsx bench/worker.ts <task> <backend> <kernels> <threads> <seconds>`, task mlp | conv |
- * matmul | probe (probe only starts the backend and reports it), backend cpu | wasm | webgpu,
+ * own): `tsx bench/worker.ts <task> <backend> <kernels> <threads> <seconds>`, task mlp | cs236 |
+ * conv | iwae | matmul | probe (probe only starts the backend and reports it; iwae is IWAE-1000
+ * evaluation of 100 images), backend cpu | wasm | webgpu,
  * kernels dlvm | stock. webgpu takes Dawn's flags from DLVM_DAWN_FLAGS (e.g. backend=opengles).
  * Prints one JSON line; a backend that cannot start is reported as `error`, not thrown.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, restoreStockKernels, type BackendPreference } from 'dlvm';
 import { adapterLabel } from './adapter.js';
-import { matmulGflops, timeTraining } from './measure.js';
-import type { BenchModel } from './models.js';
+import { matmulGflops, timeIwae, timeTraining } from './measure.js';
+import { BENCH_BATCH, type BenchModel } from './models.js';
 
 const [task, backend, kernels, threadsArg, secondsArg] = process.argv.slice(2) as [string, string, string, string, string];
 const threads = Number(threadsArg);
@@ -43,7 +44,9 @@ async function main(): Promise<Record<string, unknown>> {
     return { ...base, gflops: out };
   }
   try {
-    const r = await timeTraining(task as BenchModel, 128, { seconds: budget, compiles: info.name === 'webgpu' });
+    if (task === 'iwae') return { ...base, ...(await timeIwae(1000, 100, budget)), peakRssMB: process.resourceUsage().maxRSS / 1024 };
+    const kind = task as BenchModel;
+    const r = await timeTraining(kind, BENCH_BATCH[kind], { seconds: budget, compiles: info.name === 'webgpu' });
     return { ...base, ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 };
   } catch (err) {
     return { ...base, error: (err as Error).message.split('\n')[0] };

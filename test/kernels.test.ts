@@ -117,6 +117,7 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
           'Maximum@wasm',
           'Minimum@wasm',
           'Prelu@wasm',
+          'Tile@wasm',
         ]),
       );
     }
@@ -267,6 +268,62 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
     // Segment id 7 is out of range and dropped, as in TensorFlow.
     expect(Array.from(actual[2]!)).toEqual([4, 5, 2]);
     expect(Array.from(expected[2]!)).toEqual([4, 5, 2]);
+  });
+
+  it('tile (and broadcastTo) agree with stock cpu for every dtype, rank and repeat pattern, with gradients', async () => {
+    const u = rng(11);
+    const cases: Array<{ shape: number[]; reps: number[] }> = [
+      // IWAE's repeatBatch: [B, D] repeated along a new leading axis, and the inner-axis forms.
+      { shape: [1, 5, 7], reps: [4, 1, 1] },
+      { shape: [3, 4], reps: [1, 3] },
+      { shape: [2, 3, 1], reps: [2, 1, 5] },
+      { shape: [], reps: [] },
+      { shape: [0, 3], reps: [2, 2] },
+      { shape: [4], reps: [1] },
+    ];
+    for (let i = 0; i < 12; i++) {
+      const rank = randint(u, 1, 4);
+      cases.push({ shape: Array.from({ length: rank }, () => randint(u, 1, 4)), reps: Array.from({ length: rank }, () => randint(u, 1, 3)) });
+    }
+    const run = () =>
+      tf.tidy(() =>
+        cases.map(({ shape, reps }, i) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const f = tf.tensor(randn(n, 100 + i), shape);
+          const int = tf.tensor(
+            Array.from({ length: n }, (_, j) => j * 7 - 3),
+            shape,
+            'int32',
+          );
+          const bool = tf.tensor(
+            Array.from({ length: n }, (_, j) => (j % 3 === 0 ? 1 : 0)),
+            shape,
+            'bool',
+          );
+          const w = tf.tensor(
+            randn(n * reps.reduce((a, b) => a * b, 1), 200 + i),
+            shape.map((s, d) => s * reps[d]!),
+          );
+          // tfjs-core defines Tile's gradient for ranks 1 to 4.
+          const grad = shape.length >= 1 && shape.length <= 4 ? tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.tile(x, reps), w)))(f) : tf.zeros([0]);
+          const target = shape.map((s, d) => (s === 1 ? reps[d]! : s));
+          return [f, int, bool]
+            .map((t) => Array.from(tf.tile(t, reps).dataSync()))
+            .concat([Array.from(grad.dataSync()), Array.from(tf.broadcastTo(f, target).dataSync())]);
+        }),
+      );
+    const expected = await onStockCpu(run);
+    let actual: number[][][] = [];
+    await expectNoLeak(() => {
+      actual = run();
+    });
+    cases.forEach(({ shape, reps }, i) => {
+      const label = `tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`;
+      // Copies are exact: float32, int32 and bool values equal the cpu's bit for bit.
+      for (let k = 0; k < 3; k++) expect(actual[i]![k], `${label} dtype ${k}`).toEqual(expected[i]![k]);
+      expectClose(actual[i]![3]!, expected[i]![3]!, { label: `${label} gradient` });
+      expect(actual[i]![4], `${label} broadcastTo`).toEqual(expected[i]![4]);
+    });
   });
 
   it('log1p is exact for small arguments (float64 Math.log1p as reference)', async () => {
