@@ -20,6 +20,30 @@ export function repeatBatch(x: tf.Tensor, k: number): tf.Tensor {
 }
 
 /**
+ * Draws z ~ q (with `rsample` when `reparameterised`) and decodes them: k draws give z [k, B, M]
+ * against k copies of the batch and `logLik` log p(x|z, y) [k, B]; no k, one draw z [B, M] and
+ * `logLik` [B].
+ */
+function decodeDraws(
+  model: Pick<ObjectiveModel, 'decoder'>,
+  q: Distribution,
+  x: tf.Tensor,
+  y: tf.Tensor | undefined,
+  k: number | undefined,
+  reparameterised: boolean,
+): { z: tf.Tensor; logLik: tf.Tensor } {
+  if (k === undefined) {
+    const z = reparameterised ? q.rsample() : q.sample();
+    const lik = model.decoder.likelihood(z, y);
+    return { z, logLik: lik.logProb(asEvent(x, lik)) };
+  }
+  const b = x.shape[0]!;
+  const z = reparameterised ? q.rsample([k]) : q.sample([k]);
+  const lik = model.decoder.likelihood(tf.reshape(z, [k * b, ...z.shape.slice(2)]), y === undefined ? undefined : repeatBatch(y, k));
+  return { z, logLik: tf.reshape(lik.logProb(asEvent(repeatBatch(x, k), lik)), [k, b]) };
+}
+
+/**
  * The parts of k importance weights p(x, z_i | y) / q(z_i) with z_i ~ q (reparameterised with
  * `rsample` when `reparameterised`, for gradients): `logLik` log p(x|z_i, y) and `logRatio`
  * log q(z_i) - log p(z_i), both [k, B]; log w_i = logLik - logRatio.
@@ -33,10 +57,7 @@ export function importanceParts(
   reparameterised: boolean,
 ): { logLik: tf.Tensor; logRatio: tf.Tensor } {
   return tf.tidy(() => {
-    const b = x.shape[0]!;
-    const z = reparameterised ? q.rsample([k]) : q.sample([k]); // [k, B, M]
-    const lik = model.decoder.likelihood(tf.reshape(z, [k * b, ...z.shape.slice(2)]), y === undefined ? undefined : repeatBatch(y, k));
-    const logLik = tf.reshape(lik.logProb(asEvent(repeatBatch(x, k), lik)), [k, b]);
+    const { z, logLik } = decodeDraws(model, q, x, y, k, reparameterised);
     return { logLik, logRatio: tf.sub(q.logProb(z), model.prior.distribution().logProb(z)) };
   });
 }
@@ -70,13 +91,9 @@ export function elboTerms(
   const s = options.samples ?? 1;
   let analytic = false;
   const out = tf.tidy(() => {
-    const b = x.shape[0]!;
     // One draw: z [B, M] as it comes; s draws: z [s, B, M] against s copies of the batch.
-    const z = s === 1 ? (options.reparameterised ? q.rsample() : q.sample()) : options.reparameterised ? q.rsample([s]) : q.sample([s]);
-    const flat = s === 1 ? z : tf.reshape(z, [s * b, ...z.shape.slice(2)]);
-    const lik = model.decoder.likelihood(flat, y === undefined || s === 1 ? y : repeatBatch(y, s));
-    const logLik = lik.logProb(asEvent(s === 1 ? x : repeatBatch(x, s), lik)); // [s B]
-    const reconstruction = s === 1 ? tf.neg(logLik) : tf.neg(tf.mean(tf.reshape(logLik, [s, b]), 0));
+    const { z, logLik } = decodeDraws(model, q, x, y, s === 1 ? undefined : s, options.reparameterised);
+    const reconstruction = s === 1 ? tf.neg(logLik) : tf.neg(tf.mean(logLik, 0));
     const p = model.prior.distribution();
     analytic = hasClosedFormKL(q, p);
     const kl = analytic

@@ -19,9 +19,8 @@ interface WasmHeapBackend extends KernelBackend {
 
 /**
  * Writes `x` (shape `shape`) tiled `reps` times into `out`, which has shape shape[i] * reps[i].
- * Exported for the tests.
  */
-export function tileInto(x: Heap, shape: readonly number[], reps: readonly number[], out: Heap): void {
+function tileInto(x: Heap, shape: readonly number[], reps: readonly number[], out: Heap): void {
   const rank = shape.length;
   const inStride = new Array<number>(rank + 1).fill(1);
   const outStride = new Array<number>(rank + 1).fill(1);
