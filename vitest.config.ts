@@ -22,6 +22,7 @@ const UNIT = [
   'kernels.nan',
   'leaks',
   'models.shapes',
+  'optimizer',
   'parts',
   'pending_checks',
   'persistence',

@@ -9,6 +9,7 @@ import { nonFiniteNames } from '../models/nets_util.js';
 import { validationMetrics } from '../evaluation/validation.js';
 import type { ObjectiveParts } from '../models/objectives.js';
 import { VAE } from '../models/vae.js';
+import { adam } from './adam.js';
 import { hasCheckpoint, loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { checkArgs } from '../distributions/pending_checks.js';
 import type { HistoryRecord } from './history.js';
@@ -626,7 +627,7 @@ class Run {
 export async function fit(model: TrainableModel, data: ArrayDataset, options: FitOptions): Promise<FitResult> {
   const fn = 'fit';
   const s = settingsOf(fn, model, data, options);
-  const optimizer = options.optimizer ?? tf.train.adam(options.learningRate ?? 1e-3);
+  const optimizer = options.optimizer ?? adam(options.learningRate ?? 1e-3);
   const ckpt = options.checkpointDir;
   const join = ckpt === undefined ? null : (await import('node:path')).join;
   let guard: WeightGuard | null = null;

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { fit } from './fit.js';
+export { adam, Adam } from './adam.js';
 export type { FitOptions, FitResult, Callbacks, TrainableModel } from './fit.js';
 export type { HistoryRecord } from './history.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, recoverCheckpoint } from './checkpoint.js';

@@ -1,0 +1,64 @@
+/**
+ * Kernels written as JavaScript loops over the float32 data of the cpu and wasm backends, with no
+ * copies: on wasm the loop reads and writes the backend's heap, on cpu the backend's arrays.
+ * A fused kernel (Adam's update, the Bernoulli log-density) is one such loop where the stock
+ * composite is a dozen kernel launches, each a full pass over memory.
+ */
+import { util, type KernelBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from './kernel_util.js';
+
+/** The backends whose float32 data a JavaScript loop can reach in place. */
+export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
+export type HostBackendName = (typeof HOST_BACKENDS)[number];
+
+interface CpuBackend extends KernelBackend {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+/**
+ * The body of a host kernel: given views of its float32 inputs (in the order of `inputNames`)
+ * and of its freshly allocated outputs, fills the outputs.
+ */
+export type HostLoop = (inputs: Float32Array[], outputs: Float32Array[], attrs: NamedAttrMap, infos: TensorInfo[]) => void;
+
+/**
+ * A kernel config for `backendName` that allocates one float32 output per entry of `outShapes`
+ * (computed from the input infos and attributes), takes views of inputs and outputs (on wasm
+ * after every allocation, which may grow and move the heap), and runs `loop`.
+ */
+export function hostKernel(
+  kernelName: string,
+  backendName: HostBackendName,
+  inputNames: readonly string[],
+  outShapes: (infos: TensorInfo[], attrs: NamedAttrMap) => number[][],
+  loop: HostLoop,
+): KernelConfig {
+  const kernelFunc = ({ inputs, backend, attrs = {} }: Parameters<KernelFunc>[0]): TensorInfo[] => {
+    const infos = inputNames.map((name) => {
+      const info = inputs[name];
+      if (info == null) throw new Error(`dlvm kernels: ${kernelName} needs input '${name}'.`);
+      if (info.dtype !== 'float32') throw new Error(`dlvm kernels: ${kernelName} input '${name}' must be float32, got ${info.dtype}.`);
+      return info;
+    });
+    const shapes = outShapes(infos, attrs);
+    let outs: TensorInfo[];
+    let views: () => Float32Array[];
+    if (backendName === 'wasm') {
+      const wasm = backend as WasmHeapBackend;
+      outs = shapes.map((s) => wasm.makeOutput(s, 'float32'));
+      views = () => infos.map((i) => wasm.typedArrayFromHeap(i));
+    } else {
+      const cpu = backend as CpuBackend;
+      outs = shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(util.sizeFromShape(s))));
+      views = () => infos.map((i) => cpu.data.get(i.dataId).values as Float32Array);
+    }
+    const outViews =
+      backendName === 'wasm'
+        ? outs.map((o) => (backend as WasmHeapBackend).typedArrayFromHeap(o))
+        : outs.map((o) => (backend as CpuBackend).data.get(o.dataId).values as Float32Array);
+    loop(views(), outViews, attrs, infos);
+    return outs;
+  };
+  return { kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
+}
