@@ -13,7 +13,7 @@
  * directly, without distribution objects or their checks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { manualSeed, setDefaultValidateArgs, VAE } from 'dlvm';
+import { adam, manualSeed, setDefaultValidateArgs, VAE } from 'dlvm';
 
 export type BenchModel = 'mlp' | 'conv' | 'cs236';
 export const LATENT = 10;
@@ -39,7 +39,7 @@ export interface Trainer {
 
 export function makeTrainer(kind: BenchModel, learningRate = 1e-3): Trainer {
   const vae = benchVae(kind);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = adam(learningRate); // fit's default
   const vars = vae.trainableVariables;
   return {
     inputShape: [28, 28],

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adam, Adam, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import { adam, Adam, WASM_FUSED_ADAM_MAX_SIZE, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, useBackend } from './helpers/backends.js';
 
 const SHAPES: Record<string, number[]> = { 'opt/w': [7, 5], 'opt/b': [5], 'opt/s': [] };
@@ -161,6 +161,27 @@ describe('adam', () => {
         b.dispose();
       });
     }
+  });
+
+  it('on wasm, updates variables above WASM_FUSED_ADAM_MAX_SIZE with tfjs ops (SIMD), as tfjs does', async () => {
+    await useBackend('wasm');
+    await expectNoLeak(async () => {
+      const size = WASM_FUSED_ADAM_MAX_SIZE + 1;
+      const init = tf.tensor(randn(size, 3));
+      const big = tf.variable(init, true, 'opt/big');
+      init.dispose();
+      const ref: tf.Optimizer = tf.train.adam(0.01);
+      const refVar = tf.variable(big, true, 'opt/bigRef');
+      const mine = adam(0.01);
+      const g = tf.tensor(randn(size, 4));
+      const profile = await tf.profile(() => mine.applyGradients({ 'opt/big': g }));
+      ref.applyGradients({ 'opt/bigRef': g });
+      expect(profile.kernels.some((k) => k.name === 'DlvmAdamUpdate')).toBe(false);
+      expect(Array.from(big.dataSync())).toEqual(Array.from(refVar.dataSync()));
+      tf.dispose([big, refVar, g]);
+      mine.dispose();
+      ref.dispose();
+    });
   });
 
   it('uses the backend epsilon by default, as tfjs', async () => {
