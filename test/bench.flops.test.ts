@@ -50,36 +50,15 @@ describe('bench/flops.ts', () => {
   it('counts a convolution and its transposed pair from their shapes', () => {
     // 3x3 conv, 1 -> 8 channels, stride 2 'same', on [2, 8, 8, 1] -> [2, 4, 4, 8].
     const conv = 2 * (2 * 4 * 4 * 8) * (3 * 3 * 1);
-    expect(
-      kernelFlops(
-        'Conv2D',
-        [
-          [2, 8, 8, 1],
-          [3, 3, 1, 8],
-        ],
-        [[2, 4, 4, 8]],
-      ),
-    ).toBe(conv);
-    expect(
-      kernelFlops(
-        'Conv2DBackpropInput',
-        [
-          [2, 4, 4, 8],
-          [3, 3, 1, 8],
-        ],
-        [[2, 8, 8, 1]],
-      ),
-    ).toBe(conv);
-    expect(
-      kernelFlops(
-        'Conv2DBackpropFilter',
-        [
-          [2, 8, 8, 1],
-          [2, 4, 4, 8],
-        ],
-        [[3, 3, 1, 8]],
-      ),
-    ).toBe(conv);
+    const x = [2, 8, 8, 1];
+    const w = [3, 3, 1, 8];
+    const y = [2, 4, 4, 8];
+    const cases: [string, number[][], number[]][] = [
+      ['Conv2D', [x, w], y],
+      ['Conv2DBackpropInput', [y, w], x],
+      ['Conv2DBackpropFilter', [x, y], w],
+    ];
+    for (const [name, inputs, output] of cases) expect(kernelFlops(name, inputs, [output]), name).toBe(conv);
     expect(kernelFlops('Add', [[3], [3]], [[3]])).toBe(0);
   });
 });

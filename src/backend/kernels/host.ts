@@ -42,22 +42,16 @@ export function hostKernel(
       return info;
     });
     const shapes = outShapes(infos, attrs);
-    let outs: TensorInfo[];
-    let views: () => Float32Array[];
-    if (backendName === 'wasm') {
-      const wasm = backend as WasmHeapBackend;
-      outs = shapes.map((s) => wasm.makeOutput(s, 'float32'));
-      views = () => infos.map((i) => wasm.typedArrayFromHeap(i));
-    } else {
-      const cpu = backend as CpuBackend;
-      outs = shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(util.sizeFromShape(s))));
-      views = () => infos.map((i) => cpu.data.get(i.dataId).values as Float32Array);
-    }
-    const outViews =
+    // Every output is allocated before any view is taken: on wasm an allocation may move the heap.
+    const wasm = backend as WasmHeapBackend;
+    const cpu = backend as CpuBackend;
+    const outs =
       backendName === 'wasm'
-        ? outs.map((o) => (backend as WasmHeapBackend).typedArrayFromHeap(o))
-        : outs.map((o) => (backend as CpuBackend).data.get(o.dataId).values as Float32Array);
-    loop(views(), outViews, attrs, infos);
+        ? shapes.map((s) => wasm.makeOutput(s, 'float32'))
+        : shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(util.sizeFromShape(s))));
+    const view = (info: TensorInfo): Float32Array =>
+      backendName === 'wasm' ? wasm.typedArrayFromHeap(info) : (cpu.data.get(info.dataId).values as Float32Array);
+    loop(infos.map(view), outs.map(view), attrs, infos);
     return outs;
   };
   return { kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
