@@ -19,6 +19,7 @@ const UNIT = [
   'hierarchical',
   'idx',
   'kernels',
+  'kernels.bernoulli',
   'kernels.nan',
   'leaks',
   'models.shapes',

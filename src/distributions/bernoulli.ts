@@ -2,7 +2,7 @@
  * The Bernoulli distribution, torch.distributions.Bernoulli.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { broadcastTo } from '../math/ops.js';
+import { bernoulliLogProb } from '../math/fused.js';
 import { nextSeed } from '../random.js';
 import { boolean, real, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -64,14 +64,8 @@ export class Bernoulli extends Distribution {
     return tf.cast(tf.less(u, this.probs), 'float32');
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
-    // x * l - softplus(l): the negated binary cross-entropy with logits, finite for finite l.
-    // At l = +inf (probs 1) the limit is 0 for x = 1 and -inf otherwise; at l = -inf, 0 for x = 0
-    // (the formula's inf - inf would give NaN, as torch 1.13 does).
-    const lp = tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits));
-    const l = broadcastTo(this.logits, lp.shape);
-    const certain = tf.where(tf.greater(l, 0), tf.onesLike(l), tf.zerosLike(l)); // the sure outcome
-    const limit = tf.where(tf.equal(broadcastTo(x, lp.shape), certain), tf.zerosLike(lp), tf.fill(lp.shape, -Infinity));
-    return tf.where(tf.equal(tf.abs(l), Infinity), limit, lp);
+    // x * l - softplus(l), with the limits at infinite logits: src/math/fused.ts.
+    return bernoulliLogProb(this.logits, x);
   }
   protected override _entropy(): tf.Tensor {
     // softplus(l) - p * l; 0 at infinite logits (a sure outcome), not inf - inf.

@@ -25,7 +25,8 @@ export type HostLoop = (inputs: Float32Array[], outputs: Float32Array[], attrs: 
 /**
  * A kernel config for `backendName` that allocates one float32 output per entry of `outShapes`
  * (computed from the input infos and attributes), takes views of inputs and outputs (on wasm
- * after every allocation, which may grow and move the heap), and runs `loop`.
+ * after every allocation, which may grow and move the heap), and runs `loop`. A kernel with one
+ * output returns it alone (runKernel gives a tensor), one with several returns the array.
  */
 export function hostKernel(
   kernelName: string,
@@ -34,7 +35,7 @@ export function hostKernel(
   outShapes: (infos: TensorInfo[], attrs: NamedAttrMap) => number[][],
   loop: HostLoop,
 ): KernelConfig {
-  const kernelFunc = ({ inputs, backend, attrs = {} }: Parameters<KernelFunc>[0]): TensorInfo[] => {
+  const kernelFunc = ({ inputs, backend, attrs = {} }: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => {
     const infos = inputNames.map((name) => {
       const info = inputs[name];
       if (info == null) throw new Error(`dlvm kernels: ${kernelName} needs input '${name}'.`);
@@ -52,7 +53,9 @@ export function hostKernel(
     const view = (info: TensorInfo): Float32Array =>
       backendName === 'wasm' ? wasm.typedArrayFromHeap(info) : (cpu.data.get(info.dataId).values as Float32Array);
     loop(infos.map(view), outs.map(view), attrs, infos);
-    return outs;
+    // A lone output is returned alone, as tfjs's single-output kernels do: runKernel then gives
+    // a tensor (not an array of one), and a gradient function gets dy as one tensor.
+    return outs.length === 1 ? outs[0]! : outs;
   };
   return { kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
 }

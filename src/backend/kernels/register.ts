@@ -11,6 +11,7 @@
  * | _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D (relu, relu6, prelu), Relu, Relu6, ClipByValue, Maximum, Minimum, Prelu | wasm | NaN lost: relu / relu6 / clip of NaN gave 0 or the bound (XNNPACK's output clamp; Relu: NaN with the sign bit set, as inf - inf makes), max(x, NaN) gave x; prelu gave NaN for x >= 0 where alpha was NaN or infinite |
  * | Log1p | wasm | computed log(1 + x), losing small x (log1p(1e-7) was 19% off) |
  * | DlvmAdamUpdate (new) | wasm, cpu | Adam's update of one variable in one launch instead of about twelve (`adam`, fit's default) |
+ * | DlvmBernoulliLogProb, DlvmBernoulliLogProbGradLogits (new) | wasm, cpu | the Bernoulli log-density with its limits at infinite logits in one launch instead of about fourteen, its gradient in one instead of about ten (`Bernoulli.logProb`) |
  * | Tile (and through it broadcastTo) | wasm | one index computation per element: a third of an IWAE chunk; now block copies |
  * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
@@ -38,6 +39,7 @@ import {
   FusedConv2D,
   FusedDepthwiseConv2D,
   getKernel,
+  registerGradient,
   registerKernel,
   unregisterKernel,
   Log1p,
@@ -47,6 +49,7 @@ import {
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { adamUpdateConfigs } from './adam.js';
+import { bernoulliLogProbConfigs, bernoulliLogProbGrad } from './bernoulli.js';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
 import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
@@ -118,6 +121,9 @@ function registerWasmAndCpuKernels(): void {
   const stockTile = getKernel(Tile, 'wasm');
   if (stockTile) replace(makeWasmTile(stockTile), stockTile);
   for (const config of adamUpdateConfigs) replace(config, getKernel(config.kernelName, config.backendName));
+  for (const config of bernoulliLogProbConfigs) replace(config, getKernel(config.kernelName, config.backendName));
+  // Gradients are global and stay registered: without the forward kernel nothing reaches them.
+  registerGradient(bernoulliLogProbGrad);
 }
 
 /**

@@ -1,0 +1,142 @@
+/**
+ * The fused Bernoulli log-density (`DlvmBernoulliLogProb` and its logits gradient) against the
+ * composite of tfjs ops it replaces, run on the stock cpu kernels: values and gradients over a
+ * grid of logits (finite, tiny, huge, infinite, NaN) and outcomes (0, 1, fractional), with
+ * broadcasting, on every backend; one launch each way; the ops path where the kernel is absent.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Bernoulli, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import { BERNOULLI_LOG_PROB, BERNOULLI_LOG_PROB_GRAD_LOGITS, bernoulliLogProb, bernoulliLogProbOps } from '../src/math/fused.js';
+import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, take, useBackend } from './helpers/backends.js';
+
+const LOGITS = [-Infinity, -1e30, -100, -20, -5, -1, -1e-8, 0, 1e-8, 0.5, 3, 17, 20, 100, 1e30, Infinity, NaN];
+const OUTCOMES = [0, 1, 0.3];
+/** Every logit with every outcome: logits [17, 3], x [17, 3]. */
+const L = LOGITS.flatMap((l) => OUTCOMES.map(() => l));
+const X = LOGITS.flatMap(() => OUTCOMES);
+const SHAPE = [LOGITS.length, OUTCOMES.length];
+/** Weights of the summed log-density, so the incoming gradient differs per element. */
+const W = Array.from(randn(L.length, 3), (w) => 1 + 0.5 * w);
+
+interface Result {
+  value: number[];
+  dLogits: number[];
+  dX: number[];
+}
+
+/** The log-density and the gradients of sum(w * logProb) with respect to logits and x. */
+function evaluate(f: (l: tf.Tensor, x: tf.Tensor) => tf.Tensor, l: number[], x: number[], lShape: number[], xShape: number[], w: number[]): Result {
+  const lt = tf.tensor(l, lShape);
+  const xt = tf.tensor(x, xShape);
+  const value = f(lt, xt);
+  const wt = tf.tensor(w, value.shape);
+  const [dl, dx] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(wt, f(a, b))))([lt, xt]);
+  const out = { value: take(value), dLogits: take(dl!), dX: take(dx!) };
+  tf.dispose([lt, xt, wt]);
+  return out;
+}
+
+function expectMatch(actual: Result, expected: Result, label: string): void {
+  // The kernel computes in float64 and rounds once; the ops round every step (a confident
+  // logit's log-density -exp(-l) becomes 0 in float32), hence the absolute tolerance.
+  expectClose(actual.value, expected.value, { rtol: 1e-6, atol: 1e-6, label: `${label} value` });
+  expectClose(actual.dLogits, expected.dLogits, { rtol: 1e-6, atol: 1e-6, label: `${label} d/dlogits` });
+  expectClose(actual.dX, expected.dX, { rtol: 1e-6, atol: 1e-6, label: `${label} d/dx` });
+}
+
+describe('fused Bernoulli log-density', () => {
+  beforeAll(() => useBackend('cpu'));
+  afterAll(() => registerDlvmKernels());
+
+  for (const backend of BACKENDS.filter((b) => b !== 'tensorflow')) {
+    it(`equals the tfjs composite on stock cpu on ${backend}, values and gradients, in one launch`, async () => {
+      const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, L, X, SHAPE, SHAPE, W));
+      await useBackend(backend);
+      expect(dlvmKernelNames()).toContain(`${BERNOULLI_LOG_PROB}@${backend}`);
+      expect(dlvmKernelNames()).toContain(`${BERNOULLI_LOG_PROB_GRAD_LOGITS}@${backend}`);
+      await expectNoLeak(async () => {
+        expectMatch(evaluate(bernoulliLogProb, L, X, SHAPE, SHAPE, W), expected, backend);
+        // The limits, exactly: 0 for the sure outcome, -inf otherwise, no gradient; NaN stays NaN.
+        const r = evaluate(bernoulliLogProb, [Infinity, Infinity, -Infinity, -Infinity, NaN], [1, 0, 0, 0.5, 1], [5], [5], [1, 1, 1, 1, 1]);
+        expect(r.value.slice(0, 4)).toEqual([0, -Infinity, 0, -Infinity]);
+        expect(r.dLogits.slice(0, 4)).toEqual([0, 0, 0, 0]);
+        expect(r.dX.slice(0, 4)).toEqual([0, 0, 0, 0]); // a constant limit: no gradient, not 0 * inf
+        expect(Number.isNaN(r.value[4]) && Number.isNaN(r.dLogits[4])).toBe(true);
+
+        const lt = tf.tensor(L, SHAPE);
+        const xt = tf.tensor(X, SHAPE);
+        const forward = await tf.profile(() => bernoulliLogProb(lt, xt));
+        expect(forward.kernels.map((k) => k.name)).toEqual([BERNOULLI_LOG_PROB]);
+        (forward.result as tf.Tensor).dispose();
+        const grad = tf.grad((a: tf.Tensor) => tf.sum(bernoulliLogProb(a, xt)));
+        const backward = await tf.profile(() => grad(lt));
+        expect(backward.kernels.filter((k) => k.name === BERNOULLI_LOG_PROB_GRAD_LOGITS)).toHaveLength(1);
+        expect(backward.kernels.filter((k) => k.name === 'Softplus' || k.name === 'Select')).toHaveLength(0);
+        tf.dispose([lt, xt, backward.result as tf.Tensor]);
+      });
+    });
+
+    it(`broadcasts logits [3, 1, 4] against x [2, 4] on ${backend}, gradients summed back`, async () => {
+      const l = Array.from(randn(12, 5), (v) => 4 * v);
+      const x = [0, 1, 1, 0, 0.25, 1, 0, 0];
+      const w = Array.from(randn(24, 6));
+      const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, l, x, [3, 1, 4], [2, 4], w));
+      await useBackend(backend);
+      await expectNoLeak(() => {
+        const r = evaluate(bernoulliLogProb, l, x, [3, 1, 4], [2, 4], w);
+        expect([r.value.length, r.dLogits.length, r.dX.length]).toEqual([24, 12, 8]);
+        expectMatch(r, expected, `${backend} broadcast`);
+      });
+    });
+
+    it(`serves Bernoulli.logProb on ${backend}, also for int32 and bool outcomes`, async () => {
+      await useBackend(backend);
+      await expectNoLeak(() => {
+        const logits = tf.tensor([-2, 0, 3]);
+        const d = new Bernoulli({ logits });
+        const xInt = tf.tensor([1, 0, 1], [3], 'int32');
+        const xBool = tf.tensor([true, false, true], [3], 'bool');
+        const lp = d.logProb(xInt);
+        const lpBool = d.logProb(xBool);
+        tf.dispose([logits, xInt, xBool]);
+        // log sigmoid(-2), log(1/2), log sigmoid(3) in float64.
+        const expected = [-Math.log1p(Math.exp(2)), -Math.LN2, -Math.log1p(Math.exp(-3))];
+        expectClose(take(lp), expected, { rtol: 1e-6 });
+        expectClose(take(lpBool), expected, { rtol: 1e-6 });
+        d.dispose();
+      });
+    });
+
+    it(`rejects mismatched shapes at the kernel on ${backend}`, async () => {
+      await useBackend(backend);
+      await expectNoLeak(() => {
+        const a = tf.zeros([2, 3]);
+        const b = tf.zeros([3]);
+        expect(() => tf.engine().runKernel(BERNOULLI_LOG_PROB, { logits: a, x: b })).toThrow(
+          `dlvm kernels: ${BERNOULLI_LOG_PROB}: x has shape [3], expected logits's [2,3].`,
+        );
+        tf.dispose([a, b]);
+      });
+    });
+  }
+
+  it('runs the ops where the kernel is not registered, with the same values and gradients', async () => {
+    const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, L, X, SHAPE, SHAPE, W));
+    await useBackend('cpu');
+    restoreStockKernels();
+    try {
+      expect(tf.getKernel(BERNOULLI_LOG_PROB, 'cpu')).toBeUndefined();
+      await expectNoLeak(async () => {
+        const lt = tf.tensor(L, SHAPE);
+        const xt = tf.tensor(X, SHAPE);
+        const p = await tf.profile(() => bernoulliLogProb(lt, xt));
+        expect(p.kernels.map((k) => k.name)).toContain('Softplus');
+        tf.dispose([lt, xt, p.result as tf.Tensor]);
+        expectMatch(evaluate(bernoulliLogProb, L, X, SHAPE, SHAPE, W), expected, 'fallback');
+      });
+    } finally {
+      registerDlvmKernels();
+    }
+  });
+});
