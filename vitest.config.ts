@@ -21,6 +21,7 @@ const UNIT = [
   'kernels',
   'kernels.bernoulli',
   'kernels.nan',
+  'kernels.simd',
   'leaks',
   'models.shapes',
   'optimizer',

@@ -19,6 +19,7 @@ export { initBackend, describeBackend, candidateOrder } from './backend/init.js'
 export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend/init.js';
 export type { AdapterInfo, WebGpuFeatureLevel, WebGpuNodeOptions } from './backend/webgpu_node.js';
 export { registerDlvmKernels, registerDlvmWebGpuKernels, restoreStockKernels, dlvmKernelNames } from './backend/kernels/register.js';
+export { disableSimdKernels } from './backend/kernels/simd.js';
 export { DlvmError } from './errors.js';
 export * from './data/index.js';
 export * from './evaluation/index.js';

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend } from '../src/index.js';
 import { candidateOrder } from '../src/backend/init.js';
 import { BACKENDS } from './helpers/backends.js';
+import { simdKernelsFor } from '../src/backend/kernels/simd.js';
 
 const tensorflowInstalled = BACKENDS.includes('tensorflow');
 
@@ -48,6 +49,10 @@ describe('initBackend', () => {
     const y = tf.matMul(x, x, false, true);
     expect(Array.from(y.dataSync())).toEqual([5, 11, 11, 25]);
     tf.dispose([x, y]);
+    // dlvm's SIMD kernels instantiate on the threaded build's shared memory (its own variant).
+    const memory = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
+    expect(cores === 1 || memory?.buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(simdKernelsFor(tf.backend())).not.toBeNull();
   });
 
   it('honours DLVM_BACKEND and reports it as the source', async () => {

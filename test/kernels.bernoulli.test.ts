@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bernoulli, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
 import { BERNOULLI_LOG_PROB, BERNOULLI_LOG_PROB_GRAD_LOGITS, bernoulliLogProb, bernoulliLogProbOps } from '../src/math/fused.js';
+import { disableSimdKernels, simdKernelsFor } from '../src/backend/kernels/simd.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, take, useBackend } from './helpers/backends.js';
 
 const LOGITS = [-Infinity, -1e30, -100, -20, -5, -1, -1e-8, 0, 1e-8, 0.5, 3, 17, 20, 100, 1e30, Infinity, NaN];
@@ -120,6 +121,43 @@ describe('fused Bernoulli log-density', () => {
       });
     });
   }
+
+  it('on wasm runs as SIMD on the backend memory, and without it as the JavaScript loop, both equal to the composite', async () => {
+    const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, L, X, SHAPE, SHAPE, W));
+    // Sizes around the four lanes: the scalar tail of 1 to 3 elements.
+    const tails = [1, 2, 3, 5, 7].map((n) => ({ l: L.slice(0, n), x: X.slice(0, n), w: W.slice(0, n) }));
+    const expectedTails = await onStockCpu(() => tails.map((t) => evaluate(bernoulliLogProbOps, t.l, t.x, [t.l.length], [t.l.length], t.w)));
+    await useBackend('wasm');
+    expect(simdKernelsFor(tf.backend())).not.toBeNull();
+    for (const off of [false, true]) {
+      const wasOff = disableSimdKernels(off);
+      try {
+        await expectNoLeak(() => {
+          expectMatch(evaluate(bernoulliLogProb, L, X, SHAPE, SHAPE, W), expected, off ? 'wasm loop' : 'wasm simd');
+          tails.forEach((t, i) => expectMatch(evaluate(bernoulliLogProb, t.l, t.x, [t.l.length], [t.l.length], t.w), expectedTails[i]!, `tail ${t.l.length}`));
+        });
+      } finally {
+        disableSimdKernels(wasOff);
+      }
+    }
+  });
+
+  it('is accurate to float32 over a sweep of logits, on every backend (float64 reference)', async () => {
+    const grid = Array.from({ length: 4001 }, (_, i) => -100 + i * 0.05).concat([1e-3, -1e-3, 1e-6, -1e-6, 1e-20, -1e-20]);
+    const l = grid.flatMap((v) => [v, v, v]).map(Math.fround);
+    const x = grid.flatMap(() => [0, 1, 0.5]);
+    // In float64, with x l - max(l, 0) taken first: x l - softplus(l) would cancel even there.
+    const value = l.map((v, i) => x[i]! * v - Math.max(v, 0) - Math.log1p(Math.exp(-Math.abs(v))));
+    const dLogits = l.map((v, i) => x[i]! - 1 / (1 + Math.exp(-v)));
+    for (const backend of BACKENDS.filter((b) => b !== 'tensorflow')) {
+      await useBackend(backend);
+      const r = evaluate(bernoulliLogProb, l, x, [l.length], [l.length], new Array<number>(l.length).fill(1));
+      // Relative: no term cancels in (x l - max(l, 0)) - log1p(exp(-|l|)), even where the
+      // density is -exp(-l) ~ -4e-44 (x = 1, l = 100).
+      expectClose(r.value, value, { rtol: 2e-6, atol: 1e-37, label: `${backend} value` });
+      expectClose(r.dLogits, dLogits, { rtol: 1e-6, atol: 2e-7, label: `${backend} d/dlogits` });
+    }
+  });
 
   it('runs the ops where the kernel is not registered, with the same values and gradients', async () => {
     const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, L, X, SHAPE, SHAPE, W));

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adam, Adam, WASM_FUSED_ADAM_MAX_SIZE, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import { disableSimdKernels, simdKernelsFor } from '../src/backend/kernels/simd.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, useBackend } from './helpers/backends.js';
 
 const SHAPES: Record<string, number[]> = { 'opt/w': [7, 5], 'opt/b': [5], 'opt/s': [] };
@@ -163,26 +164,39 @@ describe('adam', () => {
     }
   });
 
-  it('on wasm, updates variables above WASM_FUSED_ADAM_MAX_SIZE with tfjs ops (SIMD), as tfjs does', async () => {
-    await useBackend('wasm');
-    await expectNoLeak(async () => {
-      const size = WASM_FUSED_ADAM_MAX_SIZE + 1;
-      const init = tf.tensor(randn(size, 3));
-      const big = tf.variable(init, true, 'opt/big');
-      init.dispose();
-      const ref: tf.Optimizer = tf.train.adam(0.01);
-      const refVar = tf.variable(big, true, 'opt/bigRef');
-      const mine = adam(0.01);
-      const g = tf.tensor(randn(size, 4));
-      const profile = await tf.profile(() => mine.applyGradients({ 'opt/big': g }));
-      ref.applyGradients({ 'opt/bigRef': g });
-      expect(profile.kernels.some((k) => k.name === 'DlvmAdamUpdate')).toBe(false);
-      expect(Array.from(big.dataSync())).toEqual(Array.from(refVar.dataSync()));
-      tf.dispose([big, refVar, g]);
-      mine.dispose();
-      ref.dispose();
+  for (const simd of [true, false]) {
+    const how = simd ? 'in the SIMD kernel' : 'without SIMD kernels, with tfjs ops (SIMD) as tfjs does';
+    it(`on wasm, updates a variable of 235,201 elements ${how}, to the bit`, async () => {
+      await useBackend('wasm');
+      const wasOff = disableSimdKernels(!simd);
+      try {
+        expect(simdKernelsFor(tf.backend()) != null).toBe(simd);
+        await expectNoLeak(async () => {
+          const size = 235_201; // the CS236 decoder's weights, plus one for the scalar tail
+          expect(size).toBeGreaterThan(WASM_FUSED_ADAM_MAX_SIZE);
+          const init = tf.tensor(randn(size, 3));
+          const big = tf.variable(init, true, 'opt/big');
+          init.dispose();
+          const ref: tf.Optimizer = tf.train.adam(0.01);
+          const refVar = tf.variable(big, true, 'opt/bigRef');
+          const mine = adam(0.01);
+          for (let t = 0; t < 3; t++) {
+            const g = tf.tensor(randn(size, 4 + t));
+            const profile = await tf.profile(() => mine.applyGradients({ 'opt/big': g }));
+            ref.applyGradients({ 'opt/bigRef': g });
+            expect(profile.kernels.some((k) => k.name === 'DlvmAdamUpdate')).toBe(simd);
+            g.dispose();
+          }
+          expect(Array.from(big.dataSync())).toEqual(Array.from(refVar.dataSync()));
+          tf.dispose([big, refVar]);
+          mine.dispose();
+          ref.dispose();
+        });
+      } finally {
+        disableSimdKernels(wasOff);
+      }
     });
-  });
+  }
 
   it('uses the backend epsilon by default, as tfjs', async () => {
     await useBackend('cpu');

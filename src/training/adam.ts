@@ -3,16 +3,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from '../backend/kernels/adam.js';
+import { simdKernelsFor } from '../backend/kernels/simd.js';
 import { argError } from '../errors.js';
 
 const f = Math.fround;
 
 /**
- * On wasm, variables up to this many elements use the fused kernel; larger ones tfjs's ops, whose
- * XNNPACK loops are SIMD while the kernel is a scalar JavaScript loop. Measured per update on the
- * 2-core development machine (1 thread; tfjs ops / fused): 0.57 / 0.22 ms at 3,000 elements,
- * 0.68 / 1.59 ms at 30,000, 3.4 / 12.3 ms at 235,200. On cpu, where tfjs's ops are JavaScript
- * loops too, the fused kernel is used at every size (235,200 elements: 140 / 12.5 ms).
+ * On a wasm backend where dlvm's SIMD kernels cannot run (a runtime without wasm SIMD), variables
+ * up to this many elements use the fused kernel's JavaScript loop; larger ones tfjs's ops, whose
+ * XNNPACK loops are SIMD. Measured per update on the 2-core development machine (1 thread; tfjs
+ * ops / JavaScript loop): 0.57 / 0.22 ms at 3,000 elements, 0.68 / 1.59 ms at 30,000, 3.4 / 12.3
+ * ms at 235,200. With the SIMD kernel (the usual case) every variable is fused, as on cpu, where
+ * tfjs's ops are JavaScript loops too (235,200 elements: 140 / 12.5 ms).
  */
 export const WASM_FUSED_ADAM_MAX_SIZE = 8192;
 
@@ -21,7 +23,7 @@ function fusedFor(x: tf.Tensor, g: tf.Tensor): boolean {
   if (x.dtype !== 'float32' || g.dtype !== 'float32') return false;
   const backend = tf.getBackend();
   if (tf.getKernel(ADAM_UPDATE, backend) == null) return false;
-  return backend !== 'wasm' || x.size <= WASM_FUSED_ADAM_MAX_SIZE;
+  return backend !== 'wasm' || x.size <= WASM_FUSED_ADAM_MAX_SIZE || simdKernelsFor(tf.backend()) != null;
 }
 
 /** A tensor with the name it is saved under (tfjs's `NamedTensor`, which tfjs-core does not export). */
@@ -37,8 +39,8 @@ interface Slot {
  * Adam (Kingma and Ba, 2015), the same optimizer as `tf.train.adam` (same update, to the bit;
  * same default epsilon, the backend's, 1e-7 on float32 backends; same `getWeights` /
  * `setWeights` layout, so checkpoints of either load into the other), with one kernel launch per
- * variable (`DlvmAdamUpdate`) instead of about twelve: on cpu for every variable, on wasm for
- * those of at most {@link WASM_FUSED_ADAM_MAX_SIZE} elements (biases, small layers). Elsewhere,
+ * variable (`DlvmAdamUpdate`) instead of about twelve: on cpu and wasm for every variable (on a
+ * wasm runtime without SIMD, for those of at most {@link WASM_FUSED_ADAM_MAX_SIZE} elements). Elsewhere,
  * and for variables that are not float32, it runs tfjs's ops.
  *
  * Made by {@link adam}; `fit` uses it unless given an `optimizer`.

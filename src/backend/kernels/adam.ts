@@ -66,5 +66,26 @@ function sameShapes(infos: TensorInfo[]): number[][] {
 
 /** The {@link ADAM_UPDATE} kernels for cpu and wasm; registered by registerDlvmKernels. */
 export const adamUpdateConfigs: KernelConfig[] = HOST_BACKENDS.map((backendName) =>
-  hostKernel(ADAM_UPDATE, backendName, ['x', 'g', 'm', 'v'], sameShapes, adamLoop),
+  hostKernel(ADAM_UPDATE, backendName, ['x', 'g', 'm', 'v'], sameShapes, adamLoop, (k, [x, g, m, v], [x1, m1, v1], n, attrs) => {
+    const a = attrs as AdamUpdateAttrs;
+    // wasm passes f32 arguments rounded from these doubles, as Math.fround does in adamLoop.
+    k.adam_update(
+      x!,
+      g!,
+      m!,
+      v!,
+      x1!,
+      m1!,
+      v1!,
+      n,
+      a.beta1,
+      a.beta2,
+      1 - a.beta1,
+      1 - a.beta2,
+      a.oneMinusAccBeta1,
+      a.oneMinusAccBeta2,
+      a.epsilon,
+      -a.learningRate,
+    );
+  }),
 );

@@ -6,6 +6,7 @@
  */
 import { util, type KernelBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmHeapBackend } from './kernel_util.js';
+import { simdKernelsFor, type SimdKernels } from './simd.js';
 
 /** The backends whose float32 data a JavaScript loop can reach in place. */
 export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
@@ -23,9 +24,16 @@ interface CpuBackend extends KernelBackend {
 export type HostLoop = (inputs: Float32Array[], outputs: Float32Array[], attrs: NamedAttrMap, infos: TensorInfo[]) => void;
 
 /**
+ * The same body as a call into dlvm's wasm SIMD kernels (./simd.ts): given the byte offsets of
+ * the inputs and outputs in the wasm backend's memory and the outputs' first size, calls one.
+ */
+export type SimdCall = (kernels: SimdKernels, inputs: number[], outputs: number[], size: number, attrs: NamedAttrMap) => void;
+
+/**
  * A kernel config for `backendName` that allocates one float32 output per entry of `outShapes`
  * (computed from the input infos and attributes), takes views of inputs and outputs (on wasm
- * after every allocation, which may grow and move the heap), and runs `loop`. A kernel with one
+ * after every allocation, which may grow and move the heap), and runs `loop`; on wasm it runs
+ * `simd` instead where dlvm's SIMD kernels are available. A kernel with one
  * output returns it alone (runKernel gives a tensor), one with several returns the array.
  */
 export function hostKernel(
@@ -34,6 +42,7 @@ export function hostKernel(
   inputNames: readonly string[],
   outShapes: (infos: TensorInfo[], attrs: NamedAttrMap) => number[][],
   loop: HostLoop,
+  simd?: SimdCall,
 ): KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs = {} }: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => {
     const infos = inputNames.map((name) => {
@@ -52,7 +61,13 @@ export function hostKernel(
         : shapes.map((s) => cpu.makeTensorInfo(s, 'float32', new Float32Array(util.sizeFromShape(s))));
     const view = (info: TensorInfo): Float32Array =>
       backendName === 'wasm' ? wasm.typedArrayFromHeap(info) : (cpu.data.get(info.dataId).values as Float32Array);
-    loop(infos.map(view), outs.map(view), attrs, infos);
+    const kernels = backendName === 'wasm' && simd ? simdKernelsFor(backend) : null;
+    if (kernels && simd) {
+      const offset = (info: TensorInfo): number => wasm.typedArrayFromHeap(info).byteOffset;
+      simd(kernels, infos.map(offset), outs.map(offset), util.sizeFromShape(shapes[0]!), attrs);
+    } else {
+      loop(infos.map(view), outs.map(view), attrs, infos);
+    }
     // A lone output is returned alone, as tfjs's single-output kernels do: runKernel then gives
     // a tensor (not an array of one), and a gradient function gets dy as one tensor.
     return outs.length === 1 ? outs[0]! : outs;

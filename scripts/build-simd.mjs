@@ -1,0 +1,88 @@
+/**
+ * Builds dlvm's wasm SIMD kernels (src/backend/kernels/simd/kernels.c) with Debian's clang and
+ * wasm-ld (`apt-get install clang lld`), in two variants, for the two kinds of memory
+ * tfjs-backend-wasm runs on: a plain one, and a shared one for its threaded build. Checks that
+ * each module imports only `env.memory`, has no data, start or memory-initialising code (it is
+ * instantiated on the backend's own heap and must write nothing there), and writes both as
+ * base64 into src/backend/kernels/simd/module.ts, which is committed: building dlvm needs no
+ * clang. Run: `npm run build:simd`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'backend', 'kernels', 'simd');
+const source = path.join(dir, 'kernels.c');
+const common = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all'];
+const variants = {
+  plain: [],
+  // tfjs's threaded build declares 4 GiB (65536 pages) as its maximum; an import must not declare less.
+  shared: ['-matomics', '-mbulk-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'],
+};
+const EXPORTS = ['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits'];
+
+/** Section ids of a wasm binary, in order. */
+function sections(bytes) {
+  const ids = [];
+  let p = 8;
+  const leb = () => {
+    let r = 0;
+    let s = 0;
+    let b;
+    do {
+      b = bytes[p++];
+      r |= (b & 0x7f) << s;
+      s += 7;
+    } while (b & 0x80);
+    return r;
+  };
+  while (p < bytes.length) {
+    ids.push(bytes[p++]);
+    const length = leb(); // before p is read again
+    p += length;
+  }
+  return ids;
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlvm-simd-'));
+const out = {};
+try {
+  for (const [name, flags] of Object.entries(variants)) {
+    const file = path.join(tmp, `${name}.wasm`);
+    execFileSync('clang', [...common, ...flags, '-o', file, source], { stdio: 'inherit' });
+    const bytes = readFileSync(file);
+    const module = new WebAssembly.Module(bytes);
+    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`);
+    const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+    const ids = sections(bytes);
+    // 8 start, 11 data, 12 data count: anything that would run or write at instantiation.
+    if (ids.some((id) => id === 8 || id === 11 || id === 12)) throw new Error(`${name}: the module has a start or data section (${ids})`);
+    if (imports.join() !== 'env.memory:memory') throw new Error(`${name}: imports ${imports}, expected only env.memory`);
+    if (exports.join() !== EXPORTS.join()) throw new Error(`${name}: exports ${exports}, expected ${EXPORTS}`);
+    out[name] = bytes.toString('base64');
+    console.log(`${name}: ${bytes.length} bytes, sections ${ids.join(' ')}`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const clang = execFileSync('clang', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+const target = path.join(dir, 'module.ts');
+writeFileSync(
+  target,
+  `/**
+ * dlvm's wasm SIMD kernels (kernels.c), built by scripts/build-simd.mjs with ${clang}.
+ * Generated: edit kernels.c and run \`npm run build:simd\`.
+ */
+
+/** For tfjs-backend-wasm's plain memory. */
+export const SIMD_MODULE_PLAIN = '${out.plain}';
+
+/** For the shared memory of its threaded build. */
+export const SIMD_MODULE_SHARED = '${out.shared}';
+`,
+);
+// In the repository's format, so `npm run lint` passes on the generated file.
+execFileSync(path.join(dir, '..', '..', '..', '..', 'node_modules', '.bin', 'prettier'), ['--write', target], { stdio: 'inherit' });

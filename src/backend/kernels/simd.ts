@@ -1,0 +1,82 @@
+/**
+ * dlvm's wasm SIMD kernels (simd/kernels.c, built into simd/module.ts by `npm run build:simd`),
+ * instantiated on the wasm backend's own memory: the module imports tfjs-backend-wasm's
+ * `WebAssembly.Memory`, so a kernel reads and writes the tensors where they lie, with no copies.
+ * One instance per memory; where the module cannot be instantiated (a runtime without wasm SIMD,
+ * a memory of another kind) the host kernels run their JavaScript loops instead.
+ */
+import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
+
+/** The exported functions; pointers are byte offsets into the backend's memory. */
+export interface SimdKernels {
+  adam_update(
+    x: number,
+    g: number,
+    m: number,
+    v: number,
+    x1: number,
+    m1: number,
+    v1: number,
+    n: number,
+    b1: number,
+    b2: number,
+    ob1: number,
+    ob2: number,
+    c1: number,
+    c2: number,
+    eps: number,
+    negLr: number,
+  ): void;
+  bernoulli_log_prob(l: number, x: number, out: number, n: number): void;
+  bernoulli_log_prob_grad_logits(dy: number, l: number, x: number, out: number, n: number): void;
+}
+
+/** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */
+interface WasmModuleMemory {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+let disabled = false;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(new ArrayBuffer(text.length));
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * The SIMD kernels on `backend`'s memory (a tfjs-backend-wasm instance), or null where they
+ * cannot run there. Compiled and instantiated once per memory, synchronously (2.7 KB, below the
+ * browsers' 4 KB limit for synchronous compiles on the main thread).
+ */
+export function simdKernelsFor(backend: object): SimdKernels | null {
+  if (disabled) return null;
+  const module = (backend as { wasm?: WasmModuleMemory }).wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const compiled = new WebAssembly.Module(decode(shared ? SIMD_MODULE_SHARED : SIMD_MODULE_PLAIN));
+      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    } catch {
+      kernels = null;
+    }
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/**
+ * Turns the SIMD kernels off (true) or back on, so tests and benchmarks can compare them with
+ * the JavaScript loops they replace. Returns the previous setting.
+ */
+export function disableSimdKernels(off: boolean): boolean {
+  const was = disabled;
+  disabled = off;
+  return was;
+}

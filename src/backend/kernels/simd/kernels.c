@@ -1,0 +1,152 @@
+/*
+ * dlvm's wasm SIMD kernels (build: scripts/build-simd.sh, which writes simd_module.ts).
+ *
+ * They run on tfjs-backend-wasm's own heap: the module imports the backend's WebAssembly.Memory
+ * and every argument is a byte offset into it (the tensors' memory), so nothing is copied. The
+ * module has no data, no stack use and no start function, so instantiating it writes nothing
+ * into that memory (scripts/build-simd.sh checks the built module for data and start sections).
+ *
+ * Float32 throughout, each operation rounded (no fast-math, and wasm has no fused multiply-add),
+ * four lanes at a time with a scalar tail that performs the same operations.
+ */
+#include <wasm_simd128.h>
+
+typedef float f32;
+typedef unsigned int u32;
+
+/*
+ * Adam's update, tfjs's operations in tfjs's order (src/backend/kernels/adam.ts):
+ *   m' = m b1 + g ob1,  v' = v b2 + (g g) ob2,  x' = ((m' / c1) / (sqrt(v' / c2) + eps)) negLr + x
+ */
+__attribute__((export_name("adam_update"))) void adam_update(const f32 *x, const f32 *g, const f32 *m, const f32 *v, f32 *x1, f32 *m1,
+                                                          f32 *v1, int n, f32 b1, f32 b2, f32 ob1, f32 ob2, f32 c1, f32 c2,
+                                                          f32 eps, f32 negLr) {
+  int i = 0;
+  const v128_t B1 = wasm_f32x4_splat(b1), B2 = wasm_f32x4_splat(b2), OB1 = wasm_f32x4_splat(ob1), OB2 = wasm_f32x4_splat(ob2);
+  const v128_t C1 = wasm_f32x4_splat(c1), C2 = wasm_f32x4_splat(c2), EPS = wasm_f32x4_splat(eps), LR = wasm_f32x4_splat(negLr);
+  for (; i + 4 <= n; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), B1), wasm_f32x4_mul(gi, OB1));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), B2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), OB2));
+    wasm_v128_store(m1 + i, mi);
+    wasm_v128_store(v1 + i, vi);
+    const v128_t den = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, C2)), EPS);
+    const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_div(mi, C1), den), LR);
+    wasm_v128_store(x1 + i, wasm_f32x4_add(step, wasm_v128_load(x + i)));
+  }
+  for (; i < n; i++) {
+    const f32 gi = g[i];
+    const f32 mi = m[i] * b1 + gi * ob1;
+    const f32 vi = v[i] * b2 + (gi * gi) * ob2;
+    m1[i] = mi;
+    v1[i] = vi;
+    x1[i] = ((mi / c1) / (__builtin_sqrtf(vi / c2) + eps)) * negLr + x[i];
+  }
+}
+
+/*
+ * exp(-a) for a >= 0 (NaN stays NaN), in four lanes: Cephes' expf (range reduction by ln 2 in
+ * two parts, a degree-5 polynomial, 2^n from the exponent bits), about 1 ulp. Below e^-87 (where
+ * 2^n leaves the normal range) it returns 0: the callers add it to 1 or to at least 87.
+ */
+static inline v128_t exp_neg(v128_t a) {
+  const v128_t x = wasm_f32x4_neg(wasm_f32x4_min(a, wasm_f32x4_splat(87.0f)));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), wasm_f32x4_splat(1.0f));
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  const v128_t e = wasm_f32x4_mul(p, scale);
+  return wasm_v128_andnot(e, wasm_f32x4_gt(a, wasm_f32x4_splat(87.0f)));
+}
+
+/*
+ * log(u) for u in [1, 2] (Cephes' logf: the mantissa folded into [sqrt(1/2), sqrt(2)), a degree-9
+ * polynomial, ln 2 in two parts), about 1 ulp.
+ */
+static inline v128_t log_1_2(v128_t u) {
+  const v128_t big = wasm_f32x4_gt(u, wasm_f32x4_splat(1.41421356237f));
+  const v128_t e = wasm_v128_and(big, wasm_f32x4_splat(1.0f));
+  const v128_t f = wasm_f32x4_sub(wasm_v128_bitselect(wasm_f32x4_mul(u, wasm_f32x4_splat(0.5f)), u, big), wasm_f32x4_splat(1.0f));
+  const v128_t z = wasm_f32x4_mul(f, f);
+  v128_t y = wasm_f32x4_splat(7.0376836292e-2f);
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(-1.1514610310e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(1.1676998740e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(-1.2420140846e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(1.4249322787e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(-1.6668057665e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(2.0000714765e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(-2.4999993993e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, f), wasm_f32x4_splat(3.3333331174e-1f));
+  y = wasm_f32x4_mul(wasm_f32x4_mul(y, f), z);
+  y = wasm_f32x4_add(y, wasm_f32x4_mul(e, wasm_f32x4_splat(-2.12194440e-4f)));
+  y = wasm_f32x4_sub(y, wasm_f32x4_mul(z, wasm_f32x4_splat(0.5f)));
+  return wasm_f32x4_add(wasm_f32x4_add(f, y), wasm_f32x4_mul(e, wasm_f32x4_splat(0.693359375f)));
+}
+
+/* log1p(t) for t in [0, 1]: log(u) t / (u - 1) with u = 1 + t rounded (Goldberg), t where u is 1. */
+static inline v128_t log1p_01(v128_t t) {
+  const v128_t u = wasm_f32x4_add(wasm_f32x4_splat(1.0f), t);
+  const v128_t d = wasm_f32x4_sub(u, wasm_f32x4_splat(1.0f));
+  const v128_t one = wasm_f32x4_eq(d, wasm_f32x4_splat(0.0f));
+  const v128_t q = wasm_f32x4_div(t, wasm_v128_bitselect(wasm_f32x4_splat(1.0f), d, one));
+  return wasm_v128_bitselect(t, wasm_f32x4_mul(log_1_2(u), q), one);
+}
+
+/* Lanes where l is +inf or -inf. */
+static inline v128_t is_inf(v128_t l) { return wasm_f32x4_eq(wasm_f32x4_abs(l), wasm_f32x4_splat(__builtin_inff())); }
+
+/*
+ * The Bernoulli log-density x l - softplus(l), softplus(l) = max(l, 0) + log1p(exp(-|l|)), as
+ * (x l - max(l, 0)) - log1p(exp(-|l|)) so the sure outcome of a confident logit keeps -exp(-|l|);
+ * at infinite l the limit: 0 where x is the sure outcome (1 for +inf, 0 for -inf), else -inf.
+ */
+__attribute__((noinline)) static v128_t bernoulli_lp4(v128_t l, v128_t x) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const v128_t lp = wasm_f32x4_sub(wasm_f32x4_sub(wasm_f32x4_mul(x, l), wasm_f32x4_max(l, zero)), log1p_01(exp_neg(wasm_f32x4_abs(l))));
+  const v128_t sure = wasm_f32x4_eq(x, wasm_v128_and(wasm_f32x4_gt(l, zero), wasm_f32x4_splat(1.0f)));
+  const v128_t limit = wasm_v128_andnot(wasm_f32x4_splat(-__builtin_inff()), sure);
+  return wasm_v128_bitselect(limit, lp, is_inf(l));
+}
+
+/* dy (x - sigmoid(l)), sigmoid(l) = 1 / (1 + t) for l >= 0 and t / (1 + t) below (t = exp(-|l|)); 0 at infinite l. */
+__attribute__((noinline)) static v128_t bernoulli_grad4(v128_t dy, v128_t l, v128_t x) {
+  const v128_t t = exp_neg(wasm_f32x4_abs(l));
+  const v128_t num = wasm_v128_bitselect(wasm_f32x4_splat(1.0f), t, wasm_f32x4_ge(l, wasm_f32x4_splat(0.0f)));
+  const v128_t s = wasm_f32x4_div(num, wasm_f32x4_add(wasm_f32x4_splat(1.0f), t));
+  return wasm_v128_andnot(wasm_f32x4_mul(dy, wasm_f32x4_sub(x, s)), is_inf(l));
+}
+
+/* The first k (1 to 3) elements at p as a vector, the rest 0: lane by lane, no stack. */
+static inline v128_t load_tail(const f32 *p, int k) {
+  return wasm_f32x4_make(p[0], k > 1 ? p[1] : 0.0f, k > 2 ? p[2] : 0.0f, 0.0f);
+}
+static inline void store_tail(f32 *p, int k, v128_t v) {
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (k > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (k > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+__attribute__((export_name("bernoulli_log_prob"))) void bernoulli_log_prob(const f32 *l, const f32 *x, f32 *out, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, bernoulli_lp4(wasm_v128_load(l + i), wasm_v128_load(x + i)));
+  if (i < n) store_tail(out + i, n - i, bernoulli_lp4(load_tail(l + i, n - i), load_tail(x + i, n - i)));
+}
+
+__attribute__((export_name("bernoulli_log_prob_grad_logits"))) void bernoulli_log_prob_grad_logits(const f32 *dy, const f32 *l, const f32 *x,
+                                                                                                f32 *out, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(out + i, bernoulli_grad4(wasm_v128_load(dy + i), wasm_v128_load(l + i), wasm_v128_load(x + i)));
+  }
+  if (i < n) {
+    const int k = n - i;
+    store_tail(out + i, k, bernoulli_grad4(load_tail(dy + i, k), load_tail(l + i, k), load_tail(x + i, k)));
+  }
+}
