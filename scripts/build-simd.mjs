@@ -52,6 +52,15 @@ try {
   for (const [name, flags] of Object.entries(variants)) {
     const file = path.join(tmp, `${name}.wasm`);
     execFileSync('clang', [...common, ...flags, '-o', file, source], { stdio: 'inherit' });
+    // No function may use the shadow stack: it would live in (and overwrite) tfjs's heap.
+    const assembly = execFileSync(
+      'clang',
+      [...common.filter((f) => !f.startsWith('-Wl,')), ...flags.filter((f) => !f.startsWith('-Wl,')), '-S', '-o', '-', source],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (assembly.includes('__stack_pointer')) throw new Error(`${name}: the code uses the shadow stack (__stack_pointer)`);
     const bytes = readFileSync(file);
     const module = new WebAssembly.Module(bytes);
     const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`);

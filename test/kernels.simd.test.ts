@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from '../src/backend/kernels/simd/module.js';
+import type { SimdKernels } from '../src/backend/kernels/simd.js';
 
 /** Section ids of a wasm binary, in order. */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -45,6 +46,32 @@ describe('wasm SIMD modules', () => {
       const instance = new WebAssembly.Instance(module, { env: { memory } });
       expect(Object.keys(instance.exports)).toHaveLength(3);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
+
+      // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
+      // floats (four lanes and a tail of 3) at scattered offsets, every other byte checked.
+      const k = instance.exports as unknown as SimdKernels;
+      const n = 7;
+      const at = (i: number): number => 4096 + i * 1024; // byte offset of array i
+      const f32 = new Float32Array(memory.buffer);
+      for (let i = 0; i < 8; i++)
+        f32.set(
+          Float32Array.from({ length: n }, (_, j) => 0.1 * (j + 1) + 0.01 * i),
+          at(i) / 4,
+        );
+      const calls: [string, () => void, number[]][] = [
+        ['adam_update', () => k.adam_update(at(0), at(1), at(2), at(3), at(4), at(5), at(6), n, 0.9, 0.999, 0.1, 0.001, 0.1, 0.001, 1e-7, -0.01), [4, 5, 6]],
+        ['bernoulli_log_prob', () => k.bernoulli_log_prob(at(0), at(1), at(7), n), [7]],
+        ['bernoulli_log_prob_grad_logits', () => k.bernoulli_log_prob_grad_logits(at(0), at(1), at(2), at(7), n), [7]],
+      ];
+      for (const [fn, call, outputs] of calls) {
+        const before = new Uint8Array(memory.buffer).slice();
+        call();
+        const after = new Uint8Array(memory.buffer);
+        const written = (byte: number): boolean => outputs.some((o) => byte >= at(o) && byte < at(o) + 4 * n);
+        const stray = after.findIndex((b, i) => b !== before[i] && !written(i));
+        expect(stray, `${fn} wrote byte ${stray}`).toBe(-1);
+        for (const o of outputs) expect(Array.from(f32.subarray(at(o) / 4, at(o) / 4 + n)).every(Number.isFinite), `${fn} output ${o}`).toBe(true);
+      }
     });
   }
 });
