@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from '../src/backend/kernels/simd/module.js';
-import type { SimdKernels } from '../src/backend/kernels/simd.js';
+import { disableSimdKernels, type SimdKernels } from '../src/backend/kernels/simd.js';
 
 /** Section ids of a wasm binary, in order. */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -74,4 +74,9 @@ describe('wasm SIMD modules', () => {
       }
     });
   }
+
+  it('disableSimdKernels rejects a non-boolean, naming the function and argument', () => {
+    expect(() => disableSimdKernels('yes' as unknown as boolean)).toThrow(/disableSimdKernels: argument 'off' must be a boolean, but got .*yes/);
+    expect(disableSimdKernels(false)).toBe(false); // unchanged by the refused call
+  });
 });

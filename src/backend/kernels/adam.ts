@@ -11,8 +11,8 @@
  *   m' = m b1 + g (1 - b1)            v' = v b2 + g^2 (1 - b2)
  *   x' = x - lr (m' / c1) / (sqrt(v' / c2) + eps)      c1 = 1 - b1^t, c2 = 1 - b2^t
  */
-import { util, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { HOST_BACKENDS, hostKernel } from './host.js';
+import type { KernelConfig, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS, hostKernel, sameShapes } from './host.js';
 
 /** The kernel's name (inputs x, g, m, v; outputs x', m', v'). */
 export const ADAM_UPDATE = 'DlvmAdamUpdate';
@@ -53,20 +53,12 @@ function adamLoop([x, g, m, v]: Float32Array[], [x1, m1, v1]: Float32Array[], at
   }
 }
 
-/** Three outputs shaped like x; the gradient and the moments must have its shape. */
-function sameShapes(infos: TensorInfo[]): number[][] {
-  const x = infos[0]!;
-  for (const [i, name] of ['g', 'm', 'v'].entries()) {
-    if (!util.arraysEqual(infos[i + 1]!.shape, x.shape)) {
-      throw new Error(`dlvm kernels: ${ADAM_UPDATE}: ${name} has shape [${infos[i + 1]!.shape}], expected x's [${x.shape}].`);
-    }
-  }
-  return [x.shape, x.shape, x.shape];
-}
+/** The inputs of {@link ADAM_UPDATE}, all of one shape; its three outputs have it too. */
+const INPUTS = ['x', 'g', 'm', 'v'];
 
 /** The {@link ADAM_UPDATE} kernels for cpu and wasm; registered by registerDlvmKernels. */
 export const adamUpdateConfigs: KernelConfig[] = HOST_BACKENDS.map((backendName) =>
-  hostKernel(ADAM_UPDATE, backendName, ['x', 'g', 'm', 'v'], sameShapes, adamLoop, (k, [x, g, m, v], [x1, m1, v1], n, attrs) => {
+  hostKernel(ADAM_UPDATE, backendName, INPUTS, sameShapes(ADAM_UPDATE, INPUTS, 3), adamLoop, (k, [x, g, m, v], [x1, m1, v1], n, attrs) => {
     const a = attrs as AdamUpdateAttrs;
     // wasm passes f32 arguments rounded from these doubles, as Math.fround does in adamLoop.
     k.adam_update(

@@ -11,9 +11,9 @@
  * logit, which float32's x l - softplus(l) rounds to 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { util, type GradConfig, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs-core';
 import { BERNOULLI_LOG_PROB, BERNOULLI_LOG_PROB_GRAD_LOGITS } from '../../math/fused.js';
-import { HOST_BACKENDS, hostKernel } from './host.js';
+import { HOST_BACKENDS, hostKernel, sameShapes } from './host.js';
 
 function logProbLoop([l, x]: Float32Array[], [out]: Float32Array[]): void {
   const n = out!.length;
@@ -35,29 +35,19 @@ function gradLogitsLoop([dy, l, x]: Float32Array[], [out]: Float32Array[]): void
   }
 }
 
-/** One output shaped like the first input; every input must have that shape. */
-const sameShape =
-  (kernelName: string, names: string[]) =>
-  (infos: TensorInfo[]): number[][] => {
-    const shape = infos[0]!.shape;
-    infos.forEach((info, i) => {
-      if (!util.arraysEqual(info.shape, shape)) {
-        throw new Error(`dlvm kernels: ${kernelName}: ${names[i]} has shape [${info.shape}], expected ${names[0]}'s [${shape}].`);
-      }
-    });
-    return [shape];
-  };
+const LOG_PROB_INPUTS = ['logits', 'x'];
+const GRAD_INPUTS = ['dy', 'logits', 'x'];
 
 /** The Bernoulli kernels for cpu and wasm; registered by registerDlvmKernels. */
 export const bernoulliLogProbConfigs: KernelConfig[] = HOST_BACKENDS.flatMap((backendName) => [
-  hostKernel(BERNOULLI_LOG_PROB, backendName, ['logits', 'x'], sameShape(BERNOULLI_LOG_PROB, ['logits', 'x']), logProbLoop, (k, [l, x], [out], n) =>
+  hostKernel(BERNOULLI_LOG_PROB, backendName, LOG_PROB_INPUTS, sameShapes(BERNOULLI_LOG_PROB, LOG_PROB_INPUTS, 1), logProbLoop, (k, [l, x], [out], n) =>
     k.bernoulli_log_prob(l!, x!, out!, n),
   ),
   hostKernel(
     BERNOULLI_LOG_PROB_GRAD_LOGITS,
     backendName,
-    ['dy', 'logits', 'x'],
-    sameShape(BERNOULLI_LOG_PROB_GRAD_LOGITS, ['dy', 'logits', 'x']),
+    GRAD_INPUTS,
+    sameShapes(BERNOULLI_LOG_PROB_GRAD_LOGITS, GRAD_INPUTS, 1),
     gradLogitsLoop,
     (k, [dy, l, x], [out], n) => k.bernoulli_log_prob_grad_logits(dy!, l!, x!, out!, n),
   ),

@@ -1,8 +1,9 @@
 /**
- * Kernels written as JavaScript loops over the float32 data of the cpu and wasm backends, with no
- * copies: on wasm the loop reads and writes the backend's heap, on cpu the backend's arrays.
- * A fused kernel (Adam's update, the Bernoulli log-density) is one such loop where the stock
- * composite is a dozen kernel launches, each a full pass over memory.
+ * Kernels that work on the float32 data of the cpu and wasm backends in place, with no copies:
+ * on wasm dlvm's SIMD kernels (./simd.ts) read and write the backend's heap, elsewhere (cpu, or
+ * wasm without SIMD) a JavaScript loop does, over the heap or the cpu backend's arrays. A fused
+ * kernel (Adam's update, the Bernoulli log-density) is one such pass where the stock composite
+ * is a dozen kernel launches, each a full pass over memory.
  */
 import { util, type KernelBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmHeapBackend } from './kernel_util.js';
@@ -28,6 +29,22 @@ export type HostLoop = (inputs: Float32Array[], outputs: Float32Array[], attrs: 
  * the inputs and outputs in the wasm backend's memory and the outputs' first size, calls one.
  */
 export type SimdCall = (kernels: SimdKernels, inputs: number[], outputs: number[], size: number, attrs: NamedAttrMap) => void;
+
+/**
+ * `outShapes` for a kernel whose inputs all have one shape, checked (an error names the kernel
+ * and the input), and whose `outputs` outputs have it too.
+ */
+export function sameShapes(kernelName: string, inputNames: readonly string[], outputs: number): (infos: TensorInfo[]) => number[][] {
+  return (infos) => {
+    const shape = infos[0]!.shape;
+    infos.forEach((info, i) => {
+      if (!util.arraysEqual(info.shape, shape)) {
+        throw new Error(`dlvm kernels: ${kernelName}: ${inputNames[i]} has shape [${info.shape}], expected ${inputNames[0]}'s [${shape}].`);
+      }
+    });
+    return Array.from({ length: outputs }, () => shape);
+  };
+}
 
 /**
  * A kernel config for `backendName` that allocates one float32 output per entry of `outShapes`

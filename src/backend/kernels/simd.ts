@@ -5,6 +5,7 @@
  * One instance per memory; where the module cannot be instantiated (a runtime without wasm SIMD,
  * a memory of another kind) the host kernels run their JavaScript loops instead.
  */
+import { argError } from '../../errors.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
 /** The exported functions; pointers are byte offsets into the backend's memory. */
@@ -49,7 +50,7 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 
 /**
  * The SIMD kernels on `backend`'s memory (a tfjs-backend-wasm instance), or null where they
- * cannot run there. Compiled and instantiated once per memory, synchronously (2.7 KB, below the
+ * cannot run there. Compiled and instantiated once per memory, synchronously (3 KB, below the
  * browsers' 4 KB limit for synchronous compiles on the main thread).
  */
 export function simdKernelsFor(backend: object): SimdKernels | null {
@@ -76,6 +77,7 @@ export function simdKernelsFor(backend: object): SimdKernels | null {
  * the JavaScript loops they replace. Returns the previous setting.
  */
 export function disableSimdKernels(off: boolean): boolean {
+  if (typeof off !== 'boolean') throw argError('disableSimdKernels', 'off', 'a boolean', off);
   const was = disabled;
   disabled = off;
   return was;

@@ -1,13 +1,15 @@
 /*
- * dlvm's wasm SIMD kernels (build: scripts/build-simd.sh, which writes simd_module.ts).
+ * dlvm's wasm SIMD kernels (build: `npm run build:simd`, scripts/build-simd.mjs, which writes
+ * module.ts beside this file).
  *
  * They run on tfjs-backend-wasm's own heap: the module imports the backend's WebAssembly.Memory
  * and every argument is a byte offset into it (the tensors' memory), so nothing is copied. The
  * module has no data, no stack use and no start function, so instantiating it writes nothing
- * into that memory (scripts/build-simd.sh checks the built module for data and start sections).
+ * into that memory (the build script checks for data and start sections and stack use).
  *
  * Float32 throughout, each operation rounded (no fast-math, and wasm has no fused multiply-add),
- * four lanes at a time with a scalar tail that performs the same operations.
+ * four lanes at a time. Adam's tail of 1 to 3 elements is scalar code doing the same operations;
+ * the Bernoulli kernels run theirs through the four-lane body, loaded and stored lane by lane.
  */
 #include <wasm_simd128.h>
 
