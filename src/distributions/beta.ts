@@ -13,7 +13,7 @@ import { Gamma, standardGamma } from './gamma.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { infiniteKL, xLogX, type TensorInput } from './util.js';
+import { fillWhere, infiniteKL, xLogX, type TensorInput } from './util.js';
 
 /**
  * Beta(concentration1, concentration0): density x^(a-1) (1-x)^(b-1) / B(a, b) on [0, 1], with
@@ -116,7 +116,7 @@ registerKL(Beta, Normal, (p, q) => {
 registerKL(Beta, Uniform, (p, q) => {
   const result = tf.add(tf.neg(p.entropy()), tf.log(tf.sub(q.high, q.low)));
   const outside = tf.logicalOr(tf.greater(q.low, 0), tf.less(q.high, 1));
-  return tf.where(outside, tf.fill(result.shape, Infinity), result);
+  return fillWhere(outside, Infinity, result);
 });
 registerKL(Uniform, Beta, (p, q) => {
   const w = tf.sub(p.high, p.low);
@@ -126,7 +126,7 @@ registerKL(Uniform, Beta, (p, q) => {
   const t4 = lbeta(q.concentration1, q.concentration0);
   const result = tf.sub(tf.sub(tf.add(t3, t4), t1), t2);
   const outside = tf.logicalOr(tf.greater(p.high, 1), tf.less(p.low, 0));
-  return tf.where(outside, tf.fill(result.shape, Infinity), result);
+  return fillWhere(outside, Infinity, result);
 });
 registerKL(Beta, Exponential, (p, q) => tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, betaMean(p))));
 registerKL(Beta, Gamma, (p, q) => {

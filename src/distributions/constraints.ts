@@ -151,10 +151,10 @@ export function greaterThan(lower: number | tf.Tensor, label?: string): Constrai
     true,
   );
 }
-/** x >= lower. */
-export function greaterThanEq(lower: number | tf.Tensor): Constraint {
+/** x >= lower; `label` names a tensor bound in messages (`scale` for Pareto's support). */
+export function greaterThanEq(lower: number | tf.Tensor, label?: string): Constraint {
   return make(
-    `GreaterThanEq(lower_bound=${bound(lower)})`,
+    `GreaterThanEq(lower_bound=${bound(lower, label)})`,
     (v) => tf.greaterEqual(v, lower),
     0,
     false,

@@ -13,7 +13,7 @@ import { Gamma } from './gamma.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { binaryParams, infiniteKL, probsOrLogits, type ProbsOrLogits } from './util.js';
+import { binaryParams, fillWhere, infiniteKL, probsOrLogits, type ProbsOrLogits } from './util.js';
 
 /**
  * ContinuousBernoulli({ probs } | { logits }) on [0, 1]: density C(probs) probs^x (1-probs)^(1-x),
@@ -168,7 +168,7 @@ registerKL(ContinuousBernoulli, Normal, (p, q) => {
 registerKL(ContinuousBernoulli, Uniform, (p, q) => {
   const result = tf.add(tf.neg(p.entropy()), tf.log(tf.sub(q.high, q.low)));
   const outside = tf.logicalOr(tf.greater(q.low, 0), tf.less(q.high, 1));
-  return tf.where(outside, tf.fill(result.shape, Infinity), result);
+  return fillWhere(outside, Infinity, result);
 });
 /** -H(p) - E_p[x] lambda_q - log N_q: KL to a continuous Bernoulli from any p on [0, 1]. */
 function klToContinuousBernoulli(p: Distribution, q: ContinuousBernoulli): tf.Tensor {
@@ -177,7 +177,7 @@ function klToContinuousBernoulli(p: Distribution, q: ContinuousBernoulli): tf.Te
 registerKL(Uniform, ContinuousBernoulli, (p, q) => {
   const result = klToContinuousBernoulli(p, q);
   const outside = tf.logicalOr(tf.greater(p.high, 1), tf.less(p.low, 0));
-  return tf.where(outside, tf.fill(result.shape, Infinity), result);
+  return fillWhere(outside, Infinity, result);
 });
 registerKL(Beta, ContinuousBernoulli, klToContinuousBernoulli);
 registerKL(ContinuousBernoulli, Exponential, (p, q) => tf.add(tf.sub(tf.neg(p.entropy()), tf.log(q.rate)), tf.mul(q.rate, p.meanValue())));

@@ -9,7 +9,7 @@ import { registerKL } from './kl.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { infiniteKL, uniformOpen, type TensorInput } from './util.js';
+import { fillWhere, infiniteKL, uniformOpen, type TensorInput } from './util.js';
 
 /**
  * Exponential(rate): density rate exp(-rate x) on x >= 0.
@@ -83,7 +83,7 @@ registerKL(Exponential, Normal, (p, q) => {
 });
 registerKL(Uniform, Exponential, (p, q) => {
   const result = tf.sub(tf.div(tf.mul(q.rate, tf.add(p.high, p.low)), 2), tf.log(tf.mul(tf.sub(p.high, p.low), q.rate)));
-  return tf.where(tf.less(p.low, 0), tf.fill(result.shape, Infinity), result);
+  return fillWhere(tf.less(p.low, 0), Infinity, result);
 });
 registerKL(Normal, Exponential, infiniteKL);
 registerKL(Laplace, Exponential, infiniteKL);

@@ -13,10 +13,7 @@ import { Exponential } from './exponential.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
 import { Uniform } from './uniform.js';
-import { EULER_GAMMA, firstAccepted, infiniteKL, xLogX, type TensorInput } from './util.js';
-
-/** Smallest positive normal float32; torch clamps gamma samples to it. */
-const TINY = 1.1754943508222875e-38;
+import { EULER_GAMMA, TINY, fillWhere, firstAccepted, infiniteKL, xLogX, type TensorInput } from './util.js';
 
 /**
  * Rejection rounds of the device Gamma sampler. Marsaglia & Tsang's proposal is accepted with
@@ -188,7 +185,7 @@ registerKL(Uniform, Gamma, (p, q) => {
   const t3 = tf.div(tf.mul(tf.sub(1, q.concentration), tf.sub(tf.sub(xLogX(p.high), xLogX(p.low)), w)), w);
   const t4 = tf.div(tf.mul(q.rate, tf.add(p.high, p.low)), 2);
   const result = tf.add(tf.add(tf.neg(t1), t2), tf.add(t3, t4));
-  return tf.where(tf.less(p.low, 0), tf.fill(result.shape, Infinity), result);
+  return fillWhere(tf.less(p.low, 0), Infinity, result);
 });
 registerKL(Exponential, Gamma, (p, q) => {
   const ratio = tf.div(q.rate, p.rate);

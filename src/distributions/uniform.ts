@@ -8,7 +8,7 @@ import { Distribution, prepareParams, type DistributionOptions } from './distrib
 import { registerKL } from './kl.js';
 import { Laplace } from './laplace.js';
 import { Normal } from './normal.js';
-import { infiniteKL, nanTensor, type TensorInput } from './util.js';
+import { fillWhere, infiniteKL, nanTensor, type TensorInput } from './util.js';
 
 /**
  * Uniform(low, high) on the half-open interval [low, high).
@@ -76,7 +76,7 @@ export class Uniform extends Distribution {
 registerKL(Uniform, Uniform, (p, q) => {
   const result = tf.log(tf.div(tf.sub(q.high, q.low), tf.sub(p.high, p.low)));
   const outside = tf.logicalOr(tf.greater(q.low, p.low), tf.less(q.high, p.high));
-  return tf.where(outside, tf.fill(result.shape, Infinity), result);
+  return fillWhere(outside, Infinity, result);
 });
 
 // ---- cross pairs with earlier families (Normal < Laplace < Uniform) ----

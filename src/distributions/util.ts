@@ -12,6 +12,9 @@ export type TensorInput = tf.Tensor | tf.TensorLike;
 /** Smallest float32 step above 1 (torch's `finfo(float32).eps`), used to clamp probabilities. */
 export const EPS = 1.1920928955078125e-7;
 
+/** Smallest positive normal float32 (torch's `finfo.tiny`); samplers clamp draws to it. */
+export const TINY = 1.1754943508222875e-38;
+
 /** The shape of a rectangular nested array of numbers, or null if it is not one. */
 function nestedShape(x: unknown): number[] | null {
   if (typeof x === 'number' || typeof x === 'boolean') return [];
@@ -178,6 +181,22 @@ export function normalizeLogits(logits: tf.Tensor): tf.Tensor {
 /** Uniform samples in the open interval (eps, 1 - eps), safe for log(u) and log1p(-u). */
 export function uniformOpen(shape: number[], seed: number | undefined): tf.Tensor {
   return tf.tidy(() => tf.clipByValue(tf.randomUniform(shape, 0, 1, 'float32', seed), EPS, 1 - EPS));
+}
+
+/**
+ * Uniform samples in [tiny, 1 - eps) (torch's `Uniform(finfo.tiny, 1 - finfo.eps)`), for samplers
+ * that take log(-log(u)) or log(u) and need the far tail that {@link uniformOpen} cuts at eps.
+ */
+export function uniformTiny(shape: number[], seed: number | undefined): tf.Tensor {
+  return tf.tidy(() => tf.clipByValue(tf.randomUniform(shape, 0, 1, 'float32', seed), TINY, 1 - EPS));
+}
+
+/** `x` with `value` where `cond` holds (an infinite KL outside a support, a NaN moment). */
+export function fillWhere(cond: tf.Tensor, value: number, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const shape = tf.broadcast_util.assertAndGetBroadcastShape(cond.shape, x.shape);
+    return tf.where(cond, tf.fill(shape, value), x);
+  });
 }
 
 /** A tensor of NaN with the given shape (torch returns NaN for undefined moments). */

@@ -30,7 +30,7 @@ export interface FixtureCase {
   icdf?: Nested;
   note?: string;
   /** An independent float64 reference that replaces torch's where torch is approximate (see note). */
-  exact?: Partial<Record<'logProb' | 'entropy' | 'mean' | 'variance' | 'cdf' | 'icdf', Nested>>;
+  exact?: Partial<Record<'logProb' | 'entropy' | 'mean' | 'mode' | 'variance' | 'cdf' | 'icdf', Nested>>;
 }
 
 export interface Fixtures {
@@ -86,6 +86,28 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.Dirichlet(v('concentration'));
     case 'Poisson':
       return new dlvm.Poisson(v('rate'));
+    case 'Cauchy':
+      return new dlvm.Cauchy(v('loc'), v('scale'));
+    case 'HalfCauchy':
+      return new dlvm.HalfCauchy(v('scale'));
+    case 'HalfNormal':
+      return new dlvm.HalfNormal(v('scale'));
+    case 'Gumbel':
+      return new dlvm.Gumbel(v('loc'), v('scale'));
+    case 'Weibull':
+      return new dlvm.Weibull(v('scale'), v('concentration'));
+    case 'Pareto':
+      return new dlvm.Pareto(v('scale'), v('alpha'));
+    case 'Kumaraswamy':
+      return new dlvm.Kumaraswamy(v('concentration1'), v('concentration0'));
+    case 'Chi2':
+      return new dlvm.Chi2(v('df'));
+    case 'StudentT':
+      return new dlvm.StudentT(v('df'), v('loc'), v('scale'));
+    case 'FisherSnedecor':
+      return new dlvm.FisherSnedecor(v('df1'), v('df2'));
+    case 'Geometric':
+      return new dlvm.Geometric(pl());
     case 'Bernoulli':
       return new dlvm.Bernoulli(pl());
     case 'ContinuousBernoulli':
