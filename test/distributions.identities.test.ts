@@ -10,6 +10,16 @@ import {
   checkArgs,
   Beta,
   Categorical,
+  Cauchy,
+  Chi2,
+  FisherSnedecor,
+  Gumbel,
+  HalfCauchy,
+  HalfNormal,
+  Kumaraswamy,
+  Pareto,
+  StudentT,
+  Weibull,
   ContinuousBernoulli,
   Dirichlet,
   Distribution,
@@ -220,6 +230,40 @@ function checkGradient(
   manualSeed(null);
 }
 
+/**
+ * Gradient of E[f(z)] through rsample against central finite differences of the same Monte Carlo
+ * estimate with common random numbers (the seed is reset for every evaluation, so each draw moves
+ * smoothly with the parameter). For samplers that invert a cdf; rejection samplers (Gamma and its
+ * relatives) can switch candidates between the two evaluations and are checked against closed forms.
+ * Tolerance: 1% relative plus `atol` (float32 sums of n draws, differenced over 2h).
+ */
+function checkFiniteDifference(
+  label: string,
+  params: number[][],
+  make: (...p: tf.Tensor[]) => Distribution,
+  f: (z: tf.Tensor) => tf.Tensor,
+  { n = 20000, h = 1e-2, atol = 2e-3 }: { n?: number; h?: number; atol?: number } = {},
+): void {
+  const estimate = (ps: tf.Tensor[]) => tf.sum(tf.mean(f(make(...ps).rsample([n])), 0));
+  manualSeed(11);
+  const grads = tf.tidy(() =>
+    tf
+      .grads((...p: tf.Tensor[]) => estimate(p))(params.map((v) => tf.tensor1d(v)))
+      .map((g) => Array.from(g.dataSync())),
+  );
+  params.forEach((values, i) => {
+    const fd = values.map((_, j) => {
+      const at = (delta: number) => {
+        manualSeed(11);
+        return tf.tidy(() => estimate(params.map((v, k) => tf.tensor1d(k === i ? v.map((x, m) => (m === j ? x + delta : x)) : v))).dataSync()[0]!);
+      };
+      return (at(h) - at(-h)) / (2 * h);
+    });
+    expectClose(grads[i]!, fd, { rtol: 0.01, atol, label: `${label} d/dparam${i}` });
+  });
+  manualSeed(null);
+}
+
 describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
@@ -358,6 +402,87 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       },
       [pi.map((p, k) => p * (h[k]! - eh)), dm, ds],
       { n: 60000, atol: 0.03 },
+    );
+  });
+
+  // The families added for torch's full set. Closed forms: E of the draw or its square.
+  it('HalfNormal: d/d sigma E[z] = sqrt(2 / pi)', () => {
+    checkGradient('HalfNormal', [tf.tensor1d([0.7, 2])], (sc) => new HalfNormal(sc!), id, [[Math.sqrt(2 / Math.PI), Math.sqrt(2 / Math.PI)]], { atol: 0.005 });
+  });
+  it('Gumbel: d/d(mu, beta) E[z] = (1, Euler gamma)', () => {
+    checkGradient('Gumbel', [tf.tensor1d([0.5]), tf.tensor1d([1.3])], (m, b) => new Gumbel(m!, b!), id, [[1], [0.5772156649]], { atol: 0.005 });
+  });
+  it('Weibull: d/d(lambda, k) E[z] = (Gamma(1 + 1/k), -lambda Gamma(1 + 1/k) psi(1 + 1/k) / k^2)', () => {
+    // k = 2, lambda = 1.5: Gamma(1.5) = 0.886227, psi(1.5) = 0.0364900.
+    checkGradient('Weibull', [tf.tensor1d([1.5]), tf.tensor1d([2])], (l, k) => new Weibull(l!, k!), id, [[0.886227], [(-1.5 * 0.886227 * 0.03649) / 4]], {
+      atol: 0.005,
+    });
+  });
+  it('Pareto: d/d(s, alpha) E[z] = (alpha / (alpha - 1), -s / (alpha - 1)^2)', () => {
+    checkGradient('Pareto', [tf.tensor1d([2]), tf.tensor1d([4])], (sc, a) => new Pareto(sc!, a!), id, [[4 / 3], [-2 / 9]], { atol: 0.01 });
+  });
+  it('Chi2 (implicit reparameterisation): d/d df E[z] = 1', () => {
+    checkGradient('Chi2', [tf.tensor1d([0.5, 4])], (d) => new Chi2(d!), id, [[1, 1]], { n: 20000, atol: 0.01 });
+  });
+  it('StudentT: d/d(df, loc, scale) E[z^2] = (-2 s^2 / (df - 2)^2, 2 loc, 2 s df / (df - 2))', () => {
+    checkGradient(
+      'StudentT',
+      [tf.tensor1d([10]), tf.tensor1d([0.5]), tf.tensor1d([1.5])],
+      (d, l, sc) => new StudentT(d!, l!, sc!),
+      sq,
+      [[(-2 * 2.25) / 64], [1], [(2 * 1.5 * 10) / 8]],
+      { n: 40000, atol: 0.02 },
+    );
+  });
+  it('FisherSnedecor: d/d(df1, df2) E[z] = (0, -2 / (df2 - 2)^2)', () => {
+    checkGradient('FisherSnedecor', [tf.tensor1d([4]), tf.tensor1d([10])], (a, b) => new FisherSnedecor(a!, b!), id, [[0], [-2 / 64]], {
+      n: 40000,
+      atol: 0.01,
+    });
+  });
+  // Against finite differences with common random numbers (smooth inverse-cdf samplers).
+  it('Cauchy: gradient of E[atan(z)] against finite differences', () => {
+    checkFiniteDifference(
+      'Cauchy',
+      [
+        [0.3, -1],
+        [0.5, 2],
+      ],
+      (m, sc) => new Cauchy(m!, sc!),
+      (z) => tf.atan(z),
+    );
+  });
+  it('HalfCauchy: gradient of E[atan(z)] against finite differences', () => {
+    checkFiniteDifference(
+      'HalfCauchy',
+      [[0.5, 2]],
+      (sc) => new HalfCauchy(sc!),
+      (z) => tf.atan(z),
+    );
+  });
+  it('Kumaraswamy: gradient of E[z^2] against finite differences', () => {
+    checkFiniteDifference(
+      'Kumaraswamy',
+      [
+        [0.7, 2],
+        [3, 1.5],
+      ],
+      (a, b) => new Kumaraswamy(a!, b!),
+      sq,
+    );
+  });
+  it('Gumbel and Weibull: gradients of E[tanh(z)] against finite differences', () => {
+    checkFiniteDifference(
+      'Gumbel',
+      [[0.2], [0.8]],
+      (m, b) => new Gumbel(m!, b!),
+      (z) => tf.tanh(z),
+    );
+    checkFiniteDifference(
+      'Weibull',
+      [[1.2], [0.7]],
+      (l, k) => new Weibull(l!, k!),
+      (z) => tf.tanh(z),
     );
   });
 

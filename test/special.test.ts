@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { digamma, gammaPNumber, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
+import { digamma, digammaDiff, gammaPNumber, lbeta, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
 import { cholesky, inverseSpd, solveLowerTriangular } from '../src/math/linalg.js';
 import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
 import { fixtures, flat } from './helpers/fixtures.js';
@@ -25,6 +25,18 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
   });
   it('ndtri on (1e-6, 1 - 1e-6) within 2e-6 absolute', async () => {
     await expectNoLeak(() => expectClose(run(ndtri, p), flat(fixtures.special.ndtri), { rtol: 1e-6, atol: 2e-6, label: 'ndtri' }));
+  });
+  it('lbeta and digammaDiff over (1e-3, 1e6)^2 without the cancellation of lgamma / digamma differences', async () => {
+    const a = flat(fixtures.special.lbetaA);
+    const b = flat(fixtures.special.lbetaB);
+    const two = (f: (u: tf.Tensor, v: tf.Tensor) => tf.Tensor) => tf.tidy(() => Array.from(f(tf.tensor1d(a), tf.tensor1d(b)).dataSync()));
+    await expectNoLeak(() => {
+      // Relative to the size of the answer (log B reaches -1.4e7 at a = b = 1e6): float32's own
+      // resolution of the result, plus 2e-6 absolute.
+      expectClose(two(lbeta), flat(fixtures.special.lbeta), { rtol: 2e-6, atol: 2e-6, label: 'lbeta' });
+      // psi(a + b) - psi(a) ranges from 1e-9 (b << a) to 1e3; relative 1e-5 throughout.
+      expectClose(two(digammaDiff), flat(fixtures.special.digammaDiff), { rtol: 1e-5, atol: 1e-6, label: 'digammaDiff' });
+    });
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

@@ -37,7 +37,7 @@ export interface Fixtures {
   torch: string;
   cases: FixtureCase[];
   kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
-  special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri', Nested>;
+  special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri' | 'lbetaA' | 'lbetaB' | 'lbeta' | 'digammaDiff', Nested>;
 }
 
 export const fixtures: Fixtures = JSON.parse(readFileSync(new URL('../fixtures/torch_distributions.json', import.meta.url), 'utf8')) as Fixtures;
