@@ -27,6 +27,12 @@ import {
   AffineTransform,
   LogNormal,
   RelaxedBernoulli,
+  Chi2,
+  Geometric,
+  Kumaraswamy,
+  Pareto,
+  StudentT,
+  Weibull,
 } from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 
@@ -200,6 +206,30 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     () => new LogNormal(0, 1).logProb(-1),
     /LogNormal\.logProb: argument 'value' .*within the support GreaterThan\(lower_bound=0\) of LogNormal/,
   ],
+  [
+    'StudentT with df 0',
+    () => new StudentT([3, 0]),
+    /^StudentT: argument 'df' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values 0\.$/,
+  ],
+  ['Chi2 with a negative df names Chi2 and df', () => new Chi2(-1), /^Chi2: argument 'df' .*GreaterThan\(lower_bound=0\), but found invalid values -1\.$/],
+  ['Weibull with a negative concentration', () => new Weibull(1, -2), /^Weibull: argument 'concentration' .*GreaterThan\(lower_bound=0\)/],
+  [
+    'Pareto value below its scale',
+    () => new Pareto([1, 2], 3).logProb([1.5, 1.5]),
+    /^Pareto\.logProb: argument 'value' \(Tensor of shape \[2\]\) must be within the support GreaterThanEq\(lower_bound=scale\) of Pareto, but found invalid values 1\.5\.$/,
+  ],
+  ['Kumaraswamy value above 1', () => new Kumaraswamy(2, 3).logProb(1.2), /^Kumaraswamy\.logProb: .*Interval\(lower_bound=0, upper_bound=1\).*1\.2/],
+  [
+    'Geometric with probs and logits',
+    () => new Geometric({ probs: 0.5, logits: 0 } as never),
+    /^Geometric: argument 'params' must be an object with exactly one of \{ probs \} or \{ logits \}/,
+  ],
+  [
+    'Geometric count 1.5',
+    () => new Geometric({ probs: 0.5 }).logProb(1.5),
+    /^Geometric\.logProb: argument 'value' .*within the support IntegerGreaterThan\(lower_bound=0\) of Geometric, but found invalid values 1\.5\.$/,
+  ],
+  ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   ['options that are not an object', () => new Normal(0, 1, 5 as never), /Normal: argument 'options' must be an object/],
 ];
 
@@ -223,6 +253,7 @@ describe('bad input', () => {
         [0, 1],
       ],
     });
+    const pareto = new Pareto([1, 2], 3);
     await checkArgs();
     const before = tf.memory().numTensors;
     const failing = [
@@ -241,12 +272,16 @@ describe('bad input', () => {
       () => d.icdf(2),
       () => mvn.logProb([1, 2, 3]),
       () => d.expand([3]),
+      () => new Chi2([2, -1]),
+      () => new StudentT([1, 2], [0, 0, 0]),
+      () => pareto.logProb([1.5, 1.5]),
     ];
     for (const f of failing) expect(f).toThrow();
     await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
     d.dispose();
     mvn.dispose();
+    pareto.dispose();
   });
 
   it('a disposed distribution refuses to work', () => {
