@@ -31,6 +31,7 @@ const UNIT = [
   'pictures',
   'special',
   'training',
+  'transforms',
 ].map((name) => `test/${name}.test.ts`);
 
 const shared = {

@@ -28,9 +28,24 @@ export type { MvnMatrix } from './multivariate_normal.js';
 export { LowRankMultivariateNormal } from './lowrank_multivariate_normal.js';
 export { Independent } from './independent.js';
 export { MixtureSameFamily } from './mixture_same_family.js';
-export { Transform, ExpTransform, SigmoidTransform, TanhTransform, SoftplusTransform, AffineTransform } from './transforms.js';
+export {
+  Transform,
+  InverseTransform,
+  ExpTransform,
+  SigmoidTransform,
+  TanhTransform,
+  SoftplusTransform,
+  AffineTransform,
+  AbsTransform,
+  PowerTransform,
+  SoftmaxTransform,
+  StickBreakingTransform,
+  IndependentTransform,
+  ComposeTransform,
+} from './transforms.js';
 export { TransformedDistribution } from './transformed_distribution.js';
 export { LogNormal } from './log_normal.js';
+export { LogisticNormal } from './logistic_normal.js';
 export { Cauchy, HalfCauchy } from './cauchy.js';
 export { HalfNormal } from './half_normal.js';
 export { Gumbel } from './gumbel.js';

@@ -42,18 +42,24 @@ export class TransformedDistribution extends Distribution {
     if (shape.length < transformEvent) {
       throw argError(name, 'base', `a distribution with at least ${transformEvent} dimensions (the transforms' event dims)`, base);
     }
-    for (const t of list) {
+    // The shape through the chain: affine parameters may broadcast it (the base is then expanded,
+    // in its own space), and StickBreaking-like transforms change it (forwardShape).
+    let baseShape = [...shape];
+    list.forEach((t, i) => {
       if (t instanceof AffineTransform) {
-        shape = broadcastShapes(name, [
+        const wider = broadcastShapes(name, [
           ['base shape', shape],
           ['AffineTransform loc', t.loc.shape],
           ['AffineTransform scale', t.scale.shape],
         ]);
+        if (!tf.util.arraysEqual(wider, shape)) baseShape = list.slice(0, i).reduceRight((sh, u) => u.inverseShape(sh), wider);
+        shape = wider;
       }
-    }
+      shape = t.forwardShape(shape);
+    });
     let inner = base;
-    if (shape.length !== base.batchShape.length + baseEvent || !tf.util.arraysEqual(shape, [...base.batchShape, ...base.eventShape])) {
-      inner = base.expand(shape.slice(0, shape.length - baseEvent));
+    if (!tf.util.arraysEqual(baseShape, [...base.batchShape, ...base.eventShape])) {
+      inner = base.expand(baseShape.slice(0, baseShape.length - baseEvent));
     }
     if (transformEvent > baseEvent) inner = new Independent(inner, transformEvent - baseEvent, options);
     const eventDim = Math.max(transformEvent, baseEvent);

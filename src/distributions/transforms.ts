@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
-import { argError } from '../errors.js';
-import { interval, positive, real, unitInterval, type Constraint } from './constraints.js';
-import { EPS, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
+import { argError, DlvmError } from '../errors.js';
+import { independent, interval, positive, real, realVector, simplex, unitInterval, type Constraint } from './constraints.js';
+import { EPS, TINY, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
 
 /** Base class of transforms; see the module documentation. */
 export abstract class Transform {
@@ -20,6 +20,27 @@ export abstract class Transform {
   /** Rightmost dimensions one application couples (0: elementwise). */
   get eventDim(): number {
     return 0;
+  }
+  /** Whether the map is invertible on its domain (Abs and Softmax are not: `inverse` is a right inverse). */
+  get bijective(): boolean {
+    return true;
+  }
+  /** The shape of y for an x of shape `shape` (StickBreaking adds one to the last dimension). */
+  forwardShape(shape: number[]): number[] {
+    return [...shape];
+  }
+  /** The shape of x for a y of shape `shape`. */
+  inverseShape(shape: number[]): number[] {
+    return [...shape];
+  }
+  private inverseCache: Transform | undefined;
+  /**
+   * The inverse transform (torch's `.inv`): forward and inverse swapped, the log-determinant
+   * negated. `t.inv.inv` is `t`.
+   */
+  get inv(): Transform {
+    this.inverseCache ??= new InverseTransform(this);
+    return this.inverseCache;
   }
   /** +1 for increasing maps, -1 for decreasing ones (a tensor for Affine with tensor scale). */
   get sign(): number | tf.Tensor {
@@ -47,6 +68,66 @@ export abstract class Transform {
   }
 }
 
+/**
+ * Whether two transform parameters are the same, decided without reading the device: the same
+ * tensors, or tensors made from equal host values.
+ */
+function sameParameter(a: tf.Tensor, b: tf.Tensor): boolean {
+  if (a === b || (a.dataId === b.dataId && tf.util.arraysEqual(a.shape, b.shape))) return true;
+  const ha = hostValuesOf(a);
+  const hb = hostValuesOf(b);
+  return ha !== undefined && hb !== undefined && tf.util.arraysEqual(ha.shape, hb.shape) && ha.values.every((v, i) => v === hb.values[i]);
+}
+
+/** The inverse of a transform (what `t.inv` returns); see {@link Transform.inv}. */
+export class InverseTransform extends Transform {
+  constructor(readonly base: Transform) {
+    super();
+  }
+  get domain(): Constraint {
+    return this.base.codomain;
+  }
+  get codomain(): Constraint {
+    return this.base.domain;
+  }
+  override get eventDim(): number {
+    return this.base.eventDim;
+  }
+  override get bijective(): boolean {
+    return this.base.bijective;
+  }
+  override get sign(): number | tf.Tensor {
+    return this.base.sign;
+  }
+  override get inv(): Transform {
+    return this.base;
+  }
+  override forwardShape(shape: number[]): number[] {
+    return this.base.inverseShape(shape);
+  }
+  override inverseShape(shape: number[]): number[] {
+    return this.base.forwardShape(shape);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.base.inverse(x);
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return this.base.forward(y);
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.neg(this.base.logAbsDetJacobian(y, x)));
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof InverseTransform && this.base.equals(other.base);
+  }
+  override dispose(): void {
+    this.base.dispose();
+  }
+  override toString(): string {
+    return `${this.base.toString()}.inv`;
+  }
+}
+
 /** y = exp(x). */
 export class ExpTransform extends Transform {
   get domain(): Constraint {
@@ -56,10 +137,10 @@ export class ExpTransform extends Transform {
     return positive;
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.exp(x);
+    return tf.tidy(() => tf.exp(x));
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    return tf.log(y);
+    return tf.tidy(() => tf.log(y));
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
     return tf.clone(x);
@@ -75,15 +156,19 @@ export class SigmoidTransform extends Transform {
     return unitInterval;
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.clipByValue(tf.sigmoid(x), EPS * EPS, 1 - EPS);
+    return tf.tidy(() => tf.clipByValue(tf.sigmoid(x), EPS * EPS, 1 - EPS));
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    const c = tf.clipByValue(y, EPS * EPS, 1 - EPS);
-    return tf.sub(tf.log(c), tf.log1p(tf.neg(c)));
+    return tf.tidy(() => {
+      const c = tf.clipByValue(y, EPS * EPS, 1 - EPS);
+      return tf.sub(tf.log(c), tf.log1p(tf.neg(c)));
+    });
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
-    // log sigmoid'(x) = -softplus(-x) - softplus(x)
-    return tf.neg(tf.add(tf.softplus(tf.neg(x)), tf.softplus(x)));
+    return tf.tidy(() => {
+      // log sigmoid'(x) = -softplus(-x) - softplus(x)
+      return tf.neg(tf.add(tf.softplus(tf.neg(x)), tf.softplus(x)));
+    });
   }
 }
 
@@ -96,17 +181,23 @@ export class TanhTransform extends Transform {
     return interval(-1, 1);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    // tanh rounds to +-1 in float32 for |x| > 9; keep samples inside (-1, 1) so their log
-    // density stays finite (SigmoidTransform clamps the same way, as torch's does).
-    return tf.clipByValue(tf.tanh(x), -1 + EPS, 1 - EPS);
+    return tf.tidy(() => {
+      // tanh rounds to +-1 in float32 for |x| > 9; keep samples inside (-1, 1) so their log
+      // density stays finite (SigmoidTransform clamps the same way, as torch's does).
+      return tf.clipByValue(tf.tanh(x), -1 + EPS, 1 - EPS);
+    });
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    // atanh(y) = (log1p(y) - log1p(-y)) / 2; +-inf at y = +-1 (log density NaN there, as torch).
-    return tf.mul(0.5, tf.sub(tf.log1p(y), tf.log1p(tf.neg(y))));
+    return tf.tidy(() => {
+      // atanh(y) = (log1p(y) - log1p(-y)) / 2; +-inf at y = +-1 (log density NaN there, as torch).
+      return tf.mul(0.5, tf.sub(tf.log1p(y), tf.log1p(tf.neg(y))));
+    });
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
-    // log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x)), stable for large |x|.
-    return tf.mul(2, tf.sub(tf.sub(Math.log(2), x), tf.softplus(tf.mul(-2, x))));
+    return tf.tidy(() => {
+      // log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x)), stable for large |x|.
+      return tf.mul(2, tf.sub(tf.sub(Math.log(2), x), tf.softplus(tf.mul(-2, x))));
+    });
   }
 }
 
@@ -119,14 +210,16 @@ export class SoftplusTransform extends Transform {
     return positive;
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.softplus(x);
+    return tf.tidy(() => tf.softplus(x));
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    // x = log(exp(y) - 1) = y + log(-expm1(-y))
-    return tf.add(y, tf.log(tf.neg(tf.expm1(tf.neg(y)))));
+    return tf.tidy(() => {
+      // x = log(exp(y) - 1) = y + log(-expm1(-y))
+      return tf.add(y, tf.log(tf.neg(tf.expm1(tf.neg(y)))));
+    });
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
-    return tf.neg(tf.softplus(tf.neg(x)));
+    return tf.tidy(() => tf.neg(tf.softplus(tf.neg(x))));
   }
 }
 
@@ -168,30 +261,315 @@ export class AffineTransform extends Transform {
     return tf.sign(this.scale);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.add(this.loc, tf.mul(this.scale, x));
+    return tf.tidy(() => tf.add(this.loc, tf.mul(this.scale, x)));
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    return tf.div(tf.sub(y, this.loc), this.scale);
+    return tf.tidy(() => tf.div(tf.sub(y, this.loc), this.scale));
   }
   logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
-    const full = broadcastTo(tf.log(tf.abs(this.scale)), tf.broadcast_util.assertAndGetBroadcastShape(x.shape, this.scale.shape));
-    return sumRightmost(full, this.dims);
+    return tf.tidy(() => {
+      const full = broadcastTo(tf.log(tf.abs(this.scale)), tf.broadcast_util.assertAndGetBroadcastShape(x.shape, this.scale.shape));
+      return sumRightmost(full, this.dims);
+    });
   }
   override equals(other: Transform): boolean {
     if (!(other instanceof AffineTransform) || other.dims !== this.dims) return false;
-    // Decided without reading the device: the same tensors, or tensors made from equal host values.
-    const same = (a: tf.Tensor, b: tf.Tensor) => {
-      if (a === b || (a.dataId === b.dataId && tf.util.arraysEqual(a.shape, b.shape))) return true;
-      const ha = hostValuesOf(a);
-      const hb = hostValuesOf(b);
-      return ha !== undefined && hb !== undefined && tf.util.arraysEqual(ha.shape, hb.shape) && ha.values.every((v, i) => v === hb.values[i]);
-    };
-    return same(this.loc, other.loc) && same(this.scale, other.scale);
+    return sameParameter(this.loc, other.loc) && sameParameter(this.scale, other.scale);
   }
   override dispose(): void {
     tf.dispose(this.made);
   }
   override toString(): string {
     return `AffineTransform(loc: [${this.loc.shape.join(', ')}], scale: [${this.scale.shape.join(', ')}])`;
+  }
+}
+
+/** y = |x|. Not a bijection: `inverse` returns y (the positive preimage) and there is no log-determinant, as in torch. */
+export class AbsTransform extends Transform {
+  get domain(): Constraint {
+    return real;
+  }
+  get codomain(): Constraint {
+    return positive;
+  }
+  override get bijective(): boolean {
+    return false;
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.abs(x));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.clone(y);
+  }
+  logAbsDetJacobian(): tf.Tensor {
+    throw new DlvmError('AbsTransform.logAbsDetJacobian: |x| is not invertible, so it has no log-determinant (torch.distributions does not define it either).');
+  }
+}
+
+/** y = x^exponent on x > 0. */
+export class PowerTransform extends Transform {
+  /** The exponent (nonzero), broadcast against x. */
+  readonly exponent: tf.Tensor;
+  private readonly made: tf.Tensor[] = [];
+
+  constructor(exponent: TensorInput) {
+    super();
+    const e = toFloat('PowerTransform', 'exponent', exponent);
+    this.exponent = e.tensor;
+    if (e.created) this.made.push(e.tensor);
+  }
+  get domain(): Constraint {
+    return positive;
+  }
+  get codomain(): Constraint {
+    return positive;
+  }
+  override get sign(): number | tf.Tensor {
+    return tf.sign(this.exponent);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.pow(x, this.exponent));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.pow(y, tf.reciprocal(this.exponent)));
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      // log |e x^(e - 1)| = log |e y / x|
+      return tf.log(tf.abs(tf.div(tf.mul(this.exponent, y), x)));
+    });
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof PowerTransform && sameParameter(this.exponent, other.exponent);
+  }
+  override dispose(): void {
+    tf.dispose(this.made);
+  }
+  override toString(): string {
+    return `PowerTransform(exponent: [${this.exponent.shape.join(', ')}])`;
+  }
+}
+
+/**
+ * y = softmax(x) over the last axis. Not a bijection (adding a constant to x leaves y unchanged):
+ * `inverse` returns log(y), and there is no log-determinant, as in torch.
+ */
+export class SoftmaxTransform extends Transform {
+  get domain(): Constraint {
+    return realVector;
+  }
+  get codomain(): Constraint {
+    return simplex;
+  }
+  override get eventDim(): number {
+    return 1;
+  }
+  override get bijective(): boolean {
+    return false;
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.softmax(x));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.log(y));
+  }
+  logAbsDetJacobian(): tf.Tensor {
+    throw new DlvmError(
+      'SoftmaxTransform.logAbsDetJacobian: softmax is not invertible, so it has no log-determinant (torch.distributions does not define it either); StickBreakingTransform is the bijective map onto the simplex.',
+    );
+  }
+}
+
+/** [K - 1, K - 2, ..., 1] for a last dimension of K - 1. */
+function stickOffsets(n: number): tf.Tensor {
+  return tf.tensor1d(Array.from({ length: n }, (_, i) => n - i));
+}
+
+/**
+ * The stick-breaking bijection from R^(K-1) onto the interior of the K-simplex (torch's): with
+ * z_i = sigmoid(x_i - log(K - 1 - i)), y_i = z_i prod_(j<i) (1 - z_j) and y_K the remainder. x = 0
+ * maps to the uniform point. Event shape [K - 1] in, [K] out.
+ */
+export class StickBreakingTransform extends Transform {
+  get domain(): Constraint {
+    return realVector;
+  }
+  get codomain(): Constraint {
+    return simplex;
+  }
+  override get eventDim(): number {
+    return 1;
+  }
+  override forwardShape(shape: number[]): number[] {
+    if (shape.length < 1) throw argError('StickBreakingTransform.forwardShape', 'shape', 'a shape of rank >= 1', shape);
+    return [...shape.slice(0, -1), shape[shape.length - 1]! + 1];
+  }
+  override inverseShape(shape: number[]): number[] {
+    if (shape.length < 1 || shape[shape.length - 1]! < 1)
+      throw argError('StickBreakingTransform.inverseShape', 'shape', 'a shape of rank >= 1 with a last dimension >= 1', shape);
+    return [...shape.slice(0, -1), shape[shape.length - 1]! - 1];
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const n = x.shape[x.rank - 1]!;
+      const u = tf.sub(x, tf.log(stickOffsets(n)));
+      // y = [z, 1] * [1, prod_(j<=i) (1 - z_j)] with z = sigmoid(u): the products are
+      // exp(cumsum(log sigmoid(-u))), finite and differentiable for every u (tfjs's cumprod has
+      // no gradient). Ones are concatenated (tfjs-wasm's pad fails on some shapes), and cumsum
+      // takes a nonnegative axis (tfjs 4.22 returns nothing for axis -1 on cpu and crashes wasm).
+      const one = tf.ones([...x.shape.slice(0, -1), 1]);
+      const remaining = tf.exp(tf.cumsum(tf.logSigmoid(tf.neg(u)), x.rank - 1));
+      return tf.mul(tf.concat([tf.sigmoid(u), one], -1), tf.concat([one, remaining], -1));
+    });
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      // x_i = log y_i - log(sum_(j>i) y_j) + log(offset_i): the remaining stick as the sum of the
+      // later entries (a reverse exclusive cumsum), exact in float32 where 1 - cumsum(y) rounds to
+      // 0 (a remaining stick of e^-20).
+      const n = y.shape[y.rank - 1]! - 1;
+      const start = Array(y.rank).fill(0);
+      const size = [...y.shape.slice(0, -1), n];
+      const crop = tf.slice(y, start, size);
+      const survival = tf.maximum(tf.slice(tf.cumsum(y, y.rank - 1, true, true), start, size), TINY);
+      return tf.add(tf.sub(tf.log(crop), tf.log(survival)), tf.log(stickOffsets(n)));
+    });
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      // sum_i (-u_i + log sigmoid(u_i) + log y_i) with u = x - log(offset).
+      const n = x.shape[x.rank - 1]!;
+      const u = tf.sub(x, tf.log(stickOffsets(n)));
+      const crop = tf.slice(y, Array(y.rank).fill(0), [...y.shape.slice(0, -1), n]);
+      return tf.sum(tf.add(tf.sub(tf.logSigmoid(u), u), tf.log(crop)), -1);
+    });
+  }
+}
+
+/**
+ * Reinterprets `reinterpretedBatchNdims` batch dimensions of `base` as event dimensions: the
+ * log-determinant is summed over them (torch's IndependentTransform).
+ */
+export class IndependentTransform extends Transform {
+  constructor(
+    readonly base: Transform,
+    readonly reinterpretedBatchNdims: number,
+  ) {
+    super();
+    if (!(base instanceof Transform)) throw argError('IndependentTransform', 'base', 'a Transform', base);
+    if (!Number.isInteger(reinterpretedBatchNdims) || reinterpretedBatchNdims < 0) {
+      throw argError('IndependentTransform', 'reinterpretedBatchNdims', 'a nonnegative integer', reinterpretedBatchNdims);
+    }
+  }
+  get domain(): Constraint {
+    return independent(this.base.domain, this.reinterpretedBatchNdims);
+  }
+  get codomain(): Constraint {
+    return independent(this.base.codomain, this.reinterpretedBatchNdims);
+  }
+  override get eventDim(): number {
+    return this.base.eventDim + this.reinterpretedBatchNdims;
+  }
+  override get bijective(): boolean {
+    return this.base.bijective;
+  }
+  override get sign(): number | tf.Tensor {
+    return this.base.sign;
+  }
+  override forwardShape(shape: number[]): number[] {
+    return this.base.forwardShape(shape);
+  }
+  override inverseShape(shape: number[]): number[] {
+    return this.base.inverseShape(shape);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.base.forward(x);
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return this.base.inverse(y);
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => sumRightmost(this.base.logAbsDetJacobian(x, y), this.reinterpretedBatchNdims));
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof IndependentTransform && other.reinterpretedBatchNdims === this.reinterpretedBatchNdims && this.base.equals(other.base);
+  }
+  override dispose(): void {
+    this.base.dispose();
+  }
+  override toString(): string {
+    return `IndependentTransform(${this.base.toString()}, ${this.reinterpretedBatchNdims})`;
+  }
+}
+
+/**
+ * The composition t_n(...t_1(x)) as one transform (torch's ComposeTransform). Its event dims are
+ * the largest of its parts'; each part's log-determinant is summed over the dims it leaves as batch.
+ */
+export class ComposeTransform extends Transform {
+  readonly parts: Transform[];
+  constructor(parts: Transform[]) {
+    super();
+    if (!Array.isArray(parts) || !parts.every((t) => t instanceof Transform)) throw argError('ComposeTransform', 'parts', 'an array of Transforms', parts);
+    this.parts = [...parts];
+  }
+  get domain(): Constraint {
+    if (this.parts.length === 0) return real;
+    const d = this.parts[0]!.domain;
+    return independent(d, Math.max(0, this.eventDim - d.eventDim));
+  }
+  get codomain(): Constraint {
+    if (this.parts.length === 0) return real;
+    const c = this.parts[this.parts.length - 1]!.codomain;
+    return independent(c, Math.max(0, this.eventDim - c.eventDim));
+  }
+  override get eventDim(): number {
+    return Math.max(0, ...this.parts.map((t) => t.eventDim));
+  }
+  override get bijective(): boolean {
+    return this.parts.every((t) => t.bijective);
+  }
+  override get sign(): number | tf.Tensor {
+    let s: number | tf.Tensor = 1;
+    for (const t of this.parts) {
+      const ts = t.sign;
+      s = typeof s === 'number' && typeof ts === 'number' ? s * ts : tf.mul(s, ts);
+    }
+    return s;
+  }
+  override forwardShape(shape: number[]): number[] {
+    return this.parts.reduce((sh, t) => t.forwardShape(sh), [...shape]);
+  }
+  override inverseShape(shape: number[]): number[] {
+    return this.parts.reduceRight((sh, t) => t.inverseShape(sh), [...shape]);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.parts.reduce((v, t) => t.forward(v), x));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.parts.reduceRight((v, t) => t.inverse(v), y));
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      if (this.parts.length === 0) return tf.zeros(x.shape);
+      const e = this.eventDim;
+      let total: tf.Tensor = tf.scalar(0);
+      let current = x;
+      this.parts.forEach((t, i) => {
+        const next = i === this.parts.length - 1 ? y : t.forward(current);
+        total = tf.add(total, sumRightmost(t.logAbsDetJacobian(current, next), e - t.eventDim));
+        current = next;
+      });
+      return total;
+    });
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof ComposeTransform && other.parts.length === this.parts.length && this.parts.every((t, i) => t.equals(other.parts[i]!));
+  }
+  override dispose(): void {
+    for (const t of this.parts) t.dispose();
+  }
+  override toString(): string {
+    return `ComposeTransform([${this.parts.map(String).join(', ')}])`;
   }
 }

@@ -37,6 +37,7 @@ export interface Fixtures {
   torch: string;
   cases: FixtureCase[];
   kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
+  transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number }>;
   special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri' | 'lbetaA' | 'lbetaB' | 'lbeta' | 'digammaDiff', Nested>;
 }
 
@@ -108,6 +109,8 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.FisherSnedecor(v('df1'), v('df2'));
     case 'Geometric':
       return new dlvm.Geometric(pl());
+    case 'LogisticNormal':
+      return new dlvm.LogisticNormal(v('loc'), v('scale'));
     case 'Bernoulli':
       return new dlvm.Bernoulli(pl());
     case 'ContinuousBernoulli':
@@ -139,6 +142,10 @@ export function build(spec: Spec): dlvm.Distribution {
               decode(t['scale']!) as tf.TensorLike,
               (t['eventDim'] as number | undefined) ?? 0,
             );
+          case 'Power':
+            return new dlvm.PowerTransform(decode(t['exponent']!) as tf.TensorLike);
+          case 'StickBreaking':
+            return new dlvm.StickBreakingTransform();
           case 'Exp':
             return new dlvm.ExpTransform();
           case 'Sigmoid':

@@ -1,0 +1,104 @@
+/**
+ * Transforms on their own against torch 1.13 (test/fixtures/torch_distributions.json, section
+ * "transforms"): forward, inverse and log |det J|, `.inv` (forward and inverse swapped, the
+ * log-determinant negated), event dims and shapes, and no leaks.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  AbsTransform,
+  AffineTransform,
+  ComposeTransform,
+  ExpTransform,
+  IndependentTransform,
+  PowerTransform,
+  SigmoidTransform,
+  SoftmaxTransform,
+  StickBreakingTransform,
+  type Transform,
+} from '../src/index.js';
+import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
+import { fixtures, flat, tensorOf } from './helpers/fixtures.js';
+
+/** The dlvm transform of each fixture case (the same construction as the Python script). */
+const MAKE: Record<string, () => Transform> = {
+  'Power 2.5': () => new PowerTransform(2.5),
+  'Power -1': () => new PowerTransform(-1),
+  StickBreaking: () => new StickBreakingTransform(),
+  'StickBreaking extreme': () => new StickBreakingTransform(),
+  Abs: () => new AbsTransform(),
+  Softmax: () => new SoftmaxTransform(),
+  'Compose Exp Affine': () => new ComposeTransform([new ExpTransform(), new AffineTransform(1, -2)]),
+  'Independent Sigmoid': () => new IndependentTransform(new SigmoidTransform(), 1),
+  'Compose StickBreaking after Independent Affine': () =>
+    new ComposeTransform([new IndependentTransform(new AffineTransform(0.5, 1.5), 1), new StickBreakingTransform()]),
+};
+
+async function take(t: tf.Tensor): Promise<number[]> {
+  const v = Array.from(await t.data());
+  t.dispose();
+  return v;
+}
+
+describe.each(BACKENDS)('transforms vs torch on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it('every fixture case has a dlvm transform', () => {
+    expect(fixtures.transforms.map((c) => c.name).sort()).toEqual(Object.keys(MAKE).sort());
+  });
+
+  it.each(fixtures.transforms.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const before = tf.memory().numTensors;
+    const t = MAKE[c.name]!();
+    expect(t.eventDim).toBe(c.eventDim);
+    const x = tensorOf(c.x);
+    const yRef = tensorOf(c.y);
+    const y = t.forward(x);
+    expect(y.shape).toEqual(yRef.shape);
+    expect(t.forwardShape(x.shape)).toEqual(yRef.shape);
+    expect(t.inverseShape(yRef.shape)).toEqual(x.shape);
+    // Extreme stick-breaking inputs reach 2e-9 of the simplex: compare in absolute terms there.
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    expectClose(await take(y), flat(c.y), { ...tol, label: `${c.name} forward` });
+    expectClose(await take(t.inverse(yRef)), flat(c.inverse), { rtol: 1e-4, atol: 1e-4, label: `${c.name} inverse` });
+    // .inv swaps the maps.
+    expectClose(await take(t.inv.forward(yRef)), flat(c.inverse), { rtol: 1e-4, atol: 1e-4, label: `${c.name} inv.forward` });
+    expectClose(await take(t.inv.inverse(x)), flat(c.y), { ...tol, label: `${c.name} inv.inverse` });
+    expect(t.inv.inv).toBe(t);
+    expect(t.inv.domain.name).toBe(t.codomain.name);
+    if (c.logAbsDetJacobian !== null) {
+      expect(t.bijective).toBe(true);
+      expectClose(await take(t.logAbsDetJacobian(x, yRef)), flat(c.logAbsDetJacobian), { rtol: 1e-5, atol: 1e-4, label: `${c.name} log|det J|` });
+      const neg = flat(c.logAbsDetJacobian).map((v) => -v);
+      expectClose(await take(t.inv.logAbsDetJacobian(yRef, x)), neg, { rtol: 1e-5, atol: 1e-4, label: `${c.name} inv log|det J|` });
+    } else {
+      expect(t.bijective).toBe(false);
+      expect(() => t.logAbsDetJacobian(x, yRef)).toThrow(/not invertible, so it has no log-determinant/);
+    }
+    tf.dispose([x, yRef]);
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('StickBreaking maps 0 to the uniform point and round-trips random inputs', async () => {
+    const t = new StickBreakingTransform();
+    expectClose(await take(t.forward(tf.zeros([4]))), [0.2, 0.2, 0.2, 0.2, 0.2], { rtol: 1e-6, atol: 1e-7, label: 'uniform' });
+    const x = tf.randomNormal([50, 6], 0, 2, 'float32', 3);
+    const back = t.inverse(t.forward(x));
+    expectClose(await take(back), await take(x), { rtol: 1e-3, atol: 1e-3, label: 'round trip' });
+  });
+});
+
+describe('transform arguments', () => {
+  it('are checked', () => {
+    expect(() => new IndependentTransform(new ExpTransform(), -1)).toThrow(
+      /^IndependentTransform: argument 'reinterpretedBatchNdims' must be a nonnegative integer, but got -1/,
+    );
+    expect(() => new IndependentTransform({} as never, 1)).toThrow(/^IndependentTransform: argument 'base' must be a Transform/);
+    expect(() => new ComposeTransform([new ExpTransform(), 3 as never])).toThrow(/^ComposeTransform: argument 'parts' must be an array of Transforms/);
+    expect(() => new PowerTransform('a' as never)).toThrow(/^PowerTransform: argument 'exponent' must be a Tensor or TensorLike/);
+    expect(() => new StickBreakingTransform().inverseShape([])).toThrow(/^StickBreakingTransform\.inverseShape: argument 'shape'/);
+  });
+});
