@@ -230,6 +230,16 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     /^Geometric\.logProb: argument 'value' .*within the support IntegerGreaterThan\(lower_bound=0\) of Geometric, but found invalid values 1\.5\.$/,
   ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
+  [
+    'enumerateSupport of a continuous family',
+    () => new Normal(0, 1).enumerateSupport(),
+    /^Normal\.enumerateSupport: Normal has no finite support to enumerate \(hasEnumerateSupport is false\)/,
+  ],
+  [
+    'enumerateSupport with a non-boolean expand',
+    () => new Bernoulli({ probs: 0.5 }).enumerateSupport(0 as never),
+    /^Bernoulli\.enumerateSupport: argument 'expand' must be a boolean, but got 0/,
+  ],
   ['options that are not an object', () => new Normal(0, 1, 5 as never), /Normal: argument 'options' must be an object/],
 ];
 

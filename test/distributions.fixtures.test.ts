@@ -75,6 +75,25 @@ describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', 
       expectClose(await take(d.stddev), sd, { ...tolerance(c, 'variance'), label: `${c.name} stddev` });
     }
     expect(d.toString()).toMatch(new RegExp(`^${d.name}\\(`));
+    if (c.perplexity !== undefined) {
+      // exp(entropy): an absolute entropy error becomes a relative one.
+      const exactEntropy = c.exact?.entropy;
+      const expected = exactEntropy !== undefined ? flat(exactEntropy).map(Math.exp) : flat(c.perplexity);
+      const t = tolerance(c, 'entropy');
+      expectClose(await take(d.perplexity()), expected, { rtol: t.rtol + t.atol, atol: 1e-6, label: `${c.name} perplexity` });
+    }
+    expect(d.hasEnumerateSupport, `${c.name} hasEnumerateSupport`).toBe(c.enumerateSupport !== undefined);
+    if (c.enumerateSupport !== undefined) {
+      for (const [expand, expected] of [
+        [true, c.enumerateSupport],
+        [false, c.enumerateSupportUnexpanded!],
+      ] as const) {
+        const e = d.enumerateSupport(expand);
+        const shape = (x: unknown): number[] => (Array.isArray(x) ? [x.length, ...shape(x[0])] : []);
+        expect(e.shape, `${c.name} enumerateSupport(${expand}) shape`).toEqual(shape(expected));
+        expect(await take(e), `${c.name} enumerateSupport(${expand})`).toEqual(flat(expected));
+      }
+    }
     if (c.cdf !== undefined) {
       expectClose(await take(d.cdf(value)), flat(ref(c, 'cdf')!), { ...tolerance(c, 'cdf'), label: `${c.name} cdf` });
     }

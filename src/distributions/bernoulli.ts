@@ -59,6 +59,12 @@ export class Bernoulli extends Distribution {
     );
   }
 
+  override get hasEnumerateSupport(): boolean {
+    return true;
+  }
+  protected override _enumerateSupport(): tf.Tensor {
+    return tf.tensor1d([0, 1]);
+  }
   protected override _sample(sampleShape: number[]): tf.Tensor {
     const u = tf.randomUniform([...sampleShape, ...this.batchShape], 0, 1, 'float32', nextSeed());
     return tf.cast(tf.less(u, this.probs), 'float32');

@@ -58,6 +58,12 @@ export class Categorical extends Distribution {
     );
   }
 
+  override get hasEnumerateSupport(): boolean {
+    return true;
+  }
+  protected override _enumerateSupport(): tf.Tensor {
+    return tf.range(0, this.numEvents, 1, 'int32');
+  }
   protected override _sample(sampleShape: number[]): tf.Tensor {
     // Gumbel-max: argmax(logits + G) with G = -log(-log(U)) is a draw from the categorical.
     const shape = [...sampleShape, ...this.batchShape, this.numEvents];

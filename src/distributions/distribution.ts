@@ -170,6 +170,11 @@ export abstract class Distribution {
     return false;
   }
 
+  /** True when the support is finite and {@link enumerateSupport} lists it (torch's `has_enumerate_support`). */
+  get hasEnumerateSupport(): boolean {
+    return false;
+  }
+
   /** Options for a derived distribution (expand): the same validation setting. */
   protected options(): DistributionOptions {
     return { validateArgs: this.validateArgs };
@@ -286,6 +291,37 @@ export abstract class Distribution {
     });
   }
 
+  /**
+   * Every value of a finite support, along a new leading axis (torch's `enumerate_support`):
+   * `[n, ...batchShape, ...eventShape]`, or with `expand = false` `[n, 1, ..., 1, ...eventShape]`
+   * (one 1 per batch dimension) to broadcast against the batch. Throws when
+   * `hasEnumerateSupport` is false.
+   *
+   * @example
+   * // Exact marginalisation over a discrete latent y: log p(x) = logsumexp_y log p(x, y).
+   * const ys = new Categorical({ logits }).enumerateSupport(); // [K, B]
+   */
+  enumerateSupport(expand = true): tf.Tensor {
+    const fn = `${this.name}.enumerateSupport`;
+    this.assertLive('enumerateSupport');
+    if (typeof expand !== 'boolean') throw argError(fn, 'expand', 'a boolean', expand);
+    if (!this.hasEnumerateSupport) {
+      throw new DlvmError(`${fn}: ${this.name} has no finite support to enumerate (hasEnumerateSupport is false), as in torch.distributions.`);
+    }
+    return tf.tidy(() => {
+      const values = this._enumerateSupport(); // [n, ...eventShape]
+      const n = values.shape[0]!;
+      const lifted = tf.reshape(values, [n, ...this.batchShape.map(() => 1), ...this.eventShape]);
+      return expand ? broadcastTo(lifted, [n, ...this.batchShape, ...this.eventShape]) : lifted;
+    });
+  }
+
+  /** exp(entropy): the effective number of equally likely values. Returns `batchShape`. */
+  perplexity(): tf.Tensor {
+    this.assertLive('perplexity');
+    return tf.tidy(() => tf.exp(this.entropy()));
+  }
+
   /** Entropy in nats. Returns `batchShape`. */
   entropy(): tf.Tensor {
     this.assertLive('entropy');
@@ -387,6 +423,10 @@ export abstract class Distribution {
   }
   protected _rsample(_sampleShape: number[]): tf.Tensor {
     throw new DlvmError(this.noRsampleMessage());
+  }
+  /** The values of a finite support, `[n, ...eventShape]` (families with `hasEnumerateSupport`). */
+  protected _enumerateSupport(): tf.Tensor {
+    throw this.notDefined('enumerateSupport');
   }
   protected _logProb(_value: tf.Tensor): tf.Tensor {
     throw this.notDefined('logProb');

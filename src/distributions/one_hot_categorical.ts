@@ -50,6 +50,12 @@ export class OneHotCategorical extends Distribution {
     super.dispose();
   }
 
+  override get hasEnumerateSupport(): boolean {
+    return true;
+  }
+  protected override _enumerateSupport(): tf.Tensor {
+    return tf.eye(this.categorical.numEvents);
+  }
   protected override _sample(sampleShape: number[]): tf.Tensor {
     return tf.oneHot(this.categorical.sample(sampleShape), this.categorical.numEvents);
   }

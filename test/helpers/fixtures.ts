@@ -26,6 +26,9 @@ export interface FixtureCase {
   mode?: Nested;
   variance?: Nested;
   cdf?: Nested;
+  perplexity?: Nested;
+  enumerateSupport?: Nested;
+  enumerateSupportUnexpanded?: Nested;
   icdfValue?: Nested;
   icdf?: Nested;
   note?: string;
