@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { digamma, digammaDiff, gammaPNumber, lbeta, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
+import { digamma, digammaDiff, gammaP, gammaPNumber, lbeta, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
 import { cholesky, inverseSpd, solveLowerTriangular } from '../src/math/linalg.js';
 import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
 import { fixtures, flat } from './helpers/fixtures.js';
@@ -37,6 +37,30 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
       // psi(a + b) - psi(a) ranges from 1e-9 (b << a) to 1e3; relative 1e-5 throughout.
       expectClose(two(digammaDiff), flat(fixtures.special.digammaDiff), { rtol: 1e-5, atol: 1e-6, label: 'digammaDiff' });
     });
+  });
+  it('gammaP matches the float64 P(a, x) over a in (0.05, 500) and x around a, with gradient in x', async () => {
+    const as = [0.05, 0.5, 1, 2.5, 10, 60, 500];
+    const pairs = as.flatMap((a) => [0, 0.01, 0.3, 0.9, 1, 1.1, 2, 5].map((f) => [a, f * a + (f === 0 ? 0 : 1e-3)] as const));
+    const got = tf.tidy(() => Array.from(gammaP(tf.tensor1d(pairs.map((q) => q[0])), tf.tensor1d(pairs.map((q) => q[1]))).dataSync()));
+    expectClose(
+      got,
+      pairs.map(([a, x]) => gammaPNumber(a, x)),
+      { rtol: 1e-5, atol: 1e-5, label: 'gammaP' },
+    );
+    // d/dx P(2, x) = x e^-x, and the a-gradient is NaN (not implemented, as torch's igamma).
+    const xs = [0.2, 1, 3];
+    const [ga, gx] = tf.tidy(() =>
+      tf
+        .grads((a: tf.Tensor, x: tf.Tensor) => tf.sum(gammaP(a, x)))([tf.fill([3], 2), tf.tensor1d(xs)])
+        .map((g) => Array.from(g.dataSync())),
+    );
+    expectClose(
+      gx!,
+      xs.map((x) => x * Math.exp(-x)),
+      { rtol: 1e-5, atol: 1e-6, label: 'd/dx gammaP' },
+    );
+    expect(ga!.every(Number.isNaN)).toBe(true);
+    await expectNoLeak(() => tf.tidy(() => gammaP(tf.scalar(3), tf.tensor1d([0, 1, Infinity]))).dispose());
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

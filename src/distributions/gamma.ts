@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
-import { digamma, lgamma, standardGammaGrad, xlogy } from '../math/special.js';
+import { digamma, gammaP, lgamma, standardGammaGrad, xlogy } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { nonnegative, positive, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -141,6 +141,10 @@ export class Gamma extends Distribution {
     // a log(rate) + (a - 1) log(x) - rate x - lgamma(a), with 0 log 0 = 0 at x = 0.
     const a = this.concentration;
     return tf.sub(tf.sub(tf.add(xlogy(a, this.rate), xlogy(tf.sub(a, 1), x)), tf.mul(this.rate, x)), lgamma(a));
+  }
+  protected override _cdf(x: tf.Tensor): tf.Tensor {
+    // P(a, rate x), the regularised lower incomplete gamma function (torch 1.13 has no Gamma.cdf).
+    return gammaP(this.concentration, tf.mul(this.rate, x));
   }
   protected override _entropy(): tf.Tensor {
     const a = this.concentration;
