@@ -8,7 +8,7 @@ import { independent, type Constraint } from './constraints.js';
 import { Distribution, type DistributionOptions } from './distribution.js';
 import { Independent } from './independent.js';
 import { klDivergence, registerKL } from './kl.js';
-import { AffineTransform, Transform } from './transforms.js';
+import { AffineTransform, Transform, composedSign } from './transforms.js';
 import { broadcastShapes, sumRightmost } from './util.js';
 
 /**
@@ -126,12 +126,7 @@ export class TransformedDistribution extends Distribution {
   }
   /** Sign of the composed map: 1, -1, or a tensor of signs. */
   private sign(): number | tf.Tensor {
-    let s: number | tf.Tensor = 1;
-    for (const t of this.transforms) {
-      const ts = t.sign;
-      s = typeof s === 'number' && typeof ts === 'number' ? s * ts : tf.mul(s, ts);
-    }
-    return s;
+    return composedSign(this.transforms);
   }
   protected override _cdf(y: tf.Tensor): tf.Tensor {
     let x = y;

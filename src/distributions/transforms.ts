@@ -79,6 +79,16 @@ function sameParameter(a: tf.Tensor, b: tf.Tensor): boolean {
   return ha !== undefined && hb !== undefined && tf.util.arraysEqual(ha.shape, hb.shape) && ha.values.every((v, i) => v === hb.values[i]);
 }
 
+/** The sign of t_n(...t_1(x)): the product of the parts' signs (1, -1, or a tensor of signs). */
+export function composedSign(transforms: Transform[]): number | tf.Tensor {
+  let s: number | tf.Tensor = 1;
+  for (const t of transforms) {
+    const ts = t.sign;
+    s = typeof s === 'number' && typeof ts === 'number' ? s * ts : tf.mul(s, ts);
+  }
+  return s;
+}
+
 /** The inverse of a transform (what `t.inv` returns); see {@link Transform.inv}. */
 export class InverseTransform extends Transform {
   constructor(readonly base: Transform) {
@@ -530,12 +540,7 @@ export class ComposeTransform extends Transform {
     return this.parts.every((t) => t.bijective);
   }
   override get sign(): number | tf.Tensor {
-    let s: number | tf.Tensor = 1;
-    for (const t of this.parts) {
-      const ts = t.sign;
-      s = typeof s === 'number' && typeof ts === 'number' ? s * ts : tf.mul(s, ts);
-    }
-    return s;
+    return composedSign(this.parts);
   }
   override forwardShape(shape: number[]): number[] {
     return this.parts.reduce((sh, t) => t.forwardShape(sh), [...shape]);

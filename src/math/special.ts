@@ -268,8 +268,9 @@ const TINY_POSITIVE = 1.1754943508222875e-38;
  * The regularised lower incomplete gamma function P(a, x) = gamma(a, x) / Gamma(a), the Gamma
  * cdf, for a > 0 and x >= 0 (broadcast): the series for x < a + 1 and the continued fraction
  * otherwise, with {@link GAMMA_P_TERMS} terms each (scipy's gammainc within 1e-5 absolute for a
- * up to 500, test/special.test.ts). Differentiable in x (the Gamma density); the gradient with
- * respect to a is not implemented and is NaN, as torch's igamma has none.
+ * up to 500, test/special.test.ts). Differentiable in both: dP/dx is the Gamma(a, 1) density p(x),
+ * and dP/da = -p(x) dz/da with dz/da the implicit reparameterisation gradient of
+ * {@link standardGammaGrad} (z(a) keeps P(a, z) fixed), which torch's igamma lacks.
  */
 export function gammaP(a: tf.Tensor, x: tf.Tensor): tf.Tensor {
   const op = tf.customGrad(((aa: tf.Tensor, xx: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -288,7 +289,8 @@ export function gammaP(a: tf.Tensor, x: tf.Tensor): tf.Tensor {
             const axes = tf.broadcast_util.getReductionAxes(target, g.shape);
             return tf.reshape(axes.length > 0 ? tf.sum(g, axes) : g, target);
           };
-          return [reduce(tf.fill(shape, NaN), sa.shape), reduce(dx, sx.shape)];
+          const da = tf.mul(tf.neg(dx), standardGammaGrad(broadcastTo(sa, shape), broadcastTo(sx, shape)));
+          return [reduce(da, sa.shape), reduce(dx, sx.shape)];
         });
       },
     };
