@@ -18,8 +18,6 @@ const LOOSER: Record<string, Record<string, { rtol: number; atol: number }>> = {
   // logProb = -z^2/2 - log(scale) - log(2 pi)/2 with z up to 2e3 / 1e-3 = 2e6: float32 keeps
   // 7 digits of z^2 ~ 4e12.
   'Normal extreme scales': { logProb: { rtol: 1e-5, atol: 1e-3 }, cdf: { rtol: 1e-5, atol: 1e-6 } },
-  // lgamma of concentrations up to 500: lgamma(500) ~ 2600, float32 absolute error ~3e-4.
-  'Gamma extreme': { logProb: { rtol: 2e-5, atol: 1e-3 }, entropy: { rtol: 2e-5, atol: 1e-3 } },
   'Beta extreme': { logProb: { rtol: 2e-5, atol: 2e-3 }, entropy: { rtol: 2e-5, atol: 2e-3 } },
   // lgamma(k + 1) for counts near 200 (~ 860) in float32.
   'Poisson random': { logProb: { rtol: 1e-5, atol: 2e-4 } },
@@ -82,7 +80,11 @@ describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', 
       const t = tolerance(c, 'entropy');
       expectClose(await take(d.perplexity()), expected, { rtol: t.rtol + t.atol, atol: 1e-6, label: `${c.name} perplexity` });
     }
-    expect(d.hasEnumerateSupport, `${c.name} hasEnumerateSupport`).toBe(c.enumerateSupport !== undefined);
+    expect(d.hasEnumerateSupport, `${c.name} hasEnumerateSupport`).toBe(c.hasEnumerateSupport ?? c.enumerateSupport !== undefined);
+    if (c.hasEnumerateSupport === true && c.enumerateSupport === undefined) {
+      // torch raises NotImplementedError (a Binomial with several totalCounts has no one support).
+      expect(() => d.enumerateSupport(), `${c.name} enumerateSupport`).toThrow(/the same across the batch/);
+    }
     if (c.enumerateSupport !== undefined) {
       for (const [expand, expected] of [
         [true, c.enumerateSupport],

@@ -184,14 +184,29 @@ export function halfOpenInterval(lower: number | tf.Tensor, upper: number | tf.T
     true,
   );
 }
-/** Integers lower, ..., upper. */
-export function integerInterval(lower: number, upper: number): Constraint {
+/** Integers lower, ..., upper; `label` names a tensor bound in messages (`totalCount` for a Binomial's support). */
+export function integerInterval(lower: number, upper: number | tf.Tensor, label?: string): Constraint {
   return make(
-    `IntegerInterval(lower_bound=${lower}, upper_bound=${upper})`,
+    `IntegerInterval(lower_bound=${lower}, upper_bound=${bound(upper, label)})`,
     (v) => tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)), tf.equal(tf.floor(v), v)),
     0,
     true,
-    each((x) => x >= lower && x <= upper && Math.floor(x) === x),
+    hostIf([lower, upper], ([l, u]) => each((x, i) => x >= l!(i) && x <= u!(i) && Math.floor(x) === x)),
+    true,
+  );
+}
+
+/**
+ * Count vectors of a Multinomial with `totalCount` trials: nonnegative integers summing to at
+ * most `totalCount` (torch's `constraints.multinomial`; its log-density uses the vector's sum).
+ */
+export function multinomial(totalCount: number): Constraint {
+  return make(
+    `Multinomial(upper_bound=${totalCount})`,
+    (v) => tf.logicalAnd(allTrue(nonnegativeInteger.check(v), -1), tf.lessEqual(tf.sum(v, -1), totalCount)),
+    1,
+    true,
+    (e: Float32Array) => e.every((x) => x >= 0 && Math.floor(x) === x) && e.reduce((a, b) => a + b, 0) <= totalCount,
   );
 }
 

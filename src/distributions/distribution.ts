@@ -376,6 +376,7 @@ export abstract class Distribution {
     const made: tf.Tensor[] = [];
     const broadcast = (t: tf.Tensor, eventRank = 0): tf.Tensor => {
       const out = broadcastTo(t, [...shape, ...t.shape.slice(t.rank - eventRank)]);
+      if (out !== t) shareHostValues(t, out);
       made.push(out);
       return out;
     };

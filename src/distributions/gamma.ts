@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
-import { digamma, gammaP, lgamma, standardGammaGrad, xlogy } from '../math/special.js';
+import { digamma, gammaP, lgamma, logGammaKernel, logMinusDigamma, standardGammaGrad, stirlingRemainder, xlogy } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { nonnegative, positive, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -138,17 +138,27 @@ export class Gamma extends Distribution {
     return tf.maximum(tf.div(z, this.rate), TINY);
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
-    // a log(rate) + (a - 1) log(x) - rate x - lgamma(a), with 0 log 0 = 0 at x = 0.
+    // log(u^a e^-u / Gamma(a)) - log x with u = rate x, in the stable form of logGammaKernel
+    // (a log(rate) + (a - 1) log(x) - rate x - lgamma(a) cancels at large a); that direct form,
+    // with 0 log 0 = 0, where u is 0 (x = 0) or not finite.
     const a = this.concentration;
-    return tf.sub(tf.sub(tf.add(xlogy(a, this.rate), xlogy(tf.sub(a, 1), x)), tf.mul(this.rate, x)), lgamma(a));
+    const u = tf.mul(this.rate, x);
+    const ok = tf.logicalAnd(tf.greater(u, 0), tf.less(u, Infinity));
+    const uSafe = tf.where(ok, u, tf.onesLike(u));
+    const stable = tf.sub(logGammaKernel(a, uSafe), tf.log(tf.div(uSafe, this.rate)));
+    const direct = tf.sub(tf.sub(tf.add(xlogy(a, this.rate), xlogy(tf.sub(a, 1), x)), u), lgamma(a));
+    return tf.where(ok, stable, direct);
   }
   protected override _cdf(x: tf.Tensor): tf.Tensor {
     // P(a, rate x), the regularised lower incomplete gamma function (torch 1.13 has no Gamma.cdf).
     return gammaP(this.concentration, tf.mul(this.rate, x));
   }
   protected override _entropy(): tf.Tensor {
+    // a - log(rate) + lgamma(a) + (1 - a) psi(a), with Stirling's lgamma and D = log a - psi(a):
+    // log(2 pi a) / 2 - log(rate) + w(a) + (a - 1) D, free of the cancellation at large a.
     const a = this.concentration;
-    return tf.add(tf.add(tf.sub(a, tf.log(this.rate)), lgamma(a)), tf.mul(tf.sub(1, a), digamma(a)));
+    const core = tf.add(stirlingRemainder(a), tf.mul(tf.sub(a, 1), logMinusDigamma(a)));
+    return tf.add(tf.sub(tf.mul(0.5, tf.log(tf.mul(a, 2 * Math.PI))), tf.log(this.rate)), core);
   }
   protected override _mean(): tf.Tensor {
     return tf.div(this.concentration, this.rate);

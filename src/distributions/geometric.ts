@@ -6,7 +6,7 @@ import { nextSeed } from '../random.js';
 import { nonnegativeInteger, real, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
-import { binaryParams, probsOrLogits, uniformTiny, type ProbsOrLogits } from './util.js';
+import { binaryLogs, binaryParams, probsOrLogits, uniformTiny, type ProbsOrLogits } from './util.js';
 
 /**
  * Geometric({ probs } | { logits }): the number of failures before the first success of
@@ -44,10 +44,8 @@ export class Geometric extends Distribution {
     );
   }
 
-  /** log p and log(1 - p): exact from the parameter that was given (log1p(-1) = -inf at p = 1). */
   private logs(): [tf.Tensor, tf.Tensor] {
-    if (this.given === 'probs') return [tf.log(this.probs), tf.log1p(tf.neg(this.probs))];
-    return [tf.neg(tf.softplus(tf.neg(this.logits))), tf.neg(tf.softplus(this.logits))];
+    return binaryLogs(this.given, this.probs, this.logits);
   }
 
   protected override _sample(sampleShape: number[]): tf.Tensor {

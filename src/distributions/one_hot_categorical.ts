@@ -6,7 +6,7 @@ import { Categorical } from './categorical.js';
 import { oneHot, realVector, unnormalizedSimplex, type Constraint } from './constraints.js';
 import { Distribution, type DistributionOptions } from './distribution.js';
 import { klDivergence, registerKL } from './kl.js';
-import type { ProbsOrLogits } from './util.js';
+import { stopGradient, type ProbsOrLogits } from './util.js';
 
 /**
  * OneHotCategorical({ probs } | { logits }): a Categorical whose values are one-hot float32
@@ -77,3 +77,24 @@ export class OneHotCategorical extends Distribution {
 }
 
 registerKL(OneHotCategorical, OneHotCategorical, (p, q) => klDivergence(p.categorical, q.categorical));
+
+/**
+ * OneHotCategoricalStraightThrough({ probs } | { logits }): a OneHotCategorical whose `rsample`
+ * is the straight-through estimator (Bengio et al. 2013): the forward value is a one-hot draw,
+ * the gradient that of `probs`, as torch's `sample + probs - probs.detach()`. Biased, but it lets
+ * a discrete latent sit inside a reparameterised objective.
+ *
+ * @example
+ * const y = new OneHotCategoricalStraightThrough({ logits }).rsample(); // one-hot, d y / d probs = I
+ */
+export class OneHotCategoricalStraightThrough extends OneHotCategorical {
+  override get hasRsample(): boolean {
+    return true;
+  }
+  override expand(batchShape: number[]): OneHotCategoricalStraightThrough {
+    return this.expandWith(batchShape, (b) => new OneHotCategoricalStraightThrough({ logits: b(this.logits, 1) }, this.options()));
+  }
+  protected override _rsample(sampleShape: number[]): tf.Tensor {
+    return tf.add(stopGradient(this._sample(sampleShape)), tf.sub(this.probs, stopGradient(this.probs)));
+  }
+}

@@ -3,13 +3,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
-import { lgamma, xlogy } from '../math/special.js';
+import { deviance, lgamma, stirlingRemainder, xlogy } from '../math/special.js';
 import { nextSeed } from '../random.js';
 import { nonnegative, nonnegativeInteger, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
 import { registerKL } from './kl.js';
 import { Bernoulli } from './bernoulli.js';
-import { firstAccepted, infiniteKL, type TensorInput } from './util.js';
+import { countByTail, firstAccepted, infiniteKL, type TensorInput } from './util.js';
 
 /** Rates below this are drawn by inversion, the others by PTRS (Hormann's method needs rate >= 10). */
 const INVERSION_MAX_RATE = 10;
@@ -27,50 +27,26 @@ const INVERSION_TERMS = 40;
 const PTRS_ROUNDS = 20;
 
 /**
- * Draws for rates in [0, 10) by inversion: X = #{n < N : S(n) > U} with U ~ U[0, 1) and the tail
- * S(n) = P(X > n) = sum_(j = n+1..N) p_j. The tail is summed upwards from the smallest term, so it
- * keeps its relative precision in float32 where 1 - F(n) would round to 0 (a CDF compared with
- * U near 1 would lose the upper tail); p_j = p_(j-1) rate / j from p_0 = e^-rate.
+ * Draws for rates in [0, 10) by inversion (see {@link countByTail}), p_j = p_(j-1) rate / j from
+ * p_0 = e^-rate.
  */
 function poissonInversion(rate: tf.Tensor): tf.Tensor {
-  const u = tf.randomUniform(rate.shape, 0, 1, 'float32', nextSeed());
   const p: tf.Tensor[] = [tf.exp(tf.neg(rate))];
   for (let j = 1; j <= INVERSION_TERMS; j++) p.push(tf.mul(p[j - 1]!, tf.div(rate, j)));
-  let tail: tf.Tensor = tf.zerosLike(rate);
-  let count: tf.Tensor = tf.zerosLike(rate);
-  for (let n = INVERSION_TERMS - 1; n >= 0; n--) {
-    tail = tf.add(tail, p[n + 1]!);
-    count = tf.add(count, tf.cast(tf.greater(tail, u), 'float32'));
-  }
-  return count;
+  return countByTail(tf.randomUniform(rate.shape, 0, 1, 'float32', nextSeed()), p);
 }
 
 /**
- * log P(X = k) for Poisson(rate), rate >= 10, k >= 0 integer-valued, in a form without the
- * cancellation of k log(rate) - rate - lgamma(k + 1) (three terms of size ~rate): for k >= 10,
- * with Stirling's series lgamma(k + 1) = k log k - k + log(2 pi k) / 2 + s(k),
- *   log P(X = k) = -rate phi(t) - log(2 pi k) / 2 - s(k),  t = (k - rate) / rate,
- *   phi(t) = (1 + t) log(1 + t) - t = t^2 sum_j (-t)^j / ((j + 1)(j + 2)),
- * the series for |t| < 0.25 (12 terms, error < 1e-9 relative), s(k) = 1/(12k) - 1/(360k^3) +
- * 1/(1260k^5) (error < 1e-11); for k < 10 the direct form.
+ * log P(X = k) for Poisson(rate), rate > 0, k >= 0 integer-valued, in Loader's form without the
+ * cancellation of k log(rate) - rate - lgamma(k + 1) (three terms of size ~rate):
+ *   log P(X = k) = -bd0(k, rate) - log(2 pi k) / 2 - w(k) for k >= 1, -rate at k = 0
+ * ({@link deviance} bd0, {@link stirlingRemainder} w).
  */
 function logPoissonPmf(k: tf.Tensor, rate: tf.Tensor): tf.Tensor {
-  const big = tf.greaterEqual(k, 10);
-  const kBig = tf.where(big, k, tf.fill(k.shape, 10));
-  const t = tf.div(tf.sub(kBig, rate), rate);
-  const near = tf.less(tf.abs(t), 0.25);
-  const tNear = tf.where(near, t, tf.zerosLike(t));
-  let series: tf.Tensor = tf.scalar(1 / (12 * 13));
-  for (let j = 10; j >= 0; j--) series = tf.add(1 / ((j + 1) * (j + 2)), tf.mul(tf.neg(tNear), series));
-  const ratio = tf.div(kBig, rate);
-  const phi = tf.where(near, tf.mul(tf.square(tNear), series), tf.sub(tf.mul(ratio, tf.log(ratio)), t));
-  const r = tf.reciprocal(kBig);
-  const r2 = tf.square(r);
-  const stirling = tf.mul(r, tf.sub(1 / 12, tf.mul(r2, tf.sub(1 / 360, tf.mul(r2, 1 / 1260)))));
-  const logBig = tf.sub(tf.sub(tf.neg(tf.mul(rate, phi)), tf.mul(0.5, tf.log(tf.mul(kBig, 2 * Math.PI)))), stirling);
-  const kSmall = tf.where(big, tf.zerosLike(k), k);
-  const logSmall = tf.sub(tf.sub(tf.mul(kSmall, tf.log(rate)), rate), lgamma(tf.add(kSmall, 1)));
-  return tf.where(big, logBig, logSmall);
+  const zero = tf.equal(k, 0);
+  const kk = tf.where(zero, tf.onesLike(k), k);
+  const interior = tf.sub(tf.neg(deviance(kk, rate)), tf.add(tf.mul(0.5, tf.log(tf.mul(kk, 2 * Math.PI))), stirlingRemainder(kk)));
+  return tf.where(zero, tf.neg(broadcastTo(rate, k.shape)), interior);
 }
 
 /**
@@ -99,6 +75,20 @@ function poissonPtrs(rate: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * Draws of Poisson(rate), one per element of `rate` (>= 0, any shape), as float32 counts. Both
+ * methods run on every element (with a safe rate where the other applies) and the result is
+ * chosen per element, so nothing is read back: inversion below rate 10, PTRS above.
+ */
+export function samplePoisson(rate: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const small = tf.less(rate, INVERSION_MAX_RATE);
+    const byInversion = poissonInversion(tf.where(small, rate, tf.zerosLike(rate)));
+    const byRejection = poissonPtrs(tf.where(small, tf.fill(rate.shape, INVERSION_MAX_RATE), rate));
+    return tf.where(small, byInversion, byRejection);
+  });
+}
+
+/**
  * Poisson(rate): P(k) = rate^k exp(-rate) / k! on k = 0, 1, 2, ... Samples are float32 counts.
  */
 export class Poisson extends Distribution {
@@ -124,15 +114,7 @@ export class Poisson extends Distribution {
   }
 
   protected override _sample(sampleShape: number[]): tf.Tensor {
-    // Both methods run on every element (with a safe rate where the other applies) and the
-    // result is chosen per element, so nothing is read back: inversion below rate 10, PTRS above.
-    return tf.tidy(() => {
-      const rate = broadcastTo(this.rate, [...sampleShape, ...this.batchShape]);
-      const small = tf.less(rate, INVERSION_MAX_RATE);
-      const byInversion = poissonInversion(tf.where(small, rate, tf.zerosLike(rate)));
-      const byRejection = poissonPtrs(tf.where(small, tf.fill(rate.shape, INVERSION_MAX_RATE), rate));
-      return tf.where(small, byInversion, byRejection);
-    });
+    return samplePoisson(broadcastTo(this.rate, [...sampleShape, ...this.batchShape]));
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // k log(rate) - rate - lgamma(k + 1), with 0 log 0 = 0 for rate = 0.

@@ -251,6 +251,20 @@ export interface ProbsAndLogits {
 }
 
 /**
+ * [log p, log(1 - p)] of binary parameters, exact from the one that was given: log and log1p
+ * of probs (log1p(-1) = -inf at p = 1), or -softplus(-logits) and -softplus(logits).
+ */
+export function binaryLogs(given: 'probs' | 'logits', probs: tf.Tensor, logits: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  if (given === 'probs') return [tf.log(probs), tf.log1p(tf.neg(probs))];
+  return [tf.neg(tf.softplus(tf.neg(logits))), tf.neg(tf.softplus(logits))];
+}
+
+/** 1 - p of binary parameters, exact from the one that was given (sigmoid(-logits) for logits). */
+export function binaryComplement(given: 'probs' | 'logits', probs: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  return given === 'probs' ? tf.sub(1, probs) : tf.sigmoid(tf.neg(logits));
+}
+
+/**
  * probs and logits of binary variables from the one the user gave. `clamp` keeps probs from
  * logits inside [eps, 1 - eps] (torch does for ContinuousBernoulli and the relaxed families).
  */
@@ -290,5 +304,24 @@ export function firstAccepted(accept: tf.Tensor, candidate: tf.Tensor, fallback:
     let out = fallback;
     for (let k = rounds.length - 1; k >= 0; k--) out = tf.where(tf.greaterEqual(rounds[k]!, 0), rounds[k]!, out);
     return out;
+  });
+}
+
+/**
+ * Draws of a count X in {0, ..., N} by inversion, from its probabilities `p` = [p_0, ..., p_N]
+ * (tensors of one shape) and uniforms `u` in [0, 1): X = #{n < N : S(n) > u} with the tail
+ * S(n) = P(X > n) = sum_(j = n+1..N) p_j. The tail is summed upwards from the smallest term, so it
+ * keeps its relative precision in float32 where 1 - F(n) would round to 0 (a CDF compared with
+ * u near 1 would lose the upper tail). Mass beyond N is dropped, so callers bound it.
+ */
+export function countByTail(u: tf.Tensor, p: tf.Tensor[]): tf.Tensor {
+  return tf.tidy(() => {
+    let tail: tf.Tensor = tf.zerosLike(u);
+    let count: tf.Tensor = tf.zerosLike(u);
+    for (let n = p.length - 2; n >= 0; n--) {
+      tail = tf.add(tail, p[n + 1]!);
+      count = tf.add(count, tf.cast(tf.greater(tail, u), 'float32'));
+    }
+    return count;
   });
 }

@@ -27,6 +27,8 @@ export interface FixtureCase {
   variance?: Nested;
   cdf?: Nested;
   perplexity?: Nested;
+  /** torch's has_enumerate_support (the support may still not enumerate: Binomial with several totalCounts). */
+  hasEnumerateSupport?: boolean;
   enumerateSupport?: Nested;
   enumerateSupportUnexpanded?: Nested;
   icdfValue?: Nested;
@@ -112,6 +114,18 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.FisherSnedecor(v('df1'), v('df2'));
     case 'Geometric':
       return new dlvm.Geometric(pl());
+    case 'Binomial':
+      return new dlvm.Binomial({ totalCount: v('totalCount'), ...pl() });
+    case 'NegativeBinomial':
+      return new dlvm.NegativeBinomial({ totalCount: v('totalCount'), ...pl() });
+    case 'Multinomial':
+      return new dlvm.Multinomial({ totalCount: a['totalCount'] as unknown as number, ...pl() });
+    case 'OneHotCategoricalStraightThrough':
+      return new dlvm.OneHotCategoricalStraightThrough(pl());
+    case 'InverseGamma':
+      return new dlvm.InverseGamma(v('concentration'), v('rate'));
+    case 'GeneralizedPareto':
+      return new dlvm.GeneralizedPareto(v('loc'), v('scale'), v('concentration'));
     case 'LogisticNormal':
       return new dlvm.LogisticNormal(v('loc'), v('scale'));
     case 'Bernoulli':
