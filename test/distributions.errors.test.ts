@@ -29,6 +29,12 @@ import {
   RelaxedBernoulli,
   Chi2,
   Geometric,
+  Binomial,
+  NegativeBinomial,
+  Multinomial,
+  InverseGamma,
+  GeneralizedPareto,
+  OneHotCategoricalStraightThrough,
   Kumaraswamy,
   Pareto,
   StudentT,
@@ -228,6 +234,84 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     'Geometric count 1.5',
     () => new Geometric({ probs: 0.5 }).logProb(1.5),
     /^Geometric\.logProb: argument 'value' .*within the support IntegerGreaterThan\(lower_bound=0\) of Geometric, but found invalid values 1\.5\.$/,
+  ],
+  [
+    'Binomial with a fractional totalCount',
+    () => new Binomial({ totalCount: [3, 2.5], probs: 0.5 }),
+    /^Binomial: argument 'totalCount' \(Tensor of shape \[2\]\) must satisfy the constraint IntegerGreaterThan\(lower_bound=0\), but found invalid values 2\.5\.$/,
+  ],
+  [
+    'Binomial count above totalCount',
+    () => new Binomial({ totalCount: [3, 5], probs: 0.5 }).logProb([4, 4]),
+    /^Binomial\.logProb: argument 'value' \(Tensor of shape \[2\]\) must be within the support IntegerInterval\(lower_bound=0, upper_bound=totalCount\) of Binomial, but found invalid values 4\.$/,
+  ],
+  [
+    'Binomial entropy with totalCount on the device',
+    () => {
+      const n = tf.tensor1d([3, 5]);
+      return new Binomial({ totalCount: n, probs: 0.5 }).entropy();
+    },
+    /^Binomial\.entropy: needs totalCount on the host, to size the sum over the support: give totalCount as numbers or nested arrays, not as a Tensor \(for a Tensor t, pass await t\.array\(\)/,
+  ],
+  [
+    'Binomial enumerateSupport with several totalCounts',
+    () => new Binomial({ totalCount: [3, 5], probs: 0.5 }).enumerateSupport(),
+    /^Binomial\.enumerateSupport: totalCount must be the same across the batch to enumerate one support, found 3 to 5 \(as in torch\)\.$/,
+  ],
+  [
+    'Binomial without probs or logits',
+    () => new Binomial({ totalCount: 3 } as never),
+    /^Binomial: argument 'params' must be an object with exactly one of \{ probs \} or \{ logits \}/,
+  ],
+  [
+    'NegativeBinomial with probs 1',
+    () => new NegativeBinomial({ totalCount: 2, probs: [0.5, 1] }),
+    /^NegativeBinomial: argument 'probs' .*HalfOpenInterval\(lower_bound=0, upper_bound=1\), but found invalid values 1\.$/,
+  ],
+  [
+    'NegativeBinomial with a negative totalCount',
+    () => new NegativeBinomial({ totalCount: -1, logits: 0 }),
+    /^NegativeBinomial: argument 'totalCount' .*GreaterThanEq\(lower_bound=0\), but found invalid values -1\.$/,
+  ],
+  [
+    'Multinomial with a fractional totalCount',
+    () => new Multinomial({ totalCount: 2.5, probs: [0.5, 0.5] }),
+    /^Multinomial: argument 'totalCount' must be a nonnegative integer \(a number: one count for the whole batch, as torch\), but got 2\.5/,
+  ],
+  [
+    'Multinomial with a Tensor totalCount',
+    () => new Multinomial({ totalCount: tf.scalar(3) as never, probs: [0.5, 0.5] }),
+    /^Multinomial: argument 'totalCount' must be a nonnegative integer/,
+  ],
+  [
+    'Multinomial counts above totalCount',
+    () => new Multinomial({ totalCount: 3, probs: [0.5, 0.5] }).logProb([2, 2]),
+    /^Multinomial\.logProb: argument 'value' .*within the support Multinomial\(upper_bound=3\) of Multinomial, but found invalid values \[2, 2\]\.$/,
+  ],
+  ['Multinomial with negative probs', () => new Multinomial({ totalCount: 3, probs: [0.5, -0.5] }), /^Multinomial: argument 'probs' /],
+  [
+    'InverseGamma with a negative rate',
+    () => new InverseGamma(2, [1, -1]),
+    /^InverseGamma: argument 'rate' .*GreaterThan\(lower_bound=0\), but found invalid values -1\.$/,
+  ],
+  [
+    'InverseGamma value at 0',
+    () => new InverseGamma(2, 1).logProb(0),
+    /^InverseGamma\.logProb: argument 'value' .*within the support GreaterThan\(lower_bound=0\)/,
+  ],
+  ['GeneralizedPareto with a zero scale', () => new GeneralizedPareto(0, 0, 0.5), /^GeneralizedPareto: argument 'scale' .*GreaterThan\(lower_bound=0\)/],
+  [
+    'GeneralizedPareto value past the upper end (concentration < 0)',
+    async () => {
+      new GeneralizedPareto(0, 1, -0.5).logProb(3);
+      await checkArgs();
+    },
+    /GeneralizedPareto\.logProb: argument 'value' .*Interval\(lower_bound=loc, upper_bound=loc - scale \/ concentration\)/,
+  ],
+  [
+    'OneHotCategoricalStraightThrough with probs and logits',
+    () => new OneHotCategoricalStraightThrough({ probs: [0.5, 0.5], logits: [0, 0] } as never),
+    /^OneHotCategoricalStraightThrough: argument 'params' must be an object with exactly one of/,
   ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [

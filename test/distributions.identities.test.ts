@@ -20,6 +20,9 @@ import {
   Pareto,
   StudentT,
   Weibull,
+  InverseGamma,
+  GeneralizedPareto,
+  OneHotCategoricalStraightThrough,
   ContinuousBernoulli,
   Dirichlet,
   Distribution,
@@ -484,6 +487,68 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       (l, k) => new Weibull(l!, k!),
       (z) => tf.tanh(z),
     );
+  });
+
+  it('InverseGamma (through the Gamma draw): d/d(a, rate) E[z] = (-rate / (a - 1)^2, 1 / (a - 1))', () => {
+    checkGradient(
+      'InverseGamma',
+      [tf.tensor1d([4, 6]), tf.tensor1d([2, 1])],
+      (a, r) => new InverseGamma(a!, r!),
+      id,
+      [
+        [-2 / 9, -1 / 25],
+        [1 / 3, 1 / 5],
+      ],
+      { n: 40000, atol: 0.01 },
+    );
+  });
+  it('GeneralizedPareto: d/d(loc, scale, xi) E[z] = (1, 1 / (1 - xi), scale / (1 - xi)^2), and E[tanh(z)] against finite differences', () => {
+    checkGradient(
+      'GeneralizedPareto',
+      [tf.tensor1d([0.5]), tf.tensor1d([1.5]), tf.tensor1d([-0.3])],
+      (l, sc, xi) => new GeneralizedPareto(l!, sc!, xi!),
+      id,
+      [[1], [1 / 1.3], [1.5 / 1.69]],
+      { n: 40000, atol: 0.01 },
+    );
+    checkFiniteDifference(
+      'GeneralizedPareto',
+      [
+        [0.2, -0.5],
+        [0.8, 1.5],
+        [0.3, -0.2],
+      ],
+      (l, sc, xi) => new GeneralizedPareto(l!, sc!, xi!),
+      (z) => tf.tanh(z),
+    );
+  });
+  it('OneHotCategoricalStraightThrough: one-hot forward values, the gradient of probs: d/dl_j sum_i w_i p_i = p_j (w_j - sum_i w_i p_i)', async () => {
+    const logits = [0.3, -1.2, 0.8, 0.1];
+    const w = [1.5, -0.5, 2, 0.25];
+    const n = 16;
+    const z = Math.log(logits.map(Math.exp).reduce((a, b) => a + b, 0));
+    const p = logits.map((l) => Math.exp(l - z));
+    const mean = p.reduce((a, pi, i) => a + pi * w[i]!, 0);
+    const wt = tf.tensor1d(w);
+    const draws: number[][] = [];
+    const g = tf.grad((l: tf.Tensor) => {
+      const y = new OneHotCategoricalStraightThrough({ logits: l }).rsample([n]);
+      draws.push(Array.from(y.dataSync()));
+      return tf.sum(tf.mul(y, wt));
+    })(tf.tensor1d(logits));
+    const grad = Array.from(await g.data());
+    expectClose(
+      grad,
+      p.map((pj, j) => n * pj * (w[j]! - mean)),
+      { rtol: 1e-5, atol: 1e-5, label: 'straight-through gradient' },
+    );
+    const rows = draws[0]!;
+    for (let i = 0; i < n; i++) {
+      const row = rows.slice(i * 4, i * 4 + 4);
+      expect(row.filter((v) => v === 1).length + row.filter((v) => v === 0).length, 'one-hot rows').toBe(4);
+      expect(row.reduce((a, b) => a + b, 0)).toBe(1);
+    }
+    tf.dispose([wt, g]);
   });
 
   it('sample() carries no gradient', () => {

@@ -1,5 +1,6 @@
 /**
- * The device samplers of Gamma (shared by Beta, Dirichlet and Chi2) and Poisson, and the implicit
+ * The device samplers of Gamma (shared by Beta, Dirichlet and Chi2), Poisson, Binomial,
+ * NegativeBinomial and Multinomial, and the implicit
  * reparameterisation gradient of Gamma draws, against independent double-precision references:
  * the closed-form moments, Kolmogorov-Smirnov against P(a, x) (gammaPNumber) and chi-square
  * against the Poisson pmf, and dz/da against a five-point central difference of gammaPNumber.
@@ -12,7 +13,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Beta, checkArgs, Dirichlet, Gamma, initBackend, manualSeed, Poisson, type BackendName } from '../src/index.js';
+import {
+  Beta,
+  Binomial,
+  checkArgs,
+  Dirichlet,
+  Gamma,
+  initBackend,
+  manualSeed,
+  Multinomial,
+  NegativeBinomial,
+  Poisson,
+  type BackendName,
+} from '../src/index.js';
 import { standardGamma } from '../src/distributions/gamma.js';
 import { gammaPNumber, lgammaNumber, standardGammaGrad } from '../src/math/special.js';
 import { BACKENDS, expectNoLeak, rng, useBackend } from './helpers/backends.js';
@@ -98,13 +111,11 @@ function chiSquareCritical(df: number, level = 1e-4): number {
 }
 
 /**
- * Pearson's chi-square of integer draws against the Poisson(rate) pmf, on bins of consecutive
+ * Pearson's chi-square of integer draws against a pmf on 0..kMax (float64), on bins of consecutive
  * counts holding at least 5 expected draws each (the outer bins take the tails).
  */
-function poissonChiSquare(sample: number[], rate: number): { stat: number; df: number } {
+function countChiSquare(sample: number[], pmf: (k: number) => number, kMax: number): { stat: number; df: number } {
   const n = sample.length;
-  const pmf = (k: number) => Math.exp(k * Math.log(rate) - rate - lgammaNumber(k + 1));
-  const kMax = Math.ceil(rate + 30 * Math.sqrt(rate) + 30);
   const edges: number[] = []; // upper count of each bin
   let acc = 0;
   for (let k = 0; k <= kMax; k++) {
@@ -131,6 +142,18 @@ function poissonChiSquare(sample: number[], rate: number): { stat: number; df: n
   }
   const stat = observed.reduce((s, o, i) => s + (o - expected[i]!) ** 2 / expected[i]!, 0);
   return { stat, df: edges.length - 1 };
+}
+
+/** Chi-square against Poisson(rate). */
+function poissonChiSquare(sample: number[], rate: number): { stat: number; df: number } {
+  const pmf = (k: number) => Math.exp(k * Math.log(rate) - rate - lgammaNumber(k + 1));
+  return countChiSquare(sample, pmf, Math.ceil(rate + 30 * Math.sqrt(rate) + 30));
+}
+
+/** log C(n, k) p^k (1 - p)^(n - k) in float64 (0 log 0 = 0). */
+function binomialLogPmf(k: number, n: number, p: number): number {
+  const xlogy = (x: number, y: number) => (x === 0 ? 0 : x * Math.log(y));
+  return lgammaNumber(n + 1) - lgammaNumber(k + 1) - lgammaNumber(n - k + 1) + xlogy(k, p) + xlogy(n - k, 1 - p);
 }
 
 /**
@@ -249,6 +272,112 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
       expect(stat, `chi-square, rate = ${r}`).toBeLessThan(critical);
     });
     report(`${backend} Poisson chi-square (n=${n}):`, chi.join(', '));
+  });
+
+  it('Binomial draws: integers in 0..n, mean and variance within 6 standard errors, chi-square against the pmf', async () => {
+    // Both methods (inversion for n min(p, q) < 10, BTRS above), the reflection for p > 1/2, and
+    // the edges p = 0, p = 1, n = 0. Variance's standard error from the fourth central moment
+    // mu4 = npq (1 + 3 (n - 2) pq). Chi-square at level 1e-4.
+    const cases: Array<[number, number]> = [
+      [0, 0.3],
+      [1, 0.5],
+      [10, 0.05],
+      [19, 0.5],
+      [20, 0.5],
+      [100, 0.9],
+      [1000, 0.999],
+      [400, 0.3],
+      [1e5, 0.3],
+      [50, 1],
+      [7, 0],
+    ];
+    manualSeed(17);
+    const d = new Binomial({ totalCount: cases.map((c) => c[0]), probs: cases.map((c) => c[1]) });
+    const k = await values(d.sample([n]));
+    d.dispose();
+    manualSeed(null);
+    const chi: string[] = [];
+    cases.forEach(([total, p], j) => {
+      const x = column(k, cases.length, j);
+      expect(
+        x.every((v) => Number.isInteger(v) && v >= 0 && v <= total),
+        `range, n = ${total}, p = ${p}`,
+      ).toBe(true);
+      if (p === 0 || p === 1 || total === 0) {
+        expect(x.every((v) => v === total * p)).toBe(true);
+        return;
+      }
+      const [m, v] = meanVar(x);
+      const pq = p * (1 - p);
+      const variance = total * pq;
+      const mu4 = variance * (1 + 3 * (total - 2) * pq);
+      expect(Math.abs(m - total * p), `mean, n = ${total}, p = ${p}`).toBeLessThanOrEqual(6 * Math.sqrt(variance / n));
+      // Var(s^2) = (mu4 - var^2 (n - 3) / (n - 1)) / n, exact for the unbiased sample variance.
+      const seVar = Math.sqrt((mu4 - (variance ** 2 * (n - 3)) / (n - 1)) / n);
+      expect(Math.abs(v - variance), `variance, n = ${total}, p = ${p}`).toBeLessThanOrEqual(6 * seVar);
+      const { stat, df } = countChiSquare(x, (i) => Math.exp(binomialLogPmf(i, total, p)), total);
+      const critical = chiSquareCritical(df);
+      chi.push(`n=${total} p=${p}: X2=${stat.toFixed(1)} df=${df} (crit ${critical.toFixed(1)})`);
+      expect(stat, `chi-square, n = ${total}, p = ${p}`).toBeLessThan(critical);
+    });
+    report(`${backend} Binomial chi-square (n=${n}):`, chi.join(', '));
+  });
+
+  it('NegativeBinomial draws (Gamma-Poisson): mean and variance within 6 standard errors, chi-square against the pmf', async () => {
+    // P(k) = Gamma(k + r) / (Gamma(r) k!) p^k q^r; mean r p / q, variance r p / q^2, and the
+    // variance's standard error sqrt((mu4 - var^2) / n) = var sqrt((2 + g2) / n) from the excess
+    // kurtosis g2 = 6 / r + q^2 / (r p). r = 0 is the point mass at 0.
+    const cases: Array<[number, number]> = [
+      [0.5, 0.3],
+      [3, 0.6],
+      [50, 0.2],
+      [1000, 0.9],
+      [0, 0.5],
+    ];
+    manualSeed(19);
+    const d = new NegativeBinomial({ totalCount: cases.map((c) => c[0]), probs: cases.map((c) => c[1]) });
+    const k = await values(d.sample([n]));
+    d.dispose();
+    manualSeed(null);
+    const chi: string[] = [];
+    cases.forEach(([r, p], j) => {
+      const x = column(k, cases.length, j);
+      expect(x.every((v) => Number.isInteger(v) && v >= 0)).toBe(true);
+      if (r === 0) {
+        expect(x.every((v) => v === 0)).toBe(true);
+        return;
+      }
+      const q = 1 - p;
+      const mean = (r * p) / q;
+      const variance = mean / q;
+      const [m, v] = meanVar(x);
+      expect(Math.abs(m - mean), `mean, r = ${r}, p = ${p}`).toBeLessThanOrEqual(6 * Math.sqrt(variance / n));
+      const excessKurtosis = 6 / r + (q * q) / (r * p);
+      expect(Math.abs(v - variance), `variance, r = ${r}, p = ${p}`).toBeLessThanOrEqual(6 * variance * Math.sqrt((2 + excessKurtosis) / n));
+      const pmf = (i: number) => Math.exp(lgammaNumber(i + r) - lgammaNumber(i + 1) - lgammaNumber(r) + i * Math.log(p) + r * Math.log(q));
+      const { stat, df } = countChiSquare(x, pmf, Math.ceil(mean + 40 * Math.sqrt(variance) + 40));
+      const critical = chiSquareCritical(df);
+      chi.push(`r=${r} p=${p}: X2=${stat.toFixed(1)} df=${df} (crit ${critical.toFixed(1)})`);
+      expect(stat, `chi-square, r = ${r}, p = ${p}`).toBeLessThan(critical);
+    });
+    report(`${backend} NegativeBinomial chi-square (n=${n}):`, chi.join(', '));
+  });
+
+  it('Multinomial draws: counts sum to totalCount, each class is Binomial(n, p_i) by chi-square', async () => {
+    const probs = [0.05, 0.15, 0.3, 0.5];
+    const total = 30;
+    manualSeed(23);
+    const d = new Multinomial({ totalCount: total, probs });
+    const draws = Math.min(n, 8000);
+    const x = await values(d.sample([draws]));
+    d.dispose();
+    manualSeed(null);
+    for (let i = 0; i < draws; i++) expect(x.slice(i * 4, i * 4 + 4).reduce((a, b) => a + b, 0)).toBe(total);
+    probs.forEach((p, j) => {
+      const c = column(x, 4, j);
+      const { stat, df } = countChiSquare(c, (i) => Math.exp(binomialLogPmf(i, total, p)), total);
+      expect(stat, `class ${j}`).toBeLessThan(chiSquareCritical(df));
+    });
   });
 
   it('dz/da on a grid of (a, quantile) matches the float64 central difference of P(a, z)', async () => {

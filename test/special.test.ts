@@ -3,7 +3,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { digamma, digammaDiff, gammaP, gammaPNumber, lbeta, lgamma, lgammaNumber, ndtri } from '../src/math/special.js';
+import {
+  deviance,
+  digamma,
+  digammaDiff,
+  gammaP,
+  gammaPNumber,
+  gammaQ,
+  gammaQNumber,
+  lbeta,
+  lgamma,
+  lgammaNumber,
+  logGammaKernel,
+  logMinusDigamma,
+  ndtri,
+  stirlingRemainder,
+} from '../src/math/special.js';
 import { cholesky, inverseSpd, solveLowerTriangular } from '../src/math/linalg.js';
 import { BACKENDS, expectClose, expectNoLeak, useBackend } from './helpers/backends.js';
 import { fixtures, flat } from './helpers/fixtures.js';
@@ -16,6 +31,8 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
     await useBackend(backend);
   });
   const run = (f: (t: tf.Tensor) => tf.Tensor, input: number[]) => tf.tidy(() => Array.from(f(tf.tensor1d(input)).dataSync()));
+  const run2 = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, pairs: Array<[number, number]>) =>
+    tf.tidy(() => Array.from(f(tf.tensor1d(pairs.map((q) => q[0])), tf.tensor1d(pairs.map((q) => q[1]))).dataSync()));
 
   it('lgamma on (1e-4, 1e6) within 1e-6 relative or absolute', async () => {
     await expectNoLeak(() => expectClose(run(lgamma, x), flat(fixtures.special.lgamma), { rtol: 1e-6, atol: 1e-6, label: 'lgamma' }));
@@ -66,6 +83,113 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
       { rtol: 1e-3, atol: 1e-5, label: 'd/da gammaP' },
     );
     await expectNoLeak(() => tf.tidy(() => gammaP(tf.scalar(3), tf.tensor1d([0, 1, Infinity]))).dispose());
+  });
+  it('gammaQ keeps relative precision in the upper tail (Q down to 1e-30) and has the negated gradients of gammaP', async () => {
+    const pairs: Array<[number, number]> = [
+      [0.5, 0.01],
+      [0.5, 3],
+      [0.5, 40],
+      [2, 0.5],
+      [2, 20],
+      [2, 70],
+      [30, 10],
+      [30, 30],
+      [30, 90],
+      [300, 250],
+      [300, 420],
+    ];
+    const got = tf.tidy(() => Array.from(gammaQ(tf.tensor1d(pairs.map((q) => q[0])), tf.tensor1d(pairs.map((q) => q[1]))).dataSync()));
+    const want = pairs.map(([a, x]) => gammaQNumber(a, x));
+    expect(Math.min(...want)).toBeLessThan(1e-25);
+    expectClose(got, want, { rtol: 1e-4, atol: 0, label: 'gammaQ' });
+    const [ga, gx] = tf.tidy(() =>
+      tf
+        .grads((a: tf.Tensor, x: tf.Tensor) => tf.sum(gammaQ(a, x)))([tf.fill([3], 2), tf.tensor1d([0.2, 1, 3])])
+        .map((g) => Array.from(g.dataSync())),
+    );
+    expectClose(
+      gx!,
+      [0.2, 1, 3].map((x) => -x * Math.exp(-x)),
+      { rtol: 1e-5, atol: 1e-6, label: 'd/dx gammaQ' },
+    );
+    const h = 1e-5;
+    expectClose(
+      ga!,
+      [0.2, 1, 3].map((x) => (gammaQNumber(2 + h, x) - gammaQNumber(2 - h, x)) / (2 * h)),
+      { rtol: 1e-3, atol: 1e-5, label: 'd/da gammaQ' },
+    );
+  });
+  it('deviance, stirlingRemainder, logGammaKernel and logMinusDigamma against float64 forms', async () => {
+    // bd0(x, mu) = x log(x / mu) + mu - x, near and far from mu, at x = 0 and for mu -> 0.
+    const dev: Array<[number, number]> = [
+      [10, 10],
+      [10.5, 10],
+      [1e5, 100000.5],
+      [1e5, 99000],
+      [3, 10],
+      [0, 4],
+      [40, 3.7e-12],
+      [1, 1e-30],
+      [1e6, 2e6],
+    ];
+    const bd0 = (x: number, mu: number) => {
+      if (x === 0) return mu;
+      const t = (x - mu) / mu;
+      // float64 series near mu (x log(x/mu) cancels to ~t^2 mu / 2 there)
+      if (Math.abs(t) < 0.1) {
+        let s = 0;
+        for (let j = 0; j < 30; j++) s += (-t) ** j / ((j + 1) * (j + 2));
+        return mu * t * t * s;
+      }
+      return x * Math.log(x / mu) + mu - x;
+    };
+    const f32 = (v: number) => Math.fround(v);
+    expectClose(
+      run2(deviance, dev),
+      dev.map(([x, mu]) => bd0(f32(x), f32(mu))),
+      { rtol: 1e-5, atol: 1e-6, label: 'deviance' },
+    );
+    const xs = [0.01, 0.5, 1, 3, 7.9, 8, 20, 1e3, 1e6];
+    const w = (x: number) => lgammaNumber(x) - ((x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI));
+    expectClose(
+      run(stirlingRemainder, xs),
+      xs.map((x) => w(f32(x))),
+      { rtol: 1e-4, atol: 2e-6, label: 'stirlingRemainder' },
+    );
+    // log(x^a e^-x / Gamma(a)) at a = 500 has terms of 3e3 that cancel to O(1).
+    const ka: Array<[number, number]> = [
+      [0.5, 0.2],
+      [2, 3],
+      [500, 480],
+      [500, 500],
+      [1e5, 1e5 + 300],
+      [7, 0.01],
+    ];
+    expectClose(
+      run2(logGammaKernel, ka),
+      ka.map(([a, x]) => {
+        const [af, xf] = [f32(a), f32(x)];
+        return -bd0(af, xf) + 0.5 * Math.log(af / (2 * Math.PI)) - w(af);
+      }),
+      { rtol: 1e-5, atol: 1e-5, label: 'logGammaKernel' },
+    );
+    // log x - psi(x) ~ 1/(2x): relative precision where the difference would cancel.
+    const digamma64 = (x: number) => {
+      let shift = 0;
+      let y = x;
+      while (y < 20) {
+        shift += 1 / y;
+        y += 1;
+      }
+      const i2 = 1 / (y * y);
+      return Math.log(y) - 0.5 / y - i2 * (1 / 12 - i2 * (1 / 120 - i2 * (1 / 252 - i2 / 240))) - shift;
+    };
+    const ds = [0.3, 2, 7.9, 8, 50, 1e4, 1e6];
+    expectClose(
+      run(logMinusDigamma, ds),
+      ds.map((x) => Math.log(f32(x)) - digamma64(f32(x))),
+      { rtol: 1e-5, atol: 1e-7, label: 'logMinusDigamma' },
+    );
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

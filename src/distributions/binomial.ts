@@ -123,7 +123,7 @@ export function hostMaxCount(fn: string, totalCount: tf.Tensor): { max: number; 
   if (h === undefined) {
     throw new DlvmError(
       `${fn}: needs totalCount on the host, to size the sum over the support: give totalCount as numbers or nested arrays, ` +
-        'not as a Tensor (dlvm does not read device values synchronously).',
+        'not as a Tensor (for a Tensor t, pass await t.array(): dlvm does not read device values synchronously).',
     );
   }
   let max = 0;

@@ -4,9 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Categorical } from './categorical.js';
 import { oneHot, realVector, unnormalizedSimplex, type Constraint } from './constraints.js';
-import { Distribution, type DistributionOptions } from './distribution.js';
+import { Distribution, reportName, type BaseOptions, type DistributionOptions } from './distribution.js';
 import { klDivergence, registerKL } from './kl.js';
-import { stopGradient, type ProbsOrLogits } from './util.js';
+import { probsOrLogits, stopGradient, type ProbsOrLogits } from './util.js';
 
 /**
  * OneHotCategorical({ probs } | { logits }): a Categorical whose values are one-hot float32
@@ -21,7 +21,10 @@ export class OneHotCategorical extends Distribution {
   readonly categorical: Categorical;
 
   constructor(params: ProbsOrLogits, options: DistributionOptions = {}) {
-    const categorical = new Categorical(params, options);
+    // Messages name this family (or its subclass), not the Categorical it is built on.
+    const name = reportName(options, new.target.name);
+    probsOrLogits(name, params);
+    const categorical = new Categorical(params, { ...options, reportAs: name } as BaseOptions);
     super(categorical.batchShape, [categorical.numEvents], options);
     this.categorical = categorical;
   }

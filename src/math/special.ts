@@ -255,8 +255,23 @@ export function lgammaNumber(x: number): number {
  * x < a + 1, the continued fraction for Q = 1 - P otherwise (Numerical Recipes 6.2).
  */
 export function gammaPNumber(a: number, x: number): number {
-  if (x <= 0) return 0;
-  if (!Number.isFinite(x)) return 1;
+  const { p, q } = incompleteGammaNumber(a, x);
+  return p ?? 1 - q!;
+}
+
+/**
+ * The regularised upper incomplete gamma function Q(a, x) = 1 - P(a, x) in double precision, by
+ * the continued fraction itself where x >= a + 1 (relative precision in the far upper tail).
+ */
+export function gammaQNumber(a: number, x: number): number {
+  const { p, q } = incompleteGammaNumber(a, x);
+  return q ?? 1 - p!;
+}
+
+/** P by the series (x < a + 1) or Q by the continued fraction, whichever converges there. */
+function incompleteGammaNumber(a: number, x: number): { p?: number; q?: number } {
+  if (x <= 0) return { p: 0 };
+  if (!Number.isFinite(x)) return { q: 0 };
   const logPrefix = -x + a * Math.log(x) - lgammaNumber(a);
   if (x < a + 1) {
     let ap = a;
@@ -268,7 +283,7 @@ export function gammaPNumber(a: number, x: number): number {
       sum += del;
       if (Math.abs(del) < Math.abs(sum) * 1e-16) break;
     }
-    return sum * Math.exp(logPrefix);
+    return { p: sum * Math.exp(logPrefix) };
   }
   const tiny = 1e-300;
   let b = x + 1 - a;
@@ -287,7 +302,7 @@ export function gammaPNumber(a: number, x: number): number {
     h *= del;
     if (Math.abs(del - 1) < 1e-16) break;
   }
-  return 1 - Math.exp(logPrefix) * h;
+  return { q: Math.exp(logPrefix) * h };
 }
 
 /** Terms of the series and of the continued fraction in {@link gammaP}. */
