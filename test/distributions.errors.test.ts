@@ -35,6 +35,7 @@ import {
   InverseGamma,
   GeneralizedPareto,
   OneHotCategoricalStraightThrough,
+  VonMises,
   Kumaraswamy,
   Pareto,
   StudentT,
@@ -313,6 +314,12 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     () => new OneHotCategoricalStraightThrough({ probs: [0.5, 0.5], logits: [0, 0] } as never),
     /^OneHotCategoricalStraightThrough: argument 'params' must be an object with exactly one of/,
   ],
+  [
+    'VonMises with a zero concentration',
+    () => new VonMises(0, [1, 0]),
+    /^VonMises: argument 'concentration' .*GreaterThan\(lower_bound=0\), but found invalid values 0\.$/,
+  ],
+  ['VonMises entropy, which torch does not define', () => new VonMises(0, 1).entropy(), /^VonMises\.entropy: not defined for VonMises/],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [
     'enumerateSupport of a continuous family',

@@ -1,6 +1,6 @@
 /**
  * The device samplers of Gamma (shared by Beta, Dirichlet and Chi2), Poisson, Binomial,
- * NegativeBinomial and Multinomial, and the implicit
+ * NegativeBinomial, Multinomial and VonMises, and the implicit
  * reparameterisation gradient of Gamma draws, against independent double-precision references:
  * the closed-form moments, Kolmogorov-Smirnov against P(a, x) (gammaPNumber) and chi-square
  * against the Poisson pmf, and dz/da against a five-point central difference of gammaPNumber.
@@ -24,6 +24,7 @@ import {
   Multinomial,
   NegativeBinomial,
   Poisson,
+  VonMises,
   type BackendName,
 } from '../src/index.js';
 import { standardGamma } from '../src/distributions/gamma.js';
@@ -378,6 +379,50 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
       const { stat, df } = countChiSquare(c, (i) => Math.exp(binomialLogPmf(i, total, p)), total);
       expect(stat, `class ${j}`).toBeLessThan(chiSquareCritical(df));
     });
+  });
+
+  it('VonMises draws: in [-pi, pi), circular mean and E[cos] = I1/I0 within 6 standard errors, KS against the numerical cdf', async () => {
+    // Concentrations across the range, to 1e8 (where 1 - cos(x - loc) is 1e-8)
+    // and locations near the wrap. The cdf of the angle d = x - loc (wrapped) by the trapezoid
+    // rule on 2e5 intervals of exp(kappa (cos t - 1)), in float64; KS at level 1e-4.
+    const kappas = [1e-3, 0.5, 1, 4, 30, 1000, 5e4, 1e8];
+    const locs = [0.3, -3, 3.1, 1, -0.5, 2, -3.14, 0];
+    manualSeed(29);
+    const d = new VonMises(locs, kappas);
+    const x = await values(d.sample([n]));
+    const cv = await values(d.variance); // 1 - I1 / I0
+    d.dispose();
+    manualSeed(null);
+    const pi32 = Math.fround(Math.PI); // pi as the float32 the draws are compared with
+    const outside = x.filter((v) => !(v >= -pi32 && v < pi32));
+    expect(outside, 'draws outside [-pi, pi)').toEqual([]);
+    const ks: string[] = [];
+    kappas.forEach((kappa, j) => {
+      const dev = column(x, kappas.length, j).map((v) => Math.atan2(Math.sin(v - locs[j]!), Math.cos(v - locs[j]!)));
+      const cosMean = dev.reduce((a, t) => a + Math.cos(t), 0) / n;
+      const sinMean = dev.reduce((a, t) => a + Math.sin(t), 0) / n;
+      const r = 1 - cv[j]!;
+      // Var[cos d] = (1 + I2/I0) / 2 - r^2 <= 1, Var[sin d] = (1 - I2/I0) / 2 <= 1/2 (bounded by 1 here).
+      expect(Math.abs(cosMean - r), `E[cos], kappa = ${kappa}`).toBeLessThanOrEqual(6 / Math.sqrt(n) + 1e-6);
+      expect(Math.abs(sinMean), `E[sin], kappa = ${kappa}`).toBeLessThanOrEqual(6 / Math.sqrt(n));
+      const m = 200000;
+      const grid = Array.from({ length: m + 1 }, (_, i) => -Math.PI + (2 * Math.PI * i) / m);
+      const cdf = new Float64Array(m + 1);
+      for (let i = 1; i <= m; i++) {
+        const f = (t: number) => Math.exp(kappa * (Math.cos(t) - 1));
+        cdf[i] = cdf[i - 1]! + 0.5 * (f(grid[i - 1]!) + f(grid[i]!));
+      }
+      const total = cdf[m]!;
+      const F = (t: number) => {
+        const u = ((t + Math.PI) / (2 * Math.PI)) * m;
+        const i = Math.min(m - 1, Math.max(0, Math.floor(u)));
+        return (cdf[i]! + (u - i) * (cdf[i + 1]! - cdf[i]!)) / total;
+      };
+      const dist = ksDistance(dev, F);
+      ks.push(`kappa=${kappa}: D=${dist.toFixed(4)}`);
+      expect(dist, `KS, kappa = ${kappa}`).toBeLessThan(ksCritical(n));
+    });
+    report(`${backend} VonMises KS (n=${n}, crit ${ksCritical(n).toFixed(4)}):`, ks.join(', '));
   });
 
   it('dz/da on a grid of (a, quantile) matches the float64 central difference of P(a, z)', async () => {

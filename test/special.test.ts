@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  besselI1I0Complement,
   deviance,
   digamma,
   digammaDiff,
@@ -14,6 +15,7 @@ import {
   lbeta,
   lgamma,
   lgammaNumber,
+  logBesselIe,
   logGammaKernel,
   logMinusDigamma,
   ndtri,
@@ -190,6 +192,21 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
       ds.map((x) => Math.log(f32(x)) - digamma64(f32(x))),
       { rtol: 1e-5, atol: 1e-7, label: 'logMinusDigamma' },
     );
+  });
+  it('logBesselIe (orders 0 and 1) and 1 - I1/I0 against scipy i0e / i1e on (0, 1e7), across the series / asymptotic switch at 12', async () => {
+    const bx = flat(fixtures.special.besselX);
+    expectClose(
+      run((t) => logBesselIe(0, t), bx),
+      flat(fixtures.special.logI0e),
+      { rtol: 1e-6, atol: 3e-7, label: 'log i0e' },
+    );
+    expectClose(
+      run((t) => logBesselIe(1, t), bx),
+      flat(fixtures.special.logI1e),
+      { rtol: 1e-6, atol: 3e-7, label: 'log i1e' },
+    );
+    // Relative precision of the circular variance, down to 5e-8 at x = 1e7.
+    expectClose(run(besselI1I0Complement, bx), flat(fixtures.special.i1i0Complement), { rtol: 1e-5, atol: 1e-9, label: '1 - I1/I0' });
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

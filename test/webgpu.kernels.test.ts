@@ -136,6 +136,7 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
       'Cumsum',
       'UnsortedSegmentSum',
       'Cast',
+      'AddN',
       'Log1p',
       'Log',
       'Exp',
@@ -162,6 +163,22 @@ describe('dlvm webgpu kernels vs stock cpu', () => {
     expect(dlvmKernelNames()).toEqual(all);
     expect(proto.runWebGPUProgram).not.toBe(fixed); // a fresh wrapper, installed again
     await expectNoLeak(() => expectSame('transpose after re-registering', () => tf.transpose(ints(), [2, 0, 1])));
+  });
+
+  it('adds any number of tensors (the stock AddN summed only the first 7 of 8 or more), with gradients and no leaks', async () => {
+    for (const n of [2, 7, 8, 9, 30, 64]) {
+      await expectSame(`addN of ${n}`, () =>
+        tf.tidy(() => tf.addN(Array.from({ length: n }, (_, i) => tf.mul(tf.fill([3, 5], i + 1), tf.range(1, 16).reshape([3, 5]))))),
+      );
+    }
+    await expectNoLeak(async () => {
+      const xs = Array.from({ length: 20 }, (_, i) => tf.fill([4], i));
+      const s = tf.addN(xs);
+      expect(Array.from(await s.data())).toEqual([190, 190, 190, 190]);
+      const g = tf.grads((...v: tf.Tensor[]) => tf.sum(tf.addN(v)))(xs);
+      expect(g.length).toBe(20);
+      tf.dispose([...xs, s, ...g]);
+    });
   });
 
   it('transposes int32 and bool tensors of every rank and permutation exactly', async () => {

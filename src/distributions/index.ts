@@ -62,5 +62,6 @@ export { NegativeBinomial } from './negative_binomial.js';
 export { Multinomial } from './multinomial.js';
 export { InverseGamma } from './inverse_gamma.js';
 export { GeneralizedPareto } from './generalized_pareto.js';
+export { VonMises } from './von_mises.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
 export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';

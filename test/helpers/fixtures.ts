@@ -43,7 +43,10 @@ export interface Fixtures {
   cases: FixtureCase[];
   kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
   transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number }>;
-  special: Record<'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri' | 'lbetaA' | 'lbetaB' | 'lbeta' | 'digammaDiff', Nested>;
+  special: Record<
+    'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri' | 'lbetaA' | 'lbetaB' | 'lbeta' | 'digammaDiff' | 'besselX' | 'logI0e' | 'logI1e' | 'i1i0Complement',
+    Nested
+  >;
 }
 
 export const fixtures: Fixtures = JSON.parse(readFileSync(new URL('../fixtures/torch_distributions.json', import.meta.url), 'utf8')) as Fixtures;
@@ -122,6 +125,8 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.Multinomial({ totalCount: a['totalCount'] as unknown as number, ...pl() });
     case 'OneHotCategoricalStraightThrough':
       return new dlvm.OneHotCategoricalStraightThrough(pl());
+    case 'VonMises':
+      return new dlvm.VonMises(v('loc'), v('concentration'));
     case 'InverseGamma':
       return new dlvm.InverseGamma(v('concentration'), v('rate'));
     case 'GeneralizedPareto':

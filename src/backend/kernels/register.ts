@@ -17,6 +17,7 @@
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
  * | UnsortedSegmentSum | webgpu | int32: summed the bit patterns of the values read as f32 |
  * | Cumsum, Cumprod | webgpu | reverse: reused the shader compiled for another row length |
+ * | AddN | webgpu | more inputs than a shader may bind storage buffers (8 or more on the default limits) summed only some of them: grouped into sums of at most that many |
  * | Cast | webgpu | int32/bool to float32 relabelled the i32 buffer: transposes of the result, so reductions over non-innermost axes, gave zeros, stale data, 1.4e-42 or NaN |
  * | Exp, Log, Log1p, Expm1, Softplus, Sigmoid, Tanh, Sinh, Cosh, Erf, Elu, Selu | webgpu | WGSL built-ins and cancelling formulas: log(1 - 2^-24) 73% off, log1p(3e-8) 240%, expm1 and tanh of tiny x wrong in every digit, softplus(-13) 4%, sinh(89) infinite |
  * | Relu, Relu6, Prelu, _FusedMatMul, FusedConv2D, FusedDepthwiseConv2D (relu, relu6, leakyrelu, prelu) | webgpu | relu / relu6 of NaN gave 0 (the driver may compile the select as max); vec4 leakyrelu / prelu multiplied by 0 (NaN for infinite x) |

@@ -53,6 +53,7 @@
  */
 import {
   _FusedMatMul,
+  AddN,
   ArgMax,
   ArgMin,
   BatchMatMul,
@@ -464,6 +465,41 @@ const FIXED_BY_PROGRAM = [
 ];
 
 /**
+ * AddN whose inputs never exceed what one shader may bind. The stock program binds every input
+ * as a storage buffer and silently sums only part of them past the device's
+ * maxStorageBuffersPerShaderStage - 1 (7 on the default limits: tf.addN of 8 tensors of ones gave 4).
+ * Larger lists are summed in groups of that size, then the group sums, as a tree; the partial
+ * sums are freed.
+ */
+function makeWebGpuAddNKernel(stock: KernelConfig): KernelConfig {
+  const kernelFunc = (args: Parameters<KernelFunc>[0]) => {
+    const inputs = args.inputs as unknown as TensorInfo[];
+    const backend = args.backend as unknown as WebGpuBackendLike & { device: { limits: { maxStorageBuffersPerShaderStage: number } } };
+    const group = Math.max(2, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
+    if (inputs.length <= group) return stock.kernelFunc(args);
+    const partial: TensorInfo[] = [];
+    let level = inputs;
+    while (level.length > group) {
+      const next: TensorInfo[] = [];
+      for (let i = 0; i < level.length; i += group) {
+        const part = level.slice(i, i + group);
+        if (part.length === 1) next.push(part[0]!);
+        else {
+          const sum = stock.kernelFunc({ ...args, inputs: part as unknown as typeof args.inputs }) as TensorInfo;
+          partial.push(sum);
+          next.push(sum);
+        }
+      }
+      level = next;
+    }
+    const out = stock.kernelFunc({ ...args, inputs: level as unknown as typeof args.inputs }) as TensorInfo;
+    for (const t of partial) backend.disposeData(t.dataId);
+    return out;
+  };
+  return { kernelName: AddN, backendName: 'webgpu', kernelFunc: kernelFunc as KernelFunc };
+}
+
+/**
  * dlvm's webgpu kernel configs: Transpose, ArgMax, ArgMin, Cumsum, Cumprod,
  * UnsortedSegmentSum, Relu, Relu6, Prelu, BatchMatMul, _FusedMatMul, FusedConv2D and
  * FusedDepthwiseConv2D (the stock kernels, run with the program fixes installed on the backend
@@ -491,5 +527,7 @@ export function makeWebGpuKernels(stock: (kernelName: string) => KernelConfig | 
   }
   const stockCast = stock(Cast);
   if (stockCast != null) wrapped.push(makeWebGpuCastKernel(stockCast, ensureFixes));
+  const stockAddN = stock(AddN);
+  if (stockAddN != null) wrapped.push(makeWebGpuAddNKernel(stockAddN));
   return [...wrapped, ...makeWebGpuMathKernels(stock, ensureFixes)];
 }
