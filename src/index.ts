@@ -9,11 +9,12 @@
  */
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { registerZeroGradients } from './backend/kernels/gradients.js';
+import { registerBroadcastingGradients, registerZeroGradients } from './backend/kernels/gradients.js';
 import { registerDlvmKernels } from './backend/kernels/register.js';
 
 registerDlvmKernels();
 registerZeroGradients();
+registerBroadcastingGradients();
 
 export { initBackend, describeBackend, candidateOrder } from './backend/init.js';
 export type { BackendInfo, BackendName, BackendPreference, Candidate, InitBackendOptions } from './backend/init.js';

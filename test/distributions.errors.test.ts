@@ -36,6 +36,7 @@ import {
   GeneralizedPareto,
   OneHotCategoricalStraightThrough,
   VonMises,
+  TruncatedNormal,
   Kumaraswamy,
   Pareto,
   StudentT,
@@ -320,6 +321,17 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     /^VonMises: argument 'concentration' .*GreaterThan\(lower_bound=0\), but found invalid values 0\.$/,
   ],
   ['VonMises entropy, which torch does not define', () => new VonMises(0, 1).entropy(), /^VonMises\.entropy: not defined for VonMises/],
+  [
+    'TruncatedNormal with high <= low',
+    () => new TruncatedNormal(0, 1, [0, 2], [1, 2]),
+    /^TruncatedNormal: argument 'high' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=low\), but found invalid values 2\.$/,
+  ],
+  ['TruncatedNormal with a negative scale', () => new TruncatedNormal(0, -1, 0, 1), /^TruncatedNormal: argument 'scale' .*GreaterThan\(lower_bound=0\)/],
+  [
+    'TruncatedNormal value outside [low, high]',
+    () => new TruncatedNormal(0, 1, -1, 1).logProb([0.5, 1.5]),
+    /^TruncatedNormal\.logProb: argument 'value' .*within the support Interval\(lower_bound=low, upper_bound=high\) of TruncatedNormal, but found invalid values 1\.5\.$/,
+  ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [
     'enumerateSupport of a continuous family',

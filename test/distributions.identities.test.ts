@@ -21,6 +21,7 @@ import {
   StudentT,
   Weibull,
   InverseGamma,
+  TruncatedNormal,
   GeneralizedPareto,
   OneHotCategoricalStraightThrough,
   ContinuousBernoulli,
@@ -526,6 +527,20 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       ],
       (l, sc, xi) => new GeneralizedPareto(l!, sc!, xi!),
       (z) => tf.tanh(z),
+    );
+  });
+  it('TruncatedNormal: gradients of E[tanh(z)] to all four parameters against finite differences (two-sided, one-sided, a far-tail window)', () => {
+    checkFiniteDifference(
+      'TruncatedNormal',
+      [
+        [0.2, -0.5, 0],
+        [0.8, 1.5, 1],
+        [-0.5, 0, 4],
+        [1.5, 2, 4.5],
+      ],
+      (l, sc, lo, hi) => new TruncatedNormal(l!, sc!, lo!, hi!),
+      (z) => tf.tanh(z),
+      { h: 1e-2, atol: 3e-3 },
     );
   });
   it('OneHotCategoricalStraightThrough: one-hot forward values, the gradient of probs: d/dl_j sum_i w_i p_i = p_j (w_j - sum_i w_i p_i)', async () => {

@@ -15,9 +15,13 @@ import {
   lbeta,
   lgamma,
   lgammaNumber,
+  log1mExp,
+  logAddExp,
   logBesselIe,
   logGammaKernel,
   logMinusDigamma,
+  logNdtr,
+  logNdtrInverse,
   ndtri,
   stirlingRemainder,
 } from '../src/math/special.js';
@@ -207,6 +211,49 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
     );
     // Relative precision of the circular variance, down to 5e-8 at x = 1e7.
     expectClose(run(besselI1I0Complement, bx), flat(fixtures.special.i1i0Complement), { rtol: 1e-5, atol: 1e-9, label: '1 - I1/I0' });
+  });
+  it('logNdtr over both tails (to log Phi(-40) = -804.6) and logNdtrInverse from log-probabilities down to -700, against scipy', async () => {
+    expectClose(run(logNdtr, flat(fixtures.special.ndtrX)), flat(fixtures.special.logNdtr), { rtol: 1e-6, atol: 3e-7, label: 'log_ndtr' });
+    expectClose(run(logNdtrInverse, flat(fixtures.special.ndtriExpL)), flat(fixtures.special.ndtriExp), { rtol: 2e-6, atol: 2e-6, label: 'ndtri_exp' });
+    // log(1 - e^d) on both sides of the switch at -log 2, and log(e^a + e^b) with infinities.
+    const ds = [-1e-8, -0.01, -0.69, -0.7, -5, -50];
+    expectClose(
+      run(log1mExp, ds),
+      ds.map((d) => Math.log(-Math.expm1(d))),
+      { rtol: 1e-6, atol: 1e-7, label: 'log1mExp' },
+    );
+    expectClose(
+      run2(logAddExp, [
+        [0, 0],
+        [-Infinity, 3],
+        [-1000, -1001],
+        [5, -Infinity],
+      ]),
+      [Math.LN2, 3, -1000 + Math.log1p(Math.exp(-1)), 5],
+      { rtol: 1e-6, atol: 1e-6, label: 'logAddExp' },
+    );
+    expect(run2(logAddExp, [[-Infinity, -Infinity]])).toEqual([-Infinity]);
+  });
+  it('gradients pass masks combined with logicalAnd / logicalOr / logicalNot, and tf.maximum / tf.minimum against a broadcast tensor', async () => {
+    const x = tf.tensor1d([-1, 0.5, 1.5, 3]);
+    const g = tf.grad((v: tf.Tensor) => {
+      const inside = tf.logicalAnd(tf.greater(v, 0), tf.logicalNot(tf.logicalOr(tf.greater(v, 2), tf.equal(v, 1))));
+      return tf.sum(tf.where(inside, tf.square(v), tf.zerosLike(v)));
+    })(x);
+    expect(Array.from(await g.data())).toEqual([0, 1, 3, 0]);
+    // d/db sum(max(x, b)) for a [2] bound against [3, 2] values: the count of rows where b wins.
+    const values = tf.tensor2d([
+      [0, 5],
+      [2, 1],
+      [3, -1],
+    ]);
+    const [gx, gb] = tf.grads((v: tf.Tensor, b: tf.Tensor) => tf.sum(tf.add(tf.maximum(v, b), tf.minimum(v, b))))([values, tf.tensor1d([1, 2])]);
+    expect(gb!.shape).toEqual([2]);
+    expect(Array.from(await gb!.data())).toEqual([3, 3]); // max + min = v + b: d/db = 1 per row
+    expect(Array.from(await gx!.data())).toEqual([1, 1, 1, 1, 1, 1]);
+    const [gm] = tf.grads((b: tf.Tensor) => tf.sum(tf.maximum(values, b)))([tf.tensor1d([1, 2])]);
+    expect(Array.from(await gm!.data())).toEqual([1, 2]);
+    tf.dispose([x, g, values, gx!, gb!, gm!]);
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

@@ -63,5 +63,6 @@ export { Multinomial } from './multinomial.js';
 export { InverseGamma } from './inverse_gamma.js';
 export { GeneralizedPareto } from './generalized_pareto.js';
 export { VonMises } from './von_mises.js';
+export { TruncatedNormal } from './truncated_normal.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
 export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';

@@ -88,6 +88,89 @@ function horner(w: tf.Tensor, coeffs: number[]): tf.Tensor {
   return p;
 }
 
+/**
+ * log(1 - e^d) for d <= 0 without cancellation: log(-expm1(d)) for d > -log 2, log1p(-e^d)
+ * below (M. Maechler, "Accurately computing log(1 - exp(-|a|))", 2012). -inf at d = 0.
+ */
+export function log1mExp(d: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const near = tf.greater(d, -Math.LN2);
+    const dn = tf.where(near, d, tf.fill(d.shape, -1));
+    const df = tf.where(near, tf.fill(d.shape, -1), d);
+    return tf.where(near, tf.log(tf.neg(tf.expm1(dn))), tf.log1p(tf.neg(tf.exp(df))));
+  });
+}
+
+/** log(e^a + e^b), exact for infinite arguments (log(0 + e^b) = b). */
+export function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const m = tf.maximum(a, b);
+    const finite = tf.where(tf.equal(m, -Infinity), tf.zerosLike(m), m);
+    return tf.add(finite, tf.log(tf.add(tf.exp(tf.sub(a, finite)), tf.exp(tf.sub(b, finite)))));
+  });
+}
+
+/** Numerical Recipes' erfcc: erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), fractional error < 1.2e-7 for z >= 0. */
+const ERFC_COEFFS = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277];
+
+/**
+ * log erfcx(z) = log(erfc(z) e^(z^2)) for z >= 0, the log of the scaled complementary error
+ * function: log t + P(t) (within 1.2e-7; about -log(z sqrt(pi)) for large z). Densities of
+ * normal tails are built on it without forming z^2 - z^2.
+ */
+export function logErfcx(z: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.reciprocal(tf.add(1, tf.mul(0.5, z)));
+    return tf.add(tf.log(t), polyAscending(t, ERFC_COEFFS));
+  });
+}
+
+/** log erfc(z) for z >= 0 (no underflow: log erfc(30) = -904). */
+function logErfc(z: tf.Tensor): tf.Tensor {
+  return tf.sub(logErfcx(z), tf.square(z));
+}
+
+/**
+ * log Phi(x), the log of the standard normal cdf, with relative precision in both tails:
+ * log(erfc(-x / sqrt 2) / 2) for x < 0 (log Phi(-40) = -804.6, where Phi underflows float32),
+ * log1p(-erfc(x / sqrt 2) / 2) for x >= 0. Within 2e-7 absolute of scipy's log_ndtr.
+ */
+export function logNdtr(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const neg = tf.less(x, 0);
+    const z = tf.div(tf.abs(x), Math.SQRT2);
+    const lower = tf.add(logErfc(z), Math.log(0.5));
+    const upper = tf.log1p(tf.neg(tf.exp(lower)));
+    return tf.where(neg, lower, upper);
+  });
+}
+
+/** Newton steps of {@link logNdtrInverse}: from the guesses below, 4 reach float32 precision. */
+const LOG_NDTR_NEWTON = 4;
+
+/**
+ * The x <= 0 with log Phi(x) = l, for l <= log(1/2): the normal quantile from a log-probability,
+ * so quantiles deep in the lower tail (Phi(x) = 1e-300) are reached. Starts from ndtri(e^l) for
+ * l >= log(1e-6), else from the tail expansion x^2 = -2l - log(-2l) - log(2 pi), then Newton steps
+ * on log Phi (d/dx log Phi = phi / Phi). Differentiable in l (through the steps).
+ */
+export function logNdtrInverse(l: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const mid = tf.greaterEqual(l, Math.log(1e-6));
+    const central = ndtri(tf.exp(tf.where(mid, l, tf.fill(l.shape, Math.log(0.25)))));
+    const lt = tf.where(mid, tf.fill(l.shape, -20), l);
+    const u0 = tf.mul(-2, lt);
+    const tail = tf.neg(tf.sqrt(tf.sub(tf.sub(u0, tf.log(u0)), Math.log(2 * Math.PI))));
+    let x: tf.Tensor = tf.minimum(tf.where(mid, central, tail), 0);
+    for (let i = 0; i < LOG_NDTR_NEWTON; i++) {
+      const lp = logNdtr(x);
+      const logPdf = tf.sub(tf.mul(-0.5, tf.square(x)), HALF_LOG_2PI);
+      x = tf.sub(x, tf.mul(tf.sub(lp, l), tf.exp(tf.sub(lp, logPdf))));
+    }
+    return x;
+  });
+}
+
 /** x * log(y), defined as 0 where x = 0 (also for y = 0), as torch.xlogy. */
 export function xlogy(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {

@@ -44,7 +44,23 @@ export interface Fixtures {
   kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
   transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number }>;
   special: Record<
-    'x' | 'lgamma' | 'digamma' | 'p' | 'ndtri' | 'lbetaA' | 'lbetaB' | 'lbeta' | 'digammaDiff' | 'besselX' | 'logI0e' | 'logI1e' | 'i1i0Complement',
+    | 'x'
+    | 'lgamma'
+    | 'digamma'
+    | 'p'
+    | 'ndtri'
+    | 'lbetaA'
+    | 'lbetaB'
+    | 'lbeta'
+    | 'digammaDiff'
+    | 'besselX'
+    | 'logI0e'
+    | 'logI1e'
+    | 'i1i0Complement'
+    | 'ndtrX'
+    | 'logNdtr'
+    | 'ndtriExpL'
+    | 'ndtriExp',
     Nested
   >;
 }
@@ -125,6 +141,8 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.Multinomial({ totalCount: a['totalCount'] as unknown as number, ...pl() });
     case 'OneHotCategoricalStraightThrough':
       return new dlvm.OneHotCategoricalStraightThrough(pl());
+    case 'TruncatedNormal':
+      return new dlvm.TruncatedNormal(v('loc'), v('scale'), v('low'), v('high'));
     case 'VonMises':
       return new dlvm.VonMises(v('loc'), v('concentration'));
     case 'InverseGamma':
