@@ -37,6 +37,8 @@ import {
   OneHotCategoricalStraightThrough,
   VonMises,
   TruncatedNormal,
+  VonMisesFisher,
+  HypersphericalUniform,
   Kumaraswamy,
   Pareto,
   StudentT,
@@ -331,6 +333,35 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     'TruncatedNormal value outside [low, high]',
     () => new TruncatedNormal(0, 1, -1, 1).logProb([0.5, 1.5]),
     /^TruncatedNormal\.logProb: argument 'value' .*within the support Interval\(lower_bound=low, upper_bound=high\) of TruncatedNormal, but found invalid values 1\.5\.$/,
+  ],
+  [
+    'VonMisesFisher with a loc that is not a unit vector',
+    () =>
+      new VonMisesFisher(
+        [
+          [1, 0, 0],
+          [1, 1, 0],
+        ],
+        2,
+      ),
+    /^VonMisesFisher: argument 'loc' \(Tensor of shape \[2, 3\]\) must satisfy the constraint Sphere\(\), but found invalid values \[1, 1, 0\]\.$/,
+  ],
+  ['VonMisesFisher on a 1-vector', () => new VonMisesFisher([1], 2), /^VonMisesFisher: argument 'loc' must be unit vectors of size >= 2/],
+  ['VonMisesFisher with a zero concentration', () => new VonMisesFisher([0, 1], 0), /^VonMisesFisher: argument 'concentration' .*GreaterThan\(lower_bound=0\)/],
+  [
+    'VonMisesFisher value off the sphere',
+    () => new VonMisesFisher([0, 1], 3).logProb([0.5, 0.5]),
+    /^VonMisesFisher\.logProb: argument 'value' .*within the support Sphere\(\) of VonMisesFisher, but found invalid values \[0\.5, 0\.5\]\.$/,
+  ],
+  [
+    'HypersphericalUniform of dim 1',
+    () => new HypersphericalUniform(1),
+    /^HypersphericalUniform: argument 'dim' must be an integer >= 2 \(the size of the unit vectors\), but got 1/,
+  ],
+  [
+    'KL between spheres of different dimensions',
+    () => klDivergence(new VonMisesFisher([0, 1, 0], 2), new HypersphericalUniform(4)),
+    /^klDivergence\(VonMisesFisher, HypersphericalUniform\): argument 'q' must be a distribution on the sphere in R\^3, but got "one in R\^4"/,
   ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [

@@ -22,6 +22,7 @@ import {
   Weibull,
   InverseGamma,
   TruncatedNormal,
+  VonMisesFisher,
   GeneralizedPareto,
   OneHotCategoricalStraightThrough,
   ContinuousBernoulli,
@@ -541,6 +542,61 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       (l, sc, lo, hi) => new TruncatedNormal(l!, sc!, lo!, hi!),
       (z) => tf.tanh(z),
       { h: 1e-2, atol: 3e-3 },
+    );
+  });
+  it("VonMisesFisher: d/dkappa E[loc^T z] = A' = 1 - A^2 - (m - 1) A / kappa (exact inversion for m = 3, Wood for m = 5); tangential d/dloc E[c^T z] = A (I - loc loc^T) c", () => {
+    // A_m(kappa) = I_(m/2) / I_(m/2 - 1) in float64 by the power series (kappa <= 10 here).
+    const ratio = (m: number, k: number) => {
+      const series = (v: number) => {
+        let term = 1;
+        let sum = 1;
+        for (let j = 1; j < 80; j++) {
+          term *= (k * k) / 4 / (j * (j + v));
+          sum += term;
+        }
+        return sum;
+      };
+      const v = m / 2 - 1;
+      return (k / (2 * (v + 1))) * (series(v + 1) / series(v));
+    };
+    for (const [m, kappas] of [
+      [3, [0.5, 2, 8]],
+      [5, [1, 4, 10]],
+    ] as const) {
+      const loc = Array.from({ length: m }, (_, i) => (i === 1 ? 1 : 0));
+      const expected = kappas.map((k) => {
+        const a = ratio(m, k);
+        return 1 - a * a - ((m - 1) * a) / k;
+      });
+      const locT = tf.tensor2d(kappas.map(() => loc));
+      const dot = (z: tf.Tensor) => tf.sum(tf.mul(z, locT), -1);
+      checkGradient(`VonMisesFisher m=${m}`, [tf.tensor1d([...kappas])], (k) => new VonMisesFisher(locT, k!), dot, [expected], { n: 40000, atol: 0.01 });
+      locT.dispose();
+    }
+    // Tangential gradient in loc: for f = c^T z, E[f] = A c^T loc, so (I - loc loc^T) grad = A (I - loc loc^T) c.
+    const m = 4;
+    const kappa = 3;
+    const c = [0.3, -1, 0.5, 2];
+    const loc = [0.5, 0.5, 0.5, 0.5];
+    manualSeed(7);
+    const g = tf.tidy(() => {
+      const ct = tf.tensor1d(c);
+      return Array.from(
+        tf
+          .grad((l: tf.Tensor) => tf.mean(tf.sum(tf.mul(new VonMisesFisher(l, kappa).rsample([40000]), ct), -1)))(tf.tensor1d(loc))
+          .dataSync(),
+      );
+    });
+    manualSeed(null);
+    const a = ratio(m, kappa);
+    const proj = (v: number[]) => {
+      const d = v.reduce((acc, x, i) => acc + x * loc[i]!, 0);
+      return v.map((x, i) => x - d * loc[i]!);
+    };
+    expectClose(
+      proj(g),
+      proj(c).map((x) => a * x),
+      { rtol: 0.05, atol: 0.02, label: 'tangential d/dloc' },
     );
   });
   it('OneHotCategoricalStraightThrough: one-hot forward values, the gradient of probs: d/dl_j sum_i w_i p_i = p_j (w_j - sum_i w_i p_i)', async () => {

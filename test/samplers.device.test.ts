@@ -1,6 +1,6 @@
 /**
  * The device samplers of Gamma (shared by Beta, Dirichlet and Chi2), Poisson, Binomial,
- * NegativeBinomial, Multinomial and VonMises, and the implicit
+ * NegativeBinomial, Multinomial, VonMises and VonMisesFisher, and the implicit
  * reparameterisation gradient of Gamma draws, against independent double-precision references:
  * the closed-form moments, Kolmogorov-Smirnov against P(a, x) (gammaPNumber) and chi-square
  * against the Poisson pmf, and dz/da against a five-point central difference of gammaPNumber.
@@ -25,6 +25,7 @@ import {
   NegativeBinomial,
   Poisson,
   VonMises,
+  VonMisesFisher,
   type BackendName,
 } from '../src/index.js';
 import { standardGamma } from '../src/distributions/gamma.js';
@@ -423,6 +424,61 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
       expect(dist, `KS, kappa = ${kappa}`).toBeLessThan(ksCritical(n));
     });
     report(`${backend} VonMises KS (n=${n}, crit ${ksCritical(n).toFixed(4)}):`, ks.join(', '));
+  });
+
+  it('VonMisesFisher draws: unit vectors, E[loc^T z] = A_m(kappa) within 6 standard errors, KS of the angle to loc against its numerical cdf', async () => {
+    // The angle t = acos(loc^T z) has density proportional to e^(kappa cos t) sin^(m-2) t on [0, pi]
+    // (smooth for every m >= 2); its cdf by the trapezoid rule on 2e5 intervals, in float64.
+    // m = 3 is drawn by exact inversion, the others by Wood's rejection sampler (m = 2 with arcsine
+    // Beta draws, 5 and 10 with chi-square sums, 40 from Gamma draws).
+    const draws = backend === 'webgpu' ? 2000 : 8000;
+    const configs: Array<[number, number]> = [
+      [2, 30],
+      [3, 0.5],
+      [3, 1e4],
+      [5, 10],
+      [10, 1],
+      [10, 300],
+      [40, 60],
+    ];
+    const ks: string[] = [];
+    for (const [m, kappa] of configs) {
+      const loc = Array.from({ length: m }, (_, i) => (i === m - 1 ? 0.6 : i === 0 ? -0.8 : 0));
+      manualSeed(31 + m);
+      const d = new VonMisesFisher(loc, kappa);
+      const z = await values(d.sample([draws]));
+      const mean = await values(d.mean);
+      d.dispose();
+      manualSeed(null);
+      const a = mean.reduce((acc, v, i) => acc + v * loc[i]!, 0); // A_m(kappa)
+      const dots: number[] = [];
+      for (let r = 0; r < draws; r++) {
+        const row = z.slice(r * m, (r + 1) * m);
+        expect(Math.abs(Math.hypot(...row) - 1), `unit norm, m = ${m}`).toBeLessThan(1e-5);
+        dots.push(row.reduce((acc, v, i) => acc + v * loc[i]!, 0));
+      }
+      const [mw, vw] = meanVar(dots);
+      expect(Math.abs(mw - a), `E[loc^T z], m = ${m}, kappa = ${kappa}`).toBeLessThanOrEqual(6 * Math.sqrt(vw / draws) + 1e-6);
+      const n = 200000;
+      const cdf = new Float64Array(n + 1);
+      const f = (t: number) => Math.exp(kappa * (Math.cos(t) - 1) + (m - 2) * Math.log(Math.max(Math.sin(t), 1e-300)));
+      for (let i = 1; i <= n; i++) cdf[i] = cdf[i - 1]! + 0.5 * (f((Math.PI * (i - 1)) / n) + f((Math.PI * i) / n));
+      const F = (t: number) => {
+        const u = (t / Math.PI) * n;
+        const i = Math.min(n - 1, Math.max(0, Math.floor(u)));
+        return (cdf[i]! + (u - i) * (cdf[i + 1]! - cdf[i]!)) / cdf[n]!;
+      };
+      // The angle from the distance |z - loc| (exact near 0, where acos of a dot product near 1 is not).
+      const angles = dots.map((c, r) => {
+        const row = z.slice(r * m, (r + 1) * m);
+        const chord = Math.hypot(...row.map((v, i) => v - loc[i]!));
+        return c > 0 ? 2 * Math.asin(Math.min(1, chord / 2)) : Math.acos(Math.max(-1, c));
+      });
+      const dist = ksDistance(angles, F);
+      ks.push(`m=${m} kappa=${kappa}: D=${dist.toFixed(4)}`);
+      expect(dist, `KS, m = ${m}, kappa = ${kappa}`).toBeLessThan(ksCritical(draws));
+    }
+    report(`${backend} VonMisesFisher KS (n=${draws}, crit ${ksCritical(draws).toFixed(4)}):`, ks.join(', '));
   });
 
   it('dz/da on a grid of (a, quantile) matches the float64 central difference of P(a, z)', async () => {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   besselI1I0Complement,
+  besselIveRatioComplement,
   deviance,
   digamma,
   digammaDiff,
@@ -18,6 +19,7 @@ import {
   log1mExp,
   logAddExp,
   logBesselIe,
+  logBesselIve,
   logGammaKernel,
   logMinusDigamma,
   logNdtr,
@@ -254,6 +256,40 @@ describe.each(BACKENDS)('special functions on %s', (backend) => {
     const [gm] = tf.grads((b: tf.Tensor) => tf.sum(tf.maximum(values, b)))([tf.tensor1d([1, 2])]);
     expect(Array.from(await gm!.data())).toEqual([1, 2]);
     tf.dispose([x, g, values, gx!, gb!, gm!]);
+  });
+  it('logBesselIve (real orders 0 to 99) and 1 - I_(v+1)/I_v against scipy ive, across the series / Debye / Hankel switches', async () => {
+    const orders = flat(fixtures.special.ivOrder);
+    const xs = flat(fixtures.special.ivX);
+    const want = flat(fixtures.special.logIve);
+    const wantRatio = flat(fixtures.special.ivRatioComplement);
+    const got: number[] = [];
+    const gotRatio: number[] = [];
+    for (const v of [...new Set(orders)]) {
+      const idx = orders.flatMap((o, i) => (o === v ? [i] : []));
+      got.push(
+        ...run(
+          (t) => logBesselIve(v, t),
+          idx.map((i) => xs[i]!),
+        ),
+      );
+      gotRatio.push(
+        ...run(
+          (t) => besselIveRatioComplement(v, t),
+          idx.map((i) => xs[i]!),
+        ),
+      );
+    }
+    const order = [...new Set(orders)].flatMap((v) => orders.flatMap((o, i) => (o === v ? [i] : [])));
+    expectClose(
+      got,
+      order.map((i) => want[i]!),
+      { rtol: 1e-6, atol: 5e-7, label: 'log ive' },
+    );
+    expectClose(
+      gotRatio,
+      order.map((i) => wantRatio[i]!),
+      { rtol: 2e-5, atol: 1e-7, label: '1 - I(v+1)/I(v)' },
+    );
   });
   it('gradients of lgamma and digamma follow the identities d lgamma = digamma, d digamma ~ trigamma', () => {
     const xs = [0.3, 1, 2.5, 10, 100];

@@ -236,6 +236,15 @@ export function independent(base: Constraint, n: number): Constraint {
   };
 }
 
+/** Unit vectors (Euclidean norm 1 within 1e-5): the support of VonMisesFisher and HypersphericalUniform. */
+export const sphere = make(
+  'Sphere()',
+  (v) => tf.lessEqual(tf.abs(tf.sub(tf.norm(v, 'euclidean', -1), 1)), 1e-5),
+  1,
+  false,
+  (e: Float32Array) => Math.abs(Math.hypot(...e) - 1) <= 1e-5,
+);
+
 /** Vectors with nonnegative entries summing to 1 (tolerance 1e-6, as torch). */
 export const simplex = make(
   'Simplex()',

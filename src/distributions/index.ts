@@ -64,5 +64,6 @@ export { InverseGamma } from './inverse_gamma.js';
 export { GeneralizedPareto } from './generalized_pareto.js';
 export { VonMises } from './von_mises.js';
 export { TruncatedNormal } from './truncated_normal.js';
+export { VonMisesFisher, HypersphericalUniform } from './von_mises_fisher.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
 export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';

@@ -60,7 +60,11 @@ export interface Fixtures {
     | 'ndtrX'
     | 'logNdtr'
     | 'ndtriExpL'
-    | 'ndtriExp',
+    | 'ndtriExp'
+    | 'ivOrder'
+    | 'ivX'
+    | 'logIve'
+    | 'ivRatioComplement',
     Nested
   >;
 }
@@ -143,6 +147,10 @@ export function build(spec: Spec): dlvm.Distribution {
       return new dlvm.OneHotCategoricalStraightThrough(pl());
     case 'TruncatedNormal':
       return new dlvm.TruncatedNormal(v('loc'), v('scale'), v('low'), v('high'));
+    case 'VonMisesFisher':
+      return new dlvm.VonMisesFisher(v('loc'), v('concentration'));
+    case 'HypersphericalUniform':
+      return new dlvm.HypersphericalUniform(a['dim'] as unknown as number, a['batchShape'] as unknown as number[]);
     case 'VonMises':
       return new dlvm.VonMises(v('loc'), v('concentration'));
     case 'InverseGamma':
