@@ -176,10 +176,7 @@ function woodDistance(m: number, kappa: tf.Tensor): tf.Tensor {
   const oneMinusW = tf.div(tf.mul(tf.mul(2, b), e), denom);
   // kappa (w - x0) + (m - 1) log((1 - x0 w) / (1 - x0^2)), with w - x0 = (1 - x0) - (1 - w).
   const oneMinusX0W = tf.add(oneMinusX0, tf.mul(x0, oneMinusW));
-  const logRatio = tf.add(
-    tf.mul(kappa, tf.sub(oneMinusX0, oneMinusW)),
-    tf.mul(m - 1, tf.sub(tf.log(oneMinusX0W), tf.log(tf.mul(oneMinusX0, tf.add(1, x0))))),
-  );
+  const logRatio = tf.add(tf.mul(kappa, tf.sub(oneMinusX0, oneMinusW)), tf.mul(m - 1, tf.sub(tf.log(oneMinusX0W), tf.log(tf.mul(oneMinusX0, tf.add(1, x0))))));
   const u = tf.randomUniform(rounds, 0, 1, 'float32', nextSeed());
   // firstAccepted keeps candidates >= 0: 1 - w lies in [0, 2].
   return firstAccepted(tf.greaterEqual(logRatio, tf.log(u)), oneMinusW, oneMinusX0);
