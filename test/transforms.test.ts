@@ -8,13 +8,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbsTransform,
   AffineTransform,
+  checkArgs,
   ComposeTransform,
+  CumulativeDistributionTransform,
+  Exponential,
   ExpTransform,
+  Gumbel,
   IndependentTransform,
+  LowerCholeskyTransform,
+  Normal,
   PowerTransform,
   SigmoidTransform,
   SoftmaxTransform,
   StickBreakingTransform,
+  TransformedDistribution,
   type Transform,
 } from '../src/index.js';
 import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
@@ -30,6 +37,9 @@ const MAKE: Record<string, () => Transform> = {
   Softmax: () => new SoftmaxTransform(),
   'Compose Exp Affine': () => new ComposeTransform([new ExpTransform(), new AffineTransform(1, -2)]),
   'Independent Sigmoid': () => new IndependentTransform(new SigmoidTransform(), 1),
+  LowerCholesky: () => new LowerCholeskyTransform(),
+  'CumulativeDistribution Normal': () => new CumulativeDistributionTransform(new Normal(0.5, 2)),
+  'CumulativeDistribution Exponential': () => new CumulativeDistributionTransform(new Exponential(1.5)),
   'Compose StickBreaking after Independent Affine': () =>
     new ComposeTransform([new IndependentTransform(new AffineTransform(0.5, 1.5), 1), new StickBreakingTransform()]),
 };
@@ -50,6 +60,7 @@ describe.each(BACKENDS)('transforms vs torch on %s', (backend) => {
   });
 
   it.each(fixtures.transforms.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    await checkArgs();
     const before = tf.memory().numTensors;
     const t = MAKE[c.name]!();
     expect(t.eventDim).toBe(c.eventDim);
@@ -79,6 +90,21 @@ describe.each(BACKENDS)('transforms vs torch on %s', (backend) => {
     }
     tf.dispose([x, yRef]);
     t.dispose();
+    // (CumulativeDistribution's cdf / logProb check device values; the verdicts hold tensors until read.)
+    await checkArgs();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a CumulativeDistributionTransform of a distribution pushes it to Uniform(0, 1) (the copula construction): logProb 0', async () => {
+    await checkArgs();
+    const before = tf.memory().numTensors;
+    const d = new TransformedDistribution(new Gumbel(0.3, 1.7), [new CumulativeDistributionTransform(new Gumbel(0.3, 1.7))]);
+    expectClose(await take(d.logProb([0.05, 0.5, 0.93])), [0, 0, 0], { rtol: 0, atol: 2e-5, label: 'uniform log-density' });
+    const u = await take(d.sample([2000]));
+    expect(u.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(Math.abs(u.reduce((a, b) => a + b, 0) / u.length - 0.5)).toBeLessThan(6 * Math.sqrt(1 / 12 / u.length));
+    d.dispose();
+    await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -42,6 +42,8 @@ export {
   StickBreakingTransform,
   IndependentTransform,
   ComposeTransform,
+  LowerCholeskyTransform,
+  CumulativeDistributionTransform,
 } from './transforms.js';
 export { TransformedDistribution } from './transformed_distribution.js';
 export { LogNormal } from './log_normal.js';

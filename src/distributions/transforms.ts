@@ -8,7 +8,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
 import { argError, DlvmError } from '../errors.js';
-import { independent, interval, positive, real, realVector, simplex, unitInterval, type Constraint } from './constraints.js';
+import { independent, interval, lowerCholesky, positive, real, realVector, simplex, unitInterval, type Constraint } from './constraints.js';
+import { Distribution } from './distribution.js';
+import { diagPart } from '../math/linalg.js';
 import { EPS, TINY, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
 
 /** Base class of transforms; see the module documentation. */
@@ -453,6 +455,86 @@ export class StickBreakingTransform extends Transform {
       const crop = tf.slice(y, Array(y.rank).fill(0), [...y.shape.slice(0, -1), n]);
       return tf.sum(tf.add(tf.sub(tf.logSigmoid(u), u), tf.log(crop)), -1);
     });
+  }
+}
+
+/**
+ * Unconstrained square matrices onto Cholesky factors (torch's LowerCholeskyTransform): the
+ * strictly lower triangle is kept, the diagonal exponentiated, the upper triangle dropped. As in
+ * torch it is not a bijection of all matrices (`bijective` is false, `inverse` is the right
+ * inverse that puts zeros above the diagonal, and `logAbsDetJacobian` throws). Event dim 2.
+ */
+export class LowerCholeskyTransform extends Transform {
+  get domain(): Constraint {
+    return independent(real, 2);
+  }
+  get codomain(): Constraint {
+    return lowerCholesky;
+  }
+  override get eventDim(): number {
+    return 2;
+  }
+  override get bijective(): boolean {
+    return false;
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => withDiagonal(x, (d) => tf.exp(d)));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => withDiagonal(y, (d) => tf.log(d)));
+  }
+  logAbsDetJacobian(): tf.Tensor {
+    throw new DlvmError(
+      'LowerCholeskyTransform.logAbsDetJacobian: the transform drops the upper triangle, so it is not invertible, so it has no log-determinant (torch.distributions does not define it either).',
+    );
+  }
+}
+
+/** The strictly lower triangle of `x` ([..., n, n]) plus f(its diagonal) on the diagonal. */
+function withDiagonal(x: tf.Tensor, f: (d: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const n = x.shape[x.rank - 1]!;
+  const eye = tf.eye(n);
+  const strict = tf.sub(tf.linalg.bandPart(tf.ones([n, n]), -1, 0), eye);
+  return tf.add(tf.mul(x, strict), tf.mul(tf.expandDims(f(diagPart(x)), -1), eye));
+}
+
+/**
+ * The cdf of `distribution` as a transform (torch's CumulativeDistributionTransform): forward is
+ * `cdf`, inverse `icdf`, and log |dy/dx| is `logProb(x)`; from the support onto (0, 1),
+ * increasing. A Gaussian copula is a TransformedDistribution of a MultivariateNormal through the
+ * cdf of Normal(0, 1). The transform owns the distribution (`dispose()` frees it).
+ */
+export class CumulativeDistributionTransform extends Transform {
+  constructor(readonly distribution: Distribution) {
+    super();
+    if (!(distribution instanceof Distribution)) throw argError('CumulativeDistributionTransform', 'distribution', 'a Distribution', distribution);
+  }
+  get domain(): Constraint {
+    return this.distribution.support;
+  }
+  get codomain(): Constraint {
+    return unitInterval;
+  }
+  override get eventDim(): number {
+    return this.distribution.eventShape.length;
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.distribution.cdf(x);
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return this.distribution.icdf(y);
+  }
+  logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
+    return this.distribution.logProb(x);
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof CumulativeDistributionTransform && other.distribution === this.distribution;
+  }
+  override dispose(): void {
+    this.distribution.dispose();
+  }
+  override toString(): string {
+    return `CumulativeDistributionTransform(${this.distribution.toString()})`;
   }
 }
 
