@@ -8,11 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AbsTransform,
   AffineTransform,
+  bijectTo,
   checkArgs,
+  constraints,
   ComposeTransform,
   CumulativeDistributionTransform,
   Exponential,
   ExpTransform,
+  Gamma,
   Gumbel,
   IndependentTransform,
   LowerCholeskyTransform,
@@ -22,6 +25,7 @@ import {
   SoftmaxTransform,
   StickBreakingTransform,
   TransformedDistribution,
+  transformTo,
   type Transform,
 } from '../src/index.js';
 import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
@@ -38,6 +42,15 @@ const MAKE: Record<string, () => Transform> = {
   'Compose Exp Affine': () => new ComposeTransform([new ExpTransform(), new AffineTransform(1, -2)]),
   'Independent Sigmoid': () => new IndependentTransform(new SigmoidTransform(), 1),
   LowerCholesky: () => new LowerCholeskyTransform(),
+  'bijectTo Real': () => bijectTo(constraints.real),
+  'bijectTo Positive': () => bijectTo(constraints.positive),
+  'bijectTo GreaterThan(1.5)': () => bijectTo(constraints.greaterThan(1.5)),
+  'bijectTo Interval(-1, 3)': () => bijectTo(constraints.interval(-1, 3)),
+  'bijectTo UnitInterval': () => bijectTo(constraints.unitInterval),
+  'bijectTo Simplex': () => bijectTo(constraints.simplex),
+  'transformTo Simplex': () => transformTo(constraints.simplex),
+  'transformTo LowerCholesky': () => transformTo(constraints.lowerCholesky),
+  'bijectTo Independent Interval(0, 2)': () => bijectTo(constraints.independent(constraints.interval(0, 2), 1)),
   'CumulativeDistribution Normal': () => new CumulativeDistributionTransform(new Normal(0.5, 2)),
   'CumulativeDistribution Exponential': () => new CumulativeDistributionTransform(new Exponential(1.5)),
   'Compose StickBreaking after Independent Affine': () =>
@@ -104,6 +117,30 @@ describe.each(BACKENDS)('transforms vs torch on %s', (backend) => {
     expect(u.every((v) => v >= 0 && v <= 1)).toBe(true);
     expect(Math.abs(u.reduce((a, b) => a + b, 0) / u.length - 0.5)).toBeLessThan(6 * Math.sqrt(1 / 12 / u.length));
     d.dispose();
+    await checkArgs();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("bijectTo of parameter constraints: tensor bounds (owned and freed), errors naming the constraint, and every family's support", async () => {
+    await checkArgs();
+    const before = tf.memory().numTensors;
+    const low = tf.tensor1d([0, -2]);
+    const high = tf.tensor1d([1, 5]);
+    const t = bijectTo(constraints.interval(low, high));
+    const zero = tf.zeros([2]);
+    expectClose(await take(t.forward(zero)), [0.5, 1.5], { rtol: 1e-6, atol: 1e-6, label: 'interval midpoints' });
+    t.dispose();
+    // A family's support, mapped from reals: the draws land inside it.
+    const g = new Gamma(2, 3);
+    const onto = bijectTo(g.support);
+    const raw = tf.tensor1d([-30, 0, 30]);
+    expect((await take(onto.forward(raw))).every((v) => v > 0)).toBe(true);
+    onto.dispose();
+    g.dispose();
+    tf.dispose([low, high, zero, raw]);
+    expect(() => bijectTo(constraints.lowerCholesky)).toThrow(/^bijectTo: LowerCholesky\(\) has no bijection from unconstrained reals/);
+    expect(() => bijectTo(constraints.positiveDefinite)).toThrow(/^bijectTo: no transform is registered for PositiveDefinite\(\)/);
+    expect(() => bijectTo(5 as never)).toThrow(/^bijectTo: argument 'constraint' must be a constraint/);
     await checkArgs();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -35,6 +35,20 @@ export interface Constraint {
   checkHost?(values: Float32Array, shape: number[]): Uint8Array | null;
   /** What to do about a value outside this set, appended to support errors (e.g. grey pixels for a Bernoulli). */
   readonly hint?: string;
+  /** Which family of sets this is, with its bounds: what `bijectTo` / `transformTo` dispatch on. */
+  readonly spec?: ConstraintSpec;
+}
+
+/** The family of a constraint and its bounds (see {@link Constraint.spec}). */
+export interface ConstraintSpec {
+  readonly kind: 'real' | 'greaterThan' | 'greaterThanEq' | 'interval' | 'halfOpenInterval' | 'simplex' | 'lowerCholesky';
+  readonly lower?: number | tf.Tensor;
+  readonly upper?: number | tf.Tensor;
+}
+
+/** `c` with its spec attached. */
+function withSpec(c: Constraint, spec: ConstraintSpec): Constraint {
+  return { ...c, spec };
 }
 
 /** A host test of the event at flat event index `i`: elementwise (`x => boolean`) or, for eventDim > 0, per event. */
@@ -79,12 +93,15 @@ const notNan = (v: tf.Tensor) => tf.logicalNot(tf.isNaN(v));
 const bound = (b: number | tf.Tensor, label?: string) => (typeof b === 'number' ? String(b) : (label ?? 'a parameter'));
 
 /** Any real number, including +-Infinity; not NaN. */
-export const real = make(
-  'Real()',
-  notNan,
-  0,
-  false,
-  each((x) => !Number.isNaN(x)),
+export const real = withSpec(
+  make(
+    'Real()',
+    notNan,
+    0,
+    false,
+    each((x) => !Number.isNaN(x)),
+  ),
+  { kind: 'real' },
 );
 /** Reals, checked per vector (event dim 1). */
 export const realVector = independent(real, 1);
@@ -142,6 +159,9 @@ function hostIf(bounds: Array<number | tf.Tensor>, test: (b: Array<(i: number) =
 
 /** x > lower. */
 export function greaterThan(lower: number | tf.Tensor, label?: string): Constraint {
+  return withSpec(greaterThanSet(lower, label), { kind: 'greaterThan', lower });
+}
+function greaterThanSet(lower: number | tf.Tensor, label?: string): Constraint {
   return make(
     `GreaterThan(lower_bound=${bound(lower, label)})`,
     (v) => tf.greater(v, lower),
@@ -153,6 +173,9 @@ export function greaterThan(lower: number | tf.Tensor, label?: string): Constrai
 }
 /** x >= lower; `label` names a tensor bound in messages (`scale` for Pareto's support). */
 export function greaterThanEq(lower: number | tf.Tensor, label?: string): Constraint {
+  return withSpec(greaterThanEqSet(lower, label), { kind: 'greaterThanEq', lower });
+}
+function greaterThanEqSet(lower: number | tf.Tensor, label?: string): Constraint {
   return make(
     `GreaterThanEq(lower_bound=${bound(lower, label)})`,
     (v) => tf.greaterEqual(v, lower),
@@ -164,6 +187,9 @@ export function greaterThanEq(lower: number | tf.Tensor, label?: string): Constr
 }
 /** lower <= x <= upper. */
 export function interval(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string] = ['a parameter', 'a parameter']): Constraint {
+  return withSpec(intervalSet(lower, upper, labels), { kind: 'interval', lower, upper });
+}
+function intervalSet(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string]): Constraint {
   return make(
     `Interval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
     (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.lessEqual(v, upper)),
@@ -175,6 +201,9 @@ export function interval(lower: number | tf.Tensor, upper: number | tf.Tensor, l
 }
 /** lower <= x < upper. */
 export function halfOpenInterval(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string] = ['a parameter', 'a parameter']): Constraint {
+  return withSpec(halfOpenIntervalSet(lower, upper, labels), { kind: 'halfOpenInterval', lower, upper });
+}
+function halfOpenIntervalSet(lower: number | tf.Tensor, upper: number | tf.Tensor, labels: [string, string]): Constraint {
   return make(
     `HalfOpenInterval(lower_bound=${bound(lower, labels[0])}, upper_bound=${bound(upper, labels[1])})`,
     (v) => tf.logicalAnd(tf.greaterEqual(v, lower), tf.less(v, upper)),
@@ -246,12 +275,15 @@ export const sphere = make(
 );
 
 /** Vectors with nonnegative entries summing to 1 (tolerance 1e-6, as torch). */
-export const simplex = make(
-  'Simplex()',
-  (v) => tf.logicalAnd(allTrue(tf.greaterEqual(v, 0), -1), tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!))),
-  1,
-  false,
-  (e: Float32Array) => e.every((x) => x >= 0) && Math.abs(e.reduce((a, b) => a + b, 0) - 1) <= 1e-6 * Math.max(1, e.length),
+export const simplex = withSpec(
+  make(
+    'Simplex()',
+    (v) => tf.logicalAnd(allTrue(tf.greaterEqual(v, 0), -1), tf.lessEqual(tf.abs(tf.sub(tf.sum(v, -1), 1)), 1e-6 * Math.max(1, v.shape[v.rank - 1]!))),
+    1,
+    false,
+    (e: Float32Array) => e.every((x) => x >= 0) && Math.abs(e.reduce((a, b) => a + b, 0) - 1) <= 1e-6 * Math.max(1, e.length),
+  ),
+  { kind: 'simplex' },
 );
 
 /**
@@ -282,23 +314,26 @@ export const oneHot = make(
 );
 
 /** Lower-triangular matrices with a positive diagonal. */
-export const lowerCholesky = make(
-  'LowerCholesky()',
-  (v) => {
-    const d = v.shape[v.rank - 1]!;
-    const upper = tf.sub(tf.ones([d, d]), tf.linalg.bandPart(tf.ones([d, d]), -1, 0));
-    const upperZero = allTrue(tf.equal(tf.mul(v, upper), 0), [-2, -1]);
-    return tf.logicalAnd(upperZero, allTrue(tf.greater(diagPart(v), 0), -1));
-  },
-  2,
-  false,
-  (e: Float32Array, [d]: number[]) => {
-    for (let i = 0; i < d!; i++) {
-      if (!(e[i * d! + i]! > 0)) return false;
-      for (let j = i + 1; j < d!; j++) if (e[i * d! + j] !== 0) return false;
-    }
-    return true;
-  },
+export const lowerCholesky = withSpec(
+  make(
+    'LowerCholesky()',
+    (v) => {
+      const d = v.shape[v.rank - 1]!;
+      const upper = tf.sub(tf.ones([d, d]), tf.linalg.bandPart(tf.ones([d, d]), -1, 0));
+      const upperZero = allTrue(tf.equal(tf.mul(v, upper), 0), [-2, -1]);
+      return tf.logicalAnd(upperZero, allTrue(tf.greater(diagPart(v), 0), -1));
+    },
+    2,
+    false,
+    (e: Float32Array, [d]: number[]) => {
+      for (let i = 0; i < d!; i++) {
+        if (!(e[i * d! + i]! > 0)) return false;
+        for (let j = i + 1; j < d!; j++) if (e[i * d! + j] !== 0) return false;
+      }
+      return true;
+    },
+  ),
+  { kind: 'lowerCholesky' },
 );
 
 /** Symmetric positive-definite matrices (symmetric within 1e-6 relative; Cholesky succeeds). */

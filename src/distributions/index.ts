@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export * as constraints from './constraints.js';
-export type { Constraint } from './constraints.js';
+export type { Constraint, ConstraintSpec } from './constraints.js';
 export { Distribution, setDefaultValidateArgs, getDefaultValidateArgs } from './distribution.js';
 export type { DistributionOptions } from './distribution.js';
 export { checkArgs, pendingArgChecks } from './pending_checks.js';
@@ -44,6 +44,8 @@ export {
   ComposeTransform,
   LowerCholeskyTransform,
   CumulativeDistributionTransform,
+  bijectTo,
+  transformTo,
 } from './transforms.js';
 export { TransformedDistribution } from './transformed_distribution.js';
 export { LogNormal } from './log_normal.js';

@@ -64,6 +64,18 @@ export abstract class Transform {
   }
   /** Frees tensors the transform made. */
   dispose(): void {}
+  /**
+   * `t`, made to free `made` as well when it is disposed: for transforms built from tensors
+   * computed for them (the width of an interval in {@link bijectTo}), as `Distribution.owning`.
+   */
+  static owning<T extends Transform>(t: T, made: tf.Tensor[]): T {
+    const own = t.dispose.bind(t);
+    t.dispose = () => {
+      own();
+      tf.dispose(made);
+    };
+    return t;
+  }
   /** Name for messages. */
   toString(): string {
     return `${this.constructor.name}()`;
@@ -631,10 +643,11 @@ export class ComposeTransform extends Transform {
     return this.parts.reduceRight((sh, t) => t.inverseShape(sh), [...shape]);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.parts.reduce((v, t) => t.forward(v), x));
+    // With no parts (the identity, bijectTo(real)) a copy: every method returns a new tensor.
+    return tf.tidy(() => (this.parts.length === 0 ? tf.clone(x) : this.parts.reduce((v, t) => t.forward(v), x)));
   }
   inverse(y: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.parts.reduceRight((v, t) => t.inverse(v), y));
+    return tf.tidy(() => (this.parts.length === 0 ? tf.clone(y) : this.parts.reduceRight((v, t) => t.inverse(v), y)));
   }
   logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
@@ -659,4 +672,76 @@ export class ComposeTransform extends Transform {
   override toString(): string {
     return `ComposeTransform([${this.parts.map(String).join(', ')}])`;
   }
+}
+
+/**
+ * The transform for a constraint, by its family: `biject` picks torch's `biject_to` (StickBreaking
+ * for the simplex), otherwise `transform_to` (Softmax).
+ */
+function constraintTransform(fn: string, constraint: Constraint, biject: boolean): Transform {
+  if (constraint === null || typeof constraint !== 'object' || typeof (constraint as Constraint).check !== 'function') {
+    throw argError(fn, 'constraint', 'a constraint (constraints.positive, constraints.interval(0, 1), ...)', constraint);
+  }
+  if (constraint.base !== undefined) {
+    // independent(base, n): the base's transform over n more rightmost dimensions.
+    const n = constraint.eventDim - constraint.base.eventDim;
+    const inner = constraintTransform(fn, constraint.base, biject);
+    return n === 0 ? inner : new IndependentTransform(inner, n);
+  }
+  const spec = constraint.spec;
+  switch (spec?.kind) {
+    case 'real':
+      return new ComposeTransform([]);
+    case 'greaterThan':
+    case 'greaterThanEq': {
+      // lower + exp(x)
+      const lower = spec.lower!;
+      return lower === 0 ? new ExpTransform() : new ComposeTransform([new ExpTransform(), new AffineTransform(lower, 1)]);
+    }
+    case 'interval':
+    case 'halfOpenInterval': {
+      // lower + (upper - lower) sigmoid(x)
+      const [lower, upper] = [spec.lower!, spec.upper!];
+      if (lower === 0 && upper === 1) return new SigmoidTransform();
+      if (typeof lower === 'number' && typeof upper === 'number')
+        return new ComposeTransform([new SigmoidTransform(), new AffineTransform(lower, upper - lower)]);
+      const width = tf.sub(upper, lower);
+      return new ComposeTransform([new SigmoidTransform(), Transform.owning(new AffineTransform(lower, width), [width])]);
+    }
+    case 'simplex':
+      return biject ? new StickBreakingTransform() : new SoftmaxTransform();
+    case 'lowerCholesky':
+      // Not a bijection of square matrices (it drops the upper triangle): transformTo only, as torch.
+      if (!biject) return new LowerCholeskyTransform();
+      throw new DlvmError(
+        `${fn}: LowerCholesky() has no bijection from unconstrained reals (LowerCholeskyTransform drops the upper triangle; torch registers none either); use transformTo(constraints.lowerCholesky).`,
+      );
+    default:
+      throw new DlvmError(
+        `${fn}: no transform is registered for ${constraint.name} (dlvm has them for Real, GreaterThan(Eq), (HalfOpen)Interval, Simplex, LowerCholesky and independent() of these, as torch 1.13 does for the constraints both have).`,
+      );
+  }
+}
+
+/**
+ * The bijection from unconstrained reals onto `constraint` (torch's `biject_to`): the way to
+ * optimise a constrained parameter, as `x = bijectTo(constraints.positive).forward(raw)` with
+ * `raw` a free variable. Exp (plus the bound) for lower bounds, a scaled Sigmoid for intervals,
+ * StickBreaking for the simplex, and the base's transform for `independent(base, n)`; the identity
+ * for reals. The caller owns the transform.
+ *
+ * @example
+ * const sigma = bijectTo(constraints.positive).forward(rawSigma); // exp(rawSigma)
+ */
+export function bijectTo(constraint: Constraint): Transform {
+  return constraintTransform('bijectTo', constraint, true);
+}
+
+/**
+ * A transform from unconstrained reals onto `constraint` that need not be bijective (torch's
+ * `transform_to`): as {@link bijectTo} but Softmax for the simplex (torch's choice: better
+ * conditioned for optimisation, not invertible), and LowerCholesky for Cholesky factors.
+ */
+export function transformTo(constraint: Constraint): Transform {
+  return constraintTransform('transformTo', constraint, false);
 }
