@@ -38,6 +38,7 @@ import {
   VonMises,
   TruncatedNormal,
   VonMisesFisher,
+  Wishart,
   HypersphericalUniform,
   Kumaraswamy,
   Pareto,
@@ -362,6 +363,37 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     'KL between spheres of different dimensions',
     () => klDivergence(new VonMisesFisher([0, 1, 0], 2), new HypersphericalUniform(4)),
     /^klDivergence\(VonMisesFisher, HypersphericalUniform\): argument 'q' must be a distribution on the sphere in R\^3, but got "one in R\^4"/,
+  ],
+  [
+    'Wishart with df <= p - 1',
+    () =>
+      new Wishart([3, 1], {
+        covarianceMatrix: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      }),
+    /^Wishart: argument 'df' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=2\), but found invalid values 1\.$/,
+  ],
+  [
+    'Wishart with two matrices',
+    () => new Wishart(3, { covarianceMatrix: [[1]], scaleTril: [[1]] } as never),
+    /^Wishart: argument 'matrix' must be an object with exactly one of/,
+  ],
+  [
+    'Wishart value that is not positive definite',
+    () =>
+      new Wishart(3, {
+        covarianceMatrix: [
+          [1, 0],
+          [0, 1],
+        ],
+      }).logProb([
+        [1, 2],
+        [2, 1],
+      ]),
+    /^Wishart\.logProb: argument 'value' .*within the support PositiveDefinite\(\) of Wishart/,
   ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [

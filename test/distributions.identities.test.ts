@@ -23,6 +23,7 @@ import {
   InverseGamma,
   TruncatedNormal,
   VonMisesFisher,
+  Wishart,
   GeneralizedPareto,
   OneHotCategoricalStraightThrough,
   ContinuousBernoulli,
@@ -598,6 +599,36 @@ describe.each(BACKENDS)('rsample gradients on %s', (backend) => {
       proj(c).map((x) => a * x),
       { rtol: 0.05, atol: 0.02, label: 'tangential d/dloc' },
     );
+  });
+  it('Wishart (Bartlett, through the implicit Gamma gradient): d/d df E[sum X] = sum V, d/dL E[X_00] = 2 df L_00', () => {
+    // V = L L^T = [[2, 0.6], [0.6, 1]], whose entries sum to 4.2.
+    const l = tf.tensor2d([
+      [Math.sqrt(2), 0],
+      [0.6 / Math.sqrt(2), Math.sqrt(1 - 0.18)],
+    ]);
+    checkGradient(
+      'Wishart df',
+      [tf.tensor1d([4])],
+      (df) => new Wishart(df!, { scaleTril: l }),
+      (x) => tf.reshape(tf.sum(x, [-2, -1]), [-1, 1]),
+      [[4.2]],
+      {
+        n: 20000,
+        atol: 0.05,
+      },
+    );
+    manualSeed(5);
+    const g = tf.tidy(() =>
+      Array.from(
+        tf
+          .grad((lt: tf.Tensor) => tf.mean(tf.slice(tf.reshape(new Wishart(4, { scaleTril: lt }).rsample([20000]), [20000, 4]), [0, 0], [-1, 1])))(l)
+          .dataSync(),
+      ),
+    );
+    manualSeed(null);
+    // E[X] = df L L^T: d E[X_00] / d L_00 = 2 df L_00, d / d L_01 (above the diagonal, unused) = 0.
+    expectClose([g[0]!, g[1]!], [2 * 4 * Math.sqrt(2), 0], { rtol: 0.05, atol: 0.05, label: 'd/dL' });
+    l.dispose();
   });
   it('OneHotCategoricalStraightThrough: one-hot forward values, the gradient of probs: d/dl_j sum_i w_i p_i = p_j (w_j - sum_i w_i p_i)', async () => {
     const logits = [0.3, -1.2, 0.8, 0.1];

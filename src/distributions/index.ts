@@ -69,5 +69,6 @@ export { GeneralizedPareto } from './generalized_pareto.js';
 export { VonMises } from './von_mises.js';
 export { TruncatedNormal } from './truncated_normal.js';
 export { VonMisesFisher, HypersphericalUniform } from './von_mises_fisher.js';
+export { Wishart } from './wishart.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
 export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';

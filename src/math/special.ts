@@ -478,6 +478,26 @@ export function besselIveRatioComplement(v: number, x: tf.Tensor): tf.Tensor {
   });
 }
 
+// ---- multivariate gamma (Wishart) ------------------------------------------------------------
+
+/** log Gamma_p(a) = p(p-1)/4 log(pi) + sum_(j=1..p) lgamma(a + (1 - j)/2), for a > (p - 1)/2. */
+export function mvlgamma(a: tf.Tensor, p: number): tf.Tensor {
+  return tf.tidy(() => {
+    let sum: tf.Tensor = tf.fill(a.shape, (p * (p - 1) * Math.log(Math.PI)) / 4);
+    for (let j = 1; j <= p; j++) sum = tf.add(sum, lgamma(tf.add(a, (1 - j) / 2)));
+    return sum;
+  });
+}
+
+/** psi_p(a) = d/da log Gamma_p(a) = sum_(j=1..p) psi(a + (1 - j)/2). */
+export function mvdigamma(a: tf.Tensor, p: number): tf.Tensor {
+  return tf.tidy(() => {
+    let sum: tf.Tensor = tf.zerosLike(a);
+    for (let j = 1; j <= p; j++) sum = tf.add(sum, digamma(tf.add(a, (1 - j) / 2)));
+    return sum;
+  });
+}
+
 // ---- double-precision scalar versions (independent float64 references for the tests) ----------
 
 const LANCZOS_G7 = [

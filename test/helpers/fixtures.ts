@@ -175,6 +175,10 @@ export function build(spec: Spec): dlvm.Distribution {
       const key = ['covarianceMatrix', 'scaleTril', 'precisionMatrix'].find((k) => a[k] !== undefined)!;
       return new dlvm.MultivariateNormal(v('loc'), { [key]: v(key) } as unknown as dlvm.MvnMatrix);
     }
+    case 'Wishart': {
+      const key = ['covarianceMatrix', 'scaleTril', 'precisionMatrix'].find((k) => a[k] !== undefined)!;
+      return new dlvm.Wishart(v('df'), { [key]: v(key) } as unknown as dlvm.MvnMatrix);
+    }
     case 'LowRankMultivariateNormal':
       return new dlvm.LowRankMultivariateNormal(v('loc'), v('covFactor'), v('covDiag'));
     case 'Independent':
