@@ -39,6 +39,7 @@ import {
   TruncatedNormal,
   VonMisesFisher,
   Wishart,
+  LKJCholesky,
   HypersphericalUniform,
   Kumaraswamy,
   Pareto,
@@ -394,6 +395,21 @@ const cases: Array<[string, () => unknown, RegExp]> = [
         [2, 1],
       ]),
     /^Wishart\.logProb: argument 'value' .*within the support PositiveDefinite\(\) of Wishart/,
+  ],
+  ['LKJCholesky of dim 1', () => new LKJCholesky(1), /^LKJCholesky: argument 'dim' must be an integer >= 2, but got 1/],
+  [
+    'LKJCholesky with a zero concentration',
+    () => new LKJCholesky(3, [1, 0]),
+    /^LKJCholesky: argument 'concentration' .*GreaterThan\(lower_bound=0\), but found invalid values 0\.$/,
+  ],
+  [
+    'LKJCholesky value with a row off the unit sphere',
+    () =>
+      new LKJCholesky(2).logProb([
+        [1, 0],
+        [0.5, 0.5],
+      ]),
+    /^LKJCholesky\.logProb: argument 'value' .*within the support CorrCholesky\(\) of LKJCholesky/,
   ],
   ['StudentT cdf, which torch does not define', () => new StudentT(3).cdf(0), /^StudentT\.cdf: not defined for StudentT/],
   [

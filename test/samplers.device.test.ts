@@ -1,6 +1,6 @@
 /**
  * The device samplers of Gamma (shared by Beta, Dirichlet and Chi2), Poisson, Binomial,
- * NegativeBinomial, Multinomial, VonMises and VonMisesFisher, and the implicit
+ * NegativeBinomial, Multinomial, VonMises, VonMisesFisher and LKJCholesky, and the implicit
  * reparameterisation gradient of Gamma draws, against independent double-precision references:
  * the closed-form moments, Kolmogorov-Smirnov against P(a, x) (gammaPNumber) and chi-square
  * against the Poisson pmf, and dz/da against a five-point central difference of gammaPNumber.
@@ -20,6 +20,7 @@ import {
   Dirichlet,
   Gamma,
   initBackend,
+  LKJCholesky,
   manualSeed,
   Multinomial,
   NegativeBinomial,
@@ -479,6 +480,42 @@ describe.each(TARGETS)('device samplers on %s', (backend) => {
       expect(dist, `KS, m = ${m}, kappa = ${kappa}`).toBeLessThan(ksCritical(draws));
     }
     report(`${backend} VonMisesFisher KS (n=${draws}, crit ${ksCritical(draws).toFixed(4)}):`, ks.join(', '));
+  });
+
+  it('LKJCholesky draws: L L^T has unit diagonal, and each correlation is 2 Beta(b, b) - 1 with b = eta - 1 + D/2 (mean 0, variance 1/(2b + 1))', async () => {
+    const draws = backend === 'webgpu' ? 2000 : 8000;
+    for (const [dim, eta] of [
+      [2, 1],
+      [3, 0.5],
+      [4, 3],
+    ] as const) {
+      manualSeed(41 + dim);
+      const d = new LKJCholesky(dim, eta);
+      const l = d.sample([draws]);
+      const c = await values(tf.matMul(l, l, false, true));
+      l.dispose();
+      d.dispose();
+      manualSeed(null);
+      const b = eta - 1 + dim / 2;
+      for (let i = 0; i < dim; i++) {
+        for (let j = 0; j <= i; j++) {
+          const r = Array.from({ length: draws }, (_, k) => c[k * dim * dim + i * dim + j]!);
+          if (i === j) {
+            expect(
+              r.every((v) => Math.abs(v - 1) < 1e-5),
+              `diagonal, D = ${dim}`,
+            ).toBe(true);
+            continue;
+          }
+          const [m, v] = meanVar(r);
+          const variance = 1 / (2 * b + 1);
+          // Var of the sample variance from the fourth moment of 2 Beta(b, b) - 1: 3 / ((2b + 1)(2b + 3)).
+          const m4 = 3 / ((2 * b + 1) * (2 * b + 3));
+          expect(Math.abs(m), `mean of r_${i}${j}, D = ${dim}, eta = ${eta}`).toBeLessThanOrEqual(6 * Math.sqrt(variance / draws));
+          expect(Math.abs(v - variance), `variance of r_${i}${j}, D = ${dim}, eta = ${eta}`).toBeLessThanOrEqual(6 * Math.sqrt((m4 - variance ** 2) / draws));
+        }
+      }
+    }
   });
 
   it('dz/da on a grid of (a, quantile) matches the float64 central difference of P(a, z)', async () => {

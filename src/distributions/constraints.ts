@@ -336,6 +336,36 @@ export const lowerCholesky = withSpec(
   { kind: 'lowerCholesky' },
 );
 
+/**
+ * Cholesky factors of correlation matrices: lower triangular with a positive diagonal and rows of
+ * unit norm (within 10 eps D, as torch's CorrCholesky()).
+ */
+export const corrCholesky = make(
+  'CorrCholesky()',
+  (v) => {
+    const d = v.shape[v.rank - 1]!;
+    const tol = 10 * 1.1920928955078125e-7 * d;
+    const unitRows = allTrue(tf.lessEqual(tf.abs(tf.sub(tf.norm(v, 'euclidean', -1), 1)), tol), -1);
+    return tf.logicalAnd(lowerCholesky.check(v), unitRows);
+  },
+  2,
+  false,
+  (e: Float32Array, shape: number[]) => {
+    const d = shape[shape.length - 1]!;
+    const tol = 10 * 1.1920928955078125e-7 * d;
+    for (let i = 0; i < d; i++) {
+      if (!(e[i * d + i]! > 0)) return false;
+      let sq = 0;
+      for (let j = 0; j < d; j++) {
+        if (j > i && e[i * d + j] !== 0) return false;
+        sq += e[i * d + j]! ** 2;
+      }
+      if (!(Math.abs(Math.sqrt(sq) - 1) <= tol)) return false;
+    }
+    return true;
+  },
+);
+
 /** Symmetric positive-definite matrices (symmetric within 1e-6 relative; Cholesky succeeds). */
 export const positiveDefinite = make(
   'PositiveDefinite()',

@@ -175,6 +175,8 @@ export function build(spec: Spec): dlvm.Distribution {
       const key = ['covarianceMatrix', 'scaleTril', 'precisionMatrix'].find((k) => a[k] !== undefined)!;
       return new dlvm.MultivariateNormal(v('loc'), { [key]: v(key) } as unknown as dlvm.MvnMatrix);
     }
+    case 'LKJCholesky':
+      return new dlvm.LKJCholesky(a['dim'] as unknown as number, v('concentration'));
     case 'Wishart': {
       const key = ['covarianceMatrix', 'scaleTril', 'precisionMatrix'].find((k) => a[k] !== undefined)!;
       return new dlvm.Wishart(v('df'), { [key]: v(key) } as unknown as dlvm.MvnMatrix);
