@@ -70,6 +70,7 @@ export { VonMises } from './von_mises.js';
 export { TruncatedNormal } from './truncated_normal.js';
 export { VonMisesFisher, HypersphericalUniform } from './von_mises_fisher.js';
 export { Wishart } from './wishart.js';
+export { ExponentialFamily } from './exponential_family.js';
 export { LKJCholesky } from './lkj_cholesky.js';
 export { RelaxedBernoulli, LogitRelaxedBernoulli } from './relaxed_bernoulli.js';
 export { RelaxedOneHotCategorical, ExpRelaxedCategorical } from './relaxed_categorical.js';
