@@ -41,7 +41,8 @@ export interface FixtureCase {
 export interface Fixtures {
   torch: string;
   cases: FixtureCase[];
-  kl: Array<{ p: Spec; q: Spec; kl: Nested; exact?: Nested; note?: string }>;
+  /** `kl` is null where torch raises (then `exact` is the reference). */
+  kl: Array<{ p: Spec; q: Spec; kl: Nested | null; exact?: Nested; note?: string }>;
   transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number }>;
   special: Record<
     | 'x'
