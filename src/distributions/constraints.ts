@@ -41,7 +41,7 @@ export interface Constraint {
 
 /** The family of a constraint and its bounds (see {@link Constraint.spec}). */
 export interface ConstraintSpec {
-  readonly kind: 'real' | 'greaterThan' | 'greaterThanEq' | 'interval' | 'halfOpenInterval' | 'simplex' | 'lowerCholesky';
+  readonly kind: 'real' | 'greaterThan' | 'greaterThanEq' | 'interval' | 'halfOpenInterval' | 'simplex' | 'lowerCholesky' | 'corrCholesky';
   readonly lower?: number | tf.Tensor;
   readonly upper?: number | tf.Tensor;
 }
@@ -265,6 +265,65 @@ export function independent(base: Constraint, n: number): Constraint {
   };
 }
 
+/** `dim` of a value of rank `rank` counted from the right of its check (which lacks `eventDim` dims): negative when `dim` is a batch dim. */
+function fromRight(dim: number, rank: number, eventDim: number): number {
+  return (dim < 0 ? dim : dim - rank) + eventDim;
+}
+
+/** Each part's verdict reduced to `eventDim` event dims (all must hold). */
+function partVerdict(c: Constraint, v: tf.Tensor, eventDim: number): tf.Tensor {
+  const ok = c.check(v);
+  const n = eventDim - c.eventDim;
+  return n === 0
+    ? ok
+    : allTrue(
+        ok,
+        Array.from({ length: n }, (_, i) => ok.rank - 1 - i),
+      );
+}
+
+/**
+ * Blocks of `lengths[i]` entries along `dim` in `parts[i]` (torch's `constraints.cat`, the domain
+ * of CatTransform). Event dims: the largest of the parts'; the verdicts are concatenated along
+ * `dim` when it is a batch dim, and combined (all must hold) when it lies inside the event.
+ */
+export function cat(parts: Constraint[], dim = 0, lengths: number[] = parts.map(() => 1)): Constraint {
+  const eventDim = Math.max(...parts.map((c) => c.eventDim));
+  return {
+    name: `Cat([${parts.map((c) => c.name).join(', ')}], dim=${dim}, lengths=[${lengths.join(', ')}])`,
+    eventDim,
+    isDiscrete: parts.some((c) => c.isDiscrete),
+    check: (v) =>
+      tf.tidy(() => {
+        const axis = dim < 0 ? dim + v.rank : dim;
+        const verdicts = tf.split(v, lengths, axis).map((b, i) => partVerdict(parts[i]!, b, eventDim));
+        const r = fromRight(dim, v.rank, eventDim);
+        return r < 0 ? tf.concat(verdicts, verdicts[0]!.rank + r) : verdicts.reduce((a, b) => tf.logicalAnd(a, b));
+      }),
+  };
+}
+
+/**
+ * The i-th slice along `dim` in `parts[i]` (torch's `constraints.stack`, the domain of
+ * StackTransform); `dim` is a batch dim, along which the verdicts are stacked.
+ */
+export function stack(parts: Constraint[], dim = 0): Constraint {
+  const eventDim = Math.max(...parts.map((c) => c.eventDim));
+  return {
+    name: `Stack([${parts.map((c) => c.name).join(', ')}], dim=${dim})`,
+    eventDim,
+    isDiscrete: parts.some((c) => c.isDiscrete),
+    check: (v) =>
+      tf.tidy(() => {
+        const axis = dim < 0 ? dim + v.rank : dim;
+        return tf.stack(
+          tf.unstack(v, axis).map((s, i) => partVerdict(parts[i]!, s, eventDim)),
+          axis,
+        );
+      }),
+  };
+}
+
 /** Unit vectors (Euclidean norm 1 within 1e-5): the support of VonMisesFisher and HypersphericalUniform. */
 export const sphere = make(
   'Sphere()',
@@ -340,30 +399,33 @@ export const lowerCholesky = withSpec(
  * Cholesky factors of correlation matrices: lower triangular with a positive diagonal and rows of
  * unit norm (within 10 eps D, as torch's CorrCholesky()).
  */
-export const corrCholesky = make(
-  'CorrCholesky()',
-  (v) => {
-    const d = v.shape[v.rank - 1]!;
-    const tol = 10 * 1.1920928955078125e-7 * d;
-    const unitRows = allTrue(tf.lessEqual(tf.abs(tf.sub(tf.norm(v, 'euclidean', -1), 1)), tol), -1);
-    return tf.logicalAnd(lowerCholesky.check(v), unitRows);
-  },
-  2,
-  false,
-  (e: Float32Array, shape: number[]) => {
-    const d = shape[shape.length - 1]!;
-    const tol = 10 * 1.1920928955078125e-7 * d;
-    for (let i = 0; i < d; i++) {
-      if (!(e[i * d + i]! > 0)) return false;
-      let sq = 0;
-      for (let j = 0; j < d; j++) {
-        if (j > i && e[i * d + j] !== 0) return false;
-        sq += e[i * d + j]! ** 2;
+export const corrCholesky = withSpec(
+  make(
+    'CorrCholesky()',
+    (v) => {
+      const d = v.shape[v.rank - 1]!;
+      const tol = 10 * 1.1920928955078125e-7 * d;
+      const unitRows = allTrue(tf.lessEqual(tf.abs(tf.sub(tf.norm(v, 'euclidean', -1), 1)), tol), -1);
+      return tf.logicalAnd(lowerCholesky.check(v), unitRows);
+    },
+    2,
+    false,
+    (e: Float32Array, shape: number[]) => {
+      const d = shape[shape.length - 1]!;
+      const tol = 10 * 1.1920928955078125e-7 * d;
+      for (let i = 0; i < d; i++) {
+        if (!(e[i * d + i]! > 0)) return false;
+        let sq = 0;
+        for (let j = 0; j < d; j++) {
+          if (j > i && e[i * d + j] !== 0) return false;
+          sq += e[i * d + j]! ** 2;
+        }
+        if (!(Math.abs(Math.sqrt(sq) - 1) <= tol)) return false;
       }
-      if (!(Math.abs(Math.sqrt(sq) - 1) <= tol)) return false;
-    }
-    return true;
-  },
+      return true;
+    },
+  ),
+  { kind: 'corrCholesky' },
 );
 
 /** Symmetric positive-definite matrices (symmetric within 1e-6 relative; Cholesky succeeds). */

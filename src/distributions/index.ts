@@ -44,6 +44,10 @@ export {
   ComposeTransform,
   LowerCholeskyTransform,
   CumulativeDistributionTransform,
+  CorrCholeskyTransform,
+  ReshapeTransform,
+  CatTransform,
+  StackTransform,
   bijectTo,
   transformTo,
 } from './transforms.js';

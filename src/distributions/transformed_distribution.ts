@@ -8,7 +8,7 @@ import { independent, type Constraint } from './constraints.js';
 import { Distribution, type DistributionOptions } from './distribution.js';
 import { Independent } from './independent.js';
 import { klDivergence, registerKL } from './kl.js';
-import { AffineTransform, Transform, composedSign } from './transforms.js';
+import { AffineTransform, ComposeTransform, Transform, composedSign } from './transforms.js';
 import { broadcastShapes, sumRightmost } from './util.js';
 
 /**
@@ -37,7 +37,9 @@ export class TransformedDistribution extends Distribution {
       throw argError(name, 'transforms', 'a Transform or an array of Transforms', transforms);
     }
     const baseEvent = base.eventShape.length;
-    const transformEvent = Math.max(0, ...list.map((t) => t.eventDim));
+    // The chain's event dims in x's space and in y's (they differ when a transform changes the event rank).
+    const chain = new ComposeTransform(list);
+    const transformEvent = chain.eventDim;
     let shape = [...base.batchShape, ...base.eventShape];
     if (shape.length < transformEvent) {
       throw argError(name, 'base', `a distribution with at least ${transformEvent} dimensions (the transforms' event dims)`, base);
@@ -62,7 +64,7 @@ export class TransformedDistribution extends Distribution {
       inner = base.expand(baseShape.slice(0, baseShape.length - baseEvent));
     }
     if (transformEvent > baseEvent) inner = new Independent(inner, transformEvent - baseEvent, options);
-    const eventDim = Math.max(transformEvent, baseEvent);
+    const eventDim = chain.codomainEventDim + Math.max(baseEvent - transformEvent, 0);
     super(shape.slice(0, shape.length - eventDim), shape.slice(shape.length - eventDim), options);
     this.base = inner;
     this.given = base;
@@ -89,10 +91,10 @@ export class TransformedDistribution extends Distribution {
 
   expand(batchShape: number[]): TransformedDistribution {
     this.assertLive('expand');
-    const extra = this.eventShape.length - this.base.eventShape.length;
     if (!Array.isArray(batchShape)) throw argError(`${this.name}.expand`, 'batchShape', 'an array', batchShape);
-    const tail = this.eventShape.slice(0, extra);
-    return new TransformedDistribution(this.base.expand([...batchShape, ...tail]), this.transforms, this.options());
+    // The base's batch shape for this batch shape: the full shape pulled back through the chain.
+    const shape = this.transforms.reduceRight((sh, t) => t.inverseShape(sh), [...batchShape, ...this.eventShape]);
+    return new TransformedDistribution(this.base.expand(shape.slice(0, shape.length - this.base.eventShape.length)), this.transforms, this.options());
   }
 
   override dispose(): void {
@@ -113,12 +115,14 @@ export class TransformedDistribution extends Distribution {
     return x;
   }
   protected override _logProb(y: tf.Tensor): tf.Tensor {
-    const eventDim = this.eventShape.length;
+    // eventDim: the event dims of the current value, walking back through the chain.
+    let eventDim = this.eventShape.length;
     let lp: tf.Tensor = tf.scalar(0);
     let current = y;
     for (let i = this.transforms.length - 1; i >= 0; i--) {
       const t = this.transforms[i]!;
       const x = t.inverse(current);
+      eventDim += t.eventDim - t.codomainEventDim;
       lp = tf.sub(lp, sumRightmost(t.logAbsDetJacobian(x, current), eventDim - t.eventDim));
       current = x;
     }
@@ -151,5 +155,5 @@ registerKL(TransformedDistribution, TransformedDistribution, (p, q) => {
       `klDivergence: KL(${p.name} || ${q.name}) has a closed form only for equal transforms and event shapes; use monteCarloKL(p, q, nSamples).`,
     );
   }
-  return sumRightmost(klDivergence(p.base, q.base), p.eventShape.length - p.base.eventShape.length);
+  return sumRightmost(klDivergence(p.base, q.base), p.base.batchShape.length - p.batchShape.length);
 });

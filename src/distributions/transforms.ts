@@ -3,12 +3,28 @@
  *
  * A transform maps x in `domain` to y = forward(x) in `codomain`, with `inverse(y)` and
  * `logAbsDetJacobian(x, y)` = log |dy/dx|, summed over the transform's own `eventDim` rightmost
- * dimensions (0 for elementwise transforms). `sign` is +1 or -1 for monotone elementwise maps.
+ * dimensions of x (0 for elementwise transforms). Most transforms keep the event rank; those
+ * that change it (CorrCholesky: vectors to matrices, Reshape) have a `codomainEventDim` that
+ * differs from `eventDim`, as torch's `domain.event_dim` and `codomain.event_dim`. `sign` is +1
+ * or -1 for monotone elementwise maps.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcastTo } from '../math/ops.js';
 import { argError, DlvmError } from '../errors.js';
-import { independent, interval, lowerCholesky, positive, real, realVector, simplex, unitInterval, type Constraint } from './constraints.js';
+import {
+  cat,
+  corrCholesky,
+  independent,
+  interval,
+  lowerCholesky,
+  positive,
+  real,
+  realVector,
+  simplex,
+  stack,
+  unitInterval,
+  type Constraint,
+} from './constraints.js';
 import { Distribution } from './distribution.js';
 import { diagPart } from '../math/linalg.js';
 import { EPS, TINY, hostValuesOf, sumRightmost, toFloat, type TensorInput } from './util.js';
@@ -19,9 +35,16 @@ export abstract class Transform {
   abstract get domain(): Constraint;
   /** Where y lives. */
   abstract get codomain(): Constraint;
-  /** Rightmost dimensions one application couples (0: elementwise). */
+  /**
+   * Rightmost dimensions of x that one application couples (0: elementwise): the log-determinant
+   * has the shape of x without them (torch's `domain.event_dim`).
+   */
   get eventDim(): number {
     return 0;
+  }
+  /** Rightmost dimensions of y that one application fills (torch's `codomain.event_dim`): `eventDim` unless the map changes the event rank. */
+  get codomainEventDim(): number {
+    return this.eventDim;
   }
   /** Whether the map is invertible on its domain (Abs and Softmax are not: `inverse` is a right inverse). */
   get bijective(): boolean {
@@ -115,6 +138,9 @@ export class InverseTransform extends Transform {
     return this.base.domain;
   }
   override get eventDim(): number {
+    return this.base.codomainEventDim;
+  }
+  override get codomainEventDim(): number {
     return this.base.eventDim;
   }
   override get bijective(): boolean {
@@ -550,6 +576,171 @@ export class CumulativeDistributionTransform extends Transform {
   }
 }
 
+/** Flat row-major indices (i d + j) of the entries of a d x d matrix with j - i <= `diag`, in row order (torch's tril_matrix_to_vec order). */
+function trilIndices(d: number, diag: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < d; i++) for (let j = 0; j <= Math.min(d - 1, i + diag); j++) out.push(i * d + j);
+  return out;
+}
+
+/** The entries of the strictly lower triangle (or below `diag`) of `m` ([..., d, d]) as a vector in row order. */
+function trilToVec(m: tf.Tensor, diag = -1): tf.Tensor {
+  const d = m.shape[m.rank - 1]!;
+  const flat = tf.reshape(m, [...m.shape.slice(0, -2), d * d]);
+  return tf.gather(flat, tf.tensor1d(trilIndices(d, diag), 'int32'), flat.rank - 1);
+}
+
+/** The inverse of {@link trilToVec} for diag -1: a vector of d (d - 1) / 2 entries into the strictly lower triangle of a d x d matrix of zeros. */
+function vecToTril(v: tf.Tensor, d: number): tf.Tensor {
+  // Entry (i, j) takes element 1 + k of [0, v] (k its row-order position) or element 0.
+  const where = new Int32Array(d * d);
+  trilIndices(d, -1).forEach((flat, k) => (where[flat] = k + 1));
+  const padded = tf.concat([tf.zeros([...v.shape.slice(0, -1), 1]), v], -1);
+  return tf.reshape(tf.gather(padded, tf.tensor1d(where, 'int32'), padded.rank - 1), [...v.shape.slice(0, -1), d, d]);
+}
+
+/** d for a vector of n = d (d - 1) / 2 entries, or undefined when n is not such a number. */
+function corrDimension(n: number): number | undefined {
+  const d = Math.round(Math.sqrt(0.25 + 2 * n) + 0.5);
+  return (d * (d - 1)) / 2 === n ? d : undefined;
+}
+
+/**
+ * Unconstrained vectors of length D (D - 1) / 2 onto Cholesky factors of D x D correlation
+ * matrices (torch's CorrCholeskyTransform, Stan's construction): the vector fills the strictly
+ * lower triangle in row order, each entry goes through tanh into (-1, 1), and each row is
+ * stick-broken into a unit vector, its diagonal the remaining length. A bijection; its
+ * log-determinant is that of x against the strictly lower triangle of y (the rest of y is
+ * determined by it). Event dims 1 in, 2 out; what `bijectTo(constraints.corrCholesky)` returns,
+ * the way to optimise a correlation matrix (an LKJCholesky prior's value) without constraints.
+ */
+export class CorrCholeskyTransform extends Transform {
+  get domain(): Constraint {
+    return realVector;
+  }
+  get codomain(): Constraint {
+    return corrCholesky;
+  }
+  override get eventDim(): number {
+    return 1;
+  }
+  override get codomainEventDim(): number {
+    return 2;
+  }
+  override forwardShape(shape: number[]): number[] {
+    const d = shape.length < 1 ? undefined : corrDimension(shape[shape.length - 1]!);
+    if (d === undefined) throw argError('CorrCholeskyTransform.forwardShape', 'shape', 'a shape whose last dimension is D (D - 1) / 2 for an integer D', shape);
+    return [...shape.slice(0, -1), d, d];
+  }
+  override inverseShape(shape: number[]): number[] {
+    if (shape.length < 2 || shape[shape.length - 1] !== shape[shape.length - 2]) {
+      throw argError('CorrCholeskyTransform.inverseShape', 'shape', 'a shape [..., D, D]', shape);
+    }
+    const d = shape[shape.length - 1]!;
+    return [...shape.slice(0, -2), (d * (d - 1)) / 2];
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const d = this.forwardShape(x.shape).at(-1)!;
+    return tf.tidy(() => {
+      const r = vecToTril(tf.clipByValue(tf.tanh(x), -1 + EPS, 1 - EPS), d);
+      // Row i: y_ij = r_ij sqrt(prod_(k<j) (1 - r_ik^2)), the diagonal the remaining length. The
+      // products as exp(cumsum(log)) (cumprod has no gradient in tfjs), shifted right by one by
+      // concatenation (cumsum on a nonnegative axis: see StickBreakingTransform).
+      const logRemaining = tf.cumsum(tf.mul(0.5, tf.log1p(tf.neg(tf.square(r)))), r.rank - 1);
+      const lead = tf.zeros([...r.shape.slice(0, -1), 1]);
+      const shifted = tf.concat([lead, tf.slice(logRemaining, Array(r.rank).fill(0), [...r.shape.slice(0, -1), d - 1])], -1);
+      return tf.mul(tf.add(r, tf.eye(d)), tf.exp(shifted));
+    });
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    this.inverseShape(y.shape);
+    return tf.tidy(() => {
+      // t_ij = y_ij / sqrt(1 - sum_(k<j) y_ik^2), x = atanh(t).
+      const d = y.shape[y.rank - 1]!;
+      const remaining = tf.sub(1, tf.cumsum(tf.square(y), y.rank - 1));
+      const before = tf.concat([tf.ones([...y.shape.slice(0, -1), 1]), tf.slice(remaining, Array(y.rank).fill(0), [...y.shape.slice(0, -1), d - 1])], -1);
+      // Clamped as forward's tanh is, so the inverse of any factor forward makes is finite
+      // (rounding can put t a little past +-1 where tanh saturated).
+      const t = tf.clipByValue(tf.div(trilToVec(y), tf.sqrt(tf.maximum(trilToVec(before), TINY))), -1 + EPS, 1 - EPS);
+      return tf.mul(0.5, tf.sub(tf.log1p(t), tf.log1p(tf.neg(t))));
+    });
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      // Stick-breaking: 1/2 sum log(1 - sum_(k<=j) y_ik^2) over j < i - 1; tanh: sum log(1 - tanh^2).
+      const remaining = tf.sub(1, tf.cumsum(tf.square(y), y.rank - 1));
+      const stick = y.shape[y.rank - 1]! < 3 ? tf.zeros(y.shape.slice(0, -2)) : tf.mul(0.5, tf.sum(tf.log(trilToVec(remaining, -2)), -1));
+      const tanh = tf.mul(2, tf.sum(tf.sub(tf.sub(Math.log(2), x), tf.softplus(tf.mul(-2, x))), -1));
+      return tf.add(stick, tanh);
+    });
+  }
+}
+
+/** A list of nonnegative integers, or an argument error for `fn`'s `arg`. */
+function shapeArg(fn: string, arg: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw argError(fn, arg, 'a shape (an array of nonnegative integers)', shape);
+  return [...(shape as number[])];
+}
+
+/**
+ * Reshapes the rightmost dims from `inShape` to `outShape` (torch's ReshapeTransform): the same
+ * elements, so the log-determinant is 0. Event dims `inShape.length` in, `outShape.length` out:
+ * a TransformedDistribution of a Normal over [6] through Reshape([6], [2, 3]) has event shape [2, 3].
+ */
+export class ReshapeTransform extends Transform {
+  readonly inShape: number[];
+  readonly outShape: number[];
+  constructor(inShape: number[], outShape: number[]) {
+    super();
+    this.inShape = shapeArg('ReshapeTransform', 'inShape', inShape);
+    this.outShape = shapeArg('ReshapeTransform', 'outShape', outShape);
+    const size = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+    if (size(this.inShape) !== size(this.outShape)) {
+      throw argError('ReshapeTransform', 'outShape', `a shape of ${size(this.inShape)} elements (as inShape [${this.inShape.join(', ')}])`, outShape);
+    }
+  }
+  get domain(): Constraint {
+    return independent(real, this.inShape.length);
+  }
+  get codomain(): Constraint {
+    return independent(real, this.outShape.length);
+  }
+  override get eventDim(): number {
+    return this.inShape.length;
+  }
+  override get codomainEventDim(): number {
+    return this.outShape.length;
+  }
+  /** `shape`'s batch part and `to`, after checking that `shape` ends in `from`. */
+  private swap(fn: string, shape: number[], from: number[], to: number[]): number[] {
+    const cut = shape.length - from.length;
+    if (cut < 0 || !tf.util.arraysEqual(shape.slice(cut), from))
+      throw argError(`ReshapeTransform.${fn}`, 'shape', `a shape ending in [${from.join(', ')}]`, shape);
+    return [...shape.slice(0, cut), ...to];
+  }
+  override forwardShape(shape: number[]): number[] {
+    return this.swap('forwardShape', shape, this.inShape, this.outShape);
+  }
+  override inverseShape(shape: number[]): number[] {
+    return this.swap('inverseShape', shape, this.outShape, this.inShape);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.reshape(x, this.swap('forward', x.shape, this.inShape, this.outShape));
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return tf.reshape(y, this.swap('inverse', y.shape, this.outShape, this.inShape));
+  }
+  logAbsDetJacobian(x: tf.Tensor): tf.Tensor {
+    return tf.zeros(this.swap('logAbsDetJacobian', x.shape, this.inShape, []));
+  }
+  override equals(other: Transform): boolean {
+    return other instanceof ReshapeTransform && tf.util.arraysEqual(other.inShape, this.inShape) && tf.util.arraysEqual(other.outShape, this.outShape);
+  }
+  override toString(): string {
+    return `ReshapeTransform([${this.inShape.join(', ')}], [${this.outShape.join(', ')}])`;
+  }
+}
+
 /**
  * Reinterprets `reinterpretedBatchNdims` batch dimensions of `base` as event dimensions: the
  * log-determinant is summed over them (torch's IndependentTransform).
@@ -573,6 +764,9 @@ export class IndependentTransform extends Transform {
   }
   override get eventDim(): number {
     return this.base.eventDim + this.reinterpretedBatchNdims;
+  }
+  override get codomainEventDim(): number {
+    return this.base.codomainEventDim + this.reinterpretedBatchNdims;
   }
   override get bijective(): boolean {
     return this.base.bijective;
@@ -625,10 +819,26 @@ export class ComposeTransform extends Transform {
   get codomain(): Constraint {
     if (this.parts.length === 0) return real;
     const c = this.parts[this.parts.length - 1]!.codomain;
-    return independent(c, Math.max(0, this.eventDim - c.eventDim));
+    return independent(c, Math.max(0, this.codomainEventDim - c.eventDim));
   }
+  /**
+   * The event dims of x: walking back from the last part's codomain, each part adds what it
+   * removes and needs at least its own (torch's rule). The largest of the parts' when none
+   * changes the event rank.
+   */
   override get eventDim(): number {
-    return Math.max(0, ...this.parts.map((t) => t.eventDim));
+    let e = this.parts.length === 0 ? 0 : this.parts[this.parts.length - 1]!.codomainEventDim;
+    for (let i = this.parts.length - 1; i >= 0; i--) {
+      const t = this.parts[i]!;
+      e = Math.max(e + t.eventDim - t.codomainEventDim, t.eventDim);
+    }
+    return e;
+  }
+  /** The event dims of y, by the same walk forward. */
+  override get codomainEventDim(): number {
+    let e = this.parts.length === 0 ? 0 : this.parts[0]!.eventDim;
+    for (const t of this.parts) e = Math.max(e + t.codomainEventDim - t.eventDim, t.codomainEventDim);
+    return e;
   }
   override get bijective(): boolean {
     return this.parts.every((t) => t.bijective);
@@ -652,12 +862,15 @@ export class ComposeTransform extends Transform {
   logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       if (this.parts.length === 0) return tf.zeros(x.shape);
-      const e = this.eventDim;
+      // e: the event dims of the current value; each part sums its log-determinant over the ones
+      // it leaves as batch.
+      let e = this.eventDim;
       let total: tf.Tensor = tf.scalar(0);
       let current = x;
       this.parts.forEach((t, i) => {
         const next = i === this.parts.length - 1 ? y : t.forward(current);
         total = tf.add(total, sumRightmost(t.logAbsDetJacobian(current, next), e - t.eventDim));
+        e += t.codomainEventDim - t.eventDim;
         current = next;
       });
       return total;
@@ -671,6 +884,230 @@ export class ComposeTransform extends Transform {
   }
   override toString(): string {
     return `ComposeTransform([${this.parts.map(String).join(', ')}])`;
+  }
+}
+
+/** `dim` as a nonnegative axis of a tensor of rank `rank`, or an argument error for `fn`. */
+function axisIn(fn: string, dim: number, v: tf.Tensor): number {
+  const rank = v.rank;
+  if (!(dim >= -rank && dim < rank)) throw argError(fn, 'x', `a tensor with a dimension ${dim} (rank >= ${dim < 0 ? -dim : dim + 1})`, v);
+  return dim < 0 ? dim + rank : dim;
+}
+
+/** Checks the parts of Cat / Stack: an array of Transforms. */
+function partsArg(fn: string, parts: unknown): Transform[] {
+  if (!Array.isArray(parts) || parts.length === 0 || !parts.every((t) => t instanceof Transform))
+    throw argError(fn, 'parts', 'a nonempty array of Transforms', parts);
+  return [...(parts as Transform[])];
+}
+
+/**
+ * Applies `parts[i]` to consecutive blocks of `lengths[i]` entries along `dim` (torch's
+ * CatTransform, compatible with `tf.concat`): for parameters of different kinds packed in one
+ * tensor, as [exp on the first 2, identity on the next 3]. The event dims are the largest of the
+ * parts'; the log-determinant concatenates the parts' along `dim` when `dim` is a batch dim and
+ * sums them when it lies inside the event (as torch).
+ *
+ * @example
+ * const t = new CatTransform([new ExpTransform(), new ComposeTransform([])], -1, [2, 3]);
+ */
+export class CatTransform extends Transform {
+  readonly parts: Transform[];
+  readonly lengths: number[];
+  constructor(
+    parts: Transform[],
+    readonly dim = 0,
+    lengths?: number[],
+  ) {
+    super();
+    this.parts = partsArg('CatTransform', parts);
+    if (!Number.isInteger(dim)) throw argError('CatTransform', 'dim', 'an integer', dim);
+    this.lengths = lengths === undefined ? this.parts.map(() => 1) : shapeArg('CatTransform', 'lengths', lengths);
+    if (this.lengths.length !== this.parts.length) throw argError('CatTransform', 'lengths', `${this.parts.length} lengths (one per part)`, lengths);
+  }
+  get domain(): Constraint {
+    return cat(
+      this.parts.map((t) => t.domain),
+      this.dim,
+      this.lengths,
+    );
+  }
+  get codomain(): Constraint {
+    return cat(
+      this.parts.map((t) => t.codomain),
+      this.dim,
+      this.lengths,
+    );
+  }
+  override get eventDim(): number {
+    return Math.max(...this.parts.map((t) => t.eventDim));
+  }
+  override get codomainEventDim(): number {
+    return Math.max(...this.parts.map((t) => t.codomainEventDim));
+  }
+  override get bijective(): boolean {
+    return this.parts.every((t) => t.bijective);
+  }
+  /** The blocks of `v` along the dim (checking that the lengths add up to its size there). */
+  private blocks(fn: string, v: tf.Tensor): tf.Tensor[] {
+    const axis = axisIn(`CatTransform.${fn}`, this.dim, v);
+    const total = this.lengths.reduce((a, b) => a + b, 0);
+    if (v.shape[axis] !== total) {
+      throw argError(`CatTransform.${fn}`, 'x', `a tensor of size ${total} (the sum of lengths) in dimension ${this.dim}`, v);
+    }
+    return tf.split(v, this.lengths, axis);
+  }
+  private map(fn: 'forward' | 'inverse', v: tf.Tensor): tf.Tensor {
+    return tf.tidy(() =>
+      tf.concat(
+        this.blocks(fn, v).map((b, i) => this.parts[i]![fn](b)),
+        axisIn(`CatTransform.${fn}`, this.dim, v),
+      ),
+    );
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.map('forward', x);
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return this.map('inverse', y);
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const e = this.eventDim;
+      const ys = this.blocks('logAbsDetJacobian', y);
+      const terms = this.blocks('logAbsDetJacobian', x).map((b, i) => sumRightmost(this.parts[i]!.logAbsDetJacobian(b, ys[i]!), e - this.parts[i]!.eventDim));
+      // The dim counted from the right of the log-determinant (which lacks x's e event dims).
+      const fromRight = axisIn('CatTransform.logAbsDetJacobian', this.dim, x) - x.rank + e;
+      return fromRight < 0 ? tf.concat(terms, terms[0]!.rank + fromRight) : tf.addN(terms);
+    });
+  }
+  override equals(other: Transform): boolean {
+    return (
+      other instanceof CatTransform &&
+      other.dim === this.dim &&
+      tf.util.arraysEqual(other.lengths, this.lengths) &&
+      other.parts.length === this.parts.length &&
+      this.parts.every((t, i) => t.equals(other.parts[i]!))
+    );
+  }
+  override dispose(): void {
+    for (const t of this.parts) t.dispose();
+  }
+  override toString(): string {
+    return `CatTransform([${this.parts.map(String).join(', ')}], ${this.dim}, [${this.lengths.join(', ')}])`;
+  }
+}
+
+/**
+ * Applies `parts[i]` to the i-th slice along `dim` (torch's StackTransform, compatible with
+ * `tf.stack`): x has `parts.length` entries there. The event dims are the largest of the parts'
+ * and `dim` must be a batch dim of x (the log-determinants are stacked along it).
+ *
+ * @example
+ * const t = new StackTransform([new ExpTransform(), new SigmoidTransform()], 1); // x: [n, 2]
+ */
+export class StackTransform extends Transform {
+  readonly parts: Transform[];
+  constructor(
+    parts: Transform[],
+    readonly dim = 0,
+  ) {
+    super();
+    this.parts = partsArg('StackTransform', parts);
+    if (!Number.isInteger(dim)) throw argError('StackTransform', 'dim', 'an integer', dim);
+    if (dim < 0 && -dim <= this.eventDim) {
+      throw argError(
+        'StackTransform',
+        'dim',
+        `a batch dimension (below the parts' ${this.eventDim} event dims: at most ${-this.eventDim - 1}, or nonnegative)`,
+        dim,
+      );
+    }
+  }
+  get domain(): Constraint {
+    return stack(
+      this.parts.map((t) => t.domain),
+      this.dim,
+    );
+  }
+  get codomain(): Constraint {
+    return stack(
+      this.parts.map((t) => t.codomain),
+      this.dim,
+    );
+  }
+  override get eventDim(): number {
+    return Math.max(...this.parts.map((t) => t.eventDim));
+  }
+  override get codomainEventDim(): number {
+    return Math.max(...this.parts.map((t) => t.codomainEventDim));
+  }
+  override get bijective(): boolean {
+    return this.parts.every((t) => t.bijective);
+  }
+  /** The axis of `v` the parts are stacked along (a batch axis, with one slice per part). */
+  private axis(fn: string, v: tf.Tensor, eventDim: number): number {
+    const axis = axisIn(`StackTransform.${fn}`, this.dim, v);
+    if (v.shape[axis] !== this.parts.length || axis >= v.rank - eventDim) {
+      throw argError(
+        `StackTransform.${fn}`,
+        'x',
+        `a tensor with ${this.parts.length} entries (one per part) in dimension ${this.dim}, a batch dimension (not among the ${eventDim} rightmost)`,
+        v,
+      );
+    }
+    return axis;
+  }
+  private map(fn: 'forward' | 'inverse', v: tf.Tensor): tf.Tensor {
+    const axis = this.axis(fn, v, fn === 'forward' ? this.eventDim : this.codomainEventDim);
+    return tf.tidy(() =>
+      tf.stack(
+        tf.unstack(v, axis).map((s, i) => this.parts[i]![fn](s)),
+        axis,
+      ),
+    );
+  }
+  override forwardShape(shape: number[]): number[] {
+    const axis = this.dim < 0 ? this.dim + shape.length : this.dim;
+    const slice = [...shape.slice(0, axis), ...shape.slice(axis + 1)];
+    const out = this.parts[0]!.forwardShape(slice);
+    return [...out.slice(0, axis), shape[axis]!, ...out.slice(axis)];
+  }
+  override inverseShape(shape: number[]): number[] {
+    const axis = this.dim < 0 ? this.dim + shape.length : this.dim;
+    const slice = [...shape.slice(0, axis), ...shape.slice(axis + 1)];
+    const out = this.parts[0]!.inverseShape(slice);
+    return [...out.slice(0, axis), shape[axis]!, ...out.slice(axis)];
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.map('forward', x);
+  }
+  inverse(y: tf.Tensor): tf.Tensor {
+    return this.map('inverse', y);
+  }
+  logAbsDetJacobian(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    const e = this.eventDim;
+    const axis = this.axis('logAbsDetJacobian', x, e);
+    const yAxis = this.axis('logAbsDetJacobian', y, this.codomainEventDim);
+    return tf.tidy(() => {
+      const ys = tf.unstack(y, yAxis);
+      const terms = tf.unstack(x, axis).map((s, i) => sumRightmost(this.parts[i]!.logAbsDetJacobian(s, ys[i]!), e - this.parts[i]!.eventDim));
+      return tf.stack(terms, axis);
+    });
+  }
+  override equals(other: Transform): boolean {
+    return (
+      other instanceof StackTransform &&
+      other.dim === this.dim &&
+      other.parts.length === this.parts.length &&
+      this.parts.every((t, i) => t.equals(other.parts[i]!))
+    );
+  }
+  override dispose(): void {
+    for (const t of this.parts) t.dispose();
+  }
+  override toString(): string {
+    return `StackTransform([${this.parts.map(String).join(', ')}], ${this.dim})`;
   }
 }
 
@@ -710,6 +1147,8 @@ function constraintTransform(fn: string, constraint: Constraint, biject: boolean
     }
     case 'simplex':
       return biject ? new StickBreakingTransform() : new SoftmaxTransform();
+    case 'corrCholesky':
+      return new CorrCholeskyTransform();
     case 'lowerCholesky':
       // Not a bijection of square matrices (it drops the upper triangle): transformTo only, as torch.
       if (!biject) return new LowerCholeskyTransform();
@@ -718,7 +1157,7 @@ function constraintTransform(fn: string, constraint: Constraint, biject: boolean
       );
     default:
       throw new DlvmError(
-        `${fn}: no transform is registered for ${constraint.name} (dlvm has them for Real, GreaterThan(Eq), (HalfOpen)Interval, Simplex, LowerCholesky and independent() of these, as torch 1.13 does for the constraints both have).`,
+        `${fn}: no transform is registered for ${constraint.name} (dlvm has them for Real, GreaterThan(Eq), (HalfOpen)Interval, Simplex, LowerCholesky, CorrCholesky and independent() of these, as torch 1.13 does for the constraints both have).`,
       );
   }
 }
@@ -727,8 +1166,8 @@ function constraintTransform(fn: string, constraint: Constraint, biject: boolean
  * The bijection from unconstrained reals onto `constraint` (torch's `biject_to`): the way to
  * optimise a constrained parameter, as `x = bijectTo(constraints.positive).forward(raw)` with
  * `raw` a free variable. Exp (plus the bound) for lower bounds, a scaled Sigmoid for intervals,
- * StickBreaking for the simplex, and the base's transform for `independent(base, n)`; the identity
- * for reals. The caller owns the transform.
+ * StickBreaking for the simplex, CorrCholesky for Cholesky factors of correlation matrices, and
+ * the base's transform for `independent(base, n)`; the identity for reals. The caller owns the transform.
  *
  * @example
  * const sigma = bijectTo(constraints.positive).forward(rawSigma); // exp(rawSigma)

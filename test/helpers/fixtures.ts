@@ -43,7 +43,7 @@ export interface Fixtures {
   cases: FixtureCase[];
   /** `kl` is null where torch raises (then `exact` is the reference). */
   kl: Array<{ p: Spec; q: Spec; kl: Nested | null; exact?: Nested; note?: string }>;
-  transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number }>;
+  transforms: Array<{ name: string; x: Nested; y: Nested; inverse: Nested; logAbsDetJacobian: Nested | null; eventDim: number; codomainEventDim: number }>;
   special: Record<
     | 'x'
     | 'lgamma'
@@ -201,6 +201,10 @@ export function build(spec: Spec): dlvm.Distribution {
             return new dlvm.PowerTransform(decode(t['exponent']!) as tf.TensorLike);
           case 'StickBreaking':
             return new dlvm.StickBreakingTransform();
+          case 'CorrCholesky':
+            return new dlvm.CorrCholeskyTransform();
+          case 'Reshape':
+            return new dlvm.ReshapeTransform(t['inShape'] as unknown as number[], t['outShape'] as unknown as number[]);
           case 'Exp':
             return new dlvm.ExpTransform();
           case 'Sigmoid':
