@@ -1,5 +1,5 @@
 /**
- * Small file helpers (Node only; Node modules load lazily): files and folders written whole, so
+ * Small file helpers (Node only, but sha256Hex; Node modules load lazily): files and folders written whole, so
  * that an interruption (a kill, a full disk) leaves the previous version or the new one, never a
  * mixture, and a full disk is reported with the path.
  */
@@ -7,6 +7,12 @@ import { argError, DlvmError } from './errors.js';
 
 /** SHA-256 of bytes, hex. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  // WebCrypto where there is one (browsers, workers, Node >= 19); Node's crypto otherwise.
+  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  if (subtle) {
+    const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
   const { createHash } = await import('node:crypto');
   return createHash('sha256').update(bytes).digest('hex');
 }

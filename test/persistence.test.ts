@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GMVAE, IWAE, IWAEBound, loadModel, manualSeed, VAE, type SavedModel } from '../src/index.js';
+import { GMVAE, IWAE, IWAEBound, loadModel, loadModelFiles, manualSeed, saveModelFiles, VAE, type SavedModel } from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 
 beforeAll(async () => {
@@ -58,6 +58,64 @@ describe('save and load', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
     model.dispose();
     loaded.dispose();
+    x.dispose();
+  });
+
+  it('saveModelFiles / loadModelFiles: the same files in memory (a browser download), interchangeable with a folder', async () => {
+    manualSeed(3);
+    const model = GMVAE.mlp({ inputShape: [4, 4], latentDim: 2, hidden: [8], components: 3 });
+    const x = tf.tensor3d(
+      Array.from({ length: 2 * 16 }, (_, i) => ((i * 5) % 3 > 0 ? 1 : 0)),
+      [2, 4, 4],
+    );
+    const before = tf.memory().numTensors;
+    const files = await saveModelFiles(model);
+    expect(tf.memory().numTensors).toBe(before);
+    expect([...files.keys()].sort()).toEqual([
+      'decoder-state.bin',
+      'decoder/model.json',
+      'decoder/weights.bin',
+      'encoder/model.json',
+      'encoder/weights.bin',
+      'model.json',
+      'prior.bin',
+    ]);
+    // Written into a folder, loadModel (and so the CLI) reads them; a folder saveModel wrote, read into a map, loads too.
+    const dir = fresh();
+    for (const [name, bytes] of files) {
+      mkdirSync(join(dir, ...name.split('/').slice(0, -1)), { recursive: true });
+      writeFileSync(join(dir, ...name.split('/')), bytes);
+    }
+    const fromFolder = await loadModel(dir);
+    expect(outputs(fromFolder, x)).toEqual(outputs(model, x));
+    const dir2 = fresh();
+    await model.save(dir2);
+    const picked: Record<string, Uint8Array> = {};
+    for (const name of files.keys()) picked[name] = new Uint8Array(readFileSync(join(dir2, ...name.split('/'))));
+    const fromMap = await loadModelFiles(picked);
+    expect(fromMap).toBeInstanceOf(GMVAE);
+    expect(outputs(fromMap, x)).toEqual(outputs(model, x));
+    // Missing and altered files are named, and nothing is left allocated.
+    const count = tf.memory().numTensors;
+    const missing = new Map(files);
+    missing.delete('encoder/weights.bin');
+    await expect(loadModelFiles(missing)).rejects.toThrow(/^loadModelFiles: encoder\/weights\.bin is missing/);
+    const flipped = new Map(files);
+    const bytes = new Uint8Array(files.get('prior.bin')!);
+    bytes[0] ^= 1;
+    flipped.set('prior.bin', bytes);
+    await expect(loadModelFiles(flipped)).rejects.toThrow(/^loadModelFiles: prior\.bin does not match its checksum in model\.json/);
+    const notModel = new Map([['model.json', new TextEncoder().encode('{"format":"something"}')]]);
+    await expect(loadModelFiles(notModel)).rejects.toThrow(/^loadModelFiles: model\.json is not a dlvm model/);
+    await expect(loadModelFiles(new Map([['model.json', new TextEncoder().encode('<html>')]]))).rejects.toThrow(
+      /^loadModelFiles: model\.json is not valid JSON/,
+    );
+    expect(tf.memory().numTensors).toBe(count);
+    await expect(loadModelFiles('run' as never)).rejects.toThrow(
+      /^loadModelFiles: argument 'files' must be a Map \(or object\) of file names to Uint8Array bytes/,
+    );
+    await expect(saveModelFiles({} as never)).rejects.toThrow(/^saveModelFiles: argument 'model' must be a dlvm model/);
+    for (const m of [model, fromFolder, fromMap]) m.dispose();
     x.dispose();
   });
 

@@ -16,7 +16,7 @@ export { VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE } from './vae.js';
 export { ELBO, IWAEBound, linearWarmup, cyclical } from './objectives.js';
 export type { Objective, ObjectiveParts, BetaSchedule, ElboOptions } from './objectives.js';
 export type { ElboParts, VaeMlpOptions, VaeConvOptions, PresetOptions, Labels, ConditionalMlpOptions, ConditionalConvOptions } from './vae.js';
-export { saveModel, loadModel, registerModelClass, registerPart } from './persistence.js';
+export { saveModel, loadModel, saveModelFiles, loadModelFiles, registerModelClass, registerPart } from './persistence.js';
 export type { SavedModel, ModelClassSpec, PartSpec, PartState, LoadedPart, PartKind, CustomPartConfig } from './persistence.js';
 export { SSVAE } from './ssvae.js';
 export type { SsvaeMlpOptions, UnlabelledParts, UnlabelledMode, FeatureMode } from './ssvae.js';

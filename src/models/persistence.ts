@@ -3,12 +3,13 @@
  * plus each network in tfjs's own layers format (`encoder/model.json` + `weights.bin`, the same
  * for the decoder), which `tf.loadLayersModel` and browsers can load too. Every file is written
  * to a temporary name and renamed, so an interrupted save never leaves a half-written file under
- * the real name. Node only.
+ * the real name (Node). saveModelFiles / loadModelFiles do the same with files in memory, on any
+ * platform (a browser).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { argError, describeValue, DlvmError } from '../errors.js';
-import { sha256Of, writeFileAtomic } from '../io.js';
+import { sha256Hex, writeFileAtomic } from '../io.js';
 import { VERSION } from '../version.js';
 import { decoderFromConfig, NetworkDecoder as DlvmDecoder, type DecoderConfig } from './decoders.js';
 import { GaussianEncoder, type PosteriorScale } from './encoders.js';
@@ -19,6 +20,55 @@ import type { Decoder, Encoder, Prior } from './contracts.js';
 import type { VAE } from './vae.js';
 import { ensureBackend } from '../backend/ready.js';
 import type { Network } from './network.js';
+
+/**
+ * Where a saved model's files live: a folder on disk (Node) or a map of file names to bytes (any
+ * platform: a browser download or a file picker). Names are `/`-joined paths relative to the
+ * model, shown in messages as `where(name)`.
+ */
+interface Store {
+  /** The file's name in messages (a path on disk). */
+  where(name: string): string;
+  read(fn: string, name: string): Promise<Uint8Array>;
+  write(name: string, bytes: Uint8Array | string): Promise<void>;
+}
+
+/** The files of a folder, written atomically (Node only). */
+async function folderStore(dir: string): Promise<Store> {
+  const path = await import('node:path');
+  return {
+    where: (name) => path.join(dir, ...name.split('/')),
+    async read(fn, name) {
+      const fs = await import('node:fs/promises');
+      const file = path.join(dir, ...name.split('/'));
+      try {
+        return new Uint8Array(await fs.readFile(file));
+      } catch (e) {
+        throw new DlvmError(`${fn}: cannot read ${file}: ${(e as Error).message}`);
+      }
+    },
+    write: (name, bytes) => writeFileAtomic(path.join(dir, ...name.split('/')), bytes),
+  };
+}
+
+/** Files in memory, by name (the caller's map is read, or filled). */
+function memoryStore(files: Map<string, Uint8Array>, label: string): Store {
+  return {
+    where: (name) => `${label}${name}`,
+    async read(fn, name) {
+      const bytes = files.get(name);
+      if (bytes === undefined)
+        throw new DlvmError(`${fn}: ${label}${name} is missing (a saved model has ${[...files.keys()].slice(0, 12).join(', ') || 'no files'} here).`);
+      return bytes;
+    },
+    async write(name, bytes) {
+      files.set(name, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
+    },
+  };
+}
+
+/** `a/b` for folder `a` and name `b` (`b` alone at the top). */
+const joinName = (folder: string, name: string) => (folder === '' ? name : `${folder}/${name}`);
 
 /** The `model.json` of a saved dlvm model. */
 export interface SavedModel {
@@ -42,13 +92,11 @@ export interface SavedModel {
 }
 
 /** Checks every file against model.json's checksums; names the first that does not match. */
-async function verifyChecksums(fn: string, dir: string, checksums: Record<string, string>): Promise<void> {
-  const path = await import('node:path');
+async function verifyChecksums(fn: string, store: Store, checksums: Record<string, string>): Promise<void> {
   for (const [rel, expected] of Object.entries(checksums)) {
-    const file = path.join(dir, rel);
-    await readFileOrFail(fn, file); // a missing file gets its own message
-    if ((await sha256Of(file)) !== expected) {
-      throw new DlvmError(`${fn}: ${file} does not match its checksum in ${path.join(dir, 'model.json')} (corrupt, or written by another save).`);
+    const bytes = await store.read(fn, rel); // a missing file gets its own message
+    if ((await sha256Hex(bytes)) !== expected) {
+      throw new DlvmError(`${fn}: ${store.where(rel)} does not match its checksum in ${store.where('model.json')} (corrupt, or written by another save).`);
     }
   }
 }
@@ -222,8 +270,7 @@ function unsavable(kind: PartKind, part: object): DlvmError {
 }
 
 /** Saves a registered part into `dir`: its networks (folders `<kind>-<name>`) and variables (`<kind>-state.bin`). */
-async function saveCustomPart(dir: string, kind: PartKind, part: object, spec: PartSpec): Promise<{ json: CustomPartConfig; files: string[] }> {
-  const path = await import('node:path');
+async function saveCustomPart(store: Store, kind: PartKind, part: object, spec: PartSpec): Promise<{ json: CustomPartConfig; files: string[] }> {
   const st = spec.save(part) ?? {};
   const nets = Object.entries(st.nets ?? {});
   const vars = Object.entries(st.variables ?? {});
@@ -231,10 +278,10 @@ async function saveCustomPart(dir: string, kind: PartKind, part: object, spec: P
   const folders: Record<string, string> = {};
   for (const [name, net] of nets) {
     folders[name] = `${kind}-${name}`;
-    await saveNet(checkNet(`saveModel (${spec.type}.save)`, net), path.join(dir, folders[name]!));
+    await saveNet(checkNet(`saveModel (${spec.type}.save)`, net), store, folders[name]!);
   }
   const bin = `${kind}-state.bin`;
-  await writeFileAtomic(path.join(dir, bin), await packVariables(vars));
+  await store.write(bin, await packVariables(vars));
   return {
     json: {
       type: 'custom',
@@ -251,22 +298,21 @@ async function saveCustomPart(dir: string, kind: PartKind, part: object, spec: P
 /** Rebuilds a registered part saved by {@link saveCustomPart}. */
 async function loadCustomPart<P extends object>(
   fn: string,
-  dir: string,
+  store: Store,
   kind: PartKind,
   c: CustomPartConfig,
   context: { encoder: Encoder | null },
   keep: <T extends { dispose(): unknown }>(x: T) => T,
 ): Promise<P> {
-  const path = await import('node:path');
   const spec = parts.get(partKey(kind, c.part));
   if (!spec) {
     throw new DlvmError(
-      `${fn}: ${path.join(dir, 'model.json')} has a ${kind} of your own, ${JSON.stringify(c.part)}; register how to load it with registerPart({ kind: '${kind}', type: ${JSON.stringify(c.part)}, ... }) before loadModel.`,
+      `${fn}: ${store.where('model.json')} has a ${kind} of your own, ${JSON.stringify(c.part)}; register how to load it with registerPart({ kind: '${kind}', type: ${JSON.stringify(c.part)}, ... }) before loadModel.`,
     );
   }
   const nets: Record<string, Network> = {};
-  for (const [name, folder] of Object.entries(c.nets)) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
-  const variables = await readVariables(fn, path.join(dir, c.path), `${kind} ${c.part}`, c.variables);
+  for (const [name, folder] of Object.entries(c.nets)) nets[name] = keep(await loadNet(fn, store, folder));
+  const variables = await readVariables(fn, store, c.path, `${kind} ${c.part}`, c.variables);
   try {
     const part = spec.load({ config: c.config, nets, variables }, context) as P;
     if (part === null || typeof part !== 'object') throw new DlvmError(`${fn}: the ${kind} ${c.part}'s load() returned ${describeValue(part)}, not a ${kind}.`);
@@ -282,9 +328,8 @@ function objectiveConfig(o: Objective): SavedModel['objective'] {
   throw new DlvmError(`saveModel: cannot save the objective ${o.name}; only ELBO and IWAEBound are supported.`);
 }
 
-/** Writes a layers model in tfjs's format (model.json + weights.bin) into `dir`. */
-async function saveNet(net: Network, dir: string): Promise<void> {
-  const path = await import('node:path');
+/** Writes a layers model in tfjs's format (model.json + weights.bin) into `folder` of `store`. */
+async function saveNet(net: Network, store: Store, folder: string): Promise<void> {
   await (net as unknown as tfl.LayersModel).save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
@@ -295,8 +340,8 @@ async function saveNet(net: Network, dir: string): Promise<void> {
         convertedBy: null,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
       };
-      await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
-      await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+      await store.write(joinName(folder, 'weights.bin'), new Uint8Array(weightData));
+      await store.write(joinName(folder, 'model.json'), JSON.stringify(modelJson));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -318,12 +363,14 @@ async function packVariables(vars: Array<[string, tf.Tensor]>): Promise<Uint8Arr
 /** Assigns float32 `bytes` (laid out as `specs`) to the named variables of `state`. */
 async function unpackVariables(
   fn: string,
-  file: string,
+  store: Store,
+  name: string,
   owner: string,
   specs: Array<{ name: string; shape: number[] }>,
   state: Record<string, tf.Variable>,
 ): Promise<void> {
-  const bytes = await readFileOrFail(fn, file);
+  const file = store.where(name);
+  const bytes = await store.read(fn, name);
   const expected = specs.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (bytes.byteLength !== expected) {
     throw new DlvmError(`${fn}: ${file} has ${bytes.byteLength} bytes, expected ${expected} for the ${owner}'s variables (truncated?).`);
@@ -343,8 +390,15 @@ async function unpackVariables(
 }
 
 /** Reads float32 `file` (laid out as `specs`) into new tensors, by name. */
-async function readVariables(fn: string, file: string, owner: string, specs: Array<{ name: string; shape: number[] }>): Promise<Record<string, tf.Tensor>> {
-  const bytes = await readFileOrFail(fn, file);
+async function readVariables(
+  fn: string,
+  store: Store,
+  name: string,
+  owner: string,
+  specs: Array<{ name: string; shape: number[] }>,
+): Promise<Record<string, tf.Tensor>> {
+  const file = store.where(name);
+  const bytes = await store.read(fn, name);
   const expected = specs.reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (bytes.byteLength !== expected) {
     throw new DlvmError(`${fn}: ${file} has ${bytes.byteLength} bytes, expected ${expected} for the ${owner}'s variables (truncated?).`);
@@ -365,17 +419,9 @@ function specBytes(spec: tf.io.WeightsManifestEntry): number {
   return size * (spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : 1);
 }
 
-async function readFileOrFail(fn: string, file: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (e) {
-    throw new DlvmError(`${fn}: cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-async function readJson<T>(fn: string, file: string): Promise<T> {
-  const text = new TextDecoder().decode(await readFileOrFail(fn, file));
+async function readJson<T>(fn: string, store: Store, name: string): Promise<T> {
+  const file = store.where(name);
+  const text = new TextDecoder().decode(await store.read(fn, name));
   try {
     return JSON.parse(text) as T;
   } catch (e) {
@@ -384,16 +430,19 @@ async function readJson<T>(fn: string, file: string): Promise<T> {
 }
 
 /** Loads a layers model saved by saveNet, checking the weight file against its manifest. */
-async function loadNet(fn: string, dir: string): Promise<Network> {
-  const path = await import('node:path');
-  const modelFile = path.join(dir, 'model.json');
-  const json = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(fn, modelFile);
+async function loadNet(fn: string, store: Store, folder: string): Promise<Network> {
+  const modelFile = store.where(joinName(folder, 'model.json'));
+  const json = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(
+    fn,
+    store,
+    joinName(folder, 'model.json'),
+  );
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new DlvmError(`${fn}: ${modelFile} is not a tfjs layers model (no modelTopology / weightsManifest).`);
   }
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const weightsFile = path.join(dir, 'weights.bin');
-  const bytes = await readFileOrFail(fn, weightsFile);
+  const weightsFile = store.where(joinName(folder, 'weights.bin'));
+  const bytes = await store.read(fn, joinName(folder, 'weights.bin'));
   const expected = specs.reduce((s, w) => s + specBytes(w), 0);
   if (bytes.byteLength !== expected) {
     throw new DlvmError(`${fn}: ${weightsFile} has ${bytes.byteLength} bytes, but ${modelFile} describes ${expected} (truncated or from another model).`);
@@ -415,11 +464,38 @@ async function loadNet(fn: string, dir: string): Promise<Network> {
  * const again = await loadModel('runs/vae/model');
  */
 export async function saveModel(model: VAE, dir: string): Promise<void> {
-  const fn = 'saveModel';
+  if (typeof dir !== 'string' || dir === '') throw argError('saveModel', 'dir', 'a folder path', dir);
+  checkSavable('saveModel', model);
+  await saveTo('saveModel', model, await folderStore(dir), dir);
+}
+
+/**
+ * The files of a saved model as a map from `/`-joined names (`model.json`, `encoder/model.json`,
+ * `encoder/weights.bin`, ...) to bytes: what {@link saveModel} writes into a folder, on any
+ * platform (a browser turns it into a download; written into a folder, `loadModel` and the CLI
+ * read it). Refuses a model holding NaN or infinite values, as saveModel does.
+ *
+ * @example
+ * const files = await saveModelFiles(vae);
+ * const again = await loadModelFiles(files);
+ */
+export async function saveModelFiles(model: VAE): Promise<Map<string, Uint8Array>> {
+  checkSavable('saveModelFiles', model);
+  const files = new Map<string, Uint8Array>();
+  await saveTo('saveModelFiles', model, memoryStore(files, ''), 'the files');
+  return files;
+}
+
+/** Refuses what is not a dlvm model (before anything is read or written). */
+function checkSavable(fn: string, model: VAE): void {
   const spec = model !== null && typeof model === 'object' ? classSpecOf(model) : undefined;
   if (!spec)
     throw argError(fn, 'model', 'a dlvm model (VAE, BetaVAE, GMVAE, IWAE, ConditionalVAE, SSVAE, or a class registered with registerModelClass)', model);
-  if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
+}
+
+async function saveTo(fn: string, model: VAE, store: Store, dir: string): Promise<void> {
+  const spec = model !== null && typeof model === 'object' ? classSpecOf(model) : undefined;
+  if (!spec) throw argError(fn, 'model', 'a dlvm model', model);
   const { encoder, decoder, prior } = model;
   // Each part is dlvm's own or registered with registerPart; anything else is refused first.
   const encoderSpec = encoder instanceof GaussianEncoder ? undefined : partSpecOf('encoder', encoder);
@@ -429,7 +505,6 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   if (!dec && !decoderSpec) throw unsavable('decoder', decoder);
   const priorSpec = isBuiltinPrior(prior) ? undefined : partSpecOf('prior', prior);
   if (!isBuiltinPrior(prior) && !priorSpec) throw unsavable('prior', prior);
-  const path = await import('node:path');
   const priorState = Object.entries(partVariables('prior', prior));
   const decState = Object.entries(partVariables('decoder', decoder));
   const encState = Object.entries(partVariables('encoder', encoder));
@@ -449,38 +524,38 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   const netFile = (folder: string) => files.push(`${folder}/model.json`, `${folder}/weights.bin`);
   const extraNets = spec.nets(model);
   for (const [name, net] of Object.entries(extraNets)) {
-    await saveNet(net, path.join(dir, name));
+    await saveNet(net, store, name);
     netFile(name);
   }
   let encoderJson: SavedModel['encoder'];
   if (encoder instanceof GaussianEncoder) {
-    await saveNet(encoder.net, path.join(dir, 'encoder'));
+    await saveNet(encoder.net, store, 'encoder');
     netFile('encoder');
     encoderJson = { type: 'GaussianEncoder', path: 'encoder', scale: encoder.scale };
   } else {
-    const c = await saveCustomPart(dir, 'encoder', encoder, encoderSpec!);
+    const c = await saveCustomPart(store, 'encoder', encoder, encoderSpec!);
     files.push(...c.files);
     encoderJson = c.json;
   }
   let decoderJson: SavedModel['decoder'];
   if (dec) {
-    await saveNet(dec.net, path.join(dir, 'decoder'));
+    await saveNet(dec.net, store, 'decoder');
     netFile('decoder');
-    await writeFileAtomic(path.join(dir, 'decoder-state.bin'), await packVariables(decState));
+    await store.write('decoder-state.bin', await packVariables(decState));
     files.push('decoder-state.bin');
     decoderJson = { ...dec.config(), path: 'decoder', variables: decState.map(([name, v]) => ({ name, shape: v.shape })), statePath: 'decoder-state.bin' };
   } else {
-    const c = await saveCustomPart(dir, 'decoder', decoder, decoderSpec!);
+    const c = await saveCustomPart(store, 'decoder', decoder, decoderSpec!);
     files.push(...c.files);
     decoderJson = c.json;
   }
   let priorJson: SavedModel['prior'];
   if (isBuiltinPrior(prior)) {
-    await writeFileAtomic(path.join(dir, 'prior.bin'), await packVariables(priorState));
+    await store.write('prior.bin', await packVariables(priorState));
     files.push('prior.bin');
     priorJson = { ...prior.config(), variables: priorState.map(([name, v]) => ({ name, shape: v.shape })), path: 'prior.bin' };
   } else {
-    const c = await saveCustomPart(dir, 'prior', prior, priorSpec!);
+    const c = await saveCustomPart(store, 'prior', prior, priorSpec!);
     files.push(...c.files);
     priorJson = c.json;
   }
@@ -500,18 +575,36 @@ export async function saveModel(model: VAE, dir: string): Promise<void> {
   };
   // model.json last, with the checksums of the files it describes: a folder whose model.json
   // matches its files is complete and consistent.
-  saved.checksums = Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256Of(path.join(dir, f))] as const)));
-  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(saved, null, 2));
+  saved.checksums = Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256Hex(await store.read(fn, f))] as const)));
+  await store.write('model.json', JSON.stringify(saved, null, 2));
 }
 
 /** Loads a model saved by {@link saveModel}; errors name the missing, truncated or mismatched file. */
 export async function loadModel(dir: string): Promise<VAE> {
-  const fn = 'loadModel';
-  if (typeof dir !== 'string' || dir === '') throw argError(fn, 'dir', 'a folder path', dir);
+  if (typeof dir !== 'string' || dir === '') throw argError('loadModel', 'dir', 'a folder path', dir);
+  ensureBackend('loadModel');
+  return loadFrom('loadModel', await folderStore(dir));
+}
+
+/**
+ * Loads a model from its files by name (what {@link saveModelFiles} returns, or the files of a
+ * saved model's folder picked in a browser, named relative to that folder): the same checks and
+ * messages as {@link loadModel}. A `Map` or a plain object of names to bytes.
+ */
+export async function loadModelFiles(files: Map<string, Uint8Array> | Record<string, Uint8Array>): Promise<VAE> {
+  const fn = 'loadModelFiles';
+  const map = files instanceof Map ? files : files !== null && typeof files === 'object' ? new Map(Object.entries(files)) : null;
+  if (map === null || ![...map.values()].every((b) => b instanceof Uint8Array)) {
+    throw argError(fn, 'files', 'a Map (or object) of file names to Uint8Array bytes, as saveModelFiles returns', files);
+  }
   ensureBackend(fn);
-  const path = await import('node:path');
-  const file = path.join(dir, 'model.json');
-  const cfg = await readJson<SavedModel>(fn, file);
+  return loadFrom(fn, memoryStore(map, ''));
+}
+
+async function loadFrom(fn: string, store: Store): Promise<VAE> {
+  const file = store.where('model.json');
+  const cfg = await readJson<SavedModel>(fn, store, 'model.json');
+  if (cfg === null || typeof cfg !== 'object') throw new DlvmError(`${fn}: ${file} is not a dlvm model (it holds ${describeValue(cfg)}).`);
   if (cfg.format !== 'dlvm-model' || cfg.formatVersion !== 1) {
     throw new DlvmError(`${fn}: ${file} is not a dlvm model (format ${JSON.stringify(cfg.format)}, version ${JSON.stringify(cfg.formatVersion)}).`);
   }
@@ -537,38 +630,38 @@ export async function loadModel(dir: string): Promise<VAE> {
     const e = cfg.encoder;
     const encoder: Encoder =
       e.type === 'custom'
-        ? keepPart(await loadCustomPart<Encoder>(fn, dir, 'encoder', e, { encoder: null }, keep))
+        ? keepPart(await loadCustomPart<Encoder>(fn, store, 'encoder', e, { encoder: null }, keep))
         : e.type === 'GaussianEncoder'
-          ? new GaussianEncoder(keep(await loadNet(fn, path.join(dir, e.path))), { scale: e.scale ?? 'softplus' })
+          ? new GaussianEncoder(keep(await loadNet(fn, store, e.path)), { scale: e.scale ?? 'softplus' })
           : (() => {
               throw new DlvmError(`${fn}: ${file} names an unknown encoder ${JSON.stringify((e as { type: unknown }).type)}.`);
             })();
     const d = cfg.decoder;
     let decoder: Decoder;
-    if (d.type === 'custom') decoder = keepPart(await loadCustomPart<Decoder>(fn, dir, 'decoder', d, { encoder }, keep));
+    if (d.type === 'custom') decoder = keepPart(await loadCustomPart<Decoder>(fn, store, 'decoder', d, { encoder }, keep));
     else {
-      const decNet = keep(await loadNet(fn, path.join(dir, d.path)));
+      const decNet = keep(await loadNet(fn, store, d.path));
       const built = decoderFromConfig(decNet, d);
       if (!built) throw new DlvmError(`${fn}: ${file} names an unknown decoder ${JSON.stringify((d as { type: unknown }).type)}.`);
       decoder = built;
       keep({ dispose: () => tf.dispose(Object.values((decoder as DlvmDecoder).state())) });
       if (d.variables && d.variables.length > 0) {
-        await unpackVariables(fn, path.join(dir, d.statePath ?? 'decoder-state.bin'), 'decoder', d.variables, (decoder as DlvmDecoder).state());
+        await unpackVariables(fn, store, d.statePath ?? 'decoder-state.bin', 'decoder', d.variables, (decoder as DlvmDecoder).state());
       }
     }
     const p = cfg.prior;
     let prior: Prior;
-    if (p.type === 'custom') prior = keepPart(await loadCustomPart<Prior>(fn, dir, 'prior', p, { encoder }, keep));
+    if (p.type === 'custom') prior = keepPart(await loadCustomPart<Prior>(fn, store, 'prior', p, { encoder }, keep));
     else {
       const builtin = priorFromConfig(p, encoder);
       if (!builtin) throw new DlvmError(`${fn}: ${file} names an unknown prior ${JSON.stringify((p as { type: unknown }).type)}.`);
       keep(builtin);
-      await unpackVariables(fn, path.join(dir, p.path), 'prior', p.variables, builtin.state());
+      await unpackVariables(fn, store, p.path, 'prior', p.variables, builtin.state());
       prior = builtin;
     }
     // Sizes and formats are checked above with their own messages; the checksums catch the rest
     // (bytes flipped in place, files from another save).
-    if (cfg.checksums !== undefined) await verifyChecksums(fn, dir, cfg.checksums);
+    if (cfg.checksums !== undefined) await verifyChecksums(fn, store, cfg.checksums);
     const o = cfg.objective;
     let objective: Objective;
     if (o.type === 'iwae') objective = new IWAEBound(o.k);
@@ -577,7 +670,7 @@ export async function loadModel(dir: string): Promise<VAE> {
       objective = new ELBO({ beta: o.beta === 'schedule' ? 1 : o.beta, weightDecay: o.weightDecay });
     }
     const nets: Record<string, Network> = {};
-    for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, path.join(dir, folder)));
+    for (const [name, folder] of Object.entries(cfg.extra?.nets ?? {})) nets[name] = keep(await loadNet(fn, store, folder));
     return spec.build(
       { prior, encoder, decoder, objective, ...(cfg.numClasses === undefined ? {} : { numClasses: cfg.numClasses }) },
       nets,
