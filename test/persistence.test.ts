@@ -102,7 +102,7 @@ describe('save and load', () => {
     await expect(loadModelFiles(missing)).rejects.toThrow(/^loadModelFiles: encoder\/weights\.bin is missing/);
     const flipped = new Map(files);
     const bytes = new Uint8Array(files.get('prior.bin')!);
-    bytes[0] ^= 1;
+    bytes[0] = bytes[0]! ^ 1;
     flipped.set('prior.bin', bytes);
     await expect(loadModelFiles(flipped)).rejects.toThrow(/^loadModelFiles: prior\.bin does not match its checksum in model\.json/);
     const notModel = new Map([['model.json', new TextEncoder().encode('{"format":"something"}')]]);

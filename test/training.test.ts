@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fit, loadModel, loadMnist, manualSeed, VAE, type ArrayDataset, type TrainableModel } from '../src/index.js';
+import { fit, loadModel, loadMnist, manualSeed, VAE, type ArrayDataset, type HistoryRecord, type TrainableModel } from '../src/index.js';
 import { useBackend } from './helpers/backends.js';
 
 let train: ArrayDataset;
@@ -31,6 +31,7 @@ describe('fit', () => {
     const calls: string[] = [];
     const counts: number[] = [];
     const lines: string[] = [];
+    const live: HistoryRecord[] = [];
     const result = await fit(vae, train, {
       epochs: 3,
       batchSize: 50,
@@ -47,9 +48,12 @@ describe('fit', () => {
         onStepEnd: (s) => {
           if (s > 2) counts.push(tf.memory().numTensors);
         },
+        onRecord: (r) => live.push(r),
       },
     });
     expect(result.stopReason).toBe('completed');
+    // onRecord sees every history record as it is made, in order.
+    expect(live).toEqual(result.history);
     expect(result.steps).toBe(36);
     expect(calls).toEqual(['begin 1', 'end 1 3', 'begin 2', 'end 2 3', 'begin 3', 'end 3 3']);
     const trainRecs = result.history.filter((r) => r.split === 'train');

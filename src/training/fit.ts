@@ -39,6 +39,11 @@ export interface Callbacks {
   onEpochEnd?(epoch: number, records: HistoryRecord[]): unknown;
   onStepBegin?(step: number): void;
   onStepEnd?(step: number, loss: number): void;
+  /**
+   * Called with each history record as it is made: the training means every `logEvery` steps
+   * and the validation record of each epoch (for live curves, e.g. dlvm Lab's).
+   */
+  onRecord?(record: HistoryRecord): void;
 }
 
 /** Options of {@link fit}. */
@@ -532,6 +537,7 @@ class Run {
 
   private record(r: HistoryRecord): HistoryRecord {
     this.history.push(r);
+    this.p.options.callbacks?.onRecord?.(r);
     return r;
   }
 
