@@ -126,6 +126,25 @@ describe('fit', () => {
     vae.dispose();
   });
 
+  it("lets timers and messages run while it trains: an abort from a timer arrives (a page's pause button, a worker's message)", async () => {
+    const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [16] });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const result = await fit(vae, train, {
+      epochs: 1000,
+      batchSize: 50,
+      binarize: 'threshold',
+      progress: false,
+      log: () => undefined,
+      signal: controller.signal,
+    });
+    // cpu reads resolve as microtasks: without fit's turns to the event loop the timer would wait for all 1000 epochs.
+    expect(result.stopReason).toBe('aborted');
+    expect(result.steps).toBeGreaterThan(0);
+    expect(result.steps).toBeLessThan(1000 * train.numBatches({ batchSize: 50 }));
+    vae.dispose();
+  });
+
   it('maxSteps stops mid-epoch', async () => {
     const vae = VAE.mlp({ inputShape: [28, 28], latentDim: 2, hidden: [8] });
     const r = await fit(vae, train, { epochs: 10, maxSteps: 8, batchSize: 100, binarize: 'threshold', progress: false, log: () => undefined });

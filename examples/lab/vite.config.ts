@@ -45,13 +45,22 @@ function assetFiles(): Map<string, () => Uint8Array> {
   ] as const) {
     for (const kind of ['images-idx3', 'labels-idx1']) {
       const source = join(mnist, `${prefix}-${kind}-ubyte`);
-      files.set(`mnist/${split}-${kind}-ubyte`, once(() => readFileSync(source)));
-      files.set(`mnist/subset-${split}-${kind}-ubyte`, once(() => idxHead(readFileSync(source), SUBSET[split])));
+      files.set(
+        `mnist/${split}-${kind}-ubyte`,
+        once(() => readFileSync(source)),
+      );
+      files.set(
+        `mnist/subset-${split}-${kind}-ubyte`,
+        once(() => idxHead(readFileSync(source), SUBSET[split])),
+      );
     }
   }
   const wasm = join(repo, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-    files.set(`wasm/${f}`, once(() => readFileSync(join(wasm, f))));
+    files.set(
+      `wasm/${f}`,
+      once(() => readFileSync(join(wasm, f))),
+    );
   }
   return files;
 }
@@ -61,7 +70,9 @@ const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 /** Serves the assets in dev and preview, and writes them into the built site. */
 function labAssets(): Plugin {
   const files = assetFiles();
-  const serve = (server: { middlewares: { use: (fn: (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => void) => void } }) => {
+  const serve = (server: {
+    middlewares: { use: (fn: (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => void) => void };
+  }) => {
     server.middlewares.use((req, res, next) => {
       const name = (req.url ?? '').split('?')[0]!.replace(/^.*?\/((mnist|wasm)\/[^/]+)$/, '$1');
       const read = files.get(name);
@@ -77,7 +88,13 @@ function labAssets(): Plugin {
     generateBundle() {
       for (const [fileName, read] of files) this.emitFile({ type: 'asset', fileName, source: read() });
       // Netlify / Cloudflare Pages read this file; other servers: see docs/lab.md.
-      this.emitFile({ type: 'asset', fileName: '_headers', source: `/*\n${Object.entries(ISOLATION).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` });
+      this.emitFile({
+        type: 'asset',
+        fileName: '_headers',
+        source: `/*\n${Object.entries(ISOLATION)
+          .map(([k, v]) => `  ${k}: ${v}`)
+          .join('\n')}\n`,
+      });
     },
   };
 }
@@ -90,6 +107,8 @@ export default defineConfig({
   server: { headers: ISOLATION },
   preview: { headers: ISOLATION },
   worker: { format: 'es' },
-  build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000 },
+  // Not minified: the minifier renames what tfjs-backend-wasm's threaded build hands its pthread
+  // workers by name (they fail with "e is not defined" and wasm gets no threads).
+  build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000, minify: false },
   define: { __SUBSET__: JSON.stringify(SUBSET) },
 });

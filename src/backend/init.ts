@@ -11,6 +11,7 @@ import { withNodeWasmThreads } from './wasm_threads.js';
 import {
   adapterInfoOf,
   describeAdapter,
+  isSoftwareAdapter,
   findNodeAdapter,
   NO_ADAPTER_HELP,
   registerWebGpuBackend,
@@ -58,6 +59,8 @@ export interface BackendInfo {
   gpu?: boolean;
   /** webgpu: the adapter it runs on (vendor, architecture, device, software or hardware). */
   adapter?: AdapterInfo;
+  /** webgl: the renderer the browser reports (e.g. `ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))`). */
+  renderer?: string;
   /** Kernels dlvm provides on this backend (`kernel@backend`). */
   dlvmKernels: string[];
   /** Why other backends were skipped, and anything else worth knowing. */
@@ -243,7 +246,8 @@ type Attempt = () => Promise<Omit<BackendInfo, 'requested' | 'source' | 'dlvmKer
  * `@tensorflow/tfjs-backend-webgpu`) > `wasm` > `cpu`; a software WebGPU adapter is skipped by
  * `'auto'` (it is slower than wasm) but used when `'webgpu'` is named. In a browser, `webgpu` >
  * `webgl` > `wasm` > `cpu` (webgpu and webgl count as available when their packages have been
- * imported). A named backend that cannot be used is an error saying how to install it or why it
+ * imported; a software WebGPU adapter or WebGL renderer, such as SwiftShader in headless Chromium,
+ * is skipped by `'auto'` as in Node, and used when named). A named backend that cannot be used is an error saying how to install it or why it
  * failed, never a silent fallback.
  *
  * In Node, webgpu reads `options.dawnFlags` / `DLVM_DAWN_FLAGS` (Dawn toggles, e.g.
@@ -345,10 +349,24 @@ export async function initBackend(preference?: BackendPreference, options: InitB
         // dlvm's webgpu fixes go on the running backend before its first reduction.
         registerDlvmWebGpuKernels();
         const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-        const adapter = await gpu?.requestAdapter().catch(() => null);
-        if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter: adapterInfoOf(adapter, 'core', []) };
+        const found = await gpu?.requestAdapter().catch(() => null);
+        const adapter = found ? adapterInfoOf(found, 'core', []) : undefined;
+        if (adapter && requested === 'auto' && adapter.software) {
+          notes.push(`webgpu skipped: ${describeAdapter(adapter)} is a software adapter, slower than wasm (name 'webgpu' to use it)`);
+          return null;
+        }
+        if (adapter) return { name, package: `@tensorflow/tfjs-backend-${name}`, adapter };
+        return { name, package: `@tensorflow/tfjs-backend-${name}` };
       }
-      return { name, package: `@tensorflow/tfjs-backend-${name}` };
+      // WebGL: the renderer, and under 'auto' a software one (SwiftShader, llvmpipe) is passed over
+      // for wasm, as a software WebGPU adapter is (measured in headless Chromium: SwiftShader
+      // WebGL trains dlvm Lab's VAE 14x slower than 2-thread wasm).
+      const renderer = webGlRenderer();
+      if (renderer !== undefined && requested === 'auto' && isSoftwareAdapter({ description: renderer })) {
+        notes.push(`webgl skipped: ${renderer} is a software renderer, slower than wasm (name 'webgl' to use it)`);
+        return null;
+      }
+      return { name, package: `@tensorflow/tfjs-backend-${name}`, ...(renderer !== undefined ? { renderer } : {}) };
     };
 
   const attempts: Record<Candidate, Attempt> = {
@@ -380,6 +398,15 @@ export async function initBackend(preference?: BackendPreference, options: InitB
     }
   }
   throw unavailableError(requested, node, notes, webgpuMissing);
+}
+
+/** The running WebGL backend's renderer (WEBGL_debug_renderer_info), when the browser tells it. */
+function webGlRenderer(): string | undefined {
+  const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu?.gl;
+  if (!gl) return undefined;
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) as unknown;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 function unavailableError(requested: BackendPreference, node: boolean, notes: string[], webgpuMissing = false): DlvmError {
@@ -414,6 +441,7 @@ export function describeBackend(info: BackendInfo): string {
   if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.gpu !== undefined) parts.push(info.gpu ? 'GPU' : 'CPU');
   if (info.adapter !== undefined) parts.push(`adapter: ${describeAdapter(info.adapter)}`);
+  if (info.renderer !== undefined) parts.push(`renderer: ${info.renderer}`);
   if (info.dlvmKernels.length) parts.push(`dlvm kernels: ${info.dlvmKernels.length}`);
   const detail = parts.length ? ` (${parts.join('; ')})` : '';
   const notes = info.notes.length ? `; notes: ${info.notes.join('; ')}` : '';

@@ -510,6 +510,7 @@ class Run {
       binarize: options.binarize,
     })) {
       if (this.step >= s.maxSteps) break;
+      await this.letOthersRun();
       if (options.signal?.aborted) {
         this.stop('aborted', `training aborted after ${this.step} steps (epoch ${epoch}).`);
         // The interrupted epoch is redone on resume; weights and optimizer state are kept.
@@ -533,6 +534,19 @@ class Run {
     if (!this.p.bar) s.log(epochLine(s, epoch, this.step, means, validation ?? undefined, this.seconds));
     await options.callbacks?.onEpochEnd?.(epoch, records);
     return this.step < s.maxSteps;
+  }
+
+  private lastYield = 0;
+  /**
+   * Gives the event loop a turn every 50 ms. A step's reads resolve as microtasks on CPU
+   * backends, so without this nothing else runs until fit returns: not a worker's messages, a
+   * page's clicks or a timer that aborts the signal (dlvm Lab's pause never arrived).
+   */
+  private async letOthersRun(): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastYield < 50) return;
+    this.lastYield = now;
+    await macrotask();
   }
 
   private record(r: HistoryRecord): HistoryRecord {
@@ -619,6 +633,23 @@ class Run {
     this.best = score;
     return true;
   }
+}
+
+/** Resolves on a new macrotask: setImmediate in Node, a MessageChannel message in browsers and workers (no 4 ms clamp). */
+function macrotask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * dlvm in a real browser (headless Chromium through playwright-core): the bundle loads, initBackend
- * picks webgl when its package is imported and wasm otherwise (webgpu > webgl > wasm > cpu), wasm
+ * picks webgl when its package is imported and wasm otherwise (webgpu > webgl > wasm > cpu, a
+ * software renderer passed over for wasm), wasm
  * runs multithreaded in a cross-origin-isolated page, and dlvm's kernels, distributions, KL
  * registry and gradients give the right numbers there.
  *
@@ -71,9 +72,17 @@ describe('dlvm in headless Chromium', () => {
     expect(r.pngError).toMatch(/encodePng: PNG files are made in Node \(pngjs\); in a browser, draw imageGrid's raster on a canvas/);
   });
 
-  it('picks webgl when @tensorflow/tfjs-backend-webgl is imported, and computes the same numbers', async () => {
+  it('passes over a software WebGL renderer (SwiftShader here) for wasm under auto, as for a software WebGPU adapter', async () => {
     const r = await run('entry_webgl.html');
+    expect(r.name).toBe('wasm');
+    expect(r.description).toMatch(/webgl skipped: .*SwiftShader.* is a software renderer, slower than wasm \(name 'webgl' to use it\)/);
+    expectNumbers(r);
+  });
+
+  it('uses webgl when it is named, reports its renderer, and computes the same numbers', async () => {
+    const r = await run('entry_webgl.html', 'webgl');
     expect(r.name).toBe('webgl');
+    expect(r.description).toMatch(/renderer: .*SwiftShader/);
     expectNumbers(r);
   });
 

@@ -5,7 +5,7 @@
  *
  * Needs Chromium: $DLVM_CHROMIUM, or /usr/bin/chromium (Debian: apt-get install chromium).
  */
-import { existsSync, copyFileSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, copyFileSync, mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
@@ -28,7 +28,13 @@ function chromiumPath(): string {
   return found;
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.json': 'application/json',
+};
 
 /** A folder of test pages served on http://127.0.0.1. */
 export interface Site {
@@ -61,13 +67,23 @@ export async function serveSite(entries: string[]): Promise<Site> {
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
     copyFileSync(join(wasmDir, f), join(site, f));
   }
+  return serveFolder(site);
+}
+
+/**
+ * Serves a folder on http://127.0.0.1 with the COOP/COEP headers of a cross-origin-isolated page
+ * (SharedArrayBuffer, for threaded wasm); `/` is its index.html.
+ */
+export async function serveFolder(site: string): Promise<Site> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/favicon.ico') {
       res.writeHead(204).end();
       return;
     }
-    const path = join(site, decodeURIComponent((req.url ?? '/').split('?')[0]!));
-    if (!path.startsWith(site) || !existsSync(path)) {
+    let rel = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    if (rel.endsWith('/')) rel += 'index.html';
+    const path = join(site, rel);
+    if (!path.startsWith(site) || !existsSync(path) || !statSync(path).isFile()) {
       res.writeHead(404).end();
       return;
     }
