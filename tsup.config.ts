@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 const library = {
   entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
+  format: ['esm'],
   // The declarations (dist/index.d.ts) reference what tfjs-core's own declarations need but do
   // not import (the Long type of tfjs-core's hash_util), and load tfjs-core's chained-op types
   // (x.square(), ...) that the bundle registers at runtime; see docs/install.md.
@@ -13,7 +13,6 @@ const library = {
   clean: false,
   target: 'es2022',
   platform: 'node',
-  shims: true,
   // The tfjs packages stay external: one tfjs-core instance per application.
   external: [
     '@tensorflow/tfjs-core',
@@ -34,7 +33,11 @@ const library = {
 };
 
 export default defineConfig([
+  // ESM without tsup's shims: they import Node's `path` and `url` at the top of the bundle, which a
+  // browser bundler (Vite's dev server) refuses, and the ESM build does not use them.
   library as never,
+  // CommonJS with them: the shims give `import.meta.url` a value there (createRequire uses it).
+  { ...library, format: ['cjs'], shims: true } as never,
   {
     // The `dlvm` command: imports the library through the package's own name, so one copy of
     // dlvm (and of its kernel registrations) runs.

@@ -109,6 +109,7 @@ $('train').addEventListener('click', async () => {
   const problem = checkConfig(c);
   if (problem) return showError(problem, 'other');
   setButtons('training');
+  resetMetrics(c.steps);
   const report = await call({ type: 'train', config: c }).catch(() => null);
   if (report) showModel(report);
 });
@@ -130,6 +131,15 @@ function onState(m: Extract<WorkerMessage, { type: 'state' }>): void {
   $('status').dataset['state'] = m.state;
   setButtons(m.state);
   if (m.state === 'done' || m.state === 'paused' || m.state === 'stopped') void refreshExplorer();
+}
+
+/** Clears the curve and the numbers (a new run, or a loaded model). */
+function resetMetrics(total: number): void {
+  const curve = $<HTMLCanvasElement>('curve');
+  curve.getContext('2d')!.clearRect(0, 0, curve.width, curve.height);
+  for (const id of ['elbo', 'kl', 'speed']) $(id).textContent = '-';
+  $('step').textContent = '0';
+  $('total').textContent = String(total);
 }
 
 function drawCurve(points: CurvePoint[], total: number, secondsPerStep: number): void {
@@ -403,11 +413,7 @@ async function load(files: Record<string, Uint8Array>, origin: string): Promise<
   if (!r) return;
   showModel(r);
   // The curve was the previous model's; the worker sends the loaded model's samples.
-  const curve = $<HTMLCanvasElement>('curve');
-  curve.getContext('2d')!.clearRect(0, 0, curve.width, curve.height);
-  for (const id of ['elbo', 'kl', 'speed']) $(id).textContent = '-';
-  $('step').textContent = '0';
-  $('total').textContent = '0';
+  resetMetrics(0);
   await refreshExplorer();
   $('status').textContent = `loaded ${origin}`;
 }
