@@ -68,8 +68,14 @@ const decodedPixels = () =>
 
 /** Waits for the model line to change from `before` (a load finished) and the plane to be redrawn. */
 async function loaded(before: string | null): Promise<string> {
-  await page.waitForFunction((b) => document.querySelector('[data-testid=model-info]')!.textContent !== b, before, { timeout: 60_000 });
-  await page.waitForFunction(() => /Posterior means of/.test(document.querySelector('#plane-axes')!.textContent ?? ''), undefined, { timeout: 60_000 });
+  const version = await page.getAttribute('[data-testid=latent-plane]', 'data-version');
+  await page
+    .waitForFunction((b) => document.querySelector('[data-testid=model-info]')!.textContent !== b, before, { timeout: 60_000 })
+    .catch(async (e) => {
+      throw new Error(`the model did not load: ${(await page.textContent('[data-testid=error]')) || String(e)}`);
+    });
+  // The plane of the new model is drawn.
+  await page.waitForFunction((v) => document.querySelector('[data-testid=latent-plane]')!.getAttribute('data-version') !== v, version, { timeout: 60_000 });
   return (await page.textContent('[data-testid=model-info]'))!;
 }
 
@@ -270,6 +276,66 @@ describe('dlvm Lab in headless Chromium', () => {
     await shot('6-cli-model');
   });
 
+  it('loads an SSVAE trained by the CLI from a URL, and predicts the digit of a drawing', async () => {
+    // The run folder served beside the site: the Lab fetches model/model.json and the files its checksums list.
+    const run = join(root, 'examples/lab/dist/test-runs/cli-ssvae');
+    cli(
+      'train',
+      '--model',
+      'ssvae',
+      '--labels',
+      '100',
+      '--latent-dim',
+      '4',
+      '--hidden',
+      '64',
+      '--steps',
+      '30',
+      '--limit',
+      '1000',
+      '--batch-size',
+      '100',
+      '--out',
+      run,
+      '--backend',
+      'wasm',
+    );
+    const before = await page.textContent('[data-testid=model-info]');
+    await page.fill('#load-url', `${site.origin}/test-runs/cli-ssvae`);
+    await page.click('#load-url-go');
+    expect(await loaded(before)).toMatch(new RegExp(`^SSVAE, M = 4, 10 labels: ${site.origin.replace(/[.]/g, '\\.')}/test-runs/cli-ssvae/\\.$`));
+    // M = 4: the plane is the aggregate posterior's PCA plane.
+    expect(await page.textContent('#plane-axes')).toMatch(/on PC1, PC2 of the aggregate posterior \(\d+% of its variance\)/);
+    await page.click('[data-testid=clear]');
+    const pad = (await (await page.$('[data-testid=draw]'))!.boundingBox())!;
+    await page.mouse.move(pad.x + pad.width * 0.5, pad.y + pad.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(pad.x + pad.width * 0.5, pad.y + pad.height * 0.8, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForFunction(
+      () => /predicted digit: \d \(p = \d\.\d\d\)/.test(document.querySelector('[data-testid=posterior]')!.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
+    // A conditional model decodes the plane's points as the digit picked.
+    expect(await page.isVisible('[data-testid=decode-class]')).toBe(true);
+    await page.selectOption('[data-testid=decode-class]', '7');
+    await shot('7-ssvae-from-url');
+    // A URL with no model behind it says so (the browser logs the two 404s it meets: expected here).
+    const logged = problems.length;
+    await page.fill('#load-url', `${site.origin}/test-runs/nothing-here`);
+    await page.click('#load-url-go');
+    await page.waitForFunction(
+      () => /has neither model\/model\.json nor model\.json \(HTTP 404\)/.test(document.querySelector('[data-testid=error]')!.textContent ?? ''),
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    const extra = problems.splice(logged);
+    expect(extra.every((p) => /status of 404/.test(p))).toBe(true);
+  });
+
   it('says what to do with a file that is not a dlvm model', async () => {
     const bogus = join(work, 'notes.txt');
     writeFileSync(bogus, 'not a model');
@@ -278,7 +344,7 @@ describe('dlvm Lab in headless Chromium', () => {
     expect(await page.textContent('[data-testid=error]')).toMatch(
       /these files are not a dlvm model: none of 1 \(notes\.txt\) is a model\.json with "format": "dlvm-model"\..*Pick a folder written by dlvm train/,
     );
-    await shot('7-not-a-model');
+    await shot('8-not-a-model');
   });
 
   it('logged no errors', () => {

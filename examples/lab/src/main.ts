@@ -231,6 +231,9 @@ async function refreshExplorer(): Promise<void> {
   $<HTMLButtonElement>('save').disabled = false;
   if ($<HTMLInputElement>('grid').checked) manifold = await call({ type: 'manifold', n: 12 }).catch(() => null);
   drawPlane();
+  // Counts the planes drawn, for tests and scripts that wait for a new one.
+  const plane = $('plane');
+  plane.dataset['version'] = String(Number(plane.dataset['version'] ?? '0') + 1);
 }
 
 function toCanvas(u: number, v: number): [number, number] {
@@ -302,6 +305,15 @@ $('plane').addEventListener('pointermove', (ev) => {
 $('grid').addEventListener('change', async () => {
   manifold = $<HTMLInputElement>('grid').checked && planeData ? await call({ type: 'manifold', n: 12 }).catch(() => null) : null;
   drawPlane();
+});
+
+$('decode-class').addEventListener('change', async () => {
+  await call({ type: 'decodeClass', y: Number($<HTMLSelectElement>('decode-class').value) });
+  if ($<HTMLInputElement>('grid').checked) manifold = await call({ type: 'manifold', n: 12 }).catch(() => null);
+  drawPlane();
+  // Counts the planes drawn, for tests and scripts that wait for a new one.
+  const plane = $('plane');
+  plane.dataset['version'] = String(Number(plane.dataset['version'] ?? '0') + 1);
 });
 
 $('interpolate').addEventListener('click', async () => {
@@ -390,6 +402,8 @@ async function encodeDrawing(): Promise<void> {
 let modelInfo: Replies['train'] | null = null;
 function showModel(r: Replies['train']): void {
   modelInfo = r;
+  // A conditional model (CVAE, SSVAE) decodes a latent point as a class the visitor picks.
+  $('decode-class-label').hidden = !r.conditional;
   const classes = r.classes ? `, ${r.classes} ${r.classesAre}` : '';
   $('model-info').textContent = `${r.className}, M = ${r.latentDim}${classes}: ${r.origin}.`;
 }

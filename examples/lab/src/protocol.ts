@@ -47,6 +47,8 @@ export interface ModelReport {
   /** GMVAE: components; SSVAE: classes (what `predicted` ranges over). */
   classes?: number;
   classesAre?: 'components' | 'labels';
+  /** A conditional model (CVAE, SSVAE): it decodes a latent point as a chosen class. */
+  conditional?: boolean;
   /** Where it came from: trained here, or loaded. */
   origin: string;
 }
@@ -62,6 +64,7 @@ export type Request =
   | { type: 'decode'; point: [number, number] }
   | { type: 'manifold'; n: number }
   | { type: 'interpolate'; a: number; b: number; n: number }
+  | { type: 'decodeClass'; y: number }
   | { type: 'encode'; image: Float32Array }
   | { type: 'save' }
   | { type: 'load'; files: Record<string, Uint8Array>; origin: string };
@@ -79,6 +82,7 @@ export interface Replies {
   /** n x n decoded images across the plane's extent, row-major from the top left. */
   manifold: { images: Float32Array; n: number };
   interpolate: { images: Float32Array; n: number };
+  decodeClass: null;
   encode: { mean: number[]; std: number[]; reconstruction: Float32Array; point: [number, number]; predicted?: number; probabilities?: number[] };
   /** The run folder: run.json, history.json and model/... */
   save: { files: Record<string, Uint8Array> };

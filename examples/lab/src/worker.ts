@@ -10,6 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
   ArrayDataset,
   BetaVAE,
+  ConditionalVAE,
   describeBackend,
   fit,
   GMVAE,
@@ -26,6 +27,7 @@ import {
   VERSION,
   type BackendPreference,
   type HistoryRecord,
+  type Labels,
 } from 'dlvm';
 import { PCA } from 'ml-pca';
 import { PIXELS, SIDE, type CurvePoint, type Envelope, type ModelReport, type Replies, type TrainConfig, type WorkerMessage } from './protocol.js';
@@ -48,6 +50,8 @@ let run: {
   stopReason: string;
   pausing: 'pause' | 'stop' | null;
 } | null = null;
+/** The class a conditional model (CVAE, SSVAE) decodes the plane's points as. */
+let decodeClass = 0;
 /** The plane's projection of latent space: z = center + u e1 + v e2. */
 let plane: { center: Float32Array; e1: Float32Array; e2: Float32Array; extent: [number, number, number, number] } | null = null;
 
@@ -94,13 +98,39 @@ function build(c: TrainConfig): VAE {
 
 /** What the page shows about a model: its class, latent size and what it predicts. */
 function describeModel(m: VAE, origin: string): ModelReport {
-  const latentDim = tf.tidy(() => m.encode(tf.zeros([1, SIDE, SIDE])).mean.shape[1]!);
+  const latentDim = tf.tidy(() => encodeWith(m, tf.zeros([1, SIDE, SIDE]), [0]).mean.shape[1]!);
   const mix = m.prior.distribution();
   const out: ModelReport = { className: m.constructor.name, latentDim, origin };
-  if (m instanceof SSVAE) Object.assign(out, { classes: m.numClasses, classesAre: 'labels' });
+  if (m instanceof SSVAE) Object.assign(out, { classes: m.numClasses, classesAre: 'labels', conditional: true });
+  else if (m instanceof ConditionalVAE) Object.assign(out, { classes: m.numClasses, conditional: true });
   else if (mix instanceof MixtureSameFamily) Object.assign(out, { classes: mix.mixture.logits.shape.at(-1), classesAre: 'components' });
   mix.dispose();
   return out;
+}
+
+/**
+ * The labels a model's encoder and decoder take for x: none for an unconditional model, the
+ * classifier's prediction for an SSVAE (M2's q(z|x, y) at y = argmax q(y|x)), else `given`.
+ */
+function labelsFor(m: VAE, x: tf.Tensor, given: Labels): Labels | undefined {
+  if (m instanceof SSVAE) return m.predict(x);
+  if (m instanceof ConditionalVAE) return given;
+  return undefined;
+}
+
+/** q(z|x) (with the labels a conditional model needs); frees the labels it made. */
+function encodeWith(m: VAE, x: tf.Tensor, given: Labels) {
+  const y = labelsFor(m, x, given);
+  try {
+    return m instanceof ConditionalVAE ? m.encode(x, y) : m.encode(x);
+  } finally {
+    if (y instanceof tf.Tensor && y !== given) y.dispose();
+  }
+}
+
+/** Decoder means at z [B, M], as class `y` for a conditional model. */
+function decodeWith(m: VAE, z: tf.Tensor, y: Labels): tf.Tensor {
+  return tf.tidy(() => (m instanceof ConditionalVAE ? m.decode(z, y) : m.decode(z)).mean);
 }
 
 function setModel(m: VAE, origin: string): ModelReport {
@@ -118,7 +148,10 @@ function state(s: Extract<WorkerMessage, { type: 'state' }>['state'], message: s
 /** Mean images of n draws from the prior, posted for the sample grid. */
 async function postSamples(step: number, n = 36): Promise<void> {
   if (!model) return;
-  const images = model.sample(n, { mean: true });
+  // A conditional model draws each class in turn (rows of digits).
+  const m = model;
+  const images =
+    m instanceof ConditionalVAE ? m.sample(n, { mean: true, y: Array.from({ length: n }, (_, i) => i % m.numClasses) }) : m.sample(n, { mean: true });
   const values = (await images.data()) as Float32Array;
   images.dispose();
   post({ type: 'samples', step, images: values, n }, [values.buffer]);
@@ -190,7 +223,8 @@ async function latentPlane(): Promise<Replies['plane']> {
   const test = await mnist('test');
   const means: Float32Array[] = [];
   for (const batch of test.batches({ batchSize: 250, shuffle: false, binarize: 'threshold' })) {
-    const mu = tf.tidy(() => m.encode(batch.x).mean);
+    // A CVAE's posterior takes the true label; an SSVAE's its classifier's.
+    const mu = tf.tidy(() => encodeWith(m, batch.x, batch.y ?? 0).mean);
     means.push((await mu.data()) as Float32Array);
     mu.dispose();
   }
@@ -264,7 +298,7 @@ function zOf(points: Array<[number, number]>): tf.Tensor2D {
 
 async function decodeMeans(z: tf.Tensor2D): Promise<Float32Array> {
   const m = needModel();
-  const x = tf.tidy(() => m.decode(z).mean);
+  const x = decodeWith(m, z, Array(z.shape[0]).fill(decodeClass));
   const values = (await x.data()) as Float32Array;
   tf.dispose([x, z]);
   return values;
@@ -284,10 +318,10 @@ async function encodeDrawing(image: Float32Array): Promise<Replies['encode']> {
   const m = needModel();
   await needPlane();
   const x = tf.tidy(() => tf.cast(tf.greaterEqual(tf.tensor3d(image, [1, SIDE, SIDE]), 0.5), 'float32'));
-  const q = m.encode(x);
+  const q = encodeWith(m, x, decodeClass);
   const mean = tf.tidy(() => q.mean.reshape([-1]));
   const std = tf.tidy(() => q.stddev.reshape([-1]));
-  const rec = m.reconstruct(x);
+  const rec = decodeWith(m, q.mean, labelsFor(m, x, decodeClass) ?? 0);
   let probs: tf.Tensor | null = null;
   if (m instanceof SSVAE) {
     const c = m.classify(x);
@@ -485,12 +519,16 @@ async function handle(req: Envelope): Promise<unknown> {
           throw new LabError(`test digit ${arg} must be an index from 0 to ${test.length - 1}, got ${i}`, 'other');
       }
       const x = test.tensor([req.a, req.b], { binarize: 'threshold' });
-      const mu = tf.tidy(() => m.encode(x).mean);
+      const labels = [test.labels?.[req.a] ?? 0, test.labels?.[req.b] ?? 0];
+      const mu = tf.tidy(() => encodeWith(m, x, labels).mean);
       const t = tf.linspace(0, 1, req.n).reshape([req.n, 1]);
       const z = tf.tidy(() => tf.add(mu.slice([0, 0], [1, -1]), tf.mul(t, tf.sub(mu.slice([1, 0], [1, -1]), mu.slice([0, 0], [1, -1]))))) as tf.Tensor2D;
       tf.dispose([x, mu, t]);
       return { images: await decodeMeans(z), n: req.n };
     }
+    case 'decodeClass':
+      decodeClass = req.y;
+      return null;
     case 'encode':
       if (req.image.length !== PIXELS) throw new LabError(`a drawing has ${PIXELS} pixels, got ${req.image.length}`, 'other');
       return encodeDrawing(req.image);
