@@ -85,8 +85,13 @@ function labAssets(): Plugin {
     name: 'dlvm-lab-assets',
     configureServer: serve,
     configurePreviewServer: serve,
-    generateBundle() {
+    generateBundle(_options, bundle) {
       for (const [fileName, read] of files) this.emitFile({ type: 'asset', fileName, source: read() });
+      // The service worker, with every file of the site to cache on install but the full MNIST
+      // set (55 MB, cached when first used).
+      const precache = ['./', ...Object.keys(bundle), ...[...files.keys()].filter((f) => !/^mnist\/(train|test)-/.test(f))].filter((f) => !f.endsWith('.map'));
+      const sw = readFileSync(join(here, 'src/sw.js'), 'utf8').replace('/*__PRECACHE__*/ []', JSON.stringify([...new Set(precache)]));
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: sw });
       // Netlify / Cloudflare Pages read this file; other servers: see docs/lab.md.
       this.emitFile({
         type: 'asset',
@@ -99,7 +104,7 @@ function labAssets(): Plugin {
   };
 }
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root: here,
   base: './',
   resolve: { alias: { dlvm: join(repo, 'dist/index.js') } },
@@ -110,5 +115,7 @@ export default defineConfig({
   // Not minified: the minifier renames what tfjs-backend-wasm's threaded build hands its pthread
   // workers by name (they fail with "e is not defined" and wasm gets no threads).
   build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000, minify: false },
-  define: { __SUBSET__: JSON.stringify(SUBSET) },
-});
+  // The service worker is registered by the built site only (not by the dev server), whatever
+  // NODE_ENV says (a build run from a test has NODE_ENV=test).
+  define: { __LAB_SERVICE_WORKER__: JSON.stringify(command === 'build') },
+}));

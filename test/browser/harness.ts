@@ -72,9 +72,10 @@ export async function serveSite(entries: string[]): Promise<Site> {
 
 /**
  * Serves a folder on http://127.0.0.1 with the COOP/COEP headers of a cross-origin-isolated page
- * (SharedArrayBuffer, for threaded wasm); `/` is its index.html.
+ * (SharedArrayBuffer, for threaded wasm), or without them (`isolation: false`, as a plain static
+ * server); `/` is its index.html.
  */
-export async function serveFolder(site: string): Promise<Site> {
+export async function serveFolder(site: string, { isolation = true }: { isolation?: boolean } = {}): Promise<Site> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/favicon.ico') {
       res.writeHead(204).end();
@@ -90,8 +91,7 @@ export async function serveFolder(site: string): Promise<Site> {
     // Cross-origin isolation enables SharedArrayBuffer, which threaded wasm needs.
     res.writeHead(200, {
       'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
+      ...(isolation ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}),
     });
     res.end(readFileSync(path));
   });

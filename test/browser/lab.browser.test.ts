@@ -347,6 +347,46 @@ describe('dlvm Lab in headless Chromium', () => {
     await shot('8-not-a-model');
   });
 
+  it('on a static server without COOP/COEP, becomes isolated through its service worker, and works offline once loaded', async () => {
+    const plain = await serveFolder(join(root, 'examples/lab/dist'), { isolation: false });
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    tab.on('pageerror', (e) => problems.push(`page error (plain server): ${String(e)}`));
+    tab.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console error (plain server): ${m.text()}`);
+      if (m.type() === 'warning' && /service worker/.test(m.text())) problems.push(m.text());
+    });
+    try {
+      await tab.goto(`${plain.origin}/`);
+      // The first visit reloads itself once the service worker controls it; then it is isolated.
+      await tab
+        .waitForFunction(() => self.crossOriginIsolated && !document.querySelector<HTMLButtonElement>('[data-testid=train]')!.disabled, undefined, {
+          timeout: 90_000,
+        })
+        .catch(async (e) => {
+          const seen = await tab.evaluate(async () => ({
+            isolated: self.crossOriginIsolated,
+            controlled: navigator.serviceWorker.controller !== null,
+            workers: (await navigator.serviceWorker.getRegistrations()).map((r) => [r.active?.state, r.installing?.state, r.waiting?.state]),
+            status: document.querySelector('[data-testid=status]')?.textContent,
+          }));
+          throw new Error(`not isolated through the service worker: ${JSON.stringify(seen)} (${String(e)})`);
+        });
+      expect(await tab.textContent('#isolation')).toBe('cross-origin isolated: wasm can use threads');
+      // Offline: a reload comes from the cache, and training on the subset works.
+      await context.setOffline(true);
+      await tab.reload();
+      await tab.waitForFunction(() => !document.querySelector<HTMLButtonElement>('[data-testid=train]')!.disabled, undefined, { timeout: 90_000 });
+      await tab.fill('[data-testid=steps]', '20');
+      await tab.click('[data-testid=train]');
+      await tab.waitForFunction(() => document.querySelector('[data-testid=status]')!.getAttribute('data-state') === 'done', undefined, { timeout: 120_000 });
+      expect(await tab.textContent('[data-testid=status]')).toMatch(/^20 steps in \d+\.\d s \(wasm\)$/);
+    } finally {
+      await context.close();
+      await plain.close();
+    }
+  });
+
   it('logged no errors', () => {
     expect(problems).toEqual([]);
   });

@@ -1,4 +1,6 @@
 /// <reference types="vite/client" />
+/** True in the built site (vite.config.ts). */
+declare const __LAB_SERVICE_WORKER__: boolean;
 /**
  * dlvm Lab's page: the controls, the live curves and the explorers. Everything that touches the
  * model runs in the worker (worker.ts); this file draws what it sends back.
@@ -493,14 +495,28 @@ $('load-url-go').addEventListener('click', async () => {
 // ---- start ---------------------------------------------------------------------------------------
 
 async function start(): Promise<void> {
-  if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  if (__LAB_SERVICE_WORKER__ && 'serviceWorker' in navigator) {
     // The service worker keeps the site working offline and adds the COOP/COEP headers that a
     // plain static server does not send; it controls the page from the next load.
-    const reg = await navigator.serviceWorker.register('./sw.js').catch(() => null);
-    if (reg && !self.crossOriginIsolated && navigator.serviceWorker.controller && !sessionStorage.getItem('dlvm-lab-reloaded')) {
-      sessionStorage.setItem('dlvm-lab-reloaded', '1');
-      location.reload();
-      return;
+    const reg = await navigator.serviceWorker.register('./sw.js').catch((e: unknown) => {
+      console.warn(`dlvm Lab: the service worker did not register (${String(e)}); the site works, but not offline.`);
+      return null;
+    });
+    if (reg && !self.crossOriginIsolated && !sessionStorage.getItem('dlvm-lab-reloaded')) {
+      // The first visit to a server without the headers: once the service worker controls the
+      // page (it claims it when active), one reload makes it isolated.
+      const sw = navigator.serviceWorker;
+      if (!sw.controller) {
+        await Promise.race([
+          new Promise((resolve) => sw.addEventListener('controllerchange', resolve, { once: true })),
+          new Promise((resolve) => setTimeout(resolve, 15_000)),
+        ]);
+      }
+      if (sw.controller) {
+        sessionStorage.setItem('dlvm-lab-reloaded', '1');
+        location.reload();
+        return;
+      }
     }
   }
   $('isolation').textContent = self.crossOriginIsolated
