@@ -22,6 +22,7 @@ const UNIT = [
   'kernels.bernoulli',
   'kernels.nan',
   'kernels.simd',
+  'lab.errors',
   'leaks',
   'models.shapes',
   'optimizer',

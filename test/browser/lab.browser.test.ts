@@ -347,6 +347,27 @@ describe('dlvm Lab in headless Chromium', () => {
     await shot('8-not-a-model');
   });
 
+  it('trains each model family on each network: beta-VAE (MLP), GMVAE (conv), IWAE (MLP)', async () => {
+    for (const [model, arch, cls, k] of [
+      ['betavae', 'mlp', 'BetaVAE', '10'],
+      ['gmvae', 'conv', 'GMVAE', '3'],
+      ['iwae', 'mlp', 'IWAE', '5'],
+    ] as const) {
+      await page.selectOption('select[name=model]', model);
+      await page.selectOption('select[name=arch]', arch);
+      if (model !== 'betavae') await page.fill('input[name=k]', k);
+      else expect(await page.isVisible('input[name=k]')).toBe(false);
+      await page.fill('[data-testid=steps]', '15');
+      await page.click('[data-testid=train]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')!.getAttribute('data-state') === 'done', undefined, { timeout: 120_000 });
+      expect(await page.textContent('[data-testid=model-info]')).toMatch(
+        new RegExp(`^${cls}, M = 2${cls === 'GMVAE' ? ', 3 components' : ''}: trained here \\(${model}, ${arch}\\)\\.$`),
+      );
+      expect(Number(await page.textContent('[data-testid=elbo]'))).toBeLessThan(0);
+    }
+    await shot('9-gmvae-conv-iwae');
+  });
+
   it('on a static server without COOP/COEP, becomes isolated through its service worker, and works offline once loaded', async () => {
     const plain = await serveFolder(join(root, 'examples/lab/dist'), { isolation: false });
     const context = await browser.newContext();

@@ -57,7 +57,7 @@ worker.onerror = (ev) => showError(`the training worker failed to start: ${ev.me
 /** Errors the visitor can act on, with what to do. */
 function showError(message: string, kind: string): void {
   const hints: Record<string, string> = {
-    memory: `The device ran out of memory. Try a smaller batch size (now ${form().batchSize}) or the MLP network.`,
+    memory: `This looks like the backend ran out of memory: try a smaller batch size (now ${form().batchSize}) or the MLP network.`,
     'model-file': 'Pick a folder written by dlvm train (or its model/ folder), or a .zip saved by the Lab.',
     backend: 'This browser has no usable WebGPU, WebGL or WebAssembly backend; try a recent Chrome, Edge or Firefox.',
     other: '',

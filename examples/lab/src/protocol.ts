@@ -1,4 +1,5 @@
 /** Messages between dlvm Lab's page and its training worker. */
+import type { ErrorKind } from './errors.js';
 
 /** The model families the Lab trains. */
 export type ModelKind = 'vae' | 'betavae' | 'gmvae' | 'iwae';
@@ -94,7 +95,7 @@ export type Envelope = { id: number } & Request;
 /** Messages from the worker. */
 export type WorkerMessage =
   | { type: 'reply'; id: number; value: unknown }
-  | { type: 'error'; id: number | null; message: string; kind: 'memory' | 'model-file' | 'backend' | 'other' }
+  | { type: 'error'; id: number | null; message: string; kind: ErrorKind }
   | { type: 'curve'; points: CurvePoint[]; total: number; secondsPerStep: number }
   | { type: 'samples'; step: number; images: Float32Array; n: number }
   | { type: 'state'; state: 'idle' | 'loading' | 'training' | 'paused' | 'stopped' | 'done'; message: string; step: number; seconds: number };

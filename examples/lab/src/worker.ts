@@ -30,6 +30,7 @@ import {
   type Labels,
 } from 'dlvm';
 import { PCA } from 'ml-pca';
+import { kindOf, LabError } from './errors.js';
 import { PIXELS, SIDE, type CurvePoint, type Envelope, type ModelReport, type Replies, type TrainConfig, type WorkerMessage } from './protocol.js';
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -421,24 +422,6 @@ function modelFiles(files: Record<string, Uint8Array>): Record<string, Uint8Arra
   return Object.fromEntries(names.filter((n) => n.startsWith(prefix)).map((n) => [n.slice(prefix.length), files[n]!]));
 }
 
-class LabError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'memory' | 'model-file' | 'backend' | 'other',
-  ) {
-    super(message);
-  }
-}
-
-function kindOf(e: unknown): 'memory' | 'model-file' | 'backend' | 'other' {
-  if (e instanceof LabError) return e.kind;
-  const m = String((e as Error)?.message ?? e);
-  if (/out of memory|OOM|allocat|CONTEXT_LOST|Failed to create|exceeds|too large/i.test(m)) return 'memory';
-  if (/^loadModelFiles/.test(m)) return 'model-file';
-  if (/^initBackend/.test(m)) return 'backend';
-  return 'other';
-}
-
 async function handle(req: Envelope): Promise<unknown> {
   switch (req.type) {
     case 'init': {
@@ -452,7 +435,7 @@ async function handle(req: Envelope): Promise<unknown> {
         description: describeBackend(info),
         isolated: self.crossOriginIsolated,
         ...(info.threads !== undefined ? { threads: info.threads } : {}),
-        ...(a ? { adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') } : {}),
+        ...(a ? { adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') } : info.renderer ? { adapter: info.renderer } : {}),
         notes: info.notes,
         palette: [...PALETTE],
       } satisfies Replies['init'];
