@@ -111,6 +111,9 @@ $('train').addEventListener('click', async () => {
   const problem = checkConfig(c);
   if (problem) return showError(problem, 'other');
   setButtons('training');
+  // The previous run's state ('done') is over from the click on.
+  $('status').dataset['state'] = 'loading';
+  $('status').textContent = 'starting...';
   resetMetrics(c.steps);
   const report = await call({ type: 'train', config: c }).catch(() => null);
   if (report) showModel(report);
