@@ -224,6 +224,20 @@ describe('dlvm Lab in headless Chromium', () => {
       mkdirSync(join(work, dirname(name)), { recursive: true });
       writeFileSync(join(work, name), bytes);
     }
+    // run.json as dlvm train writes it: 1,000 steps of batch 64 on 2,000 digits are 32 epochs begun.
+    const info = JSON.parse(new TextDecoder().decode(entries['dlvm-lab-run/run.json'])) as Record<string, unknown>;
+    expect(info).toMatchObject({
+      model: 'vae',
+      arch: 'mlp',
+      dataset: 'mnist',
+      binarize: 'threshold',
+      latentDim: 2,
+      hidden: [400],
+      steps: 1000,
+      epochs: 32,
+      batchSize: 64,
+      stopReason: 'completed',
+    });
     const out = cli('eval', '--run', join(work, 'dlvm-lab-run'), '--limit', '200', '--iw', '10', '--backend', 'wasm');
     expect(out).toMatch(/^200 test examples: ELBO -\d+\.\d\d/);
     const evaluated = JSON.parse(readFileSync(join(work, 'dlvm-lab-run/eval.json'), 'utf8')) as { elbo: number };

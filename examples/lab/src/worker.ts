@@ -363,6 +363,7 @@ async function runFolder(): Promise<Record<string, Uint8Array>> {
   const files: Record<string, Uint8Array> = {};
   for (const [name, bytes] of await saveModelFiles(m)) files[`model/${name}`] = bytes;
   const c = run?.config;
+  const trainedOn = c ? data[c.data] : undefined;
   const info = {
     model: c?.model ?? report!.className.toLowerCase(),
     likelihood: 'bernoulli',
@@ -372,7 +373,8 @@ async function runFolder(): Promise<Record<string, Uint8Array>> {
     binarize: 'threshold',
     latentDim: report!.latentDim,
     hidden: [400],
-    epochs: 0,
+    // Epochs begun, as dlvm train records them.
+    epochs: c && trainedOn ? Math.ceil((run?.stepsDone ?? 0) / trainedOn.numBatches({ batchSize: c.batchSize })) : 0,
     batchSize: c?.batchSize ?? 0,
     lr: c?.learningRate ?? 0,
     backend: backendName,
