@@ -4,9 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dlvmKernelNames } from '../src/index.js';
+import { disableSimdKernels, dlvmKernelNames } from '../src/index.js';
 import { SPLIT_BATCH_MIN_MACS } from '../src/backend/kernels/matmul.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randint, randn, rng, useBackend } from './helpers/backends.js';
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((p, q) => p * q, 1);
+}
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -123,92 +127,155 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
     }
   });
 
-  it('matMul agrees with stock cpu for every transpose combination and batch shape', async () => {
-    const u = rng(11);
-    const shapes: Array<{ batchA: number[]; batchB: number[]; m: number; k: number; n: number }> = [
-      { batchA: [], batchB: [], m: 33, k: 17, n: 29 },
-      { batchA: [], batchB: [], m: 128, k: 70, n: 65 },
-      { batchA: [3], batchB: [3], m: 40, k: 50, n: 45 }, // large enough to split per batch entry
-      { batchA: [2, 3], batchB: [1], m: 48, k: 40, n: 36 }, // broadcast b
-      { batchA: [1, 4], batchB: [4, 1], m: 41, k: 42, n: 43 }, // outer broadcast [4, 4]: stock path
-      { batchA: [5], batchB: [5], m: 3, k: 4, n: 5 }, // tiny: stock path
-    ];
-    expect(40 * 50 * 45).toBeGreaterThanOrEqual(SPLIT_BATCH_MIN_MACS);
-    for (let r = 0; r < 4; r++) {
-      shapes.push({ batchA: [], batchB: [], m: randint(u, 1, 90), k: randint(u, 1, 90), n: randint(u, 1, 90) });
-    }
-    let seed = 100;
-    for (const s of shapes) {
-      for (const transposeA of [false, true]) {
-        for (const transposeB of [false, true]) {
-          seed += 3;
-          const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
-          const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
-          const aVals = randn(
-            aShape.reduce((p, q) => p * q, 1),
-            seed,
-          );
-          const bVals = randn(
-            bShape.reduce((p, q) => p * q, 1),
-            seed + 1,
-          );
+  // On wasm, dlvm's SIMD product and (SIMD off) the transposes feeding XNNPACK.
+  for (const simd of backend === 'wasm' ? [true, false] : [true]) {
+    const route = backend === 'wasm' ? (simd ? ' (dlvm SIMD product)' : ' (SIMD off: XNNPACK)') : '';
+    const withRoute = async (fn: () => Promise<void>): Promise<void> => {
+      const was = disableSimdKernels(!simd);
+      try {
+        await fn();
+      } finally {
+        disableSimdKernels(was);
+      }
+    };
+
+    it(`matMul agrees with stock cpu for every transpose combination and batch shape${route}`, () =>
+      withRoute(async () => {
+        const u = rng(11);
+        const shapes: Array<{ batchA: number[]; batchB: number[]; m: number; k: number; n: number }> = [
+          { batchA: [], batchB: [], m: 33, k: 17, n: 29 },
+          { batchA: [], batchB: [], m: 128, k: 70, n: 65 },
+          { batchA: [3], batchB: [3], m: 40, k: 50, n: 45 }, // large enough to split per batch entry
+          { batchA: [2, 3], batchB: [1], m: 48, k: 40, n: 36 }, // broadcast b
+          { batchA: [1, 4], batchB: [4, 1], m: 41, k: 42, n: 43 }, // outer broadcast [4, 4]: stock path
+          { batchA: [5], batchB: [5], m: 3, k: 4, n: 5 }, // tiny: stock path
+        ];
+        expect(40 * 50 * 45).toBeGreaterThanOrEqual(SPLIT_BATCH_MIN_MACS);
+        for (let r = 0; r < 4; r++) {
+          shapes.push({ batchA: [], batchB: [], m: randint(u, 1, 90), k: randint(u, 1, 90), n: randint(u, 1, 90) });
+        }
+        let seed = 100;
+        for (const s of shapes) {
+          for (const transposeA of [false, true]) {
+            for (const transposeB of [false, true]) {
+              seed += 3;
+              const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
+              const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
+              const aVals = randn(
+                aShape.reduce((p, q) => p * q, 1),
+                seed,
+              );
+              const bVals = randn(
+                bShape.reduce((p, q) => p * q, 1),
+                seed + 1,
+              );
+              const run = () =>
+                tf.tidy(() => {
+                  const out = tf.matMul(tf.tensor(aVals, aShape), tf.tensor(bVals, bShape), transposeA, transposeB);
+                  return { shape: out.shape, values: out.dataSync() as Float32Array };
+                });
+              const expected = await onStockCpu(run);
+              let actual!: ReturnType<typeof run>;
+              await expectNoLeak(() => {
+                actual = run();
+              });
+              const label = `${JSON.stringify(s)} tA=${transposeA} tB=${transposeB}`;
+              expect(actual.shape, label).toEqual(expected.shape);
+              expectClose(actual.values, expected.values, { rtol: 1e-4, atol: 1e-4, label });
+            }
+          }
+        }
+      }));
+
+    it(`fused matMul (bias + activation) and its gradients agree with stock cpu${route}`, () =>
+      withRoute(async () => {
+        for (const activation of ['linear', 'relu', 'elu', 'relu6', 'sigmoid', 'leakyrelu'] as const) {
+          for (const [transposeA, transposeB] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            const m = 37,
+              k = 45,
+              n = 23;
+            const aShape = transposeA ? [k, m] : [m, k];
+            const bShape = transposeB ? [n, k] : [k, n];
+            const aVals = randn(m * k, 7);
+            const bVals = randn(k * n, 8);
+            const biasVals = randn(n, 9);
+            const dyVals = randn(m * n, 10);
+            const run = () =>
+              tf.tidy(() => {
+                const a = tf.tensor2d(aVals, aShape as [number, number]);
+                const b = tf.tensor2d(bVals, bShape as [number, number]);
+                const bias = tf.tensor1d(biasVals);
+                const f = (aa: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
+                  tf.fused.matMul({ a: aa as tf.Tensor2D, b: bb as tf.Tensor2D, transposeA, transposeB, bias: cc, activation });
+                const y = f(a, b, bias);
+                const grads = tf.grads(f)([a, b, bias], tf.tensor2d(dyVals, [m, n]));
+                return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+              });
+            const expected = await onStockCpu(run);
+            let actual: Float32Array[] = [];
+            await expectNoLeak(() => {
+              actual = run();
+            });
+            ['y', 'da', 'db', 'dbias'].forEach((name, i) =>
+              expectClose(actual[i]!, expected[i]!, { rtol: 1e-4, atol: 1e-4, label: `${activation} tA=${transposeA} tB=${transposeB} ${name}` }),
+            );
+          }
+        }
+      }));
+
+    it(`fused matMul with every bias shape, no bias, prelu and a batch agrees with stock cpu, gradients included${route}`, () =>
+      withRoute(async () => {
+        const m = 21,
+          k = 13,
+          n = 10;
+        const cases: Array<{ label: string; batch: number[]; bias: number[] | null; activation: 'linear' | 'prelu' | 'relu' }> = [
+          { label: 'bias [n]', batch: [], bias: [n], activation: 'linear' },
+          { label: 'bias [1, n]', batch: [], bias: [1, n], activation: 'relu' },
+          { label: 'bias [m, n] (broadcast add)', batch: [], bias: [m, n], activation: 'linear' },
+          { label: 'bias [m, 1] (broadcast add)', batch: [], bias: [m, 1], activation: 'relu' },
+          { label: 'no bias', batch: [], bias: null, activation: 'relu' },
+          { label: 'prelu', batch: [], bias: [n], activation: 'prelu' },
+          { label: 'batch [3], bias [n]', batch: [3], bias: [n], activation: 'linear' },
+        ];
+        for (const c of cases) {
+          const aVals = randn(sizeOf([...c.batch, m, k]), 21);
+          const bVals = randn(sizeOf([...c.batch, k, n]), 22);
+          const biasVals = c.bias ? randn(sizeOf(c.bias), 23) : null;
+          const alphaVals = randn(n, 24);
+          const dyVals = randn(sizeOf([...c.batch, m, n]), 25);
           const run = () =>
             tf.tidy(() => {
-              const out = tf.matMul(tf.tensor(aVals, aShape), tf.tensor(bVals, bShape), transposeA, transposeB);
-              return { shape: out.shape, values: out.dataSync() as Float32Array };
+              const a = tf.tensor(aVals, [...c.batch, m, k]);
+              const b = tf.tensor(bVals, [...c.batch, k, n]);
+              const bias = biasVals ? tf.tensor(biasVals, c.bias!) : undefined;
+              const alpha = tf.tensor1d(alphaVals);
+              const f = (aa: tf.Tensor, bb: tf.Tensor, ...rest: tf.Tensor[]) =>
+                tf.fused.matMul({
+                  a: aa,
+                  b: bb,
+                  bias: rest[0],
+                  activation: c.activation,
+                  preluActivationWeights: c.activation === 'prelu' ? alpha : undefined,
+                });
+              const y = f(a, b, ...(bias ? [bias] : []));
+              const grads = tf.grads(f)([a, b, ...(bias ? [bias] : [])], tf.tensor(dyVals, y.shape));
+              return [y, ...grads].map((t) => t.dataSync() as Float32Array);
             });
           const expected = await onStockCpu(run);
-          let actual!: ReturnType<typeof run>;
+          let actual: Float32Array[] = [];
           await expectNoLeak(() => {
             actual = run();
           });
-          const label = `${JSON.stringify(s)} tA=${transposeA} tB=${transposeB}`;
-          expect(actual.shape, label).toEqual(expected.shape);
-          expectClose(actual.values, expected.values, { rtol: 1e-4, atol: 1e-4, label });
+          expect(actual.length, c.label).toBe(expected.length);
+          actual.forEach((v, i) => expectClose(v, expected[i]!, { rtol: 1e-4, atol: 1e-4, label: `${c.label} output ${i}` }));
         }
-      }
-    }
-  });
-
-  it('fused matMul (bias + activation) and its gradients agree with stock cpu', async () => {
-    for (const activation of ['linear', 'relu', 'elu'] as const) {
-      for (const [transposeA, transposeB] of [
-        [false, false],
-        [true, false],
-        [false, true],
-        [true, true],
-      ] as const) {
-        const m = 37,
-          k = 45,
-          n = 23;
-        const aShape = transposeA ? [k, m] : [m, k];
-        const bShape = transposeB ? [n, k] : [k, n];
-        const aVals = randn(m * k, 7);
-        const bVals = randn(k * n, 8);
-        const biasVals = randn(n, 9);
-        const dyVals = randn(m * n, 10);
-        const run = () =>
-          tf.tidy(() => {
-            const a = tf.tensor2d(aVals, aShape as [number, number]);
-            const b = tf.tensor2d(bVals, bShape as [number, number]);
-            const bias = tf.tensor1d(biasVals);
-            const f = (aa: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
-              tf.fused.matMul({ a: aa as tf.Tensor2D, b: bb as tf.Tensor2D, transposeA, transposeB, bias: cc, activation });
-            const y = f(a, b, bias);
-            const grads = tf.grads(f)([a, b, bias], tf.tensor2d(dyVals, [m, n]));
-            return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-          });
-        const expected = await onStockCpu(run);
-        let actual: Float32Array[] = [];
-        await expectNoLeak(() => {
-          actual = run();
-        });
-        ['y', 'da', 'db', 'dbias'].forEach((name, i) =>
-          expectClose(actual[i]!, expected[i]!, { rtol: 1e-4, atol: 1e-4, label: `${activation} tA=${transposeA} tB=${transposeB} ${name}` }),
-        );
-      }
-    }
-  });
+      }));
+  }
 
   it('conv2d input and filter gradients agree with stock cpu on random configurations', async () => {
     let seed = 1000;

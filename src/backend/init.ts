@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
+import { prepareSimdKernels } from './kernels/simd.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {
   adapterInfoOf,
@@ -178,6 +179,7 @@ async function initWasmThreads(threads: number, notes: string[]): Promise<boolea
       wasmThreadsNote =
         'wasm threads need a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); running one thread';
       notes.push(wasmThreadsNote);
+      setThreadsCount(1); // the single-threaded build runs, and getThreadsCount() should say so
     } else {
       return withBrowserCores(2 * threads, () => tf.setBackend('wasm'));
     }
@@ -304,6 +306,7 @@ export async function initBackend(preference?: BackendPreference, options: InitB
   const wasm: Attempt = async () => {
     const threads = options.threads ?? (await defaultThreads());
     if (!(await initWasm(threads, notes))) return null;
+    await prepareSimdKernels(tf.backend());
     return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount() };
   };
   const cpu: Attempt = async () => ((await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null);

@@ -30,6 +30,8 @@ export interface SimdKernels {
   ): void;
   bernoulli_log_prob(l: number, x: number, out: number, n: number): void;
   bernoulli_log_prob_grad_logits(dy: number, l: number, x: number, out: number, n: number): void;
+  /** c = a b (+ bias): a m x k with element (i, p) at a + 4 (i sai + p sak), b k x n, c m x n; bias 0 or n values. */
+  matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void;
 }
 
 /** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */
@@ -48,21 +50,35 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** The backend's `WebAssembly.Memory` (a tfjs-backend-wasm instance), or null. */
+function memoryOf(backend: object): WebAssembly.Memory | null {
+  const module = (backend as { wasm?: WasmModuleMemory }).wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+/** The module's bytes for `memory`'s kind. */
+function moduleBytes(memory: WebAssembly.Memory): Uint8Array<ArrayBuffer> {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return decode(shared ? SIMD_MODULE_SHARED : SIMD_MODULE_PLAIN);
+}
+
 /**
  * The SIMD kernels on `backend`'s memory (a tfjs-backend-wasm instance), or null where they
- * cannot run there. Compiled and instantiated once per memory, synchronously (3 KB, below the
- * browsers' 4 KB limit for synchronous compiles on the main thread).
+ * cannot run there. Instantiated once per memory: by {@link prepareSimdKernels} (initBackend
+ * awaits it), else here, synchronously, on first use. The module is about 8 KB: older Chrome
+ * versions refuse to compile more than 4 KB synchronously on a page's main thread (current ones
+ * allow 8 MB), and there, without initBackend, the kernels fall back to their JavaScript loops
+ * and tfjs's products.
  */
 export function simdKernelsFor(backend: object): SimdKernels | null {
   if (disabled) return null;
-  const module = (backend as { wasm?: WasmModuleMemory }).wasm;
-  const memory = module?.wasmMemory ?? module?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const memory = memoryOf(backend);
+  if (memory == null) return null;
   let kernels = instances.get(memory);
   if (kernels === undefined) {
     try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const compiled = new WebAssembly.Module(decode(shared ? SIMD_MODULE_SHARED : SIMD_MODULE_PLAIN));
+      const compiled = new WebAssembly.Module(moduleBytes(memory));
       kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     } catch {
       kernels = null;
@@ -70,6 +86,22 @@ export function simdKernelsFor(backend: object): SimdKernels | null {
     instances.set(memory, kernels);
   }
   return kernels;
+}
+
+/**
+ * Compiles and instantiates the SIMD kernels on `backend`'s memory asynchronously (allowed at any
+ * size on a browser's main thread), so that {@link simdKernelsFor} finds them ready. Does nothing
+ * for other backends or where they are ready; a runtime without wasm SIMD leaves them off.
+ */
+export async function prepareSimdKernels(backend: object): Promise<void> {
+  const memory = memoryOf(backend);
+  if (memory == null || instances.get(memory) != null) return;
+  try {
+    const { instance } = await WebAssembly.instantiate(moduleBytes(memory), { env: { memory } });
+    instances.set(memory, instance.exports as unknown as SimdKernels);
+  } catch {
+    instances.set(memory, null);
+  }
 }
 
 /**

@@ -152,3 +152,138 @@ __attribute__((export_name("bernoulli_log_prob_grad_logits"))) void bernoulli_lo
     store_tail(out + i, k, bernoulli_grad4(load_tail(dy + i, k), load_tail(l + i, k), load_tail(x + i, k)));
   }
 }
+
+/*
+ * Matrix product C = A B (+ bias), float32, row-major, for the dense layers' products forward and
+ * backward. A is m x k with element (i, p) at a[i sai + p sak]: sai = k, sak = 1 for A as stored,
+ * sai = 1, sak = m when the stored matrix is A's transpose (so A^T B needs no transpose). B is
+ * k x n, C is m x n, both contiguous; bias is 0 (none) or n values added to every row of C.
+ *
+ * C[i, j] = (((bias[j] + A[i, 0] B[0, j]) + A[i, 1] B[1, j]) + ...), each product and sum rounded
+ * to float32, in this order whatever the blocking (test/kernels.simd.test.ts checks it to the bit
+ * against a brute-force sum). Each 4 x 8 block of C is eight four-lane accumulators; columns go
+ * in strips of 8, then 4, then one at a time, rows in blocks of 4, then one at a time. The sum
+ * runs over KC rows of B at a time (a strip of B then stays in the L1 cache across the row
+ * blocks), continuing from the partial sums in C. B is read in place: no packing.
+ */
+#define ACC(c, s, b) c = wasm_f32x4_add(c, wasm_f32x4_mul(s, b))
+#define KC 256
+
+/* The starting values of four columns j.. of a row: the bias (or 0) for the first pass over k, else the partial sums at c. */
+static inline v128_t start4(const f32 *bias, int j, const f32 *c, int first) {
+  if (!first) return wasm_v128_load(c);
+  return bias ? wasm_v128_load(bias + j) : wasm_f32x4_splat(0.0f);
+}
+
+static void block_4x8(const f32 *a, int sai, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c00 = start4(bias, j, c, first), c01 = start4(bias, j + 4, c + 4, first);
+  v128_t c10 = start4(bias, j, c + n, first), c11 = start4(bias, j + 4, c + n + 4, first);
+  v128_t c20 = start4(bias, j, c + 2 * n, first), c21 = start4(bias, j + 4, c + 2 * n + 4, first);
+  v128_t c30 = start4(bias, j, c + 3 * n, first), c31 = start4(bias, j + 4, c + 3 * n + 4, first);
+  const f32 *a0 = a, *a1 = a + sai, *a2 = a + 2 * sai, *a3 = a + 3 * sai;
+  for (int p = 0; p < k; p++) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    b += n;
+    const v128_t s0 = wasm_v128_load32_splat(a0), s1 = wasm_v128_load32_splat(a1);
+    const v128_t s2 = wasm_v128_load32_splat(a2), s3 = wasm_v128_load32_splat(a3);
+    a0 += sak;
+    a1 += sak;
+    a2 += sak;
+    a3 += sak;
+    ACC(c00, s0, b0);
+    ACC(c01, s0, b1);
+    ACC(c10, s1, b0);
+    ACC(c11, s1, b1);
+    ACC(c20, s2, b0);
+    ACC(c21, s2, b1);
+    ACC(c30, s3, b0);
+    ACC(c31, s3, b1);
+  }
+  wasm_v128_store(c, c00);
+  wasm_v128_store(c + 4, c01);
+  c += n;
+  wasm_v128_store(c, c10);
+  wasm_v128_store(c + 4, c11);
+  c += n;
+  wasm_v128_store(c, c20);
+  wasm_v128_store(c + 4, c21);
+  c += n;
+  wasm_v128_store(c, c30);
+  wasm_v128_store(c + 4, c31);
+}
+
+static void block_1x8(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c0 = start4(bias, j, c, first), c1 = start4(bias, j + 4, c + 4, first);
+  for (int p = 0; p < k; p++) {
+    const v128_t s = wasm_v128_load32_splat(a);
+    a += sak;
+    ACC(c0, s, wasm_v128_load(b));
+    ACC(c1, s, wasm_v128_load(b + 4));
+    b += n;
+  }
+  wasm_v128_store(c, c0);
+  wasm_v128_store(c + 4, c1);
+}
+
+static void block_4x4(const f32 *a, int sai, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c0 = start4(bias, j, c, first), c1 = start4(bias, j, c + n, first);
+  v128_t c2 = start4(bias, j, c + 2 * n, first), c3 = start4(bias, j, c + 3 * n, first);
+  const f32 *a0 = a, *a1 = a + sai, *a2 = a + 2 * sai, *a3 = a + 3 * sai;
+  for (int p = 0; p < k; p++) {
+    const v128_t b0 = wasm_v128_load(b);
+    b += n;
+    ACC(c0, wasm_v128_load32_splat(a0), b0);
+    ACC(c1, wasm_v128_load32_splat(a1), b0);
+    ACC(c2, wasm_v128_load32_splat(a2), b0);
+    ACC(c3, wasm_v128_load32_splat(a3), b0);
+    a0 += sak;
+    a1 += sak;
+    a2 += sak;
+    a3 += sak;
+  }
+  wasm_v128_store(c, c0);
+  wasm_v128_store(c + n, c1);
+  wasm_v128_store(c + 2 * n, c2);
+  wasm_v128_store(c + 3 * n, c3);
+}
+
+static void block_1x4(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c0 = start4(bias, j, c, first);
+  for (int p = 0; p < k; p++) {
+    ACC(c0, wasm_v128_load32_splat(a), wasm_v128_load(b));
+    a += sak;
+    b += n;
+  }
+  wasm_v128_store(c, c0);
+}
+
+/* C over rows p0 .. p0 + k - 1 of B (first: the first such pass, which starts from the bias). */
+static void matmul_pass(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak, int first) {
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4) block_4x8(a + i * sai, sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
+    for (; i < m; i++) block_1x8(a + i * sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
+  }
+  if (j + 4 <= n) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4) block_4x4(a + i * sai, sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
+    for (; i < m; i++) block_1x4(a + i * sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
+    j += 4;
+  }
+  for (; j < n; j++) {
+    for (int i = 0; i < m; i++) {
+      const f32 *ai = a + i * sai;
+      f32 s = first ? (bias ? bias[j] : 0.0f) : c[i * n + j];
+      for (int p = 0; p < k; p++) s += ai[p * sak] * b[p * n + j];
+      c[i * n + j] = s;
+    }
+  }
+}
+
+__attribute__((export_name("matmul"))) void matmul(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak) {
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    const int kc = k - p0 < KC ? k - p0 : KC;
+    matmul_pass(a + p0 * sak, b + p0 * n, bias, c, m, kc, n, sai, sak, p0 == 0);
+  }
+}
