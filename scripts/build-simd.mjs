@@ -15,13 +15,13 @@ import { fileURLToPath } from 'node:url';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'backend', 'kernels', 'simd');
 const source = path.join(dir, 'kernels.c');
-const common = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all'];
+const common = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-fno-builtin', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all'];
 const variants = {
   plain: [],
   // tfjs's threaded build declares 4 GiB (65536 pages) as its maximum; an import must not declare less.
   shared: ['-matomics', '-mbulk-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'],
 };
-const EXPORTS = ['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'matmul'];
+const EXPORTS = ['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'matmul', 'im2col', 'col2im'];
 
 /** Section ids of a wasm binary, in order. */
 function sections(bytes) {

@@ -37,17 +37,24 @@ describe('wasm SIMD modules', () => {
       const bytes = new Uint8Array(Buffer.from(base64, 'base64'));
       // Small: it travels as base64 in the package (initBackend compiles it asynchronously, so
       // the 4 KB limit of older Chrome on synchronous main-thread compiles does not bind).
-      expect(bytes.length).toBeLessThan(12 * 1024);
+      expect(bytes.length).toBeLessThan(16 * 1024);
       const module = new WebAssembly.Module(bytes);
       expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-      expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual(['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'matmul']);
+      expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual([
+        'adam_update',
+        'bernoulli_log_prob',
+        'bernoulli_log_prob_grad_logits',
+        'matmul',
+        'im2col',
+        'col2im',
+      ]);
       const ids = sectionIds(bytes);
       for (const forbidden of [8, 11, 12]) expect(ids, `section ${forbidden} (start, data, data count)`).not.toContain(forbidden);
       // It instantiates on a memory of its kind and leaves every byte as it was.
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(4);
+      expect(Object.keys(instance.exports)).toHaveLength(6);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
       // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
@@ -61,20 +68,23 @@ describe('wasm SIMD modules', () => {
           Float32Array.from({ length: n }, (_, j) => 0.1 * (j + 1) + 0.01 * i),
           at(i) / 4,
         );
-      const calls: [string, () => void, number[]][] = [
-        ['adam_update', () => k.adam_update(at(0), at(1), at(2), at(3), at(4), at(5), at(6), n, 0.9, 0.999, 0.1, 0.001, 0.1, 0.001, 1e-7, -0.01), [4, 5, 6]],
-        ['bernoulli_log_prob', () => k.bernoulli_log_prob(at(0), at(1), at(7), n), [7]],
-        ['bernoulli_log_prob_grad_logits', () => k.bernoulli_log_prob_grad_logits(at(0), at(1), at(2), at(7), n), [7]],
+      // [name, call, output arrays, floats written to each]
+      const calls: [string, () => void, number[], number][] = [
+        ['adam_update', () => k.adam_update(at(0), at(1), at(2), at(3), at(4), at(5), at(6), n, 0.9, 0.999, 0.1, 0.001, 0.1, 0.001, 1e-7, -0.01), [4, 5, 6], n],
+        ['bernoulli_log_prob', () => k.bernoulli_log_prob(at(0), at(1), at(7), n), [7], n],
+        ['bernoulli_log_prob_grad_logits', () => k.bernoulli_log_prob_grad_logits(at(0), at(1), at(2), at(7), n), [7], n],
         // 1 x 7 = (1 x 7) (7 x 7) would read past b's 7 floats: a 7 x 1 by 1 x 7 product instead,
         // through the 4 x 4 block, the 1 x 4 block and the single-column tail.
-        ['matmul', () => k.matmul(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7), []],
+        ['matmul', () => k.matmul(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7), [7], 49],
+        // x [1, 1, 7, 1], a 1 x 3 filter at stride 2 with one column of padding on each side: 4
+        // output positions of 3 taps, overhanging at both ends.
+        ['im2col', () => k.im2col(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 12],
+        ['col2im', () => k.col2im(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 7],
       ];
-      for (const [fn, call, outputs] of calls) {
+      for (const [fn, call, outputs, size] of calls) {
         const before = new Uint8Array(memory.buffer).slice();
         call();
         const after = new Uint8Array(memory.buffer);
-        const size = fn === 'matmul' ? 49 : n;
-        if (fn === 'matmul') outputs.push(7);
         const written = (byte: number): boolean => outputs.some((o) => byte >= at(o) && byte < at(o) + 4 * size);
         const stray = after.findIndex((b, i) => b !== before[i] && !written(i));
         expect(stray, `${fn} wrote byte ${stray}`).toBe(-1);
@@ -126,6 +136,73 @@ describe('wasm SIMD modules', () => {
       }
     }
     expect(cases).toBe(5 * 8 * 3 * 2 * 2);
+  });
+
+  it('im2col gathers each patch as the index formula says (zeros over the padding), and col2im is its adjoint', () => {
+    const memory = new WebAssembly.Memory({ initial: 16 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
+      .exports as unknown as SimdKernels;
+    const f32 = new Float32Array(memory.buffer);
+    // [batch, h, w, ch, fh, fw, sh, sw, pt, pl]: channel runs of 1, 4 and 6 (vector body and tail),
+    // strides above the filter size, padding on both sides.
+    const geometries = [
+      [2, 5, 4, 3, 3, 2, 2, 1, 1, 0],
+      [1, 6, 6, 4, 3, 3, 2, 2, 1, 1],
+      [3, 4, 7, 1, 2, 3, 3, 2, 0, 2],
+      [1, 3, 3, 6, 3, 3, 1, 1, 1, 1],
+    ];
+    for (const [batch, h, w, ch, fh, fw, sh, sw, pt, pl] of geometries as number[][] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ][]) {
+      const oh = Math.floor((h + 2 * pt - fh) / sh) + 1;
+      const ow = Math.floor((w + 2 * pl - fw) / sw) + 1;
+      const xSize = batch * h * w * ch;
+      const colSize = batch * oh * ow * fh * fw * ch;
+      const X = 16; // float offsets: x, col, y (a patch matrix), x' = col2im(y)
+      const COL = X + xSize + 16;
+      const Y = COL + colSize + 16;
+      const X2 = Y + colSize + 16;
+      for (let i = 0; i < xSize; i++) f32[X + i] = Math.sin(i + 1);
+      for (let i = 0; i < colSize; i++) f32[Y + i] = Math.cos(3 * i + 1);
+      f32.fill(NaN, COL, COL + colSize);
+      f32.fill(NaN, X2, X2 + xSize);
+      k.im2col(4 * X, 4 * COL, batch, h, w, ch, oh, ow, fh, fw, sh, sw, pt, pl);
+      k.col2im(4 * Y, 4 * X2, batch, h, w, ch, oh, ow, fh, fw, sh, sw, pt, pl);
+      const label = `geometry ${[batch, h, w, ch, fh, fw, sh, sw, pt, pl]}`;
+      let colDotY = 0;
+      for (let n = 0, row = 0; n < batch; n++) {
+        for (let i = 0; i < oh; i++) {
+          for (let j = 0; j < ow; j++, row++) {
+            for (let p = 0; p < fh; p++) {
+              for (let q = 0; q < fw; q++) {
+                for (let c = 0; c < ch; c++) {
+                  const r = i * sh + p - pt;
+                  const t = j * sw + q - pl;
+                  const inside = r >= 0 && r < h && t >= 0 && t < w;
+                  const at = row * fh * fw * ch + (p * fw + q) * ch + c;
+                  const expected = inside ? f32[X + ((n * h + r) * w + t) * ch + c]! : 0;
+                  expect(f32[COL + at], `${label} col[${row}, ${(p * fw + q) * ch + c}]`).toBe(expected);
+                  colDotY += expected * f32[Y + at]!;
+                }
+              }
+            }
+          }
+        }
+      }
+      // <im2col(x), y> = <x, col2im(y)>, in float64.
+      let xDotCol2im = 0;
+      for (let i = 0; i < xSize; i++) xDotCol2im += f32[X + i]! * f32[X2 + i]!;
+      expect(Math.abs(colDotY - xDotCol2im), label).toBeLessThan(1e-4 * (1 + Math.abs(colDotY)));
+    }
   });
 
   it('disableSimdKernels rejects a non-boolean, naming the function and argument', () => {

@@ -35,6 +35,8 @@ function convCases(count: number, seed: number): ConvCase[] {
     { n: 3, h: 14, w: 14, ci: 8, co: 16, fh: 3, fw: 3, stride: [2, 2], pad: 'same' },
     // Rows left over by a valid stride (negative bottom padding in the filter gradient).
     { n: 2, h: 10, w: 9, ci: 3, co: 4, fh: 3, fw: 2, stride: [2, 3], pad: 'valid' },
+    // A 1 x 1 filter at stride 1: the input is its own patch matrix (no im2col).
+    { n: 2, h: 5, w: 4, ci: 6, co: 3, fh: 1, fw: 1, stride: [1, 1], pad: 'valid' },
     // Explicit padding larger than the filter (negative padding in the input gradient).
     {
       n: 2,
@@ -275,36 +277,38 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
           actual.forEach((v, i) => expectClose(v, expected[i]!, { rtol: 1e-4, atol: 1e-4, label: `${c.label} output ${i}` }));
         }
       }));
+
+    it(`conv2d, its input and filter gradients agree with stock cpu on random configurations${route}`, () =>
+      withRoute(async () => {
+        let seed = 1000;
+        for (const c of convCases(14, 21)) {
+          seed += 5;
+          const expected = await onStockCpu(() => convGrads(c, seed));
+          let actual!: ReturnType<typeof convGrads>;
+          await expectNoLeak(() => {
+            actual = convGrads(c, seed);
+          });
+          const label = JSON.stringify(c);
+          expectClose(actual.y, expected.y, { rtol: 1e-4, atol: 1e-4, label: `${label} y` });
+          expectClose(actual.dx, expected.dx, { rtol: 1e-4, atol: 1e-4, label: `${label} dx` });
+          expectClose(actual.dw, expected.dw, { rtol: 1e-4, atol: 2e-4, label: `${label} dw` });
+        }
+      }));
+
+    it(`conv2dTranspose (Conv2DBackpropInput forward) agrees with stock cpu${route}`, () =>
+      withRoute(async () => {
+        let seed = 5000;
+        for (const c of convCases(6, 99)) {
+          seed += 5;
+          const expected = await onStockCpu(() => convTranspose(c, seed));
+          let actual!: Float32Array;
+          await expectNoLeak(() => {
+            actual = convTranspose(c, seed);
+          });
+          expectClose(actual, expected, { rtol: 1e-4, atol: 1e-4, label: JSON.stringify(c) });
+        }
+      }));
   }
-
-  it('conv2d input and filter gradients agree with stock cpu on random configurations', async () => {
-    let seed = 1000;
-    for (const c of convCases(14, 21)) {
-      seed += 5;
-      const expected = await onStockCpu(() => convGrads(c, seed));
-      let actual!: ReturnType<typeof convGrads>;
-      await expectNoLeak(() => {
-        actual = convGrads(c, seed);
-      });
-      const label = JSON.stringify(c);
-      expectClose(actual.y, expected.y, { rtol: 1e-4, atol: 1e-4, label: `${label} y` });
-      expectClose(actual.dx, expected.dx, { rtol: 1e-4, atol: 1e-4, label: `${label} dx` });
-      expectClose(actual.dw, expected.dw, { rtol: 1e-4, atol: 2e-4, label: `${label} dw` });
-    }
-  });
-
-  it('conv2dTranspose (Conv2DBackpropInput forward) agrees with stock cpu', async () => {
-    let seed = 5000;
-    for (const c of convCases(6, 99)) {
-      seed += 5;
-      const expected = await onStockCpu(() => convTranspose(c, seed));
-      let actual!: Float32Array;
-      await expectNoLeak(() => {
-        actual = convTranspose(c, seed);
-      });
-      expectClose(actual, expected, { rtol: 1e-4, atol: 1e-4, label: JSON.stringify(c) });
-    }
-  });
 
   it('gather has a gradient (UnsortedSegmentSum) that agrees with stock cpu', async () => {
     const table = randn(10 * 6, 3);

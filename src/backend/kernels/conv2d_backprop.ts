@@ -1,5 +1,6 @@
 /**
- * Gradients of 2-D convolution written as ordinary forward convolutions.
+ * Gradients of 2-D convolution written as ordinary forward convolutions (on wasm with dlvm's SIMD
+ * kernels, as matrix products instead: conv_gemm.ts).
  *
  * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter` (a conv VAE cannot train on wasm) and a
  * naive-loop `Conv2DBackpropInput` (also the forward pass of `conv2dTranspose`); on the cpu backend
@@ -21,7 +22,8 @@
  *   [Ci, fh, fw, Co], transposed back to [fh, fw, Ci, Co].
  */
 import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { disposeInfos, runConfig, runKernel, type AnyBackend } from './kernel_util.js';
+import { simdConv2DBackpropFilter, simdConv2DBackpropInput } from './conv_gemm.js';
+import { disposeInfos, runConfig, runKernel, type AnyBackend, type WasmHeapBackend } from './kernel_util.js';
 
 type ConvAttrs = {
   strides: number | [number, number];
@@ -90,6 +92,8 @@ function conv2dBackpropInputImpl(backendName: string, stock: KernelConfig | unde
       throw new Error(`dlvm Conv2DBackpropInput (${backendName}): only float32 NHWC is supported, got ${dataFormat}.`);
     }
     const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
+    const simd = backendName === 'wasm' ? simdConv2DBackpropInput(backend as WasmHeapBackend, dy, filter, info) : null;
+    if (simd) return simd;
     const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, strideHeight: sh, strideWidth: sw } = info;
     const { filterHeight: fh, filterWidth: fw } = info;
     const owned: TensorInfo[] = [];
@@ -180,6 +184,8 @@ function conv2dBackpropFilterImpl(backendName: string, stock: KernelConfig | und
       throw new Error(`dlvm Conv2DBackpropFilter (${backendName}): only float32 NHWC is supported, got ${dataFormat}.`);
     }
     const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format);
+    const simd = backendName === 'wasm' ? simdConv2DBackpropFilter(backend as WasmHeapBackend, x, dy, info) : null;
+    if (simd) return simd;
     const { inHeight, inWidth, outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
     const { filterHeight: fh, filterWidth: fw } = info;
 

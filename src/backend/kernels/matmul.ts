@@ -40,7 +40,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { disposeInfos, runConfig, runKernel, swapLastTwo, type AnyBackend, type WasmHeapBackend } from './kernel_util.js';
 import { withCpuNaNActivation } from './nan.js';
-import { simdKernelsFor } from './simd.js';
+import { simdKernelsFor, type SimdKernels } from './simd.js';
 
 /**
  * Batched products with at least this many multiply-adds per batch entry (m * k * n) are split
@@ -90,6 +90,17 @@ function batches(a: TensorInfo, b: TensorInfo): Batches | null {
 }
 
 /**
+ * dlvm's SIMD kernels for a product of `macs` multiply-adds on `backend`, or null where the stock
+ * path should run it: no SIMD kernels, or several XNNPACK threads and more than
+ * {@link SIMD_MATMUL_MAX_MACS_THREADED} multiply-adds (dlvm's kernel runs on one thread).
+ */
+export function simdProductsFor(backend: object, macs: number): SimdKernels | null {
+  const kernels = simdKernelsFor(backend);
+  if (kernels == null || (getThreadsCount() > 1 && macs > SIMD_MATMUL_MAX_MACS_THREADED)) return null;
+  return kernels;
+}
+
+/**
  * `op(a) @ op(b) (+ bias)` on dlvm's SIMD kernel, for float32 operands of rank 2 or more; null
  * where it does not apply (no SIMD kernels, batches that do not pair, an empty inner size, a large
  * product with several threads), and the caller runs the stock path. `bias`, when given, has the
@@ -103,8 +114,7 @@ function simdMatMul(
   transposeB: boolean,
   bias: TensorInfo | null,
 ): TensorInfo | null {
-  const kernels = simdKernelsFor(backend);
-  if (kernels == null || a.shape.length < 2 || b.shape.length < 2) return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
   const ra = a.shape[a.shape.length - 2]!;
   const ca = a.shape[a.shape.length - 1]!;
   const rb = b.shape[b.shape.length - 2]!;
@@ -114,8 +124,8 @@ function simdMatMul(
   if (k !== kb || k === 0) return null; // the stock kernel reports the mismatch; an empty sum is its too
   const pairs = batches(a, b);
   if (pairs == null) return null;
-  const macs = pairs.batch * m * k * n;
-  if (getThreadsCount() > 1 && macs > SIMD_MATMUL_MAX_MACS_THREADED) return null;
+  const kernels = simdProductsFor(backend, pairs.batch * m * k * n);
+  if (kernels == null) return null;
   const out = backend.makeOutput([...pairs.outer, m, n], 'float32');
   if (m * n === 0) return out;
   const b2 = transposeB ? runKernel('Transpose', backend, 'wasm', { x: b }, { perm: swapLastTwo(b.shape.length) }) : b;

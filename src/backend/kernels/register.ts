@@ -52,6 +52,7 @@ import {
 import { adamUpdateConfigs } from './adam.js';
 import { bernoulliLogProbConfigs, bernoulliLogProbGrad } from './bernoulli.js';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
+import { withSimdConv2D } from './conv_gemm.js';
 import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
@@ -102,7 +103,7 @@ function registerWasmAndCpuKernels(): void {
   if (stockFused) replace(makeWasmFusedMatMul(stockFused), stockFused);
   const stockConv = getKernel(Conv2D, 'wasm');
   const stockFusedConv = getKernel(FusedConv2D, 'wasm');
-  if (stockConv) replace(makeWasmSamePaddingConv(stockConv), stockConv);
+  if (stockConv) replace(withSimdConv2D(makeWasmSamePaddingConv(stockConv)), stockConv);
   if (stockFusedConv) replace(keepNaN(makeWasmSamePaddingConv(stockFusedConv)), stockFusedConv);
   const stockFusedDepthwise = getKernel(FusedDepthwiseConv2D, 'wasm');
   if (stockFusedDepthwise) replace(keepNaN(stockFusedDepthwise), stockFusedDepthwise);

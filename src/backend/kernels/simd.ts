@@ -32,6 +32,40 @@ export interface SimdKernels {
   bernoulli_log_prob_grad_logits(dy: number, l: number, x: number, out: number, n: number): void;
   /** c = a b (+ bias): a m x k with element (i, p) at a + 4 (i sai + p sak), b k x n, c m x n; bias 0 or n values. */
   matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void;
+  /** The patches of x [batch, h, w, ch] as rows of col [batch oh ow, fh fw ch] (zeros over the padding). */
+  im2col(
+    x: number,
+    col: number,
+    batch: number,
+    h: number,
+    w: number,
+    ch: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  /** The adjoint of im2col: x = 0, then each row of col added back onto the positions its patch covers. */
+  col2im(
+    col: number,
+    x: number,
+    batch: number,
+    h: number,
+    w: number,
+    ch: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
 }
 
 /** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */

@@ -287,3 +287,70 @@ __attribute__((export_name("matmul"))) void matmul(const f32 *a, const f32 *b, c
     matmul_pass(a + p0 * sak, b + p0 * n, bias, c, m, kc, n, sai, sak, p0 == 0);
   }
 }
+
+/*
+ * Convolutions as matrix products (NHWC, dilation 1): im2col gathers the patches of x into the rows
+ * of col, one row per output position (n, i, j), one column per filter tap and input channel
+ * (p, q, c), zeros where the patch overhangs the padding:
+ *   col[((n oh + i) ow + j), ((p fw + q) ch + c)] = x[n, i sh + p - pt, j sw + q - pl, c]
+ * so that conv(x, w) = col w with the filter [fh, fw, ch, co] read as (fh fw ch) x co. col2im is
+ * its adjoint: it sums the columns of a patch matrix back onto the positions they were read from
+ * (dx = col2im(dy w^T)), adding in the order of the loops.
+ */
+static inline void copy_run(f32 *dst, const f32 *src, int len) {
+  int c = 0;
+  for (; c + 4 <= len; c += 4) wasm_v128_store(dst + c, wasm_v128_load(src + c));
+  for (; c < len; c++) dst[c] = src[c];
+}
+static inline void zero_run(f32 *dst, int len) {
+  int c = 0;
+  for (; c + 4 <= len; c += 4) wasm_v128_store(dst + c, wasm_f32x4_splat(0.0f));
+  for (; c < len; c++) dst[c] = 0.0f;
+}
+static inline void add_run(f32 *dst, const f32 *src, int len) {
+  int c = 0;
+  for (; c + 4 <= len; c += 4) wasm_v128_store(dst + c, wasm_f32x4_add(wasm_v128_load(dst + c), wasm_v128_load(src + c)));
+  for (; c < len; c++) dst[c] += src[c];
+}
+
+__attribute__((export_name("im2col"))) void im2col(const f32 *x, f32 *col, int batch, int h, int w, int ch, int oh, int ow, int fh, int fw, int sh,
+                                                int sw, int pt, int pl) {
+  for (int n = 0; n < batch; n++) {
+    const f32 *xn = x + n * h * w * ch;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        for (int p = 0; p < fh; p++) {
+          const int r = i * sh + p - pt;
+          const int rowIn = r >= 0 && r < h;
+          for (int q = 0; q < fw; q++) {
+            const int s = j * sw + q - pl;
+            if (rowIn && s >= 0 && s < w) copy_run(col, xn + (r * w + s) * ch, ch);
+            else zero_run(col, ch);
+            col += ch;
+          }
+        }
+      }
+    }
+  }
+}
+
+__attribute__((export_name("col2im"))) void col2im(const f32 *col, f32 *x, int batch, int h, int w, int ch, int oh, int ow, int fh, int fw, int sh,
+                                                int sw, int pt, int pl) {
+  zero_run(x, batch * h * w * ch);
+  for (int n = 0; n < batch; n++) {
+    f32 *xn = x + n * h * w * ch;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        for (int p = 0; p < fh; p++) {
+          const int r = i * sh + p - pt;
+          const int rowIn = r >= 0 && r < h;
+          for (int q = 0; q < fw; q++) {
+            const int s = j * sw + q - pl;
+            if (rowIn && s >= 0 && s < w) add_run(xn + (r * w + s) * ch, col, ch);
+            col += ch;
+          }
+        }
+      }
+    }
+  }
+}
