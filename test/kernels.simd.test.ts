@@ -37,7 +37,7 @@ describe('wasm SIMD modules', () => {
       const bytes = new Uint8Array(Buffer.from(base64, 'base64'));
       // Small: it travels as base64 in the package (initBackend compiles it asynchronously, so
       // the 4 KB limit of older Chrome on synchronous main-thread compiles does not bind).
-      expect(bytes.length).toBeLessThan(16 * 1024);
+      expect(bytes.length).toBeLessThan(24 * 1024);
       const module = new WebAssembly.Module(bytes);
       expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
       expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual([
@@ -47,6 +47,7 @@ describe('wasm SIMD modules', () => {
         'matmul',
         'im2col',
         'col2im',
+        'transpose',
       ]);
       const ids = sectionIds(bytes);
       for (const forbidden of [8, 11, 12]) expect(ids, `section ${forbidden} (start, data, data count)`).not.toContain(forbidden);
@@ -54,7 +55,7 @@ describe('wasm SIMD modules', () => {
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(6);
+      expect(Object.keys(instance.exports)).toHaveLength(7);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
       // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
@@ -80,6 +81,8 @@ describe('wasm SIMD modules', () => {
         // output positions of 3 taps, overhanging at both ends.
         ['im2col', () => k.im2col(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 12],
         ['col2im', () => k.col2im(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 7],
+        // Two 5 x 6 matrices: one 4 x 4 block, and edges of rows and columns.
+        ['transpose', () => k.transpose(at(0), at(7), 2, 5, 6), [7], 60],
       ];
       for (const [fn, call, outputs, size] of calls) {
         const before = new Uint8Array(memory.buffer).slice();
@@ -136,6 +139,30 @@ describe('wasm SIMD modules', () => {
       }
     }
     expect(cases).toBe(5 * 8 * 3 * 2 * 2);
+  });
+
+  it('transpose moves every element of every batch entry to its place, for blocks and edges', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
+      .exports as unknown as SimdKernels;
+    const f32 = new Float32Array(memory.buffer);
+    for (const [batch, rows, cols] of [
+      [1, 4, 4],
+      [3, 5, 7],
+      [2, 1, 9],
+      [1, 9, 1],
+      [2, 8, 12],
+    ] as const) {
+      const size = batch * rows * cols;
+      for (let i = 0; i < size; i++) f32[16 + i] = i + 0.5;
+      f32.fill(NaN, 4096, 4096 + size + 4);
+      k.transpose(64, 4096 * 4, batch, rows, cols);
+      for (let b = 0; b < batch; b++)
+        for (let i = 0; i < rows; i++)
+          for (let j = 0; j < cols; j++)
+            expect(f32[4096 + b * rows * cols + j * rows + i], `${batch} x ${rows} x ${cols} at ${b},${i},${j}`).toBe(b * rows * cols + i * cols + j + 0.5);
+      expect(Number.isNaN(f32[4096 + size]!)).toBe(true);
+    }
   });
 
   it('im2col gathers each patch as the index formula says (zeros over the padding), and col2im is its adjoint', () => {

@@ -4,7 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableSimdKernels, dlvmKernelNames } from '../src/index.js';
+import { disableSimdKernels, dlvmKernelNames, initBackend } from '../src/index.js';
+import { simdHelperRunning } from '../src/backend/kernels/simd.js';
+import { HELPER_MIN_MACS } from '../src/backend/kernels/simd_helper.js';
 import { SPLIT_BATCH_MIN_MACS } from '../src/backend/kernels/matmul.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randint, randn, rng, useBackend } from './helpers/backends.js';
 
@@ -396,6 +398,46 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
       expect(actual[i]![4], `${label} broadcastTo`).toEqual(expected[i]![4]);
     });
   });
+
+  if (backend === 'wasm') {
+    it('splits large products with a helper thread on the threaded build, each element the ordered float32 sum to the bit', async () => {
+      const info = await initBackend('wasm'); // already initialised: reports its threads
+      // On this machine (2 cores and more) the threaded build runs; a helper for the SIMD product with it.
+      expect(info.threads).toBeGreaterThan(1);
+      expect(simdHelperRunning(tf.backend())).toBe(true);
+      const [m, k, n] = [97, 300, 130]; // 3.8 million multiply-adds: split 48 / 49 rows
+      expect(m * k * n).toBeGreaterThanOrEqual(HELPER_MIN_MACS);
+      const aVals = randn(m * k, 31);
+      const bVals = randn(k * n, 32);
+      const fr = Math.fround;
+      const expected = new Float32Array(m * n);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s = fr(s + fr(aVals[i * k + p]! * bVals[p * n + j]!));
+          expected[i * n + j] = s;
+        }
+      }
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ] as const) {
+        let actual!: Float32Array;
+        await expectNoLeak(async () => {
+          const a0 = tf.tensor2d(aVals, [m, k]);
+          const b0 = tf.tensor2d(bVals, [k, n]);
+          const a = transposeA ? tf.transpose(a0) : a0;
+          const b = transposeB ? tf.transpose(b0) : b0;
+          const c = tf.matMul(a, b, transposeA, transposeB);
+          actual = (await c.data()) as Float32Array;
+          tf.dispose([a0, b0, a, b, c]);
+        });
+        const bad = actual.findIndex((v, i) => !Object.is(v, expected[i]));
+        expect(bad, `tA=${transposeA} tB=${transposeB}: element ${bad} is ${actual[bad]}, expected ${expected[bad]}`).toBe(-1);
+      }
+    });
+  }
 
   it('log1p is exact for small arguments (float64 Math.log1p as reference)', async () => {
     const xs = [1e-10, -1e-8, 1e-7, 3e-6, -2e-4, 0.01, 0.5, -0.9, 3, 1e6, 0, -1];

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
-import { prepareSimdKernels } from './kernels/simd.js';
+import { prepareSimdKernels, simdHelperRunning, simdKernelsFor } from './kernels/simd.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {
   adapterInfoOf,
@@ -56,6 +56,12 @@ export interface BackendInfo {
   package: string;
   /** wasm: XNNPACK threads in use. */
   threads?: number;
+  /**
+   * wasm: whether dlvm's SIMD kernels run (false on a runtime without wasm SIMD: their JavaScript
+   * loops run instead), and on how many threads dlvm's matrix products run (2 with its helper
+   * thread on the threaded build, docs/performance.md).
+   */
+  simd?: { kernels: boolean; productThreads: number };
   /** tensorflow: true when tfjs-node-gpu (CUDA) was loaded. */
   gpu?: boolean;
   /** webgpu: the adapter it runs on (vendor, architecture, device, software or hardware). */
@@ -306,8 +312,9 @@ export async function initBackend(preference?: BackendPreference, options: InitB
   const wasm: Attempt = async () => {
     const threads = options.threads ?? (await defaultThreads());
     if (!(await initWasm(threads, notes))) return null;
-    await prepareSimdKernels(tf.backend());
-    return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount() };
+    await prepareSimdKernels(tf.backend(), getThreadsCount() > 1);
+    const simd = { kernels: simdKernelsFor(tf.backend()) != null, productThreads: simdHelperRunning(tf.backend()) ? 2 : 1 };
+    return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount(), simd };
   };
   const cpu: Attempt = async () => ((await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null);
   let webgpuMissing = false;
@@ -438,7 +445,7 @@ function unavailableError(requested: BackendPreference, node: boolean, notes: st
   return new DlvmError(`initBackend: backend '${requested}' could not be initialised${why}.`);
 }
 
-/** One line for logs: `wasm (2 threads; dlvm kernels: 5) via @tensorflow/tfjs-backend-wasm`. */
+/** One line for logs: `wasm (2 threads; dlvm kernels: 25; SIMD products on 2 threads) via @tensorflow/tfjs-backend-wasm ...`. */
 export function describeBackend(info: BackendInfo): string {
   const parts: string[] = [];
   if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
@@ -446,6 +453,10 @@ export function describeBackend(info: BackendInfo): string {
   if (info.adapter !== undefined) parts.push(`adapter: ${describeAdapter(info.adapter)}`);
   if (info.renderer !== undefined) parts.push(`renderer: ${info.renderer}`);
   if (info.dlvmKernels.length) parts.push(`dlvm kernels: ${info.dlvmKernels.length}`);
+  if (info.simd !== undefined) {
+    const t = info.simd.productThreads;
+    parts.push(info.simd.kernels ? `SIMD products on ${t} thread${t === 1 ? '' : 's'}` : 'no wasm SIMD: dlvm kernels as JavaScript loops');
+  }
   const detail = parts.length ? ` (${parts.join('; ')})` : '';
   const notes = info.notes.length ? `; notes: ${info.notes.join('; ')}` : '';
   return `${info.name}${detail} via ${info.package}, requested '${info.requested}' (${info.source})${notes}`;

@@ -64,6 +64,8 @@ describe('dlvm in headless Chromium', () => {
     expect(r.crossOriginIsolated).toBe(true);
     expect(r.threads).toBeGreaterThanOrEqual(2);
     expect(r.description).toMatch(/dlvm kernels/);
+    // dlvm's SIMD kernels on the threaded build's shared memory, products split with its helper Worker.
+    expect(r.description).toMatch(/SIMD products on 2 threads/);
     expectNumbers(r);
     // dlvm's Log1p kernel is in place in the browser too (stock wasm gives 1.19e-7).
     expect(Math.abs(r.log1p - 1e-7)).toBeLessThan(1e-13);

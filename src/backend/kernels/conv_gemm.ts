@@ -16,7 +16,7 @@
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { disposeInfos, runKernel, type WasmHeapBackend } from './kernel_util.js';
-import { simdProductsFor } from './matmul.js';
+import { simdProductsFor, simdTranspose } from './matmul.js';
 
 /** The geometry of a convolution, as tfjs computes it. */
 type Info = backend_util.Conv2DInfo;
@@ -99,7 +99,7 @@ export function simdConv2DBackpropInput(backend: WasmHeapBackend, dy: TensorInfo
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const taps = info.filterHeight * info.filterWidth * info.inChannels;
   const w2 = runKernel('Reshape', backend, 'wasm', { x: filter }, { shape: [taps, info.outChannels] });
-  const wT = runKernel('Transpose', backend, 'wasm', { x: w2 }, { perm: [1, 0] }); // [Co, taps]
+  const wT = simdTranspose(backend, k, w2); // [Co, taps]
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
   const dcol = direct(info) ? dx : backend.makeOutput([rows, taps], 'float32');
   const pdcol = offset(backend, dcol);

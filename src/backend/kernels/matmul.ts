@@ -40,7 +40,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { disposeInfos, runConfig, runKernel, swapLastTwo, type AnyBackend, type WasmHeapBackend } from './kernel_util.js';
 import { withCpuNaNActivation } from './nan.js';
-import { simdKernelsFor, type SimdKernels } from './simd.js';
+import { simdHelperRunning, simdKernelsFor, type SimdKernels } from './simd.js';
 
 /**
  * Batched products with at least this many multiply-adds per batch entry (m * k * n) are split
@@ -90,13 +90,28 @@ function batches(a: TensorInfo, b: TensorInfo): Batches | null {
 }
 
 /**
+ * The transpose of the last two axes of `x` (float32, rank 2 or more) with dlvm's SIMD kernel;
+ * the caller owns the result.
+ */
+export function simdTranspose(backend: WasmHeapBackend, kernels: SimdKernels, x: TensorInfo): TensorInfo {
+  const rank = x.shape.length;
+  const rows = x.shape[rank - 2]!;
+  const cols = x.shape[rank - 1]!;
+  const y = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
+  const batch = util.sizeFromShape(x.shape.slice(0, -2));
+  if (batch * rows * cols > 0) kernels.transpose(backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(y).byteOffset, batch, rows, cols);
+  return y;
+}
+
+/**
  * dlvm's SIMD kernels for a product of `macs` multiply-adds on `backend`, or null where the stock
  * path should run it: no SIMD kernels, or several XNNPACK threads and more than
  * {@link SIMD_MATMUL_MAX_MACS_THREADED} multiply-adds (dlvm's kernel runs on one thread).
  */
 export function simdProductsFor(backend: object, macs: number): SimdKernels | null {
   const kernels = simdKernelsFor(backend);
-  if (kernels == null || (getThreadsCount() > 1 && macs > SIMD_MATMUL_MAX_MACS_THREADED)) return null;
+  if (kernels == null) return null;
+  if (getThreadsCount() > 1 && !simdHelperRunning(backend) && macs > SIMD_MATMUL_MAX_MACS_THREADED) return null;
   return kernels;
 }
 
@@ -128,7 +143,7 @@ function simdMatMul(
   if (kernels == null) return null;
   const out = backend.makeOutput([...pairs.outer, m, n], 'float32');
   if (m * n === 0) return out;
-  const b2 = transposeB ? runKernel('Transpose', backend, 'wasm', { x: b }, { perm: swapLastTwo(b.shape.length) }) : b;
+  const b2 = transposeB ? simdTranspose(backend, kernels, b) : b;
   // Offsets are taken after the last allocation: an allocation may grow (and move) the heap.
   const at = (info: TensorInfo): number => backend.typedArrayFromHeap(info).byteOffset;
   const [pa, pb, pc, pbias] = [at(a), at(b2), at(out), bias ? at(bias) : 0];

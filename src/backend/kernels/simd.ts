@@ -6,6 +6,7 @@
  * a memory of another kind) the host kernels run their JavaScript loops instead.
  */
 import { argError } from '../../errors.js';
+import { ProductHelper } from './simd_helper.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
 /** The exported functions; pointers are byte offsets into the backend's memory. */
@@ -66,6 +67,8 @@ export interface SimdKernels {
     pt: number,
     pl: number,
   ): void;
+  /** y[b] = x[b]^T for `batch` row-major rows x cols matrices. */
+  transpose(x: number, y: number, batch: number, rows: number, cols: number): void;
 }
 
 /** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */
@@ -75,6 +78,7 @@ interface WasmModuleMemory {
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+const helpers = new WeakMap<WebAssembly.Memory, ProductHelper | null>();
 let disabled = false;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -124,18 +128,37 @@ export function simdKernelsFor(backend: object): SimdKernels | null {
 
 /**
  * Compiles and instantiates the SIMD kernels on `backend`'s memory asynchronously (allowed at any
- * size on a browser's main thread), so that {@link simdKernelsFor} finds them ready. Does nothing
+ * size on a browser's main thread), so that {@link simdKernelsFor} finds them ready. With
+ * `helper`, on a shared memory (the threaded build), it also starts a second thread for the
+ * matrix product (simd_helper.ts): `matmul` then splits its rows between the two. Does nothing
  * for other backends or where they are ready; a runtime without wasm SIMD leaves them off.
  */
-export async function prepareSimdKernels(backend: object): Promise<void> {
+export async function prepareSimdKernels(backend: object, helper = false): Promise<void> {
   const memory = memoryOf(backend);
-  if (memory == null || instances.get(memory) != null) return;
-  try {
-    const { instance } = await WebAssembly.instantiate(moduleBytes(memory), { env: { memory } });
-    instances.set(memory, instance.exports as unknown as SimdKernels);
-  } catch {
-    instances.set(memory, null);
+  if (memory == null) return;
+  let kernels = instances.get(memory) ?? null;
+  if (kernels == null) {
+    try {
+      const { instance } = await WebAssembly.instantiate(moduleBytes(memory), { env: { memory } });
+      kernels = instance.exports as unknown as SimdKernels;
+    } catch {
+      kernels = null;
+    }
+    instances.set(memory, kernels);
   }
+  if (kernels == null || !helper || helpers.has(memory)) return;
+  const started = await ProductHelper.start(memory, moduleBytes(memory));
+  helpers.set(memory, started);
+  if (started) {
+    const plain = kernels;
+    instances.set(memory, { ...plain, matmul: (...args) => started.matmul(plain, ...args) });
+  }
+}
+
+/** Whether `backend`'s matrix products are split with a helper thread (for tests and benchmarks). */
+export function simdHelperRunning(backend: object): boolean {
+  const memory = memoryOf(backend);
+  return memory != null && helpers.get(memory) != null;
 }
 
 /**

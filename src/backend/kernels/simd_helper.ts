@@ -1,0 +1,170 @@
+/**
+ * A second thread for dlvm's SIMD matrix product on the threaded wasm build.
+ *
+ * dlvm's product (simd/kernels.c, `matmul`) runs on the calling thread, while tfjs-backend-wasm's
+ * threads belong to XNNPACK's pool, which nothing outside the backend can hand work to. On the
+ * threaded build the backend's memory is a shared `WebAssembly.Memory`, so a worker of dlvm's own
+ * can instantiate the same SIMD module on it and compute part of a product in place: the caller
+ * computes the first rows of C and the helper the rest, and the caller waits for it (Atomics on a
+ * small control buffer of dlvm's own, never on tfjs's heap).
+ *
+ * The helper is started by initBackend when the backend runs more than one thread; it never keeps
+ * Node alive (unref). The caller blocks with `Atomics.wait` where it may (Node's main thread,
+ * workers) and spins on `Atomics.load` where it may not (a page's main thread). Should the helper
+ * not answer within {@link HELPER_TIMEOUT_MS}, the caller computes its rows itself and never uses
+ * it again.
+ */
+import type { SimdKernels } from './simd.js';
+
+/** How long the caller waits for the helper's rows before it computes them itself. */
+export const HELPER_TIMEOUT_MS = 5000;
+
+/** Products of fewer multiply-adds than this run on the calling thread alone (the hand-off costs tens of microseconds). */
+export const HELPER_MIN_MACS = 1 << 19;
+
+// Control words (Int32Array on a SharedArrayBuffer of dlvm's own).
+const REQUEST = 0; // sequence number of the latest request (-1: stop)
+const DONE = 1; // sequence number of the latest finished request
+const READY = 2; // 1 once the helper has instantiated the module, -1 if it failed
+const ARGS = 3; // the nine arguments of matmul
+const WORDS = 16;
+
+/**
+ * The helper's code (plain JavaScript, the same for Node's worker_threads and a browser's Worker):
+ * it gets the memory, the module's bytes and the control buffer, instantiates the module, says
+ * it is ready, then runs each request and reports it done.
+ */
+const HELPER_SOURCE = `
+'use strict';
+function start(memory, bytes, buffer) {
+  const ctrl = new Int32Array(buffer);
+  WebAssembly.instantiate(bytes, { env: { memory } }).then(({ instance }) => {
+    const matmul = instance.exports.matmul;
+    Atomics.store(ctrl, ${READY}, 1);
+    Atomics.notify(ctrl, ${READY});
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(ctrl, ${REQUEST}, seen);
+      const seq = Atomics.load(ctrl, ${REQUEST});
+      if (seq < 0) return;
+      if (seq === seen) continue;
+      const a = ${ARGS};
+      matmul(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6], ctrl[a + 7], ctrl[a + 8]);
+      seen = seq;
+      Atomics.store(ctrl, ${DONE}, seq);
+      Atomics.notify(ctrl, ${DONE});
+    }
+  }, () => {
+    Atomics.store(ctrl, ${READY}, -1);
+    Atomics.notify(ctrl, ${READY});
+  });
+}
+if (typeof require === 'function' && typeof self === 'undefined') {
+  const { workerData } = require('node:worker_threads');
+  start(workerData.memory, workerData.bytes, workerData.buffer);
+} else {
+  self.onmessage = (e) => start(e.data.memory, e.data.bytes, e.data.buffer);
+}
+`;
+
+/** A started helper thread on one shared memory. */
+export class ProductHelper {
+  private readonly ctrl: Int32Array<SharedArrayBuffer>;
+  private seq = 0;
+  private broken = false;
+  /** Whether this thread may block in Atomics.wait (not on a page's main thread). */
+  private readonly canBlock: boolean;
+
+  private constructor(
+    buffer: SharedArrayBuffer,
+    private readonly stop: () => void,
+  ) {
+    this.ctrl = new Int32Array(buffer);
+    let canBlock = true;
+    try {
+      Atomics.wait(this.ctrl, WORDS - 1, 1, 0); // value differs: returns at once where waiting is allowed
+    } catch {
+      canBlock = false;
+    }
+    this.canBlock = canBlock;
+  }
+
+  /**
+   * Starts a helper on `memory` (shared) running `bytes` (the SIMD module for shared memory), and
+   * resolves once it is ready; null where no worker can be started or the module fails there.
+   */
+  static async start(memory: WebAssembly.Memory, bytes: Uint8Array): Promise<ProductHelper | null> {
+    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+    const buffer = new SharedArrayBuffer(WORDS * 4);
+    const ctrl = new Int32Array(buffer);
+    let stop: () => void;
+    try {
+      const isNode = typeof process !== 'undefined' && process.versions?.node != null;
+      if (isNode) {
+        const { Worker } = await import('node:worker_threads');
+        const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { memory, bytes, buffer } });
+        worker.unref();
+        worker.on('error', () => Atomics.store(ctrl, READY, -1));
+        stop = () => void worker.terminate();
+      } else if (typeof Worker !== 'undefined' && typeof Blob !== 'undefined') {
+        const url = URL.createObjectURL(new Blob([HELPER_SOURCE], { type: 'text/javascript' }));
+        const worker = new Worker(url);
+        URL.revokeObjectURL(url);
+        worker.onerror = () => Atomics.store(ctrl, READY, -1);
+        worker.postMessage({ memory, bytes, buffer });
+        stop = () => worker.terminate();
+      } else {
+        return null;
+      }
+    } catch {
+      return null;
+    }
+    // Wait (asynchronously) for the helper to say it is ready, or give up.
+    const deadline = Date.now() + HELPER_TIMEOUT_MS;
+    while (Atomics.load(ctrl, READY) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (Atomics.load(ctrl, READY) !== 1) {
+      stop();
+      return null;
+    }
+    return new ProductHelper(buffer, stop);
+  }
+
+  /**
+   * C = A B (+ bias) as `kernels.matmul` computes it (same arguments), with the last rows of C
+   * computed by the helper while this thread computes the first ones. Each element is computed
+   * by one thread in the kernel's order, so the result is the same to the bit.
+   */
+  matmul(kernels: SimdKernels, a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void {
+    const first = Math.floor(m / 8) * 4; // about half, on the kernel's 4-row blocks
+    if (this.broken || first === 0 || m * k * n < HELPER_MIN_MACS) {
+      kernels.matmul(a, b, bias, c, m, k, n, sai, sak);
+      return;
+    }
+    const rest = [a + 4 * first * sai, b, bias, c + 4 * first * n, m - first, k, n, sai, sak];
+    for (let i = 0; i < rest.length; i++) this.ctrl[ARGS + i] = rest[i]!;
+    const seq = ++this.seq;
+    Atomics.store(this.ctrl, REQUEST, seq);
+    Atomics.notify(this.ctrl, REQUEST);
+    kernels.matmul(a, b, bias, c, first, k, n, sai, sak);
+    if (!this.await(seq)) {
+      // No answer: compute its rows here, and stop using it (it may be gone, or far behind).
+      this.broken = true;
+      this.stop();
+      kernels.matmul(rest[0]!, b, bias, rest[3]!, m - first, k, n, sai, sak);
+    }
+  }
+
+  /** Waits until request `seq` is done; false after HELPER_TIMEOUT_MS. */
+  private await(seq: number): boolean {
+    const deadline = Date.now() + HELPER_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(this.ctrl, DONE);
+      if (done === seq) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      if (this.canBlock) Atomics.wait(this.ctrl, DONE, done, left);
+    }
+  }
+}
