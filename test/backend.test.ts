@@ -31,8 +31,8 @@ describe('initBackend', () => {
       expect(info.notes.join(' ')).toMatch(/@tensorflow\/tfjs-node-gpu is not installed/);
       expect(info.notes.join(' ')).toMatch(/@tensorflow\/tfjs-node is not installed/);
       expect(info.dlvmKernels).toEqual(expect.arrayContaining(['BatchMatMul@wasm', 'Conv2DBackpropFilter@wasm']));
-      // Node 20+ has wasm SIMD; on the threaded build dlvm's products get a helper thread.
-      expect(info.simd).toEqual({ kernels: true, productThreads: (info.threads ?? 1) > 1 ? 2 : 1 });
+      // Node 20+ has wasm SIMD; on the threaded build dlvm's products run on every thread.
+      expect(info.simd).toEqual({ kernels: true, productThreads: info.threads });
       expect(describeBackend(info)).toMatch(/^wasm \(\d+ threads?; dlvm kernels: \d+; SIMD products on [12] threads?\) via @tensorflow\/tfjs-backend-wasm/);
     }
   });

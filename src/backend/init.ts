@@ -4,10 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { argError, DlvmError, positiveInteger } from '../errors.js';
 import { dlvmKernelNames, registerDlvmKernels, registerDlvmWebGpuKernels } from './kernels/register.js';
-import { prepareSimdKernels, simdHelperRunning, simdKernelsFor } from './kernels/simd.js';
+import { prepareSimdKernels, simdKernelsFor } from './kernels/simd.js';
 import { withNodeWasmThreads } from './wasm_threads.js';
 import {
   adapterInfoOf,
@@ -54,7 +54,11 @@ export interface BackendInfo {
   source: 'argument' | 'DLVM_BACKEND' | 'default';
   /** The npm package that provides the backend. */
   package: string;
-  /** wasm: XNNPACK threads in use. */
+  /**
+   * wasm: threads in use. dlvm's matrix products (dense layers, convolutions) run on all of them
+   * (the calling thread and dlvm's helper threads on the threaded build); XNNPACK's own kernels
+   * run on one.
+   */
   threads?: number;
   /**
    * wasm: whether dlvm's SIMD kernels run (false on a runtime without wasm SIMD: their JavaScript
@@ -124,6 +128,8 @@ async function importOptional(spec: string): Promise<unknown | null> {
 }
 
 let wasmThreadsNote: string | null = null;
+/** Threads asked of the wasm backend and granted (1 where the single-threaded build runs); fixed once wasm has started. */
+let wasmThreads = 1;
 
 /** The process events whose handlers the wasm module installs under Node. */
 const WASM_PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
@@ -162,7 +168,13 @@ async function initWasmThreads(threads: number, notes: string[]): Promise<boolea
     if (wasmThreadsNote) notes.push(wasmThreadsNote);
     return tf.setBackend('wasm');
   }
-  setThreadsCount(threads);
+  // On the threaded build dlvm's matrix products (dense layers, convolutions) run on `threads`
+  // threads of dlvm's own: the caller and threads - 1 helpers on the shared memory
+  // (kernels/simd_helper.ts). XNNPACK, left with the small elementwise ops, keeps one thread: its
+  // pool's workers spin after each op and competed with the helpers for the cores (a CS236 step
+  // took 15.5 ms with both, 12.7 with one XNNPACK thread; docs/performance.md).
+  setThreadsCount(1);
+  wasmThreads = threads;
   if (isNode() && threads > 1) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     try {
@@ -178,14 +190,14 @@ async function initWasmThreads(threads: number, notes: string[]): Promise<boolea
     }
     // Fall back to the single-threaded build (a failed init leaves the factory registered).
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    setThreadsCount(1);
+    wasmThreads = 1;
   }
   if (!isNode() && threads > 1) {
     if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
       wasmThreadsNote =
         'wasm threads need a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); running one thread';
       notes.push(wasmThreadsNote);
-      setThreadsCount(1); // the single-threaded build runs, and getThreadsCount() should say so
+      wasmThreads = 1; // the single-threaded build runs
     } else {
       return withBrowserCores(2 * threads, () => tf.setBackend('wasm'));
     }
@@ -312,9 +324,10 @@ export async function initBackend(preference?: BackendPreference, options: InitB
   const wasm: Attempt = async () => {
     const threads = options.threads ?? (await defaultThreads());
     if (!(await initWasm(threads, notes))) return null;
-    await prepareSimdKernels(tf.backend(), getThreadsCount() > 1);
-    const simd = { kernels: simdKernelsFor(tf.backend()) != null, productThreads: simdHelperRunning(tf.backend()) ? 2 : 1 };
-    return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: getThreadsCount(), simd };
+    const productThreads = await prepareSimdKernels(tf.backend(), wasmThreads);
+    if (productThreads < wasmThreads) notes.push(`dlvm's product threads: ${productThreads} of ${wasmThreads} started`);
+    const simd = { kernels: simdKernelsFor(tf.backend()) != null, productThreads };
+    return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: productThreads, simd };
   };
   const cpu: Attempt = async () => ((await tf.setBackend('cpu')) ? { name: 'cpu', package: '@tensorflow/tfjs-backend-cpu' } : null);
   let webgpuMissing = false;

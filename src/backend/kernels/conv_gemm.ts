@@ -11,12 +11,12 @@
  *
  * with dy read as [N oh ow, Co]. A 1 x 1 filter at stride 1 with no padding has col = x, and
  * skips the gather. Where the SIMD kernels do not apply (none loaded, dilation, another format or
- * dtype, several XNNPACK threads and a large product) these return null and the caller runs its
- * other path.
+ * dtype, an empty tensor) these return null and the caller runs its other path.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { disposeInfos, runKernel, type WasmHeapBackend } from './kernel_util.js';
-import { simdProductsFor, simdTranspose } from './matmul.js';
+import { simdTranspose } from './matmul.js';
+import { simdKernelsFor } from './simd.js';
 
 /** The geometry of a convolution, as tfjs computes it. */
 type Info = backend_util.Conv2DInfo;
@@ -53,7 +53,7 @@ function kernelsFor(backend: WasmHeapBackend, info: Info, ...inputs: TensorInfo[
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const taps = info.filterHeight * info.filterWidth * info.inChannels;
   if (rows * taps * info.outChannels === 0) return null; // empty: the other paths handle it
-  return simdProductsFor(backend, rows * taps * info.outChannels);
+  return simdKernelsFor(backend);
 }
 
 const offset = (backend: WasmHeapBackend, info: TensorInfo): number => backend.typedArrayFromHeap(info).byteOffset;

@@ -13,17 +13,16 @@
  * operands where they lie on the heap: a transposed left operand through its strides, a
  * transposed right operand after one explicit transpose (O(k n) against the O(m k n) product),
  * the bias added in the kernel, every batch entry written straight into the output. On one
- * thread it ran these products at 47-54 GFLOP/s (docs/performance.md). It is single-threaded, so
- * with several XNNPACK threads the products of more than {@link SIMD_MATMUL_MAX_MACS_THREADED}
- * multiply-adds stay with XNNPACK. Where the SIMD kernels cannot run, the products transpose
- * explicitly and call the stock kernel's fast path, split per batch entry.
+ * thread it ran these products at 45-50 GFLOP/s, and split with dlvm's helper threads on the
+ * threaded build (simd_helper.ts) at 73-96 on two (docs/performance.md). Where the SIMD kernels
+ * cannot run, the products transpose explicitly and call the stock kernel's fast path, split per
+ * batch entry.
  *
  * The stock fused kernel also applies relu and relu6 as XNNPACK's output clamp, which turns NaN
  * into 0, and computes prelu as max(0, x) + alpha min(0, x) (NaN wherever alpha is NaN): dlvm's
  * runs the product with activation 'linear' and applies the activation with the wasm activation
  * kernel, as the cpu backend does (kernel_util.ts, `withCpuNaNActivation`).
  */
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import {
   broadcast_util,
   Elu,
@@ -40,7 +39,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { disposeInfos, runConfig, runKernel, swapLastTwo, type AnyBackend, type WasmHeapBackend } from './kernel_util.js';
 import { withCpuNaNActivation } from './nan.js';
-import { simdHelperRunning, simdKernelsFor, type SimdKernels } from './simd.js';
+import { simdKernelsFor, type SimdKernels } from './simd.js';
 
 /**
  * Batched products with at least this many multiply-adds per batch entry (m * k * n) are split
@@ -60,12 +59,6 @@ function toRank3(backend: AnyBackend, x: TensorInfo): TensorInfo {
   const shape = [util.sizeFromShape(x.shape.slice(0, -2)), x.shape[rank - 2]!, x.shape[rank - 1]!];
   return runKernel('Reshape', backend, 'wasm', { x }, { shape });
 }
-
-/**
- * With more than one wasm thread, products of more multiply-adds than this (m k n, over the whole
- * batch) run on XNNPACK's threads rather than dlvm's single-threaded kernel.
- */
-export const SIMD_MATMUL_MAX_MACS_THREADED = 1 << 26;
 
 /** The batch entries of a product: sizes of both sides and of the output, pairing checked. */
 interface Batches {
@@ -104,18 +97,6 @@ export function simdTranspose(backend: WasmHeapBackend, kernels: SimdKernels, x:
 }
 
 /**
- * dlvm's SIMD kernels for a product of `macs` multiply-adds on `backend`, or null where the stock
- * path should run it: no SIMD kernels, or several XNNPACK threads and more than
- * {@link SIMD_MATMUL_MAX_MACS_THREADED} multiply-adds (dlvm's kernel runs on one thread).
- */
-export function simdProductsFor(backend: object, macs: number): SimdKernels | null {
-  const kernels = simdKernelsFor(backend);
-  if (kernels == null) return null;
-  if (getThreadsCount() > 1 && !simdHelperRunning(backend) && macs > SIMD_MATMUL_MAX_MACS_THREADED) return null;
-  return kernels;
-}
-
-/**
  * `op(a) @ op(b) (+ bias)` on dlvm's SIMD kernel, for float32 operands of rank 2 or more; null
  * where it does not apply (no SIMD kernels, batches that do not pair, an empty inner size, a large
  * product with several threads), and the caller runs the stock path. `bias`, when given, has the
@@ -139,7 +120,7 @@ function simdMatMul(
   if (k !== kb || k === 0) return null; // the stock kernel reports the mismatch; an empty sum is its too
   const pairs = batches(a, b);
   if (pairs == null) return null;
-  const kernels = simdProductsFor(backend, pairs.batch * m * k * n);
+  const kernels = simdKernelsFor(backend);
   if (kernels == null) return null;
   const out = backend.makeOutput([...pairs.outer, m, n], 'float32');
   if (m * n === 0) return out;

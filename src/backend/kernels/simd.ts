@@ -6,7 +6,7 @@
  * a memory of another kind) the host kernels run their JavaScript loops instead.
  */
 import { argError } from '../../errors.js';
-import { ProductHelper } from './simd_helper.js';
+import { ProductHelper, splitMatMul } from './simd_helper.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
 /** The exported functions; pointers are byte offsets into the backend's memory. */
@@ -78,7 +78,7 @@ interface WasmModuleMemory {
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
-const helpers = new WeakMap<WebAssembly.Memory, ProductHelper | null>();
+const helpers = new WeakMap<WebAssembly.Memory, ProductHelper[]>();
 let disabled = false;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -129,13 +129,16 @@ export function simdKernelsFor(backend: object): SimdKernels | null {
 /**
  * Compiles and instantiates the SIMD kernels on `backend`'s memory asynchronously (allowed at any
  * size on a browser's main thread), so that {@link simdKernelsFor} finds them ready. With
- * `helper`, on a shared memory (the threaded build), it also starts a second thread for the
- * matrix product (simd_helper.ts): `matmul` then splits its rows between the two. Does nothing
- * for other backends or where they are ready; a runtime without wasm SIMD leaves them off.
+ * `threads` above 1, on a shared memory (the threaded build), it also starts `threads - 1` helper
+ * threads for the matrix product (simd_helper.ts): `matmul` then splits its rows among them and
+ * the calling thread. Does nothing for other backends or where they are ready; a runtime without
+ * wasm SIMD leaves them off.
+ *
+ * @returns the threads dlvm's products run on (1 where no helper could start).
  */
-export async function prepareSimdKernels(backend: object, helper = false): Promise<void> {
+export async function prepareSimdKernels(backend: object, threads = 1): Promise<number> {
   const memory = memoryOf(backend);
-  if (memory == null) return;
+  if (memory == null) return 1;
   let kernels = instances.get(memory) ?? null;
   if (kernels == null) {
     try {
@@ -146,19 +149,28 @@ export async function prepareSimdKernels(backend: object, helper = false): Promi
     }
     instances.set(memory, kernels);
   }
-  if (kernels == null || !helper || helpers.has(memory)) return;
-  const started = await ProductHelper.start(memory, moduleBytes(memory));
-  helpers.set(memory, started);
-  if (started) {
-    const plain = kernels;
-    instances.set(memory, { ...plain, matmul: (...args) => started.matmul(plain, ...args) });
+  if (kernels == null) return 1;
+  if (threads > 1 && !helpers.has(memory)) {
+    const started = await Promise.all(Array.from({ length: threads - 1 }, () => ProductHelper.start(memory, moduleBytes(memory))));
+    const running = started.filter((h): h is ProductHelper => h != null);
+    helpers.set(memory, running);
+    if (running.length > 0) {
+      const plain = kernels;
+      instances.set(memory, { ...plain, matmul: (...args) => splitMatMul(running, plain, ...args) });
+    }
   }
+  return 1 + (helpers.get(memory)?.length ?? 0);
 }
 
-/** Whether `backend`'s matrix products are split with a helper thread (for tests and benchmarks). */
-export function simdHelperRunning(backend: object): boolean {
+/** The threads `backend`'s matrix products run on (1 + dlvm's helper threads; for tests and benchmarks). */
+export function simdProductThreads(backend: object): number {
   const memory = memoryOf(backend);
-  return memory != null && helpers.get(memory) != null;
+  return 1 + (memory != null ? (helpers.get(memory)?.filter((h) => h.usable).length ?? 0) : 0);
+}
+
+/** Whether `backend`'s matrix products are split with helper threads. */
+export function simdHelperRunning(backend: object): boolean {
+  return simdProductThreads(backend) > 1;
 }
 
 /**

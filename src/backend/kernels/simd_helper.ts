@@ -131,40 +131,76 @@ export class ProductHelper {
     return new ProductHelper(buffer, stop);
   }
 
-  /**
-   * C = A B (+ bias) as `kernels.matmul` computes it (same arguments), with the last rows of C
-   * computed by the helper while this thread computes the first ones. Each element is computed
-   * by one thread in the kernel's order, so the result is the same to the bit.
-   */
-  matmul(kernels: SimdKernels, a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void {
-    const first = Math.floor(m / 8) * 4; // about half, on the kernel's 4-row blocks
-    if (this.broken || first === 0 || m * k * n < HELPER_MIN_MACS) {
-      kernels.matmul(a, b, bias, c, m, k, n, sai, sak);
-      return;
-    }
-    const rest = [a + 4 * first * sai, b, bias, c + 4 * first * n, m - first, k, n, sai, sak];
-    for (let i = 0; i < rest.length; i++) this.ctrl[ARGS + i] = rest[i]!;
+  /** Whether this helper answered every request so far. */
+  get usable(): boolean {
+    return !this.broken;
+  }
+
+  /** Hands the helper one call of `matmul` (its nine arguments); returns the request's number. */
+  post(args: readonly number[]): number {
+    for (let i = 0; i < args.length; i++) this.ctrl[ARGS + i] = args[i]!;
     const seq = ++this.seq;
     Atomics.store(this.ctrl, REQUEST, seq);
     Atomics.notify(this.ctrl, REQUEST);
-    kernels.matmul(a, b, bias, c, first, k, n, sai, sak);
-    if (!this.await(seq)) {
-      // No answer: compute its rows here, and stop using it (it may be gone, or far behind).
-      this.broken = true;
-      this.stop();
-      kernels.matmul(rest[0]!, b, bias, rest[3]!, m - first, k, n, sai, sak);
-    }
+    return seq;
   }
 
-  /** Waits until request `seq` is done; false after HELPER_TIMEOUT_MS. */
-  private await(seq: number): boolean {
+  /**
+   * Waits until request `seq` is done; false after HELPER_TIMEOUT_MS, and the helper is then
+   * stopped and never used again (the caller computes its part).
+   */
+  finish(seq: number): boolean {
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done === seq) return true;
       const left = deadline - Date.now();
-      if (left <= 0) return false;
+      if (left <= 0) {
+        this.broken = true;
+        this.stop();
+        return false;
+      }
       if (this.canBlock) Atomics.wait(this.ctrl, DONE, done, left);
     }
+  }
+}
+
+/**
+ * dlvm's matrix product on the calling thread and its helpers: C's rows are cut into one part per
+ * thread (on the kernel's 4-row blocks), the helpers get theirs first, the caller computes the
+ * first part and then waits for the others. Each element is computed by one thread in the
+ * kernel's order, so the result is the same to the bit as on one thread.
+ */
+export function splitMatMul(
+  helpers: readonly ProductHelper[],
+  kernels: SimdKernels,
+  a: number,
+  b: number,
+  bias: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  sai: number,
+  sak: number,
+): void {
+  const working = helpers.filter((h) => h.usable);
+  const parts = Math.min(working.length + 1, Math.floor(m / 4));
+  if (parts < 2 || m * k * n < HELPER_MIN_MACS) {
+    kernels.matmul(a, b, bias, c, m, k, n, sai, sak);
+    return;
+  }
+  const block = Math.ceil(m / parts / 4) * 4;
+  const posted: Array<{ helper: ProductHelper; seq: number; args: number[] }> = [];
+  for (let p = 1; p < parts; p++) {
+    const first = p * block;
+    if (first >= m) break;
+    const args = [a + 4 * first * sai, b, bias, c + 4 * first * n, Math.min(block, m - first), k, n, sai, sak];
+    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post(args), args });
+  }
+  kernels.matmul(a, b, bias, c, Math.min(block, m), k, n, sai, sak);
+  for (const { helper, seq, args } of posted) {
+    // No answer: compute that part here (the helper is dropped).
+    if (!helper.finish(seq)) kernels.matmul(...(args as [number, number, number, number, number, number, number, number, number]));
   }
 }
