@@ -38,8 +38,10 @@ const PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'tensor
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions extends WebGpuNodeOptions {
   /**
-   * wasm only: XNNPACK threads. Default: `DLVM_WASM_THREADS`, else the number of cores (at most
-   * 4). Takes effect when the wasm backend is first initialised in a process.
+   * wasm only: threads. dlvm's matrix products (dense layers, convolutions) run on all of them;
+   * XNNPACK's own kernels on one (docs/backends.md, "wasm threads under Node"). Default:
+   * `DLVM_WASM_THREADS`, else the number of cores (at most 4). Takes effect when the wasm backend
+   * is first initialised in a process.
    */
   threads?: number;
 }
@@ -170,9 +172,9 @@ async function initWasmThreads(threads: number, notes: string[]): Promise<boolea
   }
   // On the threaded build dlvm's matrix products (dense layers, convolutions) run on `threads`
   // threads of dlvm's own: the caller and threads - 1 helpers on the shared memory
-  // (kernels/simd_helper.ts). XNNPACK, left with the small elementwise ops, keeps one thread: its
-  // pool's workers spin after each op and competed with the helpers for the cores (a CS236 step
-  // took 15.5 ms with both, 12.7 with one XNNPACK thread; docs/performance.md).
+  // (kernels/simd_helper.ts). XNNPACK, left with the small elementwise ops, keeps one thread: with a
+  // pool of its own its workers competed with the helpers for the cores (a CS236 step
+  // took 15.4-15.8 ms with both, 12.4-14.2 with one XNNPACK thread; docs/performance.md).
   setThreadsCount(1);
   wasmThreads = threads;
   if (isNode() && threads > 1) {
