@@ -45,6 +45,18 @@ async function take(t: tf.Tensor): Promise<number[]> {
 
 /** Draws per case in the sampling check. */
 const DRAWS = 2000;
+/** Families whose draws are counts (integers: one nonzero draw moves the sample mean by 1 / DRAWS). */
+const COUNT_FAMILIES = new Set([
+  'Bernoulli',
+  'Binomial',
+  'Categorical',
+  'Geometric',
+  'Multinomial',
+  'NegativeBinomial',
+  'OneHotCategorical',
+  'OneHotCategoricalStraightThrough',
+  'Poisson',
+]);
 
 describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', (backend) => {
   beforeAll(async () => {
@@ -134,7 +146,12 @@ describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', 
       const v = flat(variance);
       m.forEach((a, i) => {
         if (!Number.isFinite(mu[i]!) || !Number.isFinite(v[i]!)) return;
-        expect(Math.abs(a - mu[i]!), `${c.name}: mean ${i}`).toBeLessThanOrEqual(6 * Math.sqrt(v[i]! / DRAWS) + 1e-5 * (1 + Math.abs(mu[i]!)));
+        // A count whose variance is far below 1 / DRAWS is a rare event, and the normal bound does
+        // not hold: Geometric at logit 15 (mean and variance 3.1e-7) shows a 1 in 2,000 draws with
+        // probability 6e-4, a sample mean of 5e-4 against a bound of 8e-5 (seen once in CI). The
+        // number of nonzero draws is then about Poisson(DRAWS mean): allow 3 more (P(4+) ~ 5e-15).
+        const rare = COUNT_FAMILIES.has(c.spec.family) && DRAWS * v[i]! < 1 ? 3 / DRAWS : 0;
+        expect(Math.abs(a - mu[i]!), `${c.name}: mean ${i}`).toBeLessThanOrEqual(6 * Math.sqrt(v[i]! / DRAWS) + 1e-5 * (1 + Math.abs(mu[i]!)) + rare);
       });
     }
     tf.engine().endScope();
