@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bernoulli, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
 import { BERNOULLI_LOG_PROB, BERNOULLI_LOG_PROB_GRAD_LOGITS, bernoulliLogProb, bernoulliLogProbOps } from '../src/math/fused.js';
-import { disableSimdKernels, simdKernelsFor } from '../src/backend/kernels/simd.js';
+import { disableSimdKernels, simdHelperRunning, simdKernelsFor } from '../src/backend/kernels/simd.js';
+import { HELPER_MIN_ELEMENTS } from '../src/backend/kernels/simd_helper.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, take, useBackend } from './helpers/backends.js';
 
 const LOGITS = [-Infinity, -1e30, -100, -20, -5, -1, -1e-8, 0, 1e-8, 0.5, 3, 17, 20, 100, 1e30, Infinity, NaN];
@@ -138,6 +139,41 @@ describe('fused Bernoulli log-density', () => {
         });
       } finally {
         disableSimdKernels(wasOff);
+      }
+    }
+  });
+
+  it('on wasm with threads splits large inputs among the helper threads, each element as on one thread to the bit', async () => {
+    await useBackend('wasm');
+    expect(simdHelperRunning(tf.backend())).toBe(true);
+    const rows = 300;
+    const cols = 784; // 235,200 elements: split in two; 100 rows (78,400) stay on one thread
+    expect(rows * cols).toBeGreaterThanOrEqual(2 * HELPER_MIN_ELEMENTS);
+    expect(100 * cols).toBeLessThan(2 * HELPER_MIN_ELEMENTS);
+    const l = randn(rows * cols, 41).map((v) => 4 * v);
+    const x = Float32Array.from(randn(rows * cols, 42), (v) => (v > 0 ? 1 : 0));
+    const dy = randn(rows * cols, 43);
+    const run = (r0: number, r1: number): Float32Array[] =>
+      tf.tidy(() => {
+        const lt = tf.tensor2d(l.subarray(r0 * cols, r1 * cols), [r1 - r0, cols]);
+        const xt = tf.tensor2d(x.subarray(r0 * cols, r1 * cols), [r1 - r0, cols]);
+        const lp = bernoulliLogProb(lt, xt);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bernoulliLogProb(t, xt), tf.tensor2d(dy.subarray(r0 * cols, r1 * cols), [r1 - r0, cols]))))(lt);
+        return [lp.dataSync() as Float32Array, g.dataSync() as Float32Array];
+      });
+    let whole: Float32Array[] = [];
+    await expectNoLeak(() => {
+      whole = run(0, rows);
+    });
+    // The first and the last 100 rows alone (one thread each): the caller's part and a helper's.
+    for (const [r0, r1] of [
+      [0, 100],
+      [200, 300],
+    ] as const) {
+      const part = run(r0, r1);
+      for (const k of [0, 1]) {
+        const bad = part[k]!.findIndex((v, i) => !Object.is(v, whole[k]![r0 * cols + i]));
+        expect(bad, `${k === 0 ? 'log-density' : 'gradient'} rows ${r0}-${r1}: element ${bad}`).toBe(-1);
       }
     }
   });

@@ -6,7 +6,7 @@
  * a memory of another kind) the host kernels run their JavaScript loops instead.
  */
 import { argError } from '../../errors.js';
-import { ProductHelper, splitMatMul } from './simd_helper.js';
+import { ProductHelper, splitMatMul, splitRange } from './simd_helper.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
 /** The exported functions; pointers are byte offsets into the backend's memory. */
@@ -155,8 +155,37 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
     const running = started.filter((h): h is ProductHelper => h != null);
     helpers.set(memory, running);
     if (running.length > 0) {
-      const plain = kernels;
-      instances.set(memory, { ...plain, matmul: (...args) => splitMatMul(running, plain, ...args) });
+      const k = kernels;
+      // Every argument but the trailing floats is a pointer (advanced by 4 bytes an element) or the count.
+      const at = (pointers: number[], start: number): number[] => pointers.map((p) => p + 4 * start);
+      instances.set(memory, {
+        ...k,
+        matmul: (...args) => splitMatMul(running, k, ...args),
+        bernoulli_log_prob: (l, x, out, n) =>
+          splitRange(
+            running,
+            'bernoulli_log_prob',
+            n,
+            (s, c) => [...at([l, x, out], s), c],
+            (a) => k.bernoulli_log_prob(a[0]!, a[1]!, a[2]!, a[3]!),
+          ),
+        bernoulli_log_prob_grad_logits: (dy, l, x, out, n) =>
+          splitRange(
+            running,
+            'bernoulli_log_prob_grad_logits',
+            n,
+            (s, c) => [...at([dy, l, x, out], s), c],
+            (a) => k.bernoulli_log_prob_grad_logits(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!),
+          ),
+        adam_update: (x, g, m, v, x1, m1, v1, n, ...floats) =>
+          splitRange(
+            running,
+            'adam_update',
+            n,
+            (s, c) => [...at([x, g, m, v, x1, m1, v1], s), c, ...floats],
+            (a) => (k.adam_update as (...args: number[]) => void)(...a),
+          ),
+      });
     }
   }
   return 1 + (helpers.get(memory)?.length ?? 0);

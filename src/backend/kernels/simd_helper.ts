@@ -1,5 +1,6 @@
 /**
- * A second thread for dlvm's SIMD matrix product on the threaded wasm build.
+ * Threads for dlvm's SIMD matrix product (and its large elementwise kernels) on the threaded wasm
+ * build.
  *
  * dlvm's product (simd/kernels.c, `matmul`) runs on the calling thread, while tfjs-backend-wasm's
  * threads belong to XNNPACK's pool, which nothing outside the backend can hand work to. On the
@@ -22,12 +23,22 @@ export const HELPER_TIMEOUT_MS = 5000;
 /** Products of fewer multiply-adds than this run on the calling thread alone (the hand-off costs tens of microseconds). */
 export const HELPER_MIN_MACS = 1 << 19;
 
-// Control words (Int32Array on a SharedArrayBuffer of dlvm's own).
+/** Elementwise kernels of fewer elements than twice this run on the calling thread alone. */
+export const HELPER_MIN_ELEMENTS = 1 << 16;
+
+// The control buffer (a SharedArrayBuffer of dlvm's own): four Int32 words, then the arguments
+// of the request as float64 (pointers, sizes and float attributes are all exact in a double).
 const REQUEST = 0; // sequence number of the latest request (-1: stop)
 const DONE = 1; // sequence number of the latest finished request
 const READY = 2; // 1 once the helper has instantiated the module, -1 if it failed
-const ARGS = 3; // the nine arguments of matmul
-const WORDS = 16;
+const CALL = 3; // which function: an index into HELPER_FUNCTIONS, times 32, plus the argument count
+const ARGS_BYTE = 16;
+const MAX_ARGS = 20;
+const BYTES = ARGS_BYTE + 8 * MAX_ARGS;
+
+/** The SIMD module's functions a helper runs, by index. */
+export const HELPER_FUNCTIONS = ['matmul', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'adam_update'] as const;
+export type HelperFunction = (typeof HELPER_FUNCTIONS)[number];
 
 /**
  * The helper's code (plain JavaScript, the same for Node's worker_threads and a browser's Worker):
@@ -37,9 +48,10 @@ const WORDS = 16;
 const HELPER_SOURCE = `
 'use strict';
 function start(memory, bytes, buffer) {
-  const ctrl = new Int32Array(buffer);
+  const ctrl = new Int32Array(buffer, 0, 4);
+  const args = new Float64Array(buffer, ${ARGS_BYTE}, ${MAX_ARGS});
   WebAssembly.instantiate(bytes, { env: { memory } }).then(({ instance }) => {
-    const matmul = instance.exports.matmul;
+    const fns = ${JSON.stringify(HELPER_FUNCTIONS)}.map((name) => instance.exports[name]);
     Atomics.store(ctrl, ${READY}, 1);
     Atomics.notify(ctrl, ${READY});
     let seen = 0;
@@ -48,8 +60,8 @@ function start(memory, bytes, buffer) {
       const seq = Atomics.load(ctrl, ${REQUEST});
       if (seq < 0) return;
       if (seq === seen) continue;
-      const a = ${ARGS};
-      matmul(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], ctrl[a + 6], ctrl[a + 7], ctrl[a + 8]);
+      const call = ctrl[${CALL}];
+      fns[call >> 5].apply(null, Array.from(args.subarray(0, call & 31)));
       seen = seq;
       Atomics.store(ctrl, ${DONE}, seq);
       Atomics.notify(ctrl, ${DONE});
@@ -70,6 +82,7 @@ if (typeof require === 'function' && typeof self === 'undefined') {
 /** A started helper thread on one shared memory. */
 export class ProductHelper {
   private readonly ctrl: Int32Array<SharedArrayBuffer>;
+  private readonly args: Float64Array<SharedArrayBuffer>;
   private seq = 0;
   private broken = false;
   /** Whether this thread may block in Atomics.wait (not on a page's main thread). */
@@ -79,10 +92,11 @@ export class ProductHelper {
     buffer: SharedArrayBuffer,
     private readonly stop: () => void,
   ) {
-    this.ctrl = new Int32Array(buffer);
+    this.ctrl = new Int32Array(buffer, 0, 4);
+    this.args = new Float64Array(buffer, ARGS_BYTE, MAX_ARGS);
     let canBlock = true;
     try {
-      Atomics.wait(this.ctrl, WORDS - 1, 1, 0); // value differs: returns at once where waiting is allowed
+      Atomics.wait(this.ctrl, CALL, -1, 0); // value differs: returns at once where waiting is allowed
     } catch {
       canBlock = false;
     }
@@ -95,8 +109,8 @@ export class ProductHelper {
    */
   static async start(memory: WebAssembly.Memory, bytes: Uint8Array): Promise<ProductHelper | null> {
     if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const buffer = new SharedArrayBuffer(WORDS * 4);
-    const ctrl = new Int32Array(buffer);
+    const buffer = new SharedArrayBuffer(BYTES);
+    const ctrl = new Int32Array(buffer, 0, 4);
     let stop: () => void;
     try {
       const isNode = typeof process !== 'undefined' && process.versions?.node != null;
@@ -136,9 +150,10 @@ export class ProductHelper {
     return !this.broken;
   }
 
-  /** Hands the helper one call of `matmul` (its nine arguments); returns the request's number. */
-  post(args: readonly number[]): number {
-    for (let i = 0; i < args.length; i++) this.ctrl[ARGS + i] = args[i]!;
+  /** Hands the helper one call of `fn` with `args`; returns the request's number. */
+  post(fn: HelperFunction, args: readonly number[]): number {
+    this.args.set(args);
+    this.ctrl[CALL] = HELPER_FUNCTIONS.indexOf(fn) * 32 + args.length;
     const seq = ++this.seq;
     Atomics.store(this.ctrl, REQUEST, seq);
     Atomics.notify(this.ctrl, REQUEST);
@@ -196,11 +211,39 @@ export function splitMatMul(
     const first = p * block;
     if (first >= m) break;
     const args = [a + 4 * first * sai, b, bias, c + 4 * first * n, Math.min(block, m - first), k, n, sai, sak];
-    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post(args), args });
+    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post('matmul', args), args });
   }
   kernels.matmul(a, b, bias, c, Math.min(block, m), k, n, sai, sak);
   for (const { helper, seq, args } of posted) {
     // No answer: compute that part here (the helper is dropped).
     if (!helper.finish(seq)) kernels.matmul(...(args as [number, number, number, number, number, number, number, number, number]));
   }
+}
+
+/**
+ * An elementwise kernel over `n` elements on the calling thread and its helpers: the elements are
+ * cut into one run per thread (multiples of four), `argsFor(start, count)` gives the kernel's
+ * arguments for one run, `runHere` runs it on this thread. Elementwise, so the same bits.
+ */
+export function splitRange(
+  helpers: readonly ProductHelper[],
+  fn: HelperFunction,
+  n: number,
+  argsFor: (start: number, count: number) => number[],
+  runHere: (args: number[]) => void,
+): void {
+  const working = helpers.filter((h) => h.usable);
+  const parts = Math.min(working.length + 1, Math.floor(n / HELPER_MIN_ELEMENTS));
+  if (parts < 2) {
+    runHere(argsFor(0, n));
+    return;
+  }
+  const block = Math.ceil(n / parts / 4) * 4;
+  const posted: Array<{ helper: ProductHelper; seq: number; args: number[] }> = [];
+  for (let p = 1; p < parts && p * block < n; p++) {
+    const args = argsFor(p * block, Math.min(block, n - p * block));
+    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post(fn, args), args });
+  }
+  runHere(argsFor(0, Math.min(block, n)));
+  for (const { helper, seq, args } of posted) if (!helper.finish(seq)) runHere(args);
 }
