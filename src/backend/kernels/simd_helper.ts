@@ -4,16 +4,16 @@
  *
  * dlvm's product (simd/kernels.c, `matmul`) runs on the calling thread, while tfjs-backend-wasm's
  * threads belong to XNNPACK's pool, which nothing outside the backend can hand work to. On the
- * threaded build the backend's memory is a shared `WebAssembly.Memory`, so a worker of dlvm's own
- * can instantiate the same SIMD module on it and compute part of a product in place: the caller
- * computes the first rows of C and the helper the rest, and the caller waits for it (Atomics on a
- * small control buffer of dlvm's own, never on tfjs's heap).
+ * threaded build the backend's memory is a shared `WebAssembly.Memory`, so workers of dlvm's own
+ * can instantiate the same SIMD module on it and compute parts of a product in place: the caller
+ * computes the first rows of C and each helper a later block, and the caller waits for them
+ * (Atomics on a small control buffer of dlvm's own per helper, never on tfjs's heap).
  *
- * The helper is started by initBackend when the backend runs more than one thread; it never keeps
- * Node alive (unref). The caller blocks with `Atomics.wait` where it may (Node's main thread,
- * workers) and spins on `Atomics.load` where it may not (a page's main thread). Should the helper
- * not answer within {@link HELPER_TIMEOUT_MS}, the caller computes its rows itself and never uses
- * it again.
+ * initBackend starts `threads - 1` helpers when the backend runs more than one thread; they never
+ * keep Node alive (unref). The caller blocks with `Atomics.wait` where it may (Node's main thread,
+ * workers) and spins on `Atomics.load` where it may not (a page's main thread). Should a helper not
+ * answer within {@link HELPER_TIMEOUT_MS}, the caller computes its part itself and never uses it
+ * again.
  */
 import type { SimdKernels } from './simd.js';
 
