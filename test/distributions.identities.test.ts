@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  constraints,
   checkArgs,
   Beta,
   Categorical,
@@ -217,6 +218,29 @@ describe.each(BACKENDS)('distribution identities on %s', (backend) => {
     );
     tf.dispose(x);
     [base, one, two].forEach((d) => d.dispose());
+  });
+  it('Wishart draws barely above df = p - 1 are positive definite as stored (float64 Cholesky of every float32 draw) and have a finite log-density', async () => {
+    // Without the diagonal shift a third of the draws at df = p - 1 + 0.05 round to indefinite.
+    for (const [p, df, n] of [
+      [2, 1.05, 20000],
+      [4, 3.05, 5000],
+    ] as const) {
+      await expectNoLeak(async () => {
+        const l = tf.tidy(() => tf.linalg.bandPart(tf.add(tf.eye(p), tf.abs(tf.randomNormal([p, p], 0, 0.3, 'float32', 7))), -1, 0));
+        const w = new Wishart(df, { scaleTril: l }, { validateArgs: false });
+        const x = w.sample([n]);
+        const ok = constraints.positiveDefinite.checkHost!((await x.data()) as Float32Array, [n, p, p])!;
+        expect(
+          ok.every((v) => v === 1),
+          `Wishart p = ${p}, df = ${df}: every draw positive definite`,
+        ).toBe(true);
+        const lp = await take(w.logProb(x));
+        expect(lp.every(Number.isFinite), `Wishart p = ${p}, df = ${df}: finite log-density`).toBe(true);
+        x.dispose();
+        w.dispose();
+        l.dispose();
+      });
+    }
   });
 });
 

@@ -15,6 +15,13 @@ import { EPS, unsqueeze, type TensorInput } from './util.js';
 
 const LOG_2 = Math.log(2);
 
+/**
+ * Wishart draws are C C^T + j I with j = WISHART_SHIFT (p + 1) eps tr(C C^T): twice the most that
+ * float32 rounding can move C C^T (p eps tr, eps for the sum), so every draw is positive definite
+ * as stored. A relative shift of the diagonal by about 2 p (p + 1) eps (1.4e-6 at p = 2).
+ */
+const WISHART_SHIFT = 2;
+
 /** sum_i log L_ii: half the log-determinant of L L^T. */
 function halfLogDet(l: tf.Tensor): tf.Tensor {
   return tf.sum(tf.log(diagPart(l)), -1);
@@ -27,7 +34,8 @@ function halfLogDet(l: tf.Tensor): tf.Tensor {
  * |X|^((df - p - 1)/2) e^(-tr(V^-1 X)/2) / (2^(df p/2) |V|^(df/2) Gamma_p(df/2)). `df` has the batch
  * shape, the matrix `[..., p, p]`; event shape [p, p]. rsample is Bartlett's decomposition
  * (chi-square diagonal through the implicit Gamma gradient, normal below it), so gradients reach
- * df and the matrix. The mean is df V, the mode (df - p - 1) V (NaN for df <= p + 1).
+ * df and the matrix. Each draw is shifted by j I, j = 2 (p + 1) eps tr(X), so that no draw rounds to an
+ * indefinite float32 matrix (a relative 1.4e-6 of the diagonal at p = 2). The mean is df V, the mode (df - p - 1) V (NaN for df <= p + 1).
  *
  * @example
  * const precision = new Wishart(5, { covarianceMatrix: [[1, 0.3], [0.3, 2]] });
@@ -92,10 +100,13 @@ export class Wishart extends Distribution {
     return unsqueeze(unsqueeze(this.df, -1), -1);
   }
 
-  protected override _rsample(sampleShape: number[]): tf.Tensor {
-    // Bartlett: X = L A A^T L^T with A lower triangular, A_ii = sqrt(chi^2_(df - i)), A_ij ~ N(0, 1) below.
+  /**
+   * One Bartlett draw of the factor C = L A ([...shape, p, p], lower triangular, positive diagonal):
+   * A_ii = sqrt(chi^2_(df - i)), A_ij ~ N(0, 1) below the diagonal. C is the Cholesky factor of the
+   * draw X = C C^T.
+   */
+  private bartlettFactor(shape: number[]): tf.Tensor {
     const p = this.p;
-    const shape = [...sampleShape, ...this.batchShape];
     const halfDf = tf.mul(0.5, tf.broadcastTo(this.df, shape));
     const diag = tf.stack(
       Array.from({ length: p }, (_, i) => tf.sqrt(tf.maximum(tf.mul(2, standardGamma(tf.sub(halfDf, i / 2))), EPS))),
@@ -103,8 +114,20 @@ export class Wishart extends Distribution {
     ); // [..., p]
     const strict = tf.sub(tf.linalg.bandPart(tf.ones([p, p]), -1, 0), tf.eye(p));
     const a = tf.add(tf.mul(tf.randomNormal([...shape, p, p], 0, 1, 'float32', nextSeed()), strict), tf.mul(unsqueeze(diag, -1), tf.eye(p)));
-    const chol = tf.matMul(tf.broadcastTo(this.scaleTril, [...shape, p, p]), a);
-    return tf.matMul(chol, chol, false, true);
+    return tf.matMul(tf.broadcastTo(this.scaleTril, [...shape, p, p]), a);
+  }
+
+  protected override _rsample(sampleShape: number[]): tf.Tensor {
+    // Bartlett: X = C C^T with C = L A. When df is near p - 1 a draw can be so close to singular
+    // that X rounded to float32 is not positive definite (a third of the draws at df = p - 1 + 0.05,
+    // 1 in 10^5 at df = 2.5, p = 2), where torch draws again and can still return singular draws.
+    // Rounding moves C C^T by at most p eps tr(X) in norm, so X + j I with
+    // j = WISHART_SHIFT (p + 1) eps tr(X) stays positive definite whatever the rounding.
+    const p = this.p;
+    const c = this.bartlettFactor([...sampleShape, ...this.batchShape]);
+    const x = tf.matMul(c, c, false, true);
+    const j = tf.mul(WISHART_SHIFT * (p + 1) * EPS, tf.sum(tf.square(c), [-2, -1]));
+    return tf.add(x, tf.mul(unsqueeze(unsqueeze(j, -1), -1), tf.eye(p)));
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // -df (p log 2 / 2 + log|L|) - log Gamma_p(df/2) + (df - p - 1)/2 log|X| - tr(V^-1 X)/2
