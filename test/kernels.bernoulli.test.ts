@@ -6,8 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bernoulli, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
-import { BERNOULLI_LOG_PROB, BERNOULLI_LOG_PROB_GRAD_LOGITS, bernoulliLogProb, bernoulliLogProbOps } from '../src/math/fused.js';
+import { Bernoulli, Independent, dlvmKernelNames, registerDlvmKernels, restoreStockKernels } from '../src/index.js';
+import {
+  BERNOULLI_LOG_PROB,
+  BERNOULLI_LOG_PROB_GRAD_LOGITS,
+  BERNOULLI_LOG_PROB_SUM,
+  bernoulliLogProb,
+  bernoulliLogProbOps,
+  bernoulliLogProbSum,
+} from '../src/math/fused.js';
 import { disableSimdKernels, simdHelperRunning, simdKernelsFor } from '../src/backend/kernels/simd.js';
 import { HELPER_MIN_ELEMENTS } from '../src/backend/kernels/simd_helper.js';
 import { BACKENDS, expectClose, expectNoLeak, onStockCpu, randn, take, useBackend } from './helpers/backends.js';
@@ -122,6 +129,121 @@ describe('fused Bernoulli log-density', () => {
       });
     });
   }
+
+  /** The composite summed over the rightmost n dims: the reference of the summed kernel. */
+  const opsSum =
+    (n: number) =>
+    (l: tf.Tensor, x: tf.Tensor): tf.Tensor => {
+      const lp = bernoulliLogProbOps(l, x);
+      return n > 0
+        ? tf.sum(
+            lp,
+            Array.from({ length: n }, (_, i) => lp.rank - 1 - i),
+          )
+        : lp;
+    };
+  const fusedSum =
+    (n: number) =>
+    (l: tf.Tensor, x: tf.Tensor): tf.Tensor =>
+      bernoulliLogProbSum(l, x, n);
+  // Finite logits for sums: one infinite term makes the whole run's sum -inf or NaN either way.
+  const FL = L.map((v) => (Number.isFinite(v) ? v : 7));
+
+  for (const backend of BACKENDS.filter((b) => b !== 'tensorflow')) {
+    it(`summed over the event (DlvmBernoulliLogProbSum) equals the composite's sum on stock cpu on ${backend}, values and gradients, in one launch`, async () => {
+      const cases: Array<[number[], number[], number[], number[], number]> = [
+        [FL, X, SHAPE, SHAPE, 1],
+        [FL, X, SHAPE, SHAPE, 2],
+        [FL, X, SHAPE, SHAPE, 0],
+        [Array.from(randn(12, 5), (v) => 4 * v), [0, 1, 1, 0, 0.25, 1, 0, 0], [3, 1, 4], [2, 4], 1],
+        [Array.from(randn(12, 5), (v) => 4 * v), [0, 1, 1, 0, 0.25, 1, 0, 0], [3, 1, 4], [2, 4], 2],
+      ];
+      const w = (shape: number[], n: number) =>
+        Array.from(
+          randn(
+            shape.slice(0, shape.length - n).reduce((a, b) => a * b, 1),
+            8,
+          ),
+        );
+      const outShape = (c: (typeof cases)[number]) => tf.broadcast_util.assertAndGetBroadcastShape(c[2], c[3]);
+      const expected = await onStockCpu(() => cases.map((c) => evaluate(opsSum(c[4]), c[0], c[1], c[2], c[3], w(outShape(c), c[4]))));
+      await useBackend(backend);
+      expect(dlvmKernelNames()).toContain(`${BERNOULLI_LOG_PROB_SUM}@${backend}`);
+      await expectNoLeak(async () => {
+        cases.forEach((c, i) => {
+          // Sums of 3 to 51 terms: the kernel's float64 (cpu) or 4-lane float32 (wasm) order against sequential float32.
+          const r = evaluate(fusedSum(c[4]), c[0], c[1], c[2], c[3], w(outShape(c), c[4]));
+          const e = expected[i]!;
+          const label = `${backend} [${c[2]}] x [${c[3]}] over ${c[4]}`;
+          expectClose(r.value, e.value, { rtol: 1e-5, atol: 1e-4, label: `${label} value` });
+          expectClose(r.dLogits, e.dLogits, { rtol: 1e-6, atol: 1e-6, label: `${label} d/dlogits` });
+          expectClose(r.dX, e.dX, { rtol: 1e-6, atol: 1e-6, label: `${label} d/dx` });
+        });
+        // Independent(Bernoulli, 1).logProb runs the summed kernel, and neither Sum nor the elementwise one.
+        const lt = tf.tensor(FL, SHAPE);
+        const xt = tf.tensor(
+          X.map((v) => (v === 0.3 ? 1 : v)),
+          SHAPE,
+        );
+        const d = new Independent(new Bernoulli({ logits: lt }, { validateArgs: false }), 1, { validateArgs: false });
+        const forward = await tf.profile(() => d.logProb(xt));
+        const names = forward.kernels.map((k) => k.name);
+        expect(names.filter((k) => k === BERNOULLI_LOG_PROB_SUM)).toHaveLength(1);
+        expect(names.filter((k) => k === 'Sum' || k === BERNOULLI_LOG_PROB)).toEqual([]);
+        (forward.result as tf.Tensor).dispose();
+        d.dispose();
+        tf.dispose([lt, xt]);
+        const a = tf.zeros([2, 3]);
+        expect(() => tf.engine().runKernel(BERNOULLI_LOG_PROB_SUM, { logits: a, x: a }, { len: 4 })).toThrow(
+          `dlvm kernels: ${BERNOULLI_LOG_PROB_SUM}: len 4 is not the size of trailing dims of [2,3].`,
+        );
+        a.dispose();
+      });
+    });
+  }
+
+  it('summed on wasm: SIMD (every tail of 1 to 3) and, without it, the JavaScript loop equal the composite; split among the helpers by rows to the bit', async () => {
+    const lens = [1, 2, 3, 4, 5, 7, 51];
+    const make = (len: number) => ({ l: FL.slice(0, len), x: X.slice(0, len) });
+    const expected = await onStockCpu(() => lens.map((len) => evaluate(opsSum(1), make(len).l, make(len).x, [1, len], [1, len], [1.5])));
+    await useBackend('wasm');
+    for (const off of [false, true]) {
+      const wasOff = disableSimdKernels(off);
+      try {
+        await expectNoLeak(() => {
+          lens.forEach((len, i) => {
+            const r = evaluate(fusedSum(1), make(len).l, make(len).x, [1, len], [1, len], [1.5]);
+            expectClose(r.value, expected[i]!.value, { rtol: 1e-5, atol: 1e-5, label: `len ${len} ${off ? 'loop' : 'simd'} value` });
+            expectClose(r.dLogits, expected[i]!.dLogits, { rtol: 1e-6, atol: 1e-6, label: `len ${len} d/dlogits` });
+          });
+        });
+      } finally {
+        disableSimdKernels(wasOff);
+      }
+    }
+    expect(simdHelperRunning(tf.backend())).toBe(true);
+    const [rows, cols] = [300, 784];
+    const l = randn(rows * cols, 51).map((v) => 4 * v);
+    const x = Float32Array.from(randn(rows * cols, 52), (v) => (v > 0 ? 1 : 0));
+    const run = (r0: number, r1: number): Float32Array =>
+      tf.tidy(
+        () =>
+          bernoulliLogProbSum(
+            tf.tensor2d(l.subarray(r0 * cols, r1 * cols), [r1 - r0, cols]),
+            tf.tensor2d(x.subarray(r0 * cols, r1 * cols), [r1 - r0, cols]),
+            1,
+          ).dataSync() as Float32Array,
+      );
+    const whole = run(0, rows);
+    for (const [r0, r1] of [
+      [0, 50],
+      [250, 300],
+    ] as const) {
+      const part = run(r0, r1);
+      const bad = part.findIndex((v, i) => !Object.is(v, whole[r0 + i]));
+      expect(bad, `rows ${r0}-${r1}: row ${bad}`).toBe(-1);
+    }
+  });
 
   it('on wasm runs as SIMD on the backend memory, and without it as the JavaScript loop, both equal to the composite', async () => {
     const expected = await onStockCpu(() => evaluate(bernoulliLogProbOps, L, X, SHAPE, SHAPE, W));

@@ -48,6 +48,9 @@ describe('wasm SIMD modules', () => {
         'im2col',
         'col2im',
         'transpose',
+        'reduce_sum',
+        'relu',
+        'bernoulli_log_prob_sum',
       ]);
       const ids = sectionIds(bytes);
       for (const forbidden of [8, 11, 12]) expect(ids, `section ${forbidden} (start, data, data count)`).not.toContain(forbidden);
@@ -55,7 +58,7 @@ describe('wasm SIMD modules', () => {
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(7);
+      expect(Object.keys(instance.exports)).toHaveLength(10);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
       // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
@@ -83,6 +86,12 @@ describe('wasm SIMD modules', () => {
         ['col2im', () => k.col2im(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 7],
         // Two 5 x 6 matrices: one 4 x 4 block, and edges of rows and columns.
         ['transpose', () => k.transpose(at(0), at(7), 2, 5, 6), [7], 60],
+        // x [1, 7, 1] (a contiguous run), then [1, 1, 7] over the middle axis: columns 2 to 6.
+        ['reduce_sum', () => k.reduce_sum(at(0), at(7), 1, 7, 1, 0, 1), [7], 1],
+        ['reduce_sum', () => k.reduce_sum(at(0), at(7) - 8, 1, 1, 7, 2, 7), [7], 5],
+        ['relu', () => k.relu(at(0), at(7), n), [7], n],
+        // Two runs of 3: the four-lane tail with its padding masked.
+        ['bernoulli_log_prob_sum', () => k.bernoulli_log_prob_sum(at(0), at(1), at(7), 2, 3), [7], 2],
       ];
       for (const [fn, call, outputs, size] of calls) {
         const before = new Uint8Array(memory.buffer).slice();

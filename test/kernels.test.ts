@@ -297,6 +297,91 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         }
       }));
 
+    it(`sum over every axis set (adjacent or not, keepDims or not) and its gradient agree with stock cpu${route}`, () =>
+      withRoute(async () => {
+        const u = rng(41);
+        const cases: Array<[number[], number[] | null]> = [
+          [[7], [0]],
+          [[300], null],
+          [[5, 37], [1]],
+          [[5, 37], [0]],
+          [
+            [128, 14, 14, 32],
+            [0, 1, 2],
+          ],
+          [
+            [3, 1, 70, 2],
+            [1, 2],
+          ],
+          [
+            [4, 5, 6],
+            [0, 2],
+          ],
+          [[4, 5, 6], [1]],
+          [[2, 3, 1, 5], [2]],
+          [[6, 130], [0]],
+          [
+            [6, 9, 3],
+            [-1, -2],
+          ],
+          [[2, 0, 3], [1]], // empty: zeros (the stock wasm kernel returned stale heap contents)
+        ];
+        for (const [shape, axes] of cases) {
+          for (const keepDims of [false, true]) {
+            const vals = randn(
+              shape.reduce((a, b) => a * b, 1),
+              Math.floor(u() * 1e6),
+            );
+            const run = () =>
+              tf.tidy(() => {
+                const x = tf.tensor(vals, shape);
+                const w = tf.tensor(randn(tf.sum(x, axes ?? undefined, keepDims).size, 5), tf.sum(x, axes ?? undefined, keepDims).shape);
+                const [y, g] = [
+                  tf.sum(x, axes ?? undefined, keepDims),
+                  tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(t, axes ?? undefined, keepDims), w)))(x),
+                ];
+                return { shape: y.shape, y: Array.from(y.dataSync()), g: Array.from(g.dataSync()) };
+              });
+            const expected = await onStockCpu(run);
+            let actual!: ReturnType<typeof run>;
+            await expectNoLeak(() => {
+              actual = run();
+            });
+            const label = `sum ${JSON.stringify(shape)} over ${JSON.stringify(axes)} keepDims ${keepDims}`;
+            expect(actual.shape, label).toEqual(expected.shape);
+            // Float32 sums of r terms in two orders: tolerance by the terms summed.
+            const r = shape.reduce((a, b) => a * b, 1) / Math.max(1, actual.y.length);
+            expectClose(actual.y, expected.y, { rtol: 1e-5, atol: 1e-6 * r, label });
+            expectClose(actual.g, expected.g, { label: `${label} gradient` });
+          }
+        }
+      }));
+
+    it(`relu keeps NaN and gives +0 for -0 as stock cpu, and its gradient agrees${route}`, () =>
+      withRoute(async () => {
+        const vals = [...randn(1001, 77), NaN, -NaN, Infinity, -Infinity, -0, 0, 1e-40, -1e-40];
+        const run = () =>
+          tf.tidy(() => {
+            const x = tf.tensor1d(vals);
+            return {
+              y: Array.from(tf.relu(x).dataSync()),
+              g: Array.from(
+                tf
+                  .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.range(0, vals.length))))(x)
+                  .dataSync(),
+              ),
+            };
+          });
+        const expected = await onStockCpu(run);
+        let actual!: ReturnType<typeof run>;
+        await expectNoLeak(() => {
+          actual = run();
+        });
+        const bad = actual.y.findIndex((v, i) => !Object.is(v, expected.y[i]));
+        expect(bad, `relu element ${bad} (${vals[bad]}): ${actual.y[bad]}, cpu ${expected.y[bad]}`).toBe(-1);
+        expect(actual.g).toEqual(expected.g);
+      }));
+
     it(`conv2dTranspose (Conv2DBackpropInput forward) agrees with stock cpu${route}`, () =>
       withRoute(async () => {
         let seed = 5000;
@@ -435,6 +520,62 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         });
         const bad = actual.findIndex((v, i) => !Object.is(v, expected[i]));
         expect(bad, `tA=${transposeA} tB=${transposeB}: element ${bad} is ${actual[bad]}, expected ${expected[bad]}`).toBe(-1);
+      }
+    });
+  }
+
+  if (backend === 'wasm') {
+    it("sums with the helper threads, each output in the kernel's fixed order to the bit (ordered over rows; 16 lanes for contiguous runs)", async () => {
+      expect(simdHelperRunning(tf.backend())).toBe(true);
+      const fr = Math.fround;
+      // Columns: out[j] = (((x0j + x1j) + x2j) + ...) in float32, the sequential order.
+      const columns = (x: Float32Array, outer: number, r: number, inner: number): Float32Array => {
+        const out = new Float32Array(outer * inner);
+        for (let a = 0; a < outer; a++) {
+          for (let j = 0; j < inner; j++) {
+            let s = 0;
+            for (let i = 0; i < r; i++) s = fr(s + x[(a * r + i) * inner + j]!);
+            out[a * inner + j] = s;
+          }
+        }
+        return out;
+      };
+      // Runs: 16 lanes (element e in lane e mod 16 while 16 remain), lanes folded as the kernel does, then the tail.
+      const runs = (x: Float32Array, outer: number, r: number): Float32Array => {
+        const out = new Float32Array(outer);
+        for (let a = 0; a < outer; a++) {
+          const lane = new Array<number>(16).fill(0);
+          const body = r - (r % 16);
+          for (let e = 0; e < body; e++) lane[e % 16] = fr(lane[e % 16]! + x[a * r + e]!);
+          const v = [0, 1, 2, 3].map((q) => fr(fr(lane[q]! + lane[q + 4]!) + fr(lane[q + 8]! + lane[q + 12]!)));
+          let s = fr(fr(fr(v[0]! + v[1]!) + v[2]!) + v[3]!);
+          for (let e = body; e < r; e++) s = fr(s + x[a * r + e]!);
+          out[a] = s;
+        }
+        return out;
+      };
+      for (const [shape, axes, reference] of [
+        [[128, 14, 14, 32], [0, 1, 2], (x: Float32Array) => columns(x, 1, 128 * 14 * 14, 32)], // split over columns
+        [[3, 4000, 40], [1], (x: Float32Array) => columns(x, 3, 4000, 40)], // over rows of the output
+        [[50, 1000, 300], [1], (x: Float32Array) => columns(x, 50, 1000, 300)], // rows added in turn (inner > 64)
+        [[1000, 785], [1], (x: Float32Array) => runs(x, 1000, 785)], // contiguous runs
+      ] as const) {
+        const vals = new Float32Array(
+          randn(
+            shape.reduce((p, q) => p * q, 1),
+            91,
+          ),
+        );
+        let actual!: Float32Array;
+        await expectNoLeak(async () => {
+          const x = tf.tensor(vals, [...shape]);
+          const y = tf.sum(x, [...axes]);
+          actual = (await y.data()) as Float32Array;
+          tf.dispose([x, y]);
+        });
+        const expected = reference(vals);
+        const bad = actual.findIndex((v, i) => !Object.is(v, expected[i]));
+        expect(bad, `${JSON.stringify(shape)}: output ${bad} is ${actual[bad]}, expected ${expected[bad]}`).toBe(-1);
       }
     });
   }

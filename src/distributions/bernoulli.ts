@@ -2,7 +2,7 @@
  * The Bernoulli distribution, torch.distributions.Bernoulli.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bernoulliLogProb } from '../math/fused.js';
+import { bernoulliLogProb, bernoulliLogProbSum } from '../math/fused.js';
 import { nextSeed } from '../random.js';
 import { boolean, real, unitInterval, type Constraint } from './constraints.js';
 import { Distribution, prepareParams, type DistributionOptions } from './distribution.js';
@@ -72,6 +72,9 @@ export class Bernoulli extends Distribution {
   protected override _logProb(x: tf.Tensor): tf.Tensor {
     // x * l - softplus(l), with the limits at infinite logits: src/math/fused.ts.
     return bernoulliLogProb(this.logits, x);
+  }
+  protected override _logProbSumRightmost(x: tf.Tensor, n: number): tf.Tensor {
+    return bernoulliLogProbSum(this.logits, x, n);
   }
   protected override _entropy(): tf.Tensor {
     // softplus(l) - p * l; 0 at infinite logits (a sure outcome), not inf - inf.

@@ -20,7 +20,7 @@ import { DlvmError, argError } from '../errors.js';
 import type { Constraint } from './constraints.js';
 import { unitInterval } from './constraints.js';
 import { deferCheck } from './pending_checks.js';
-import { broadcastShapes, checkSampleShape, hostValuesOf, shareHostValues, stopGradient, toFloat, type TensorInput } from './util.js';
+import { broadcastShapes, checkSampleShape, hostValuesOf, shareHostValues, stopGradient, sumRightmost, toFloat, type TensorInput } from './util.js';
 
 /** The trailing options object every distribution constructor takes. */
 export interface DistributionOptions {
@@ -270,6 +270,20 @@ export abstract class Distribution {
     });
   }
 
+  /**
+   * `logProb(value)` summed over its rightmost `n` dims: Independent's logProb of this base.
+   * Families with a fused form (Bernoulli: one pass, the elementwise values never written)
+   * override `_logProbSumRightmost`; the result is the same sum either way.
+   */
+  logProbSumRightmost(value: TensorInput, n: number): tf.Tensor {
+    this.assertLive('logProbSumRightmost');
+    return tf.tidy(() => {
+      const x = this.checkValue('logProb', value);
+      const empty = this.emptyResult('_logProb', [x.shape.slice(0, x.rank - this.eventShape.length), this.batchShape]);
+      return empty != null ? sumRightmost(empty, n) : this._logProbSumRightmost(x, n);
+    });
+  }
+
   /** Cumulative distribution function. Returns the (broadcast) shape of `value`. */
   cdf(value: TensorInput): tf.Tensor {
     this.assertLive('cdf');
@@ -421,6 +435,10 @@ export abstract class Distribution {
   protected _sample(sampleShape: number[]): tf.Tensor {
     if (this.hasRsample) return this._rsample(sampleShape);
     throw this.notDefined('sample');
+  }
+  /** log p(x) summed over the rightmost `n` dims of x's batch part (x checked). */
+  protected _logProbSumRightmost(x: tf.Tensor, n: number): tf.Tensor {
+    return sumRightmost(this._logProb(x), n);
   }
   protected _rsample(_sampleShape: number[]): tf.Tensor {
     throw new DlvmError(this.noRsampleMessage());

@@ -75,7 +75,7 @@ export class Independent<D extends Distribution = Distribution> extends Distribu
     return this.base.rsample(sampleShape);
   }
   protected override _logProb(x: tf.Tensor): tf.Tensor {
-    return sumRightmost(this.base.logProb(x), this.reinterpretedBatchNdims);
+    return this.base.logProbSumRightmost(x, this.reinterpretedBatchNdims);
   }
   protected override _cdf(): tf.Tensor {
     throw this.notDefined('cdf');

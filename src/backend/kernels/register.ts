@@ -12,6 +12,9 @@
  * | Log1p | wasm | computed log(1 + x), losing small x (log1p(1e-7) was 19% off) |
  * | DlvmAdamUpdate (new) | wasm, cpu | Adam's update of one variable in one launch instead of about twelve (`adam`, fit's default) |
  * | DlvmBernoulliLogProb, DlvmBernoulliLogProbGradLogits (new) | wasm, cpu | the Bernoulli log-density with its limits at infinite logits in one launch instead of about fourteen, its gradient in one instead of about ten (`Bernoulli.logProb`) |
+ * | DlvmBernoulliLogProbSum (new) | wasm, cpu | the same summed over an Independent Bernoulli's event in the same pass, the elementwise values never written (`Independent(Bernoulli).logProb`) |
+ * | Sum | wasm | axes other than the innermost were transposed inward first (2 ns an element), each run summed one element at a time: now dlvm's SIMD `reduce_sum` over any adjacent axes, on every thread; the sum of an empty tensor returned stale heap contents, now 0 |
+ * | Relu | wasm | with the NaN fix above, two passes: now one SIMD pass that keeps NaN |
  * | Tile (and through it broadcastTo) | wasm | one index computation per element: a third of an IWAE chunk; now block copies |
  * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
@@ -44,19 +47,22 @@ import {
   registerKernel,
   unregisterKernel,
   Log1p,
+  Relu,
+  Sum,
   Tile,
   Transpose,
   UnsortedSegmentSum,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
 import { adamUpdateConfigs } from './adam.js';
-import { bernoulliLogProbConfigs, bernoulliLogProbGrad } from './bernoulli.js';
+import { bernoulliLogProbConfigs, bernoulliLogProbGrad, bernoulliLogProbSumGrad } from './bernoulli.js';
 import { makeConvBackpropKernels } from './conv2d_backprop.js';
 import { withSimdConv2D } from './conv_gemm.js';
 import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmLog1pConfig } from './log1p.js';
+import { makeWasmSum, withSimdRelu } from './simd_ops.js';
 import { makeWasmTile } from './tile.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
 import { installWebGpuProgramFixes, makeWebGpuKernels, removeWebGpuProgramFixes } from './webgpu.js';
@@ -108,8 +114,10 @@ function registerWasmAndCpuKernels(): void {
   const stockFusedDepthwise = getKernel(FusedDepthwiseConv2D, 'wasm');
   if (stockFusedDepthwise) replace(keepNaN(stockFusedDepthwise), stockFusedDepthwise);
   for (const config of makeWasmNaNKernels((name) => getKernel(name, 'wasm'))) {
-    replace(config, getKernel(config.kernelName, 'wasm'));
+    replace(config.kernelName === Relu ? withSimdRelu(config) : config, getKernel(config.kernelName, 'wasm'));
   }
+  const stockSum = getKernel(Sum, 'wasm');
+  if (stockSum) replace(makeWasmSum(stockSum), stockSum);
   for (const backendName of ['wasm', 'cpu']) {
     const stockInput = getKernel(Conv2DBackpropInput, backendName);
     const stockFilter = getKernel(Conv2DBackpropFilter, backendName);
@@ -126,6 +134,7 @@ function registerWasmAndCpuKernels(): void {
   for (const config of bernoulliLogProbConfigs) replace(config, getKernel(config.kernelName, config.backendName));
   // Gradients are global and stay registered: without the forward kernel nothing reaches them.
   registerGradient(bernoulliLogProbGrad);
+  registerGradient(bernoulliLogProbSumGrad);
 }
 
 /**

@@ -6,7 +6,7 @@
  * a memory of another kind) the host kernels run their JavaScript loops instead.
  */
 import { argError } from '../../errors.js';
-import { ProductHelper, splitMatMul, splitRange } from './simd_helper.js';
+import { ProductHelper, splitMatMul, splitRange, splitReduceSum, splitRows } from './simd_helper.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
 /** The exported functions; pointers are byte offsets into the backend's memory. */
@@ -69,6 +69,12 @@ export interface SimdKernels {
   ): void;
   /** y[b] = x[b]^T for `batch` row-major rows x cols matrices. */
   transpose(x: number, y: number, batch: number, rows: number, cols: number): void;
+  /** out[a, j] = sum over i of x[a, i, j] for x [outer, r, inner], columns j0 <= j < j1. */
+  reduce_sum(x: number, out: number, outer: number, r: number, inner: number, j0: number, j1: number): void;
+  /** out = max(0, x) with NaN kept (the cpu backend's relu), n elements. */
+  relu(x: number, out: number, n: number): void;
+  /** out[r] = sum of the Bernoulli log-density over the r-th run of `len` elements of l and x. */
+  bernoulli_log_prob_sum(l: number, x: number, out: number, rows: number, len: number): void;
 }
 
 /** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */
@@ -176,6 +182,24 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
             n,
             (s, c) => [...at([dy, l, x, out], s), c],
             (a) => k.bernoulli_log_prob_grad_logits(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!),
+          ),
+        relu: (x, out, n) =>
+          splitRange(
+            running,
+            'relu',
+            n,
+            (s, c) => [...at([x, out], s), c],
+            (a) => k.relu(a[0]!, a[1]!, a[2]!),
+          ),
+        reduce_sum: (...args) => splitReduceSum(running, k, ...args),
+        bernoulli_log_prob_sum: (l, x, out, rows, len) =>
+          splitRows(
+            running,
+            'bernoulli_log_prob_sum',
+            rows,
+            len,
+            (s, c) => [l + 4 * s * len, x + 4 * s * len, out + 4 * s, c, len],
+            (a) => k.bernoulli_log_prob_sum(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!),
           ),
         adam_update: (x, g, m, v, x1, m1, v1, n, ...floats) =>
           splitRange(

@@ -37,7 +37,15 @@ const MAX_ARGS = 20;
 const BYTES = ARGS_BYTE + 8 * MAX_ARGS;
 
 /** The SIMD module's functions a helper runs, by index. */
-export const HELPER_FUNCTIONS = ['matmul', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'adam_update'] as const;
+export const HELPER_FUNCTIONS = [
+  'matmul',
+  'bernoulli_log_prob',
+  'bernoulli_log_prob_grad_logits',
+  'adam_update',
+  'relu',
+  'reduce_sum',
+  'bernoulli_log_prob_sum',
+] as const;
 export type HelperFunction = (typeof HELPER_FUNCTIONS)[number];
 
 /**
@@ -246,4 +254,75 @@ export function splitRange(
   }
   runHere(argsFor(0, Math.min(block, n)));
   for (const { helper, seq, args } of posted) if (!helper.finish(seq)) runHere(args);
+}
+
+/**
+ * Runs `post`/`runHere` over parts of a job cut by `cut` (the arguments of each part, the first
+ * part's first): the helpers get the later parts, the caller the first, then it waits for them
+ * (a helper that does not answer has its part computed here).
+ */
+function runParts(helpers: readonly ProductHelper[], fn: HelperFunction, parts: number[][], runHere: (args: number[]) => void): void {
+  const working = helpers.filter((h) => h.usable);
+  const posted: Array<{ helper: ProductHelper; seq: number; args: number[] }> = [];
+  for (let p = 1; p < parts.length; p++) posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post(fn, parts[p]!), args: parts[p]! });
+  runHere(parts[0]!);
+  for (const { helper, seq, args } of posted) if (!helper.finish(seq)) runHere(args);
+}
+
+/** How many parts (threads) a job of `elements` gets: one per HELPER_MIN_ELEMENTS, at most one per thread and `units`. */
+function partsFor(helpers: readonly ProductHelper[], elements: number, units: number): number {
+  return Math.max(1, Math.min(helpers.filter((h) => h.usable).length + 1, Math.floor(elements / HELPER_MIN_ELEMENTS), units));
+}
+
+/**
+ * A kernel over `rows` rows of `len` elements each (one output per row), split into runs of
+ * rows among the threads: each row is computed by one thread, so the same bits.
+ */
+export function splitRows(
+  helpers: readonly ProductHelper[],
+  fn: HelperFunction,
+  rows: number,
+  len: number,
+  argsFor: (start: number, count: number) => number[],
+  runHere: (args: number[]) => void,
+): void {
+  const parts = partsFor(helpers, rows * len, rows);
+  const block = Math.ceil(rows / parts);
+  const cut: number[][] = [];
+  for (let s = 0; s < rows; s += block) cut.push(argsFor(s, Math.min(block, rows - s)));
+  if (cut.length < 2) runHere(argsFor(0, rows));
+  else runParts(helpers, fn, cut, runHere);
+}
+
+/**
+ * dlvm's `reduce_sum` over x [outer, r, inner] on the calling thread and its helpers: the
+ * outputs' rows (a) are cut among the threads where there are enough of them, else the output's
+ * columns, in blocks of 16. Each output is summed by one thread in the kernel's order: the same
+ * bits as on one thread.
+ */
+export function splitReduceSum(
+  helpers: readonly ProductHelper[],
+  kernels: SimdKernels,
+  x: number,
+  out: number,
+  outer: number,
+  r: number,
+  inner: number,
+  j0: number,
+  j1: number,
+): void {
+  const run = (a: number[]): void => kernels.reduce_sum(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+  const elements = outer * r * (j1 - j0);
+  const byRows = partsFor(helpers, elements, outer);
+  const byColumns = partsFor(helpers, elements, Math.ceil((j1 - j0) / 16));
+  const cut: number[][] = [];
+  if (byRows >= byColumns && byRows > 1) {
+    const block = Math.ceil(outer / byRows);
+    for (let a = 0; a < outer; a += block) cut.push([x + 4 * a * r * inner, out + 4 * a * inner, Math.min(block, outer - a), r, inner, j0, j1]);
+  } else if (byColumns > 1) {
+    const block = Math.ceil((j1 - j0) / byColumns / 16) * 16;
+    for (let j = j0; j < j1; j += block) cut.push([x, out, outer, r, inner, j, Math.min(j + block, j1)]);
+  }
+  if (cut.length < 2) run([x, out, outer, r, inner, j0, j1]);
+  else runParts(helpers, 'reduce_sum', cut, run);
 }

@@ -385,3 +385,99 @@ __attribute__((export_name("transpose"))) void transpose(const f32 *x, f32 *y, i
     }
   }
 }
+
+/*
+ * Sums over the middle axis: out[a, j] = sum over i of x[a, i, j] for x [outer, r, inner], output
+ * columns j in [j0, j1) (threads take column ranges or ranges of a). With inner > 1 each output
+ * is the ordered float32 sum over i (the same bits as a sequential loop): columns in registers,
+ * 16 at a time, where inner is at most 64; otherwise whole rows added onto the output in turn.
+ * With inner = 1 (a sum of contiguous runs) each run is summed in 16 lanes (4 vectors, element e
+ * in lane e mod 16), then the lanes in order, then the tail.
+ */
+static inline f32 lanes_sum(v128_t v) {
+  return ((wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + wasm_f32x4_extract_lane(v, 2)) + wasm_f32x4_extract_lane(v, 3);
+}
+static f32 run_sum(const f32 *x, int r) {
+  v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  int i = 0;
+  for (; i + 16 <= r; i += 16) {
+    s0 = wasm_f32x4_add(s0, wasm_v128_load(x + i));
+    s1 = wasm_f32x4_add(s1, wasm_v128_load(x + i + 4));
+    s2 = wasm_f32x4_add(s2, wasm_v128_load(x + i + 8));
+    s3 = wasm_f32x4_add(s3, wasm_v128_load(x + i + 12));
+  }
+  f32 s = lanes_sum(wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3)));
+  for (; i < r; i++) s += x[i];
+  return s;
+}
+
+__attribute__((export_name("reduce_sum"))) void reduce_sum(const f32 *x, f32 *out, int outer, int r, int inner, int j0, int j1) {
+  for (int a = 0; a < outer; a++, x += r * inner, out += inner) {
+    if (inner == 1) {
+      out[0] = run_sum(x, r);
+      continue;
+    }
+    if (inner > 64) {
+      copy_run(out + j0, x + j0, j1 - j0);
+      for (int i = 1; i < r; i++) add_run(out + j0, x + i * inner + j0, j1 - j0);
+      continue;
+    }
+    int j = j0;
+    for (; j + 16 <= j1; j += 16) {
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      for (int i = 0; i < r; i++) {
+        const f32 *row = x + i * inner + j;
+        s0 = wasm_f32x4_add(s0, wasm_v128_load(row));
+        s1 = wasm_f32x4_add(s1, wasm_v128_load(row + 4));
+        s2 = wasm_f32x4_add(s2, wasm_v128_load(row + 8));
+        s3 = wasm_f32x4_add(s3, wasm_v128_load(row + 12));
+      }
+      wasm_v128_store(out + j, s0);
+      wasm_v128_store(out + j + 4, s1);
+      wasm_v128_store(out + j + 8, s2);
+      wasm_v128_store(out + j + 12, s3);
+    }
+    for (; j + 4 <= j1; j += 4) {
+      v128_t s = wasm_f32x4_splat(0.0f);
+      for (int i = 0; i < r; i++) s = wasm_f32x4_add(s, wasm_v128_load(x + i * inner + j));
+      wasm_v128_store(out + j, s);
+    }
+    for (; j < j1; j++) {
+      f32 s = 0.0f;
+      for (int i = 0; i < r; i++) s += x[i * inner + j];
+      out[j] = s;
+    }
+  }
+}
+
+/* relu as the cpu backend computes it, max(0, x) with NaN kept: x where x > 0 or x is NaN, else +0. */
+__attribute__((export_name("relu"))) void relu(const f32 *x, f32 *out, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    wasm_v128_store(out + i, wasm_v128_and(v, wasm_v128_or(wasm_f32x4_gt(v, wasm_f32x4_splat(0.0f)), wasm_f32x4_ne(v, v))));
+  }
+  for (; i < n; i++) out[i] = (x[i] > 0.0f || x[i] != x[i]) ? x[i] : 0.0f;
+}
+
+/*
+ * The Bernoulli log-density summed over runs of `len` elements: out[r] = sum over e of
+ * lp(l[r len + e], x[r len + e]) (an Independent Bernoulli's logProb, as in IWAE's decoder),
+ * without writing the elementwise values. Each run's terms are summed in 4 lanes (element e in
+ * lane e mod 4; a tail of 1 to 3 through the four-lane body, its padding lanes masked to 0), then
+ * the lanes in order.
+ */
+__attribute__((export_name("bernoulli_log_prob_sum"))) void bernoulli_log_prob_sum(const f32 *l, const f32 *x, f32 *out, int rows, int len) {
+  for (int r = 0; r < rows; r++, l += len, x += len) {
+    v128_t s = wasm_f32x4_splat(0.0f);
+    int e = 0;
+    for (; e + 4 <= len; e += 4) s = wasm_f32x4_add(s, bernoulli_lp4(wasm_v128_load(l + e), wasm_v128_load(x + e)));
+    if (e < len) {
+      const int k = len - e;
+      const v128_t lane = wasm_i32x4_make(0, 1, 2, 3);
+      const v128_t live = wasm_i32x4_lt(lane, wasm_i32x4_splat(k));
+      s = wasm_f32x4_add(s, wasm_v128_and(bernoulli_lp4(load_tail(l + e, k), load_tail(x + e, k)), live));
+    }
+    out[r] = lanes_sum(s);
+  }
+}
