@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkArgs, klDivergence, setDefaultValidateArgs } from '../src/index.js';
+import { checkArgs, klDivergence, manualSeed, setDefaultValidateArgs } from '../src/index.js';
 import { BACKENDS, expectClose, useBackend } from './helpers/backends.js';
 import { build, fixtures, flat, tensorOf, type FixtureCase, type Nested } from './helpers/fixtures.js';
 
@@ -45,6 +45,8 @@ async function take(t: tf.Tensor): Promise<number[]> {
 
 /** Draws per case in the sampling check. */
 const DRAWS = 2000;
+/** The sample test's seed (plus the case's index). */
+const SAMPLE_SEED = 20261207;
 /** Families whose draws are counts (integers: one nonzero draw moves the sample mean by 1 / DRAWS). */
 const COUNT_FAMILIES = new Set([
   'Bernoulli',
@@ -127,7 +129,16 @@ describe.each([...BACKENDS, 'webgpu' as const])('distributions vs torch on %s', 
     const before = tf.memory().numTensors;
     const d = build(c.spec);
     tf.engine().startScope();
-    const x = d.sample([DRAWS]);
+    // Seeded, as torch seeds its statistical tests: a 6-standard-error bound on 2,000 draws of a
+    // family without a fourth moment (InverseGamma at concentration 2.5) still fails about one
+    // run in a thousand, which an unseeded suite meets in CI.
+    manualSeed(SAMPLE_SEED + fixtures.cases.indexOf(c));
+    let x: tf.Tensor;
+    try {
+      x = d.sample([DRAWS]);
+    } finally {
+      manualSeed(null);
+    }
     expect(x.shape).toEqual([DRAWS, ...c.batchShape, ...c.eventShape]);
     // In the support: logProb is checked (validation on) and finite on every draw.
     const lp = await take(d.logProb(x));

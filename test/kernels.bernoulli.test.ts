@@ -117,6 +117,26 @@ describe('fused Bernoulli log-density', () => {
       });
     });
 
+    it(`Bernoulli from logits computes probs only when used, and keeps them valid after a tidy on ${backend}`, async () => {
+      await useBackend(backend);
+      await expectNoLeak(async () => {
+        const logits = tf.tensor([-2, 0, 3]);
+        const x = tf.tensor([1, 0, 1]);
+        const d = new Bernoulli({ logits });
+        const profiled = await tf.profile(() => d.logProb(x));
+        expect(profiled.kernels.map((k) => k.name)).not.toContain('Sigmoid');
+        (profiled.result as tf.Tensor).dispose();
+        const expected = [-2, 0, 3].map((l) => 1 / (1 + Math.exp(-l)));
+        // First used inside a tidy: freed with it, made again on the next use.
+        const inside = tf.tidy(() => Array.from(tf.mul(d.probs, 1).dataSync()));
+        expectClose(inside, expected, { rtol: 1e-6 });
+        expectClose(await take(tf.mul(d.probs, 1)), expected, { rtol: 1e-6 });
+        expect(d.probs).toBe(d.probs); // one tensor while it lives
+        d.dispose();
+        tf.dispose([logits, x]);
+      });
+    });
+
     it(`rejects mismatched shapes at the kernel on ${backend}`, async () => {
       await useBackend(backend);
       await expectNoLeak(() => {
