@@ -428,6 +428,28 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
     expect(Array.from(expected[2]!)).toEqual([4, 5, 2]);
   });
 
+  it('identity (tf.clone) keeps the values of every dtype after the original is freed, and shares the data on wasm as on cpu', async () => {
+    await expectNoLeak(async () => {
+      for (const [values, dtype] of [
+        [[1.5, -2, NaN], 'float32'],
+        [[3, -4, 7], 'int32'],
+        [[1, 0, 1], 'bool'],
+      ] as const) {
+        const x = tf.tensor([...values], [3], dtype);
+        const y = tf.clone(x);
+        expect(y.dataId, `${dtype}: a clone shares the data`).toBe(x.dataId);
+        x.dispose();
+        expect(Array.from(await y.data()), dtype).toEqual([...values]);
+        y.dispose();
+      }
+      const s = tf.tensor(['a', 'b']);
+      const t = tf.clone(s);
+      s.dispose();
+      expect(await t.data()).toEqual(['a', 'b']);
+      t.dispose();
+    });
+  });
+
   it('tile (and broadcastTo) agree with stock cpu for every dtype, rank and repeat pattern, with gradients', async () => {
     const u = rng(11);
     const cases: Array<{ shape: number[]; reps: number[] }> = [

@@ -15,6 +15,7 @@
  * | DlvmBernoulliLogProbSum (new) | wasm, cpu | the same summed over an Independent Bernoulli's event in the same pass, the elementwise values never written (`Independent(Bernoulli).logProb`) |
  * | Sum | wasm | axes other than the innermost were transposed inward first (2 ns an element), each run summed one element at a time: now dlvm's SIMD `reduce_sum` over any adjacent axes, on every thread; the sum of an empty tensor returned stale heap contents, now 0 |
  * | Relu | wasm | with the NaN fix above, two passes: now one SIMD pass that keeps NaN |
+ * | Identity | wasm | copied the data (70-odd launches a training step): now shares it, as the cpu backend does |
  * | Tile (and through it broadcastTo) | wasm | one index computation per element: a third of an IWAE chunk; now block copies |
  * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
@@ -46,6 +47,7 @@ import {
   registerGradient,
   registerKernel,
   unregisterKernel,
+  Identity,
   Log1p,
   Relu,
   Sum,
@@ -62,6 +64,7 @@ import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmLog1pConfig } from './log1p.js';
+import { makeWasmIdentity } from './identity.js';
 import { makeWasmSum, withSimdRelu } from './simd_ops.js';
 import { makeWasmTile } from './tile.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
@@ -116,6 +119,8 @@ function registerWasmAndCpuKernels(): void {
   for (const config of makeWasmNaNKernels((name) => getKernel(name, 'wasm'))) {
     replace(config.kernelName === Relu ? withSimdRelu(config) : config, getKernel(config.kernelName, 'wasm'));
   }
+  const stockIdentity = getKernel(Identity, 'wasm');
+  if (stockIdentity) replace(makeWasmIdentity(stockIdentity), stockIdentity);
   const stockSum = getKernel(Sum, 'wasm');
   if (stockSum) replace(makeWasmSum(stockSum), stockSum);
   for (const backendName of ['wasm', 'cpu']) {
