@@ -547,6 +547,35 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
   }
 
   if (backend === 'wasm') {
+    it('splits the patches of convolutions (im2col, col2im) by images among the helper threads: each image as when computed alone, to the bit', async () => {
+      expect(simdHelperRunning(tf.backend())).toBe(true);
+      const [n, h, w, ci, co] = [48, 14, 14, 32, 16]; // 48 x 7 x 7 x 288 = 677,376 patch values: split
+      const xVals = randn(n * h * w * ci, 61);
+      const fVals = randn(9 * ci * co, 62);
+      const dyVals = randn(n * 7 * 7 * co, 63);
+      const run = (first: number, count: number): Float32Array[] =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xVals.subarray(first * h * w * ci, (first + count) * h * w * ci), [count, h, w, ci]);
+          const f = tf.tensor4d(fVals, [3, 3, ci, co]);
+          const dy = tf.tensor4d(dyVals.subarray(first * 49 * co, (first + count) * 49 * co), [count, 7, 7, co]);
+          const y = tf.conv2d(x, f, 2, 'same');
+          const dx = tf.conv2dTranspose(dy, f, [count, h, w, ci], 2, 'same');
+          return [y.dataSync() as Float32Array, dx.dataSync() as Float32Array];
+        });
+      let whole: Float32Array[] = [];
+      await expectNoLeak(() => {
+        whole = run(0, n);
+      });
+      for (const image of [0, n - 1]) {
+        const alone = run(image, 1);
+        alone.forEach((part, k) => {
+          const size = part.length;
+          const bad = part.findIndex((v, i) => !Object.is(v, whole[k]![image * size + i]));
+          expect(bad, `${k === 0 ? 'conv2d' : 'conv2dTranspose'} image ${image}: element ${bad}`).toBe(-1);
+        });
+      }
+    });
+
     it("sums with the helper threads, each output in the kernel's fixed order to the bit (ordered over rows; 16 lanes for contiguous runs)", async () => {
       expect(simdHelperRunning(tf.backend())).toBe(true);
       const fr = Math.fround;

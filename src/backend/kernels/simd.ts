@@ -192,6 +192,26 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
             (a) => k.relu(a[0]!, a[1]!, a[2]!),
           ),
         reduce_sum: (...args) => splitReduceSum(running, k, ...args),
+        // Convolution patches image by image: each image's rows of col (and, for col2im, its
+        // part of x, zeroed and summed by the one thread) belong to one thread.
+        im2col: (x, col, batch, h, w, ch, oh, ow, fh, fw, ...rest) =>
+          splitRows(
+            running,
+            'im2col',
+            batch,
+            oh * ow * fh * fw * ch,
+            (s, c) => [x + 4 * s * h * w * ch, col + 4 * s * oh * ow * fh * fw * ch, c, h, w, ch, oh, ow, fh, fw, ...rest],
+            (a) => (k.im2col as (...args: number[]) => void)(...a),
+          ),
+        col2im: (col, x, batch, h, w, ch, oh, ow, fh, fw, ...rest) =>
+          splitRows(
+            running,
+            'col2im',
+            batch,
+            oh * ow * fh * fw * ch,
+            (s, c) => [col + 4 * s * oh * ow * fh * fw * ch, x + 4 * s * h * w * ch, c, h, w, ch, oh, ow, fh, fw, ...rest],
+            (a) => (k.col2im as (...args: number[]) => void)(...a),
+          ),
         bernoulli_log_prob_sum: (l, x, out, rows, len) =>
           splitRows(
             running,

@@ -45,6 +45,8 @@ export const HELPER_FUNCTIONS = [
   'relu',
   'reduce_sum',
   'bernoulli_log_prob_sum',
+  'im2col',
+  'col2im',
 ] as const;
 export type HelperFunction = (typeof HELPER_FUNCTIONS)[number];
 

@@ -313,21 +313,49 @@ static inline void add_run(f32 *dst, const f32 *src, int len) {
   for (; c < len; c++) dst[c] += src[c];
 }
 
+/* A run of n floats copied (n small, as a 1-channel patch row of 3: no vector loop). */
+static inline void copy_short(f32 *dst, const f32 *src, int n) {
+  if (n >= 4) {
+    copy_run(dst, src, n);
+    return;
+  }
+  for (int c = 0; c < n; c++) dst[c] = src[c];
+}
+static inline void add_short(f32 *dst, const f32 *src, int n) {
+  if (n >= 4) {
+    add_run(dst, src, n);
+    return;
+  }
+  for (int c = 0; c < n; c++) dst[c] += src[c];
+}
+
+/*
+ * One patch row p of output position (i, j): the fw ch values of input row r from column s0 on.
+ * Inside the image they are contiguous in x (one run); at the edges, tap by tap.
+ */
 __attribute__((export_name("im2col"))) void im2col(const f32 *x, f32 *col, int batch, int h, int w, int ch, int oh, int ow, int fh, int fw, int sh,
                                                 int sw, int pt, int pl) {
+  const int run = fw * ch;
   for (int n = 0; n < batch; n++) {
     const f32 *xn = x + n * h * w * ch;
     for (int i = 0; i < oh; i++) {
       for (int j = 0; j < ow; j++) {
+        const int s0 = j * sw - pl;
+        const int inside = s0 >= 0 && s0 + fw <= w;
         for (int p = 0; p < fh; p++) {
           const int r = i * sh + p - pt;
-          const int rowIn = r >= 0 && r < h;
-          for (int q = 0; q < fw; q++) {
-            const int s = j * sw + q - pl;
-            if (rowIn && s >= 0 && s < w) copy_run(col, xn + (r * w + s) * ch, ch);
-            else zero_run(col, ch);
-            col += ch;
+          if (r < 0 || r >= h) {
+            zero_run(col, run);
+          } else if (inside) {
+            copy_short(col, xn + (r * w + s0) * ch, run);
+          } else {
+            for (int q = 0; q < fw; q++) {
+              const int s = s0 + q;
+              if (s >= 0 && s < w) copy_short(col + q * ch, xn + (r * w + s) * ch, ch);
+              else zero_run(col + q * ch, ch);
+            }
           }
+          col += run;
         }
       }
     }
@@ -336,19 +364,27 @@ __attribute__((export_name("im2col"))) void im2col(const f32 *x, f32 *col, int b
 
 __attribute__((export_name("col2im"))) void col2im(const f32 *col, f32 *x, int batch, int h, int w, int ch, int oh, int ow, int fh, int fw, int sh,
                                                 int sw, int pt, int pl) {
+  const int run = fw * ch;
   zero_run(x, batch * h * w * ch);
   for (int n = 0; n < batch; n++) {
     f32 *xn = x + n * h * w * ch;
     for (int i = 0; i < oh; i++) {
       for (int j = 0; j < ow; j++) {
+        const int s0 = j * sw - pl;
+        const int inside = s0 >= 0 && s0 + fw <= w;
         for (int p = 0; p < fh; p++) {
           const int r = i * sh + p - pt;
-          const int rowIn = r >= 0 && r < h;
-          for (int q = 0; q < fw; q++) {
-            const int s = j * sw + q - pl;
-            if (rowIn && s >= 0 && s < w) add_run(xn + (r * w + s) * ch, col, ch);
-            col += ch;
+          if (r >= 0 && r < h) {
+            if (inside) {
+              add_short(xn + (r * w + s0) * ch, col, run);
+            } else {
+              for (int q = 0; q < fw; q++) {
+                const int s = s0 + q;
+                if (s >= 0 && s < w) add_short(xn + (r * w + s) * ch, col + q * ch, ch);
+              }
+            }
           }
+          col += run;
         }
       }
     }
