@@ -51,6 +51,7 @@ describe('wasm SIMD modules', () => {
         'reduce_sum',
         'relu',
         'bernoulli_log_prob_sum',
+        'relu_grad',
       ]);
       const ids = sectionIds(bytes);
       for (const forbidden of [8, 11, 12]) expect(ids, `section ${forbidden} (start, data, data count)`).not.toContain(forbidden);
@@ -58,7 +59,7 @@ describe('wasm SIMD modules', () => {
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(10);
+      expect(Object.keys(instance.exports)).toHaveLength(11);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
       // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
@@ -90,6 +91,7 @@ describe('wasm SIMD modules', () => {
         ['reduce_sum', () => k.reduce_sum(at(0), at(7), 1, 7, 1, 0, 1), [7], 1],
         ['reduce_sum', () => k.reduce_sum(at(0), at(7) - 8, 1, 1, 7, 2, 7), [7], 5],
         ['relu', () => k.relu(at(0), at(7), n), [7], n],
+        ['relu_grad', () => k.relu_grad(at(0), at(1), at(7), n), [7], n],
         // Two runs of 3: the four-lane tail with its padding masked.
         ['bernoulli_log_prob_sum', () => k.bernoulli_log_prob_sum(at(0), at(1), at(7), 2, 3), [7], 2],
       ];

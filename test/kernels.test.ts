@@ -357,17 +357,24 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         }
       }));
 
-    it(`relu keeps NaN and gives +0 for -0 as stock cpu, and its gradient agrees${route}`, () =>
+    it(`relu keeps NaN and gives +0 for -0 as stock cpu; its gradient (DlvmReluGrad) has stock's bits, and a zero second derivative${route}`, () =>
       withRoute(async () => {
         const vals = [...randn(1001, 77), NaN, -NaN, Infinity, -Infinity, -0, 0, 1e-40, -1e-40];
+        // Incoming gradients of both signs, some infinite: dy 0 is -0 for negative dy and NaN for infinite dy.
+        const w = Array.from(randn(vals.length, 78), (v, i) => (i % 97 === 0 ? (i % 2 ? Infinity : -Infinity) : v));
+        w[vals.length - 4] = -2; // x = -0
+        w[vals.length - 3] = Infinity; // x = 0
         const run = () =>
           tf.tidy(() => {
             const x = tf.tensor1d(vals);
+            const wt = tf.tensor1d(w);
+            const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), wt)))(t);
             return {
               y: Array.from(tf.relu(x).dataSync()),
-              g: Array.from(
+              g: Array.from(first(x).dataSync()),
+              gg: Array.from(
                 tf
-                  .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.range(0, vals.length))))(x)
+                  .grad((t: tf.Tensor) => tf.sum(tf.mul(first(t), tf.onesLike(t))))(tf.tensor1d(vals.map((v) => (Number.isFinite(v) ? v : 1))))
                   .dataSync(),
               ),
             };
@@ -379,7 +386,17 @@ describe.each(BACKENDS.filter((b) => b !== 'tensorflow'))('dlvm kernels on %s', 
         });
         const bad = actual.y.findIndex((v, i) => !Object.is(v, expected.y[i]));
         expect(bad, `relu element ${bad} (${vals[bad]}): ${actual.y[bad]}, cpu ${expected.y[bad]}`).toBe(-1);
-        expect(actual.g).toEqual(expected.g);
+        const badGrad = actual.g.findIndex((v, i) => !Object.is(v, expected.g[i]));
+        expect(badGrad, `gradient element ${badGrad} (x ${vals[badGrad]}, dy ${w[badGrad]}): ${actual.g[badGrad]}, cpu ${expected.g[badGrad]}`).toBe(-1);
+        expect(actual.gg.every((v) => v === 0)).toBe(true);
+        expect(expected.gg.every((v) => v === 0)).toBe(true);
+        // One launch for the gradient, not Step, Cast and Multiply.
+        const x = tf.tensor1d(vals);
+        const profiled = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.relu(t))(x));
+        const names = profiled.kernels.map((k) => k.name);
+        expect(names).toContain('DlvmReluGrad');
+        expect(names.filter((n) => n === 'Step' || n === 'Cast')).toEqual([]);
+        tf.dispose([x, profiled.result as tf.Tensor]);
       }));
 
     it(`conv2dTranspose (Conv2DBackpropInput forward) agrees with stock cpu${route}`, () =>

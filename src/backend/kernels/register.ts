@@ -15,7 +15,8 @@
  * | DlvmBernoulliLogProbSum (new) | wasm, cpu | the same summed over an Independent Bernoulli's event in the same pass, the elementwise values never written (`Independent(Bernoulli).logProb`) |
  * | Sum | wasm | axes other than the innermost were transposed inward first (2 ns an element), each run summed one element at a time: now dlvm's SIMD `reduce_sum` over any adjacent axes, on every thread; the sum of an empty tensor returned stale heap contents, now 0 |
  * | Relu | wasm | with the NaN fix above, two passes: now one SIMD pass that keeps NaN |
- * | Identity | wasm | copied the data (70-odd launches a training step): now shares it, as the cpu backend does |
+ * | DlvmReluGrad (new) | wasm, cpu | relu's gradient dy step(x) in one launch instead of Step, Cast and Multiply, the same bits (the registered `Relu` gradient uses it where the backend has it) |
+ * | Identity, Cast (to the same dtype) | wasm | copied the data (70-odd launches a training step): now shares it, as the cpu backend does |
  * | Tile (and through it broadcastTo) | wasm | one index computation per element: a third of an IWAE chunk; now block copies |
  * | Transpose (and through it Sum, Max, Min, Prod, Mean, All, Any over non-innermost axes) | webgpu | int32/bool: invalid WGSL, output left as zeros or stale data |
  * | ArgMax, ArgMin | webgpu | rows of 32 or more: ties went to a later index than the cpu's first; a leading NaN was skipped |
@@ -37,6 +38,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   engine,
   BatchMatMul,
+  Cast,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -64,7 +66,8 @@ import { makeWasmSamePaddingConv } from './conv2d_same.js';
 import { makeWasmNaNKernels, withCpuNaNActivation } from './nan.js';
 import { makeWasmBatchMatMul, makeWasmFusedMatMul } from './matmul.js';
 import { wasmLog1pConfig } from './log1p.js';
-import { makeWasmIdentity } from './identity.js';
+import { makeWasmCast, makeWasmIdentity } from './identity.js';
+import { reluGradConfigs, reluGradGradient, reluGradient } from './relu_grad.js';
 import { makeWasmSum, withSimdRelu } from './simd_ops.js';
 import { makeWasmTile } from './tile.js';
 import { wasmUnsortedSegmentSumConfig } from './unsorted_segment_sum.js';
@@ -121,6 +124,8 @@ function registerWasmAndCpuKernels(): void {
   }
   const stockIdentity = getKernel(Identity, 'wasm');
   if (stockIdentity) replace(makeWasmIdentity(stockIdentity), stockIdentity);
+  const stockCast = getKernel(Cast, 'wasm');
+  if (stockCast) replace(makeWasmCast(stockCast), stockCast);
   const stockSum = getKernel(Sum, 'wasm');
   if (stockSum) replace(makeWasmSum(stockSum), stockSum);
   for (const backendName of ['wasm', 'cpu']) {
@@ -137,9 +142,12 @@ function registerWasmAndCpuKernels(): void {
   if (stockTile) replace(makeWasmTile(stockTile), stockTile);
   for (const config of adamUpdateConfigs) replace(config, getKernel(config.kernelName, config.backendName));
   for (const config of bernoulliLogProbConfigs) replace(config, getKernel(config.kernelName, config.backendName));
+  for (const config of reluGradConfigs) replace(config, getKernel(config.kernelName, config.backendName));
   // Gradients are global and stay registered: without the forward kernel nothing reaches them.
   registerGradient(bernoulliLogProbGrad);
   registerGradient(bernoulliLogProbSumGrad);
+  registerGradient(reluGradient);
+  registerGradient(reluGradGradient);
 }
 
 /**

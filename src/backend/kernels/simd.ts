@@ -73,6 +73,8 @@ export interface SimdKernels {
   reduce_sum(x: number, out: number, outer: number, r: number, inner: number, j0: number, j1: number): void;
   /** out = max(0, x) with NaN kept (the cpu backend's relu), n elements. */
   relu(x: number, out: number, n: number): void;
+  /** out = dy step(x) (relu's gradient; NaN where x is NaN), n elements. */
+  relu_grad(dy: number, x: number, out: number, n: number): void;
   /** out[r] = sum of the Bernoulli log-density over the r-th run of `len` elements of l and x. */
   bernoulli_log_prob_sum(l: number, x: number, out: number, rows: number, len: number): void;
 }
@@ -190,6 +192,14 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
             n,
             (s, c) => [...at([x, out], s), c],
             (a) => k.relu(a[0]!, a[1]!, a[2]!),
+          ),
+        relu_grad: (dy, x, out, n) =>
+          splitRange(
+            running,
+            'relu_grad',
+            n,
+            (s, c) => [...at([dy, x, out], s), c],
+            (a) => k.relu_grad(a[0]!, a[1]!, a[2]!, a[3]!),
           ),
         reduce_sum: (...args) => splitReduceSum(running, k, ...args),
         // Convolution patches image by image: each image's rows of col (and, for col2im, its

@@ -47,6 +47,7 @@ export const HELPER_FUNCTIONS = [
   'bernoulli_log_prob_sum',
   'im2col',
   'col2im',
+  'relu_grad',
 ] as const;
 export type HelperFunction = (typeof HELPER_FUNCTIONS)[number];
 

@@ -517,3 +517,19 @@ __attribute__((export_name("bernoulli_log_prob_sum"))) void bernoulli_log_prob_s
     out[r] = lanes_sum(s);
   }
 }
+
+/*
+ * relu's gradient, dy step(x) as tfjs-core's composite computes it (step(x) = 1 for x > 0, 0
+ * otherwise, NaN for NaN): one pass where the composite is Step, Cast and Multiply. The same bits:
+ * dy 1 = dy, dy 0 = +-0 (NaN for infinite dy), dy NaN = NaN.
+ */
+__attribute__((export_name("relu_grad"))) void relu_grad(const f32 *dy, const f32 *x, f32 *out, int n) {
+  int i = 0;
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t step = wasm_v128_bitselect(v, wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero)), wasm_f32x4_ne(v, v));
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < n; i++) out[i] = dy[i] * (x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : 0.0f);
+}
