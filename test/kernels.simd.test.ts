@@ -152,7 +152,7 @@ describe('wasm SIMD modules', () => {
     expect(cases).toBe(5 * 8 * 3 * 2 * 2);
   });
 
-  it('transpose moves every element of every batch entry to its place, for blocks and edges', () => {
+  it('transpose moves every element of every batch entry to its place, for tiles, blocks and edges', () => {
     const memory = new WebAssembly.Memory({ initial: 4 });
     const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
       .exports as unknown as SimdKernels;
@@ -163,6 +163,10 @@ describe('wasm SIMD modules', () => {
       [2, 1, 9],
       [1, 9, 1],
       [2, 8, 12],
+      // Several 16 x 16 tiles with edges of every kind.
+      [1, 37, 50],
+      [2, 33, 17],
+      [1, 16, 16],
     ] as const) {
       const size = batch * rows * cols;
       for (let i = 0; i < size; i++) f32[16 + i] = i + 0.5;

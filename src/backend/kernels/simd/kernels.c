@@ -392,32 +392,42 @@ __attribute__((export_name("col2im"))) void col2im(const f32 *col, f32 *x, int b
 }
 
 /*
- * y[b] = x[b]^T for `batch` row-major rows x cols matrices (y[b] is cols x rows), in 4 x 4 blocks
- * transposed in registers, the edges one element at a time. The right operand of A B^T is
+ * y[b] = x[b]^T for `batch` row-major rows x cols matrices (y[b] is cols x rows), in tiles of
+ * 16 x 16 (so the output rows a tile writes stay in the cache: untiled, a 512 x 784 transpose
+ * wrote at a 2 KB stride and took 1.3 ns an element, tiled 0.24; tiles of 8, 32 and 64 were
+ * slower), each in 4 x 4
+ * blocks transposed in registers, the edges one element at a time. The right operand of A B^T is
  * transposed once so the product reads it in rows (tfjs's Transpose took 2 ns an element).
  */
+#define TILE 16
 __attribute__((export_name("transpose"))) void transpose(const f32 *x, f32 *y, int batch, int rows, int cols) {
   for (int b = 0; b < batch; b++, x += rows * cols, y += rows * cols) {
-    int i = 0;
-    for (; i + 4 <= rows; i += 4) {
-      int j = 0;
-      for (; j + 4 <= cols; j += 4) {
-        const f32 *s = x + i * cols + j;
-        const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + cols), r2 = wasm_v128_load(s + 2 * cols), r3 = wasm_v128_load(s + 3 * cols);
-        const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-        const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-        f32 *d = y + j * rows + i;
-        wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-        wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-        wasm_v128_store(d + 2 * rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-        wasm_v128_store(d + 3 * rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    for (int i0 = 0; i0 < rows; i0 += TILE) {
+      const int i1 = i0 + TILE < rows ? i0 + TILE : rows;
+      for (int j0 = 0; j0 < cols; j0 += TILE) {
+        const int j1 = j0 + TILE < cols ? j0 + TILE : cols;
+        int i = i0;
+        for (; i + 4 <= i1; i += 4) {
+          int j = j0;
+          for (; j + 4 <= j1; j += 4) {
+            const f32 *s = x + i * cols + j;
+            const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + cols), r2 = wasm_v128_load(s + 2 * cols), r3 = wasm_v128_load(s + 3 * cols);
+            const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+            const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            f32 *d = y + j * rows + i;
+            wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+            wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+            wasm_v128_store(d + 2 * rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+            wasm_v128_store(d + 3 * rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+          }
+          for (; j < j1; j++) {
+            for (int r = i; r < i + 4; r++) y[j * rows + r] = x[r * cols + j];
+          }
+        }
+        for (; i < i1; i++) {
+          for (int j = j0; j < j1; j++) y[j * rows + i] = x[i * cols + j];
+        }
       }
-      for (; j < cols; j++) {
-        for (int r = i; r < i + 4; r++) y[j * rows + r] = x[r * cols + j];
-      }
-    }
-    for (; i < rows; i++) {
-      for (int j = 0; j < cols; j++) y[j * rows + i] = x[i * cols + j];
     }
   }
 }
