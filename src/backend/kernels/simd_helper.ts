@@ -21,7 +21,15 @@ import type { SimdKernels } from './simd.js';
 export const HELPER_TIMEOUT_MS = 5000;
 
 /** Products of fewer multiply-adds than this run on the calling thread alone (the hand-off costs tens of microseconds). */
-export const HELPER_MIN_MACS = 1 << 19;
+export const HELPER_MIN_MACS = 1 << 20;
+
+/**
+ * How many times the caller and a helper look at the control word before they sleep on it: a
+ * wake-up from Atomics.wait took 20-40 microseconds here, as long as a small product, while the
+ * requests of a training step follow each other within microseconds. About 50 microseconds of
+ * spinning.
+ */
+export const SPIN_LOADS = 20000;
 
 /** Elementwise kernels of fewer elements than twice this run on the calling thread alone. */
 export const HELPER_MIN_ELEMENTS = 1 << 16;
@@ -67,6 +75,7 @@ function start(memory, bytes, buffer) {
     Atomics.notify(ctrl, ${READY});
     let seen = 0;
     for (;;) {
+      for (let i = 0; i < ${SPIN_LOADS} && Atomics.load(ctrl, ${REQUEST}) === seen; i++);
       Atomics.wait(ctrl, ${REQUEST}, seen);
       const seq = Atomics.load(ctrl, ${REQUEST});
       if (seq < 0) return;
@@ -176,6 +185,7 @@ export class ProductHelper {
    * stopped and never used again (the caller computes its part).
    */
   finish(seq: number): boolean {
+    for (let i = 0; i < SPIN_LOADS && Atomics.load(this.ctrl, DONE) !== seq; i++);
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
