@@ -60,6 +60,16 @@ const cases: Array<[string, () => unknown, RegExp]> = [
     /^Normal: argument 'scale' \(Tensor of shape \[2\]\) must satisfy the constraint GreaterThan\(lower_bound=0\), but found invalid values -1\.$/,
   ],
   ['NaN loc', () => new Normal(NaN, 1), /Normal: argument 'loc' .*Real\(\).*NaN/],
+  [
+    'logProbSumRightmost with a fractional n',
+    () => new Bernoulli({ logits: [[0, 1]] }).logProbSumRightmost([[0, 1]], 0.5),
+    /^Bernoulli\.logProbSumRightmost: argument 'n' must be a nonnegative integer \(the rightmost dims to sum\), but got 0\.5/,
+  ],
+  [
+    'logProbSumRightmost over more dims than the result has',
+    () => new Bernoulli({ logits: [[0, 1]] }).logProbSumRightmost([[0, 1]], 3),
+    /^Bernoulli\.logProbSumRightmost: argument 'n' must be at most 2, the dims of logProb's result for this value, but got 3/,
+  ],
   ['string parameter', () => new Normal('a' as never, 1), /Normal: argument 'loc' must be a Tensor or TensorLike .* but got "a"/],
   ['ragged array', () => new Normal([[1, 2], [3]] as never, 1), /Normal: argument 'loc' must be a Tensor or a rectangular nested array/],
   ['shapes that do not broadcast', () => new Normal([1, 2], [1, 2, 3]), /Normal: arguments must have broadcastable shapes, but got loc \[2\], scale \[3\]/],

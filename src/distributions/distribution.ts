@@ -274,11 +274,20 @@ export abstract class Distribution {
    * `logProb(value)` summed over its rightmost `n` dims: Independent's logProb of this base.
    * Families with a fused form (Bernoulli: one pass, the elementwise values never written)
    * override `_logProbSumRightmost`; the result is the same sum either way.
+   *
+   * @example
+   * const px = new Bernoulli({ logits }); // [B, 784]
+   * px.logProbSumRightmost(x, 1);         // [B], as new Independent(px, 1).logProb(x)
    */
   logProbSumRightmost(value: TensorInput, n: number): tf.Tensor {
     this.assertLive('logProbSumRightmost');
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw argError(`${this.name}.logProbSumRightmost`, 'n', 'a nonnegative integer (the rightmost dims to sum)', n);
+    }
     return tf.tidy(() => {
       const x = this.checkValue('logProb', value);
+      const dims = x.rank - this.eventShape.length;
+      if (n > dims) throw argError(`${this.name}.logProbSumRightmost`, 'n', `at most ${dims}, the dims of logProb's result for this value`, n);
       const empty = this.emptyResult('_logProb', [x.shape.slice(0, x.rank - this.eventShape.length), this.batchShape]);
       return empty != null ? sumRightmost(empty, n) : this._logProbSumRightmost(x, n);
     });
