@@ -15,7 +15,7 @@
  * answer within {@link HELPER_TIMEOUT_MS}, the caller computes its part itself and never uses it
  * again.
  */
-import type { SimdKernels } from './simd.js';
+import type { SimdKernels } from './simd_kernels.js';
 
 /** How long the caller waits for the helper's rows before it computes them itself. */
 export const HELPER_TIMEOUT_MS = 5000;
