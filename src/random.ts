@@ -66,37 +66,6 @@ export function uniformSource(): () => number {
 }
 
 /**
- * xoshiro128** (Blackman and Vigna), 128 bits of state: uniform numbers in [0, 1) for long runs
- * of host draws. Mulberry32's 32-bit state is one Weyl sequence, so generators seeded per batch
- * would overlap: a CS236 training run draws 1.5e9 binarisation values, a third of its period.
- */
-export function xoshiro128(a: number, b: number, c: number, d: number): () => number {
-  let [s0, s1, s2, s3] = [a >>> 0, b >>> 0, c >>> 0, d >>> 0];
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // the one state it never leaves
-  const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
-  return () => {
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    return result / 4294967296;
-  };
-}
-
-/**
- * A long stream of uniform numbers in [0, 1) for bulk host-side draws (dynamic binarisation of a
- * batch): xoshiro128** seeded from dlvm's stream under `manualSeed`, else `Math.random`.
- */
-export function uniformStream(): () => number {
-  if (state === null) return Math.random;
-  return xoshiro128(nextUint32(), nextUint32(), nextUint32(), nextUint32());
-}
-
-/**
  * Runs `body` with dlvm's samplers seeded by `seed` (when given), then puts back the stream that
  * was there before (the user's `manualSeed` stream continues where it was, or draws stay
  * unseeded), as torch's `fork_rng` does; when `body` returns a promise, once it settles (other

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argError, DlvmError, positiveInteger } from '../errors.js';
-import { mulberry32, uniformSource, uniformStream } from '../random.js';
+import { mulberry32, nextSeed, uniformSource } from '../random.js';
 import { ensureBackend } from '../backend/ready.js';
 
 /** How images are turned into binary data (or not) when batches are made. */
@@ -164,14 +164,11 @@ export class ArrayDataset {
     if (binarize === 'threshold') {
       for (let i = 0; i < vals.length; i++) vals[i] = vals[i]! >= 0.5 ? 1 : 0;
     }
-    if (binarize === 'dynamic') {
-      // One Bernoulli draw per pixel on the host, u < p with u uniform (following manualSeed):
-      // tfjs's randomUniform, Less and Cast took 1.3 ms for a batch of 128 (13 ns a pixel),
-      // a tenth of a CS236 training step.
-      const u = uniformStream();
-      for (let i = 0; i < vals.length; i++) vals[i] = u() < vals[i]! ? 1 : 0;
-    }
-    return tf.tensor(vals, shape, 'float32');
+    if (binarize !== 'dynamic') return tf.tensor(vals, shape, 'float32');
+    return tf.tidy(() => {
+      const p = tf.tensor(vals, shape, 'float32');
+      return tf.cast(tf.less(tf.randomUniform(shape, 0, 1, 'float32', nextSeed()), p), 'float32');
+    });
   }
 
   /** One fixed Bernoulli draw per value, reproducible by seed (cached per seed). */
