@@ -119,8 +119,9 @@ export class Wishart extends Distribution {
 
   protected override _rsample(sampleShape: number[]): tf.Tensor {
     // Bartlett: X = C C^T with C = L A. When df is near p - 1 a draw can be so close to singular
-    // that X rounded to float32 is not positive definite (a third of the draws at df = p - 1 + 0.05,
-    // 1 in 10^5 at df = 2.5, p = 2), where torch draws again and can still return singular draws.
+    // that X rounded to float32 is not positive definite (4% to 37% of the draws at df = p - 1 + 0.05
+    // for p = 2 to 8; rare at df = 2.5, p = 2, where one CI run met one in 2,000 draws), where
+    // torch draws again and can still return singular draws.
     // Rounding moves C C^T by at most p eps tr(X) in norm, so X + j I with
     // j = WISHART_SHIFT (p + 1) eps tr(X) stays positive definite whatever the rounding.
     const p = this.p;
