@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from '../src/backend/kernels/simd/module.js';
-import { disableSimdKernels, type SimdKernels } from '../src/backend/kernels/simd.js';
+import { disableSimdKernels, type SimdModule } from '../src/backend/kernels/simd.js';
 
 /** Section ids of a wasm binary, in order. */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -44,6 +44,7 @@ describe('wasm SIMD modules', () => {
         'adam_update',
         'bernoulli_log_prob',
         'bernoulli_log_prob_grad_logits',
+        'matmul_workspace_bytes',
         'matmul',
         'im2col',
         'col2im',
@@ -59,12 +60,17 @@ describe('wasm SIMD modules', () => {
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(11);
+      expect(Object.keys(instance.exports)).toHaveLength(12);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
-      // A call writes its outputs and nothing else (no shadow stack, no scratch): arrays of 7
-      // floats (four lanes and a tail of 3) at scattered offsets, every other byte checked.
-      const k = instance.exports as unknown as SimdKernels;
+      // A call writes its outputs and nothing else (no shadow stack, no scratch but matmul's
+      // workspace): arrays of 7 floats (four lanes and a tail of 3) at scattered offsets, every
+      // other byte checked.
+      const k = instance.exports as unknown as SimdModule;
+      const wsBytes = k.matmul_workspace_bytes();
+      expect(wsBytes).toBe(4 * (64 * 256 + 8 * 256)); // MC x KC of a, KC x 8 of b
+      const ws = 4096 + 9 * 1024; // array 9 on: the workspace (the memory has 4 pages)
+      expect(ws + wsBytes).toBeLessThanOrEqual(memory.buffer.byteLength);
       const n = 7;
       const at = (i: number): number => 4096 + i * 1024; // byte offset of array i
       const f32 = new Float32Array(memory.buffer);
@@ -80,7 +86,7 @@ describe('wasm SIMD modules', () => {
         ['bernoulli_log_prob_grad_logits', () => k.bernoulli_log_prob_grad_logits(at(0), at(1), at(2), at(7), n), [7], n],
         // 1 x 7 = (1 x 7) (7 x 7) would read past b's 7 floats: a 7 x 1 by 1 x 7 product instead,
         // through the 4 x 4 block, the 1 x 4 block and the single-column tail.
-        ['matmul', () => k.matmul(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7), [7], 49],
+        ['matmul', () => k.matmul(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7, ws), [7], 49],
         // x [1, 1, 7, 1], a 1 x 3 filter at stride 2 with one column of padding on each side: 4
         // output positions of 3 taps, overhanging at both ends.
         ['im2col', () => k.im2col(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 12],
@@ -99,7 +105,8 @@ describe('wasm SIMD modules', () => {
         const before = new Uint8Array(memory.buffer).slice();
         call();
         const after = new Uint8Array(memory.buffer);
-        const written = (byte: number): boolean => outputs.some((o) => byte >= at(o) && byte < at(o) + 4 * size);
+        const written = (byte: number): boolean =>
+          outputs.some((o) => byte >= at(o) && byte < at(o) + 4 * size) || (fn === 'matmul' && byte >= ws && byte < ws + wsBytes);
         const stray = after.findIndex((b, i) => b !== before[i] && !written(i));
         expect(stray, `${fn} wrote byte ${stray}`).toBe(-1);
         for (const o of outputs) expect(Array.from(f32.subarray(at(o) / 4, at(o) / 4 + size)).every(Number.isFinite), `${fn} output ${o}`).toBe(true);
@@ -107,10 +114,10 @@ describe('wasm SIMD modules', () => {
     });
   }
 
-  it('matmul equals a brute-force float32 sum in order, to the bit, for every block and tail, both layouts of a, with and without bias', () => {
+  it('matmul equals a brute-force float32 sum in order, to the bit, for every block and tail, every layout of a, with and without bias', () => {
     const memory = new WebAssembly.Memory({ initial: 64 });
     const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
-      .exports as unknown as SimdKernels;
+      .exports as unknown as SimdModule;
     const f32 = new Float32Array(memory.buffer);
     const fr = Math.fround;
     let seed = 1;
@@ -118,44 +125,49 @@ describe('wasm SIMD modules', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed / 2147483648 - 0.5;
     };
+    // Float offsets: a at 16 (not 0: pointer 0 means "no bias"), b, bias, c, the workspace.
+    const [PA, PB, PBIAS, PC, PWS] = [16, 65536, 131072, 139264, 262144];
     let cases = 0;
-    for (const m of [1, 3, 4, 5, 9]) {
+    // m 70: a full block of 64 rows packed, then a block of 4, then 2 rows read in place.
+    for (const m of [1, 3, 4, 5, 9, 70]) {
       for (const n of [1, 3, 4, 5, 8, 11, 12, 17]) {
         for (const kk of [1, 6, 300]) {
           // 300: two passes over k (KC = 256)
-          for (const transposed of [false, true]) {
+          // a as stored (m x k), stored transposed (k x m), and every other element of a
+          // transposed store of 2m rows (neither step 1: the kernel's general packing).
+          for (const layout of ['stored', 'transposed', 'strided'] as const) {
             for (const withBias of [false, true]) {
-              // a at float 16, b at 8192, bias at 16384, c at 20480 (byte offsets 4x).
-              const A = Float32Array.from({ length: m * kk }, next);
+              const [sai, sak] = layout === 'stored' ? [kk, 1] : layout === 'transposed' ? [1, m] : [2, 2 * m];
+              const A = Float32Array.from({ length: layout === 'strided' ? 2 * m * kk : m * kk }, next);
               const B = Float32Array.from({ length: kk * n }, next);
               const bias = Float32Array.from({ length: n }, next);
-              f32.set(A, 16); // not at offset 0: pointer 0 means "no bias"
-              f32.set(B, 8192);
-              f32.set(bias, 16384);
-              f32.fill(NaN, 20480, 20480 + m * n + 8); // every output written, nothing past it
-              const [sai, sak] = transposed ? [1, m] : [kk, 1];
-              k.matmul(64, 8192 * 4, withBias ? 16384 * 4 : 0, 20480 * 4, m, kk, n, sai, sak);
+              f32.set(A, PA);
+              f32.set(B, PB);
+              f32.set(bias, PBIAS);
+              f32.fill(NaN, PC, PC + m * n + 8); // every output written, nothing past it
+              f32.fill(NaN, PWS, PWS + k.matmul_workspace_bytes() / 4); // read only where written
+              k.matmul(4 * PA, 4 * PB, withBias ? 4 * PBIAS : 0, 4 * PC, m, kk, n, sai, sak, 4 * PWS);
               for (let i = 0; i < m; i++) {
                 for (let j = 0; j < n; j++) {
                   let s = withBias ? bias[j]! : 0;
                   for (let p = 0; p < kk; p++) s = fr(s + fr(A[i * sai + p * sak]! * B[p * n + j]!));
-                  expect(f32[20480 + i * n + j], `m ${m} n ${n} k ${kk} transposed ${transposed} bias ${withBias} at ${i},${j}`).toBe(s);
+                  expect(f32[PC + i * n + j], `m ${m} n ${n} k ${kk} ${layout} bias ${withBias} at ${i},${j}`).toBe(s);
                 }
               }
-              expect(Number.isNaN(f32[20480 + m * n]!)).toBe(true);
+              expect(Number.isNaN(f32[PC + m * n]!)).toBe(true);
               cases++;
             }
           }
         }
       }
     }
-    expect(cases).toBe(5 * 8 * 3 * 2 * 2);
+    expect(cases).toBe(6 * 8 * 3 * 3 * 2);
   });
 
   it('transpose moves every element of every batch entry to its place, for tiles, blocks and edges', () => {
     const memory = new WebAssembly.Memory({ initial: 4 });
     const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
-      .exports as unknown as SimdKernels;
+      .exports as unknown as SimdModule;
     const f32 = new Float32Array(memory.buffer);
     for (const [batch, rows, cols] of [
       [1, 4, 4],
@@ -183,7 +195,7 @@ describe('wasm SIMD modules', () => {
   it('im2col gathers each patch as the index formula says (zeros over the padding), and col2im is its adjoint', () => {
     const memory = new WebAssembly.Memory({ initial: 16 });
     const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
-      .exports as unknown as SimdKernels;
+      .exports as unknown as SimdModule;
     const f32 = new Float32Array(memory.buffer);
     // [batch, h, w, ch, fh, fw, sh, sw, pt, pl]: channel runs of 1, 4 and 6 (vector body and tail),
     // strides above the filter size, padding on both sides.

@@ -7,18 +7,31 @@
  */
 import { argError } from '../../errors.js';
 import { ProductHelper, splitMatMul, splitRange, splitReduceSum, splitRows } from './simd_helper.js';
-import type { SimdKernels } from './simd_kernels.js';
+import type { SimdKernels, SimdModule } from './simd_kernels.js';
 
-export type { SimdKernels } from './simd_kernels.js';
+export type { SimdKernels, SimdModule } from './simd_kernels.js';
 import { SIMD_MODULE_PLAIN, SIMD_MODULE_SHARED } from './simd/module.js';
 
-/** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory). */
+/** What of tfjs-backend-wasm's emscripten module holds its memory (threaded builds: wasmMemory) and allocates on it. */
 interface WasmModuleMemory {
   wasmMemory?: WebAssembly.Memory;
   asm?: { memory?: WebAssembly.Memory };
+  _malloc?: (bytes: number) => number;
+  _free?: (pointer: number) => void;
+}
+
+/** The SIMD module on one memory: its exports, and the matmul workspaces it holds on that heap. */
+interface Loaded {
+  module: SimdModule;
+  /** The heap's allocator (the backend's malloc and free). */
+  heap: { malloc(bytes: number): number; free(pointer: number): void };
+  /** Byte offset of `parts` workspaces of `module.matmul_workspace_bytes()` bytes each. */
+  ws: number;
+  parts: number;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+const loaded = new WeakMap<WebAssembly.Memory, Loaded>();
 const helpers = new WeakMap<WebAssembly.Memory, ProductHelper[]>();
 let disabled = false;
 
@@ -34,6 +47,29 @@ function memoryOf(backend: object): WebAssembly.Memory | null {
   const module = (backend as { wasm?: WasmModuleMemory }).wasm;
   const memory = module?.wasmMemory ?? module?.asm?.memory;
   return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+/** The backend's allocator on its heap, or null where it exposes none. */
+function heapOf(backend: object): Loaded['heap'] | null {
+  const module = (backend as { wasm?: WasmModuleMemory }).wasm;
+  const malloc = module?._malloc;
+  const free = module?._free;
+  if (typeof malloc !== 'function' || typeof free !== 'function') return null;
+  return { malloc: (bytes) => malloc.call(module, bytes) >>> 0, free: (pointer) => free.call(module, pointer) };
+}
+
+/**
+ * Takes `exports` (the module instantiated on `memory`) into use: allocates one matmul workspace
+ * on the backend's heap and returns the kernels as the backend calls them (matmul with that
+ * workspace); null where the heap has no allocator or the allocation fails.
+ */
+function adopt(memory: WebAssembly.Memory, backend: object, exports: SimdModule): SimdKernels | null {
+  const heap = heapOf(backend);
+  if (heap == null) return null;
+  const ws = heap.malloc(exports.matmul_workspace_bytes());
+  if (ws === 0) return null;
+  loaded.set(memory, { module: exports, heap, ws, parts: 1 });
+  return { ...exports, matmul: (a, b, bias, c, m, k, n, sai, sak) => exports.matmul(a, b, bias, c, m, k, n, sai, sak, ws) };
 }
 
 /** The module's bytes for `memory`'s kind. */
@@ -58,7 +94,7 @@ export function simdKernelsFor(backend: object): SimdKernels | null {
   if (kernels === undefined) {
     try {
       const compiled = new WebAssembly.Module(moduleBytes(memory));
-      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+      kernels = adopt(memory, backend, new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdModule);
     } catch {
       kernels = null;
     }
@@ -84,24 +120,32 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
   if (kernels == null) {
     try {
       const { instance } = await WebAssembly.instantiate(moduleBytes(memory), { env: { memory } });
-      kernels = instance.exports as unknown as SimdKernels;
+      kernels = adopt(memory, backend, instance.exports as unknown as SimdModule);
     } catch {
       kernels = null;
     }
     instances.set(memory, kernels);
   }
-  if (kernels == null) return 1;
+  const modules = loaded.get(memory);
+  if (kernels == null || modules == null) return 1;
   if (threads > 1 && !helpers.has(memory)) {
+    // One workspace per thread, in place of the single one (allocated first: without it, no helpers).
+    const wsBytes = modules.module.matmul_workspace_bytes();
+    const ws = modules.heap.malloc(wsBytes * threads);
+    if (ws === 0) return 1;
+    modules.heap.free(modules.ws);
+    Object.assign(modules, { ws, parts: threads });
+    const k: SimdKernels = { ...kernels, matmul: (a, b, bias, c, m, kk, n, sai, sak) => modules.module.matmul(a, b, bias, c, m, kk, n, sai, sak, ws) };
+    instances.set(memory, k);
     const started = await Promise.all(Array.from({ length: threads - 1 }, () => ProductHelper.start(memory, moduleBytes(memory))));
     const running = started.filter((h): h is ProductHelper => h != null);
     helpers.set(memory, running);
     if (running.length > 0) {
-      const k = kernels;
       // Every argument but the trailing floats is a pointer (advanced by 4 bytes an element) or the count.
       const at = (pointers: number[], start: number): number[] => pointers.map((p) => p + 4 * start);
       instances.set(memory, {
         ...k,
-        matmul: (...args) => splitMatMul(running, k, ...args),
+        matmul: (...args) => splitMatMul(running, modules.module, ws, wsBytes, ...args),
         bernoulli_log_prob: (l, x, out, n) =>
           splitRange(
             running,

@@ -15,7 +15,7 @@
  * answer within {@link HELPER_TIMEOUT_MS}, the caller computes its part itself and never uses it
  * again.
  */
-import type { SimdKernels } from './simd_kernels.js';
+import type { SimdKernels, SimdModule } from './simd_kernels.js';
 
 /** How long the caller waits for the helper's rows before it computes them itself. */
 export const HELPER_TIMEOUT_MS = 5000;
@@ -205,11 +205,15 @@ export class ProductHelper {
  * dlvm's matrix product on the calling thread and its helpers: C's rows are cut into one part per
  * thread (on the kernel's 4-row blocks), the helpers get theirs first, the caller computes the
  * first part and then waits for the others. Each element is computed by one thread in the
- * kernel's order, so the result is the same to the bit as on one thread.
+ * kernel's order, so the result is the same to the bit as on one thread. Part p packs its operands
+ * into the workspace at `ws + p wsBytes` (the caller's is part 0's, and it also serves a part a
+ * helper failed to compute).
  */
 export function splitMatMul(
   helpers: readonly ProductHelper[],
-  kernels: SimdKernels,
+  kernels: SimdModule,
+  ws: number,
+  wsBytes: number,
   a: number,
   b: number,
   bias: number,
@@ -223,7 +227,7 @@ export function splitMatMul(
   const working = helpers.filter((h) => h.usable);
   const parts = Math.min(working.length + 1, Math.floor(m / 4));
   if (parts < 2 || m * k * n < HELPER_MIN_MACS) {
-    kernels.matmul(a, b, bias, c, m, k, n, sai, sak);
+    kernels.matmul(a, b, bias, c, m, k, n, sai, sak, ws);
     return;
   }
   const block = Math.ceil(m / parts / 4) * 4;
@@ -232,12 +236,12 @@ export function splitMatMul(
     const first = p * block;
     if (first >= m) break;
     const args = [a + 4 * first * sai, b, bias, c + 4 * first * n, Math.min(block, m - first), k, n, sai, sak];
-    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post('matmul', args), args });
+    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post('matmul', [...args, ws + p * wsBytes]), args });
   }
-  kernels.matmul(a, b, bias, c, Math.min(block, m), k, n, sai, sak);
+  kernels.matmul(a, b, bias, c, Math.min(block, m), k, n, sai, sak, ws);
   for (const { helper, seq, args } of posted) {
     // No answer: compute that part here (the helper is dropped).
-    if (!helper.finish(seq)) kernels.matmul(...(args as [number, number, number, number, number, number, number, number, number]));
+    if (!helper.finish(seq)) kernels.matmul(...(args as [number, number, number, number, number, number, number, number, number]), ws);
   }
 }
 

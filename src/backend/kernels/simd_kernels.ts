@@ -1,5 +1,5 @@
 /**
- * The exports of dlvm's wasm SIMD module (simd/kernels.c) as JavaScript sees them: every pointer is
+ * dlvm's wasm SIMD kernels (simd/kernels.c) as the backend's kernels call them: every pointer is
  * a byte offset into the backend's memory. Its own file so that simd.ts and simd_helper.ts, which
  * both use it, do not import each other.
  */
@@ -24,7 +24,10 @@ export interface SimdKernels {
   ): void;
   bernoulli_log_prob(l: number, x: number, out: number, n: number): void;
   bernoulli_log_prob_grad_logits(dy: number, l: number, x: number, out: number, n: number): void;
-  /** c = a b (+ bias): a m x k with element (i, p) at a + 4 (i sai + p sak), b k x n, c m x n; bias 0 or n values. */
+  /**
+   * c = a b (+ bias): a m x k with element (i, p) at a + 4 (i sai + p sak), b k x n, c m x n; bias 0
+   * or n values. The workspace it packs a and b into is the instance's own (see {@link SimdModule}).
+   */
   matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void;
   /** The patches of x [batch, h, w, ch] as rows of col [batch oh ow, fh fw ch] (zeros over the padding). */
   im2col(
@@ -70,4 +73,14 @@ export interface SimdKernels {
   relu_grad(dy: number, x: number, out: number, n: number): void;
   /** out[r] = sum of the Bernoulli log-density over the r-th run of `len` elements of l and x. */
   bernoulli_log_prob_sum(l: number, x: number, out: number, rows: number, len: number): void;
+}
+
+/**
+ * The module's exports as instantiated: as {@link SimdKernels}, but `matmul` takes the byte offset
+ * of a workspace of `matmul_workspace_bytes()` bytes on the same heap, one per thread running it
+ * at a time, which it overwrites.
+ */
+export interface SimdModule extends Omit<SimdKernels, 'matmul'> {
+  matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number, ws: number): void;
+  matmul_workspace_bytes(): number;
 }

@@ -161,13 +161,26 @@ __attribute__((export_name("bernoulli_log_prob_grad_logits"))) void bernoulli_lo
  *
  * C[i, j] = (((bias[j] + A[i, 0] B[0, j]) + A[i, 1] B[1, j]) + ...), each product and sum rounded
  * to float32, in this order whatever the blocking (test/kernels.simd.test.ts checks it to the bit
- * against a brute-force sum). Each 4 x 8 block of C is eight four-lane accumulators; columns go
- * in strips of 8, then 4, then one at a time, rows in blocks of 4, then one at a time. The sum
- * runs over KC rows of B at a time (a strip of B then stays in the L1 cache across the row
- * blocks), continuing from the partial sums in C. B is read in place: no packing.
+ * against a brute-force sum).
+ *
+ * Blocking (GotoBLAS's loops): the sum runs over KC rows of B at a time, continuing from the
+ * partial sums in C. Within such a pass, MC rows of A at a time are packed into the workspace as
+ * groups of four rows interleaved ([kc][4]: the four values a step needs side by side), then each
+ * strip of eight columns of B is packed there too ([kc][8], so that B's row stride, 2 KB at n = 512,
+ * never maps a strip onto a few cache sets), and every 4 x 8 block of C is eight four-lane
+ * accumulators fed by one pointer into each panel: no address arithmetic per step but the two
+ * increments (V8 emits none of its own: the constant offsets are the loads' immediates). Columns
+ * past the last strip of 8 go as one strip of 4, then one at a time; rows past the last group of
+ * 4 (m mod 4) are read in place, one at a time.
+ *
+ * ws: MATMUL_WS floats of the caller's (one workspace per thread), never read before written.
  */
 #define ACC(c, s, b) c = wasm_f32x4_add(c, wasm_f32x4_mul(s, b))
 #define KC 256
+#define MC 64
+#define MATMUL_WS (MC * KC + 8 * KC)
+
+__attribute__((export_name("matmul_workspace_bytes"))) int matmul_workspace_bytes(void) { return 4 * MATMUL_WS; }
 
 /* The starting values of four columns j.. of a row: the bias (or 0) for the first pass over k, else the partial sums at c. */
 static inline v128_t start4(const f32 *bias, int j, const f32 *c, int first) {
@@ -175,21 +188,49 @@ static inline v128_t start4(const f32 *bias, int j, const f32 *c, int first) {
   return bias ? wasm_v128_load(bias + j) : wasm_f32x4_splat(0.0f);
 }
 
-static void block_4x8(const f32 *a, int sai, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+/* Rows 4 g .. 4 g + 3 of A (g < groups) over k columns into w as [groups][k][4]: w[(g k + p) 4 + r] = A[4 g + r, p]. */
+static void pack_a(const f32 *a, int sai, int sak, int groups, int k, f32 *w) {
+  for (int g = 0; g < groups; g++, w += 4 * k) {
+    const f32 *a0 = a + 4 * g * sai;
+    if (sai == 1) {
+      // A stored transposed: the four values of a step lie side by side already.
+      for (int p = 0; p < k; p++) wasm_v128_store(w + 4 * p, wasm_v128_load(a0 + p * sak));
+    } else if (sak == 1) {
+      // Four rows, four steps at a time: a 4 x 4 transpose in registers.
+      const f32 *a1 = a0 + sai, *a2 = a1 + sai, *a3 = a2 + sai;
+      int p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const v128_t r0 = wasm_v128_load(a0 + p), r1 = wasm_v128_load(a1 + p), r2 = wasm_v128_load(a2 + p), r3 = wasm_v128_load(a3 + p);
+        const v128_t lo01 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), lo23 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+        const v128_t hi01 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), hi23 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(w + 4 * p, wasm_i64x2_shuffle(lo01, lo23, 0, 2));
+        wasm_v128_store(w + 4 * p + 4, wasm_i64x2_shuffle(lo01, lo23, 1, 3));
+        wasm_v128_store(w + 4 * p + 8, wasm_i64x2_shuffle(hi01, hi23, 0, 2));
+        wasm_v128_store(w + 4 * p + 12, wasm_i64x2_shuffle(hi01, hi23, 1, 3));
+      }
+      for (; p < k; p++) {
+        w[4 * p] = a0[p];
+        w[4 * p + 1] = a1[p];
+        w[4 * p + 2] = a2[p];
+        w[4 * p + 3] = a3[p];
+      }
+    } else {
+      for (int p = 0; p < k; p++)
+        for (int r = 0; r < 4; r++) w[4 * p + r] = a0[r * sai + p * sak];
+    }
+  }
+}
+
+/* The 4 x 8 block of C at c (row stride n, columns j..) from a packed group wa ([k][4]) and a packed strip wb ([k][8]). */
+static void panel_4x8(const f32 *wa, const f32 *wb, int n, int k, const f32 *bias, int j, f32 *c, int first) {
   v128_t c00 = start4(bias, j, c, first), c01 = start4(bias, j + 4, c + 4, first);
   v128_t c10 = start4(bias, j, c + n, first), c11 = start4(bias, j + 4, c + n + 4, first);
   v128_t c20 = start4(bias, j, c + 2 * n, first), c21 = start4(bias, j + 4, c + 2 * n + 4, first);
   v128_t c30 = start4(bias, j, c + 3 * n, first), c31 = start4(bias, j + 4, c + 3 * n + 4, first);
-  const f32 *a0 = a, *a1 = a + sai, *a2 = a + 2 * sai, *a3 = a + 3 * sai;
-  for (int p = 0; p < k; p++) {
-    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    b += n;
-    const v128_t s0 = wasm_v128_load32_splat(a0), s1 = wasm_v128_load32_splat(a1);
-    const v128_t s2 = wasm_v128_load32_splat(a2), s3 = wasm_v128_load32_splat(a3);
-    a0 += sak;
-    a1 += sak;
-    a2 += sak;
-    a3 += sak;
+  for (int p = 0; p < k; p++, wa += 4, wb += 8) {
+    const v128_t b0 = wasm_v128_load(wb), b1 = wasm_v128_load(wb + 4);
+    const v128_t s0 = wasm_v128_load32_splat(wa), s1 = wasm_v128_load32_splat(wa + 1);
+    const v128_t s2 = wasm_v128_load32_splat(wa + 2), s3 = wasm_v128_load32_splat(wa + 3);
     ACC(c00, s0, b0);
     ACC(c01, s0, b1);
     ACC(c10, s1, b0);
@@ -212,34 +253,16 @@ static void block_4x8(const f32 *a, int sai, int sak, const f32 *b, int n, int k
   wasm_v128_store(c + 4, c31);
 }
 
-static void block_1x8(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
-  v128_t c0 = start4(bias, j, c, first), c1 = start4(bias, j + 4, c + 4, first);
-  for (int p = 0; p < k; p++) {
-    const v128_t s = wasm_v128_load32_splat(a);
-    a += sak;
-    ACC(c0, s, wasm_v128_load(b));
-    ACC(c1, s, wasm_v128_load(b + 4));
-    b += n;
-  }
-  wasm_v128_store(c, c0);
-  wasm_v128_store(c + 4, c1);
-}
-
-static void block_4x4(const f32 *a, int sai, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+/* The 4 x 4 block of C at c from a packed group wa ([k][4]) and four columns of B in place (row stride n). */
+static void panel_4x4(const f32 *wa, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
   v128_t c0 = start4(bias, j, c, first), c1 = start4(bias, j, c + n, first);
   v128_t c2 = start4(bias, j, c + 2 * n, first), c3 = start4(bias, j, c + 3 * n, first);
-  const f32 *a0 = a, *a1 = a + sai, *a2 = a + 2 * sai, *a3 = a + 3 * sai;
-  for (int p = 0; p < k; p++) {
+  for (int p = 0; p < k; p++, wa += 4, b += n) {
     const v128_t b0 = wasm_v128_load(b);
-    b += n;
-    ACC(c0, wasm_v128_load32_splat(a0), b0);
-    ACC(c1, wasm_v128_load32_splat(a1), b0);
-    ACC(c2, wasm_v128_load32_splat(a2), b0);
-    ACC(c3, wasm_v128_load32_splat(a3), b0);
-    a0 += sak;
-    a1 += sak;
-    a2 += sak;
-    a3 += sak;
+    ACC(c0, wasm_v128_load32_splat(wa), b0);
+    ACC(c1, wasm_v128_load32_splat(wa + 1), b0);
+    ACC(c2, wasm_v128_load32_splat(wa + 2), b0);
+    ACC(c3, wasm_v128_load32_splat(wa + 3), b0);
   }
   wasm_v128_store(c, c0);
   wasm_v128_store(c + n, c1);
@@ -247,44 +270,74 @@ static void block_4x4(const f32 *a, int sai, int sak, const f32 *b, int n, int k
   wasm_v128_store(c + 3 * n, c3);
 }
 
-static void block_1x4(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
-  v128_t c0 = start4(bias, j, c, first);
-  for (int p = 0; p < k; p++) {
-    ACC(c0, wasm_v128_load32_splat(a), wasm_v128_load(b));
-    a += sak;
-    b += n;
+/* One row of C, columns j .. j + 7, from A's row in place (step sak). */
+static void row_1x8(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c0 = start4(bias, j, c, first), c1 = start4(bias, j + 4, c + 4, first);
+  for (int p = 0; p < k; p++, a += sak, b += n) {
+    const v128_t s = wasm_v128_load32_splat(a);
+    ACC(c0, s, wasm_v128_load(b));
+    ACC(c1, s, wasm_v128_load(b + 4));
   }
+  wasm_v128_store(c, c0);
+  wasm_v128_store(c + 4, c1);
+}
+
+static void row_1x4(const f32 *a, int sak, const f32 *b, int n, int k, const f32 *bias, int j, f32 *c, int first) {
+  v128_t c0 = start4(bias, j, c, first);
+  for (int p = 0; p < k; p++, a += sak, b += n) ACC(c0, wasm_v128_load32_splat(a), wasm_v128_load(b));
   wasm_v128_store(c, c0);
 }
 
+/* C[i, j] over k rows of B, one column j at a time, A's row i read with step sak from ai. */
+static inline f32 dot_column(const f32 *ai, int sak, const f32 *b, int n, int k, f32 s) {
+  for (int p = 0; p < k; p++) s += ai[p * sak] * b[p * n];
+  return s;
+}
+
 /* C over rows p0 .. p0 + k - 1 of B (first: the first such pass, which starts from the bias). */
-static void matmul_pass(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak, int first) {
-  int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    int i = 0;
-    for (; i + 4 <= m; i += 4) block_4x8(a + i * sai, sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
-    for (; i < m; i++) block_1x8(a + i * sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
-  }
-  if (j + 4 <= n) {
-    int i = 0;
-    for (; i + 4 <= m; i += 4) block_4x4(a + i * sai, sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
-    for (; i < m; i++) block_1x4(a + i * sai, sak, b + j, n, k, bias, j, c + i * n + j, first);
-    j += 4;
-  }
-  for (; j < n; j++) {
-    for (int i = 0; i < m; i++) {
-      const f32 *ai = a + i * sai;
-      f32 s = first ? (bias ? bias[j] : 0.0f) : c[i * n + j];
-      for (int p = 0; p < k; p++) s += ai[p * sak] * b[p * n + j];
-      c[i * n + j] = s;
+static void matmul_pass(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak, int first, f32 *ws) {
+  const int m4 = m & ~3;
+  f32 *wb = ws + MC * KC;
+  for (int i0 = 0; i0 < m4; i0 += MC) {
+    const int groups = (m4 - i0 < MC ? m4 - i0 : MC) / 4;
+    pack_a(a + i0 * sai, sai, sak, groups, k, ws);
+    f32 *c0 = c + i0 * n;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      for (int p = 0; p < k; p++) {
+        wasm_v128_store(wb + 8 * p, wasm_v128_load(b + p * n + j));
+        wasm_v128_store(wb + 8 * p + 4, wasm_v128_load(b + p * n + j + 4));
+      }
+      for (int g = 0; g < groups; g++) panel_4x8(ws + 4 * g * k, wb, n, k, bias, j, c0 + 4 * g * n + j, first);
     }
+    if (j + 4 <= n) {
+      for (int g = 0; g < groups; g++) panel_4x4(ws + 4 * g * k, b + j, n, k, bias, j, c0 + 4 * g * n + j, first);
+      j += 4;
+    }
+    for (; j < n; j++) {
+      for (int r = 0; r < 4 * groups; r++) {
+        const f32 s = first ? (bias ? bias[j] : 0.0f) : c0[r * n + j];
+        c0[r * n + j] = dot_column(ws + 4 * (r / 4) * k + (r & 3), 4, b + j, n, k, s);
+      }
+    }
+  }
+  for (int i = m4; i < m; i++) {
+    const f32 *ai = a + i * sai;
+    f32 *ci = c + i * n;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) row_1x8(ai, sak, b + j, n, k, bias, j, ci + j, first);
+    if (j + 4 <= n) {
+      row_1x4(ai, sak, b + j, n, k, bias, j, ci + j, first);
+      j += 4;
+    }
+    for (; j < n; j++) ci[j] = dot_column(ai, sak, b + j, n, k, first ? (bias ? bias[j] : 0.0f) : ci[j]);
   }
 }
 
-__attribute__((export_name("matmul"))) void matmul(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak) {
+__attribute__((export_name("matmul"))) void matmul(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai, int sak, f32 *ws) {
   for (int p0 = 0; p0 < k; p0 += KC) {
     const int kc = k - p0 < KC ? k - p0 : KC;
-    matmul_pass(a + p0 * sak, b + p0 * n, bias, c, m, kc, n, sai, sak, p0 == 0);
+    matmul_pass(a + p0 * sak, b + p0 * n, bias, c, m, kc, n, sai, sak, p0 == 0, ws);
   }
 }
 
