@@ -28,7 +28,7 @@ const variants = {
   // tfjs's threaded build declares 4 GiB (65536 pages) as its maximum; an import must not declare less.
   shared: ['-matomics', '-mbulk-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'],
 };
-const EXPORTS = ['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'matmul_workspace_bytes', 'matmul', 'im2col', 'col2im', 'transpose', 'reduce_sum', 'relu', 'bernoulli_log_prob_sum', 'relu_grad'];
+const EXPORTS = ['adam_update', 'bernoulli_log_prob', 'bernoulli_log_prob_grad_logits', 'matmul_workspace_bytes', 'matmul', 'matmul_chunks', 'im2col', 'col2im', 'transpose', 'reduce_sum', 'relu', 'bernoulli_log_prob_sum', 'relu_grad'];
 
 /** Section ids of a wasm binary, in order. */
 function sections(bytes) {

@@ -46,6 +46,7 @@ describe('wasm SIMD modules', () => {
         'bernoulli_log_prob_grad_logits',
         'matmul_workspace_bytes',
         'matmul',
+        'matmul_chunks',
         'im2col',
         'col2im',
         'transpose',
@@ -60,7 +61,7 @@ describe('wasm SIMD modules', () => {
       const memory = new WebAssembly.Memory(shared ? { initial: 4, maximum: 65536, shared: true } : { initial: 4 });
       new Uint8Array(memory.buffer).fill(0xa5);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
-      expect(Object.keys(instance.exports)).toHaveLength(12);
+      expect(Object.keys(instance.exports)).toHaveLength(13);
       expect(new Uint8Array(memory.buffer).every((b) => b === 0xa5)).toBe(true);
 
       // A call writes its outputs and nothing else (no shadow stack, no scratch but matmul's
@@ -87,6 +88,16 @@ describe('wasm SIMD modules', () => {
         // 1 x 7 = (1 x 7) (7 x 7) would read past b's 7 floats: a 7 x 1 by 1 x 7 product instead,
         // through the 4 x 4 block, the 1 x 4 block and the single-column tail.
         ['matmul', () => k.matmul(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7, ws), [7], 49],
+        // The same in chunks of 4 rows, claimed from the counters at array 8 (generation 3).
+        [
+          'matmul',
+          () => {
+            new Int32Array(memory.buffer, at(8), 2).set([3 * 4096, 0]);
+            k.matmul_chunks(at(0), at(1), at(2), at(7), 7, 1, 7, 1, 7, ws, at(8), 4, 3);
+          },
+          [7, 8],
+          49,
+        ],
         // x [1, 1, 7, 1], a 1 x 3 filter at stride 2 with one column of padding on each side: 4
         // output positions of 3 taps, overhanging at both ends.
         ['im2col', () => k.im2col(at(0), at(7), 1, 1, 7, 1, 1, 4, 1, 3, 1, 2, 0, 1), [7], 12],
@@ -162,6 +173,31 @@ describe('wasm SIMD modules', () => {
       }
     }
     expect(cases).toBe(6 * 8 * 3 * 3 * 2);
+  });
+
+  it('matmul_chunks claims every chunk of its generation once (the same bits as matmul) and none of another', () => {
+    const memory = new WebAssembly.Memory({ initial: 64 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(Buffer.from(SIMD_MODULE_PLAIN, 'base64'))), { env: { memory } })
+      .exports as unknown as SimdModule;
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    const [m, kk, n] = [70, 300, 13];
+    const [PA, PB, PC, PD, PWS, PCTR] = [16, 32768, 65536, 98304, 131072, 262144];
+    for (let i = 0; i < m * kk; i++) f32[PA + i] = Math.sin(i);
+    for (let i = 0; i < kk * n; i++) f32[PB + i] = Math.cos(i);
+    k.matmul(4 * PA, 4 * PB, 0, 4 * PC, m, kk, n, kk, 1, 4 * PWS);
+    // Chunks of 32 rows: 32, 32, 6.
+    i32.set([7 * 4096, 0], PCTR);
+    f32.fill(NaN, PD, PD + m * n);
+    k.matmul_chunks(4 * PA, 4 * PB, 0, 4 * PD, m, kk, n, kk, 1, 4 * PWS, 4 * PCTR, 32, 7);
+    expect([i32[PCTR], i32[PCTR + 1]]).toEqual([7 * 4096 + 3, 3]);
+    expect(Array.from(f32.subarray(PD, PD + m * n))).toEqual(Array.from(f32.subarray(PC, PC + m * n)));
+    // A caller of generation 6 (an earlier product's arguments) claims nothing and writes nothing.
+    f32.fill(NaN, PD, PD + m * n);
+    i32.set([7 * 4096, 0], PCTR);
+    k.matmul_chunks(4 * PA, 4 * PB, 0, 4 * PD, m, kk, n, kk, 1, 4 * PWS, 4 * PCTR, 32, 6);
+    expect([i32[PCTR], i32[PCTR + 1]]).toEqual([7 * 4096, 0]);
+    expect(f32.subarray(PD, PD + m * n).every(Number.isNaN)).toBe(true);
   });
 
   it('transpose moves every element of every batch entry to its place, for tiles, blocks and edges', () => {

@@ -131,7 +131,7 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
   if (threads > 1 && !helpers.has(memory)) {
     // One workspace per thread, in place of the single one (allocated first: without it, no helpers).
     const wsBytes = modules.module.matmul_workspace_bytes();
-    const ws = modules.heap.malloc(wsBytes * threads);
+    const ws = modules.heap.malloc(wsBytes * threads + 8); // and matmul_chunks' two counters
     if (ws === 0) return 1;
     modules.heap.free(modules.ws);
     Object.assign(modules, { ws, parts: threads });
@@ -141,11 +141,12 @@ export async function prepareSimdKernels(backend: object, threads = 1): Promise<
     const running = started.filter((h): h is ProductHelper => h != null);
     helpers.set(memory, running);
     if (running.length > 0) {
+      const team = { helpers: running, module: modules.module, memory, ws, wsBytes, counter: ws + wsBytes * threads };
       // Every argument but the trailing floats is a pointer (advanced by 4 bytes an element) or the count.
       const at = (pointers: number[], start: number): number[] => pointers.map((p) => p + 4 * start);
       instances.set(memory, {
         ...k,
-        matmul: (...args) => splitMatMul(running, modules.module, ws, wsBytes, ...args),
+        matmul: (...args) => splitMatMul(team, ...args),
         bernoulli_log_prob: (l, x, out, n) =>
           splitRange(
             running,

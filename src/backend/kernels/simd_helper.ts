@@ -5,9 +5,12 @@
  * dlvm's product (simd/kernels.c, `matmul`) runs on the calling thread, while tfjs-backend-wasm's
  * threads belong to XNNPACK's pool, which nothing outside the backend can hand work to. On the
  * threaded build the backend's memory is a shared `WebAssembly.Memory`, so workers of dlvm's own
- * can instantiate the same SIMD module on it and compute parts of a product in place: the caller
- * computes the first rows of C and each helper a later block, and the caller waits for them
- * (Atomics on a small control buffer of dlvm's own per helper, never on tfjs's heap).
+ * can instantiate the same SIMD module on it and compute parts of a kernel in place. A product's
+ * rows are claimed chunk by chunk by the caller and the helpers (`matmul_chunks`, from a counter
+ * next to the workspaces on the backend's heap), so a thread the system holds back (a busy or
+ * shared machine) does less of it; the elementwise kernels are cut into one part per thread. The
+ * caller hands each helper its request through a small control buffer of dlvm's own (Atomics,
+ * never on tfjs's heap) and waits for the parts.
  *
  * initBackend starts `threads - 1` helpers when the backend runs more than one thread; they never
  * keep Node alive (unref). The caller blocks with `Atomics.wait` where it may (Node's main thread,
@@ -31,12 +34,26 @@ export const HELPER_MIN_MACS = 1 << 20;
  */
 export const SPIN_LOADS = 20000;
 
+/**
+ * A shared product is cut into this many chunks per thread, of at least {@link CHUNK_MIN_ROWS}
+ * rows. One: a thread that has not started when the caller is done with its chunk leaves its chunk
+ * to the caller. Finer chunks would also even out a thread slowed mid-product, but each chunk
+ * packs B's strips again (kernels.c): two per thread ran the MLP's products at 57 GFLOP/s on two
+ * threads against 70 for one (median of five alternating runs, 2026-12-08).
+ */
+export const CHUNKS_PER_THREAD = 1;
+export const CHUNK_MIN_ROWS = 32;
+
 /** Elementwise kernels of fewer elements than twice this run on the calling thread alone. */
 export const HELPER_MIN_ELEMENTS = 1 << 16;
 
 // The control buffer (a SharedArrayBuffer of dlvm's own): four Int32 words, then the arguments
 // of the request as float64 (pointers, sizes and float attributes are all exact in a double).
-const REQUEST = 0; // sequence number of the latest request (-1: stop)
+// Requests are even numbers; the caller marks REQUEST odd while it writes one, and the helper
+// takes the arguments only if REQUEST is even and unchanged after it read them: a helper the
+// system held back may still read while the caller, done with a product without it, writes the
+// next request.
+const REQUEST = 0; // sequence number of the latest request (odd: being written; -1: stop)
 const DONE = 1; // sequence number of the latest finished request
 const READY = 2; // 1 once the helper has instantiated the module, -1 if it failed
 const CALL = 3; // which function: an index into HELPER_FUNCTIONS, times 32, plus the argument count
@@ -46,7 +63,7 @@ const BYTES = ARGS_BYTE + 8 * MAX_ARGS;
 
 /** The SIMD module's functions a helper runs, by index. */
 export const HELPER_FUNCTIONS = [
-  'matmul',
+  'matmul_chunks',
   'bernoulli_log_prob',
   'bernoulli_log_prob_grad_logits',
   'adam_update',
@@ -79,9 +96,11 @@ function start(memory, bytes, buffer) {
       Atomics.wait(ctrl, ${REQUEST}, seen);
       const seq = Atomics.load(ctrl, ${REQUEST});
       if (seq < 0) return;
-      if (seq === seen) continue;
-      const call = ctrl[${CALL}];
-      fns[call >> 5].apply(null, Array.from(args.subarray(0, call & 31)));
+      if (seq === seen || (seq & 1) === 1) continue;
+      const call = Atomics.load(ctrl, ${CALL});
+      const request = Array.from(args.subarray(0, call & 31));
+      if (Atomics.load(ctrl, ${REQUEST}) !== seq) continue;
+      fns[call >> 5].apply(null, request);
       seen = seq;
       Atomics.store(ctrl, ${DONE}, seq);
       Atomics.notify(ctrl, ${DONE});
@@ -106,7 +125,7 @@ export class ProductHelper {
   private seq = 0;
   private broken = false;
   /** Whether this thread may block in Atomics.wait (not on a page's main thread). */
-  private readonly canBlock: boolean;
+  readonly canBlock: boolean;
 
   private constructor(
     buffer: SharedArrayBuffer,
@@ -172,12 +191,21 @@ export class ProductHelper {
 
   /** Hands the helper one call of `fn` with `args`; returns the request's number. */
   post(fn: HelperFunction, args: readonly number[]): number {
+    const seq = this.seq + 2;
+    Atomics.store(this.ctrl, REQUEST, seq - 1); // being written
     this.args.set(args);
-    this.ctrl[CALL] = HELPER_FUNCTIONS.indexOf(fn) * 32 + args.length;
-    const seq = ++this.seq;
+    Atomics.store(this.ctrl, CALL, HELPER_FUNCTIONS.indexOf(fn) * 32 + args.length);
     Atomics.store(this.ctrl, REQUEST, seq);
     Atomics.notify(this.ctrl, REQUEST);
+    this.seq = seq;
     return seq;
+  }
+
+  /** Stops the helper; it is never used again. */
+  drop(): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.stop();
   }
 
   /**
@@ -192,8 +220,7 @@ export class ProductHelper {
       if (done === seq) return true;
       const left = deadline - Date.now();
       if (left <= 0) {
-        this.broken = true;
-        this.stop();
+        this.drop();
         return false;
       }
       if (this.canBlock) Atomics.wait(this.ctrl, DONE, done, left);
@@ -201,47 +228,65 @@ export class ProductHelper {
   }
 }
 
+/** The threads that share products on one memory, and what of the heap they work in. */
+export interface ProductTeam {
+  helpers: readonly ProductHelper[];
+  module: SimdModule;
+  memory: WebAssembly.Memory;
+  /** Byte offset of one workspace per thread (the caller's first), `wsBytes` each. */
+  ws: number;
+  wsBytes: number;
+  /** Byte offset of matmul_chunks' two counters. */
+  counter: number;
+}
+
+let generation = 0;
+
 /**
- * dlvm's matrix product on the calling thread and its helpers: C's rows are cut into one part per
- * thread (on the kernel's 4-row blocks), the helpers get theirs first, the caller computes the
- * first part and then waits for the others. Each element is computed by one thread in the
- * kernel's order, so the result is the same to the bit as on one thread. Part p packs its operands
- * into the workspace at `ws + p wsBytes` (the caller's is part 0's, and it also serves a part a
- * helper failed to compute).
+ * Waits until the int32 at `view[index]` reaches `target` (spinning, then sleeping where this
+ * thread may); false after HELPER_TIMEOUT_MS.
  */
-export function splitMatMul(
-  helpers: readonly ProductHelper[],
-  kernels: SimdModule,
-  ws: number,
-  wsBytes: number,
-  a: number,
-  b: number,
-  bias: number,
-  c: number,
-  m: number,
-  k: number,
-  n: number,
-  sai: number,
-  sak: number,
-): void {
-  const working = helpers.filter((h) => h.usable);
-  const parts = Math.min(working.length + 1, Math.floor(m / 4));
-  if (parts < 2 || m * k * n < HELPER_MIN_MACS) {
-    kernels.matmul(a, b, bias, c, m, k, n, sai, sak, ws);
+function waitFor(view: Int32Array, index: number, target: number, canBlock: boolean): boolean {
+  for (let i = 0; i < SPIN_LOADS; i++) if (Atomics.load(view, index) === target) return true;
+  const deadline = Date.now() + HELPER_TIMEOUT_MS;
+  for (;;) {
+    const now = Atomics.load(view, index);
+    if (now === target) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    if (canBlock) Atomics.wait(view, index, now, Math.min(left, 50));
+  }
+}
+
+/**
+ * dlvm's matrix product on the calling thread and its helpers: C's rows in chunks (about
+ * {@link CHUNKS_PER_THREAD} per thread, on the kernel's 4-row groups), which every thread claims
+ * one at a time (`matmul_chunks`) until none is left; the caller then waits for the chunks the
+ * helpers are computing. Each element is computed by one thread in the kernel's order, so the
+ * result is the same to the bit as on one thread. Thread t packs its operands into the workspace
+ * at `ws + t wsBytes`. Should the helpers not finish within {@link HELPER_TIMEOUT_MS}, they are
+ * dropped and the caller computes the whole product again (the same bits where a dropped helper
+ * still writes).
+ */
+export function splitMatMul(team: ProductTeam, a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number): void {
+  const { module, ws, wsBytes, counter } = team;
+  const working = team.helpers.filter((h) => h.usable);
+  const rows = Math.max(CHUNK_MIN_ROWS, Math.ceil(m / (working.length + 1) / CHUNKS_PER_THREAD / 4) * 4, Math.ceil(m / 4095 / 4) * 4);
+  const chunks = Math.ceil(m / rows);
+  if (working.length === 0 || chunks < 2 || m * k * n < HELPER_MIN_MACS) {
+    module.matmul(a, b, bias, c, m, k, n, sai, sak, ws);
     return;
   }
-  const block = Math.ceil(m / parts / 4) * 4;
-  const posted: Array<{ helper: ProductHelper; seq: number; args: number[] }> = [];
-  for (let p = 1; p < parts; p++) {
-    const first = p * block;
-    if (first >= m) break;
-    const args = [a + 4 * first * sai, b, bias, c + 4 * first * n, Math.min(block, m - first), k, n, sai, sak];
-    posted.push({ helper: working[p - 1]!, seq: working[p - 1]!.post('matmul', [...args, ws + p * wsBytes]), args });
-  }
-  kernels.matmul(a, b, bias, c, Math.min(block, m), k, n, sai, sak, ws);
-  for (const { helper, seq, args } of posted) {
-    // No answer: compute that part here (the helper is dropped).
-    if (!helper.finish(seq)) kernels.matmul(...(args as [number, number, number, number, number, number, number, number, number]), ws);
+  generation = (generation + 1) & 0x7ffff;
+  const view = new Int32Array(team.memory.buffer, counter, 2);
+  Atomics.store(view, 0, generation * 4096);
+  Atomics.store(view, 1, 0);
+  const used = working.slice(0, chunks - 1);
+  used.forEach((h, t) => h.post('matmul_chunks', [a, b, bias, c, m, k, n, sai, sak, ws + (t + 1) * wsBytes, counter, rows, generation]));
+  module.matmul_chunks(a, b, bias, c, m, k, n, sai, sak, ws, counter, rows, generation);
+  if (!waitFor(view, 1, chunks, used[0]!.canBlock)) {
+    for (const h of used) h.drop();
+    module.matmul(a, b, bias, c, m, k, n, sai, sak, ws);
   }
 }
 

@@ -83,4 +83,23 @@ export interface SimdKernels {
 export interface SimdModule extends Omit<SimdKernels, 'matmul'> {
   matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, sai: number, sak: number, ws: number): void;
   matmul_workspace_bytes(): number;
+  /**
+   * matmul's rows in chunks of `rows`, claimed one at a time by each thread calling it from the
+   * counter at `ctr` (two int32: generation 4096 + next chunk, chunks finished); see kernels.c.
+   */
+  matmul_chunks(
+    a: number,
+    b: number,
+    bias: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    sai: number,
+    sak: number,
+    ws: number,
+    ctr: number,
+    rows: number,
+    gen: number,
+  ): void;
 }

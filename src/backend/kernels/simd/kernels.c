@@ -342,6 +342,32 @@ __attribute__((export_name("matmul"))) void matmul(const f32 *a, const f32 *b, c
 }
 
 /*
+ * The rows of one product shared out among threads that each call this (the caller and dlvm's
+ * helper threads, simd_helper.ts): C's rows in chunks of `rows` (the last one shorter), which each
+ * thread claims one at a time from the counter at ctr until none is left, so that a thread the
+ * system holds back takes fewer. ctr[0] is gen 4096 + the next chunk (the caller writes gen 4096
+ * before it hands the product out: a thread still holding the arguments of an earlier product
+ * finds another generation there and claims nothing); ctr[1] counts the chunks finished, and a
+ * waiting caller is woken when it changes. Each element is computed by one thread in the kernel's
+ * order: the same bits as one call of matmul.
+ */
+__attribute__((export_name("matmul_chunks"))) void matmul_chunks(const f32 *a, const f32 *b, const f32 *bias, f32 *c, int m, int k, int n, int sai,
+                                                              int sak, f32 *ws, int *ctr, int rows, int gen) {
+  const int chunks = (m + rows - 1) / rows;
+  for (;;) {
+    int v = __atomic_load_n(ctr, __ATOMIC_SEQ_CST);
+    if ((v >> 12) != gen || (v & 4095) >= chunks) return;
+    if (!__atomic_compare_exchange_n(ctr, &v, v + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) continue;
+    const int i = (v & 4095) * rows;
+    matmul(a + i * sai, b, bias, c + i * n, m - i < rows ? m - i : rows, k, n, sai, sak, ws);
+    __atomic_fetch_add(ctr + 1, 1, __ATOMIC_SEQ_CST);
+#ifdef __wasm_atomics__
+    __builtin_wasm_memory_atomic_notify(ctr + 1, 1u << 30);
+#endif
+  }
+}
+
+/*
  * Convolutions as matrix products (NHWC, dilation 1): im2col gathers the patches of x into the rows
  * of col, one row per output position (n, i, j), one column per filter tap and input channel
  * (p, q, c), zeros where the patch overhangs the padding:
