@@ -13,8 +13,16 @@
  * without one the row says why. Shaders compile on the first steps, so warm-up runs until step
  * times settle (bench/measure.ts).
  *
- * Options: --seconds N (measuring time per configuration, default 8), --threads N (wasm threads
- * for the dlvm configuration, default: cores, at most 4), --skip-torch, --skip-webgpu.
+ * dlvm's wasm rows and PyTorch's, which the ratios compare, run in --rounds alternating rounds
+ * (each workload: dlvm at 1 thread, PyTorch at 1, dlvm at N, PyTorch at N; then the next workload;
+ * then the next round), each run measuring --seconds / --rounds: a shared machine's speed drifts
+ * by tens of percent over minutes, and alternating keeps both sides of a ratio under the same
+ * drift. A row's figures (throughput, peak RSS) are the medians over the rounds, a ratio the
+ * median of the rounds' ratios (at the thread count with the best median of each side).
+ *
+ * Options: --seconds N (measuring time per configuration, default 8), --rounds N (default 3),
+ * --threads N (wasm threads for the dlvm configuration, default: cores, at most 4), --skip-torch,
+ * --skip-webgpu.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -36,6 +44,9 @@ interface Result {
   peakRssMB?: number;
   leakedTensors?: number;
   error?: string;
+  /** Paired configurations: each round's throughput and peak RSS, in order (the figures are their medians). */
+  roundRates?: number[];
+  roundPeakRssMB?: number[];
 }
 
 const args = process.argv.slice(2);
@@ -44,11 +55,12 @@ const opt = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const seconds = opt('seconds', 8);
+const rounds = Math.max(1, Math.round(opt('rounds', 3)));
 const threads = opt('threads', Math.max(1, Math.min(4, os.availableParallelism())));
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-function runWorker(task: string, backend: string, kernels: string, t: number, env: NodeJS.ProcessEnv = {}): Result {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', `${here}worker.ts`, task, backend, kernels, String(t), String(seconds)], {
+function runWorker(task: string, backend: string, kernels: string, t: number, env: NodeJS.ProcessEnv = {}, budget = seconds): Result {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', `${here}worker.ts`, task, backend, kernels, String(t), String(budget)], {
     encoding: 'utf8',
     env: { ...process.env, ...env, TSX_TSCONFIG_PATH: `${here}../tsconfig.run.json` },
     // A stock cpu conv step takes ~30 s; nothing else comes near this.
@@ -81,8 +93,8 @@ function probeWebGpu(): { probe: Result; env: NodeJS.ProcessEnv } {
   return { probe: probe!, env: {} };
 }
 
-function runTorch(py: string, task: string, t: number): Result {
-  const out = spawnSync(py, [`${here}torch_vae.py`, task, String(t), String(seconds)], { encoding: 'utf8' });
+function runTorch(py: string, task: string, t: number, budget = seconds): Result {
+  const out = spawnSync(py, [`${here}torch_vae.py`, task, String(t), String(budget)], { encoding: 'utf8' });
   try {
     return JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as Result;
   } catch {
@@ -139,16 +151,54 @@ for (const [backend, kernels, t] of configs) {
     }
     env = webgpu.env;
   }
-  for (const task of ['matmul', ...TRAIN_TASKS, ...(backend === 'wasm' && kernels === 'dlvm' ? ['iwae'] : [])]) {
+  const paired = backend === 'wasm' && kernels === 'dlvm';
+  for (const task of paired ? ['matmul'] : ['matmul', ...TRAIN_TASKS]) {
     if (task === 'matmul' && backend === 'cpu' && kernels === 'dlvm') continue; // same kernel as stock
     log(runWorker(task, backend, kernels, t, env));
   }
 }
+
+// dlvm's wasm rows and PyTorch's, in alternating rounds (see the header).
 const py = args.includes('--skip-torch') ? null : (findTorchPython()?.python ?? null);
-if (py) {
-  for (const t of [...new Set([1, threads])]) for (const task of TASKS) log(runTorch(py, task, t));
-} else {
-  process.stderr.write('  PyTorch: skipped (no python with torch found; Debian: apt-get install python3-torch, or set DLVM_PYTHON)\n');
+if (!py) process.stderr.write('  PyTorch: skipped (no python with torch found; Debian: apt-get install python3-torch, or set DLVM_PYTHON)\n');
+const threadCounts = [...new Set([1, threads])];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const pairedRuns = new Map<string, Result[]>();
+const pairedKey = (task: string, backend: string, t: number) => `${task}/${backend}/${t}`;
+for (let round = 1; round <= rounds; round++) {
+  process.stderr.write(`  round ${round} of ${rounds} (${(seconds / rounds).toFixed(1)} s a run)\n`);
+  for (const task of TASKS) {
+    for (const t of threadCounts) {
+      const runs: Array<[string, () => Result]> = [['wasm', () => runWorker(task, 'wasm', 'dlvm', t, {}, seconds / rounds)]];
+      if (py) runs.push(['pytorch', () => runTorch(py, task, t, seconds / rounds)]);
+      for (const [backend, run] of runs) {
+        const r = run();
+        process.stderr.write(
+          `  ${r.task.padEnd(6)} ${r.backend}/${r.kernels}/${r.threads ?? '-'}: ${r.error ? `error: ${r.error}` : `${rate(r)?.toFixed(2)}/s`}\n`,
+        );
+        const key = pairedKey(task, backend, t);
+        pairedRuns.set(key, [...(pairedRuns.get(key) ?? []), r]);
+      }
+    }
+  }
+}
+// One result per paired configuration: the median throughput and the median peak RSS over the rounds.
+for (const runs of pairedRuns.values()) {
+  const ok = runs.filter((r) => !r.error && rate(r) !== undefined);
+  if (ok.length === 0) {
+    results.push(runs[0]!);
+    continue;
+  }
+  const rates = runs.map((r) => rate(r) ?? NaN);
+  const figure = median(ok.map((r) => rate(r)!));
+  const rss = ok.map((r) => r.peakRssMB).filter((m): m is number => m !== undefined);
+  const summary: Result = { ...ok[0]!, roundRates: rates, roundPeakRssMB: rss, ...(rss.length ? { peakRssMB: median(rss) } : {}) };
+  if (summary.samplesPerSec !== undefined) summary.samplesPerSec = figure;
+  else summary.imagesPerSec = figure;
+  results.push(summary);
 }
 
 // ---- table and ratios ----
@@ -183,8 +233,13 @@ const ratio = (a: Result | undefined, b: Result | undefined) => {
 };
 /** The fastest of the results that ran (the best thread count). */
 const best = (rs: Array<Result | undefined>): Result | undefined => rs.filter((r) => r && !r.error && rate(r)).sort((a, b) => rate(b)! - rate(a)!)[0];
-const threadCounts = [...new Set([1, threads])];
 const ratios: Record<string, number | null> = {};
+/** The median over the rounds of a / b, round by round (the runs alternated: the same drift on both sides). */
+const pairedRatio = (a: Result | undefined, b: Result | undefined): number | null => {
+  if (!a?.roundRates || !b?.roundRates) return ratio(a, b);
+  const each = a.roundRates.map((x, i) => x / b.roundRates![i]!).filter(Number.isFinite);
+  return each.length ? median(each) : null;
+};
 const rssOverTorch: Record<string, number | null> = {};
 if (py) {
   for (const task of TASKS) {
@@ -192,7 +247,7 @@ if (py) {
     const torch = best(threadCounts.map((t) => find(task, 'pytorch', 'torch', t)));
     ratios[
       `${TASK_NAMES[task].replace(/ (samples|images)\/s$/, '')}: dlvm wasm / PyTorch, best threads of each (${dlvm?.threads ?? '-'} / ${torch?.threads ?? '-'})`
-    ] = ratio(dlvm, torch);
+    ] = pairedRatio(dlvm, torch);
     rssOverTorch[task] = dlvm?.peakRssMB && torch?.peakRssMB ? dlvm.peakRssMB - torch.peakRssMB : null;
   }
 }
@@ -207,11 +262,15 @@ if (webgpu && !webgpu.probe.error) {
 if (py) {
   for (const t of threadCounts) {
     for (const task of TASKS) {
-      ratios[`${task} dlvm wasm / PyTorch, ${t} thread(s)`] = ratio(find(task, 'wasm', 'dlvm', t), find(task, 'pytorch', 'torch', t));
+      ratios[`${task} dlvm wasm / PyTorch, ${t} thread(s)`] = pairedRatio(find(task, 'wasm', 'dlvm', t), find(task, 'pytorch', 'torch', t));
     }
   }
 }
-lines.push('', '| ratio (same run) | value |', '|---|---|');
+lines.push(
+  '',
+  `| ratio (same run${rounds > 1 ? `; dlvm wasm against PyTorch: the median of ${rounds} alternating rounds' ratios` : ''}) | value |`,
+  '|---|---|',
+);
 for (const [k, v] of Object.entries(ratios)) lines.push(`| ${k} | ${v === null ? '-' : `${v.toFixed(2)}x`} |`);
 if (py) {
   lines.push('', '| peak RSS, dlvm wasm (best threads) - PyTorch (best threads) | MB |', '|---|---|');
@@ -227,6 +286,7 @@ writeFileSync(
     {
       ...machineInfo(VERSION),
       secondsPerConfig: seconds,
+      rounds,
       ...(webgpu ? { webgpu: { dawnFlags: webgpu.env.DLVM_DAWN_FLAGS ?? null, ...webgpu.probe } } : {}),
       results,
       ratios,
